@@ -1,0 +1,56 @@
+# `make test` bootstraps from nothing (Python 3.11+, Node 20, make) and runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SLITHER_VENV := .venv-slither
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: install build artifacts test test-forge test-slither test-artifacts test-python bench clean
+
+install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# Slither pins an older web3 than the project, so it lives in its own venv.
+$(SLITHER_VENV)/.installed: requirements-slither.lock
+	$(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-slither.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+build: install
+	forge build
+
+artifacts: install
+	$(PY) scripts/compile.py
+
+test: install test-forge test-slither test-artifacts test-python
+
+test-forge: install
+	forge test
+
+# Fails on any high or medium finding not justified by a slither-disable comment at the line.
+test-slither: install
+	$(SLITHER_VENV)/bin/slither . --foundry-out-directory build/foundry \
+		--filter-paths "node_modules|contracts/solidity/test" \
+		--exclude-informational --exclude-low --exclude-optimization --fail-medium
+
+test-artifacts: install
+	$(PY) scripts/compile.py --check
+
+test-python: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) scripts/bench_gas.py
+
+clean:
+	rm -rf build crytic-export .pytest_cache .hypothesis

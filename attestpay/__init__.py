@@ -1,0 +1,1 @@
+"""AttestPay's shared core: what the oracle, the backend and the auditor all need."""

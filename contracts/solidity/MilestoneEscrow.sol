@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IAttestationRegistry} from "./interfaces/IAttestationRegistry.sol";
+import {IMilestoneEscrow} from "./interfaces/IMilestoneEscrow.sol";
+import {EscrowHashing} from "./libraries/EscrowHashing.sol";
+import {
+    AgreementTerms, Attestation, Milestone, MilestoneStatus, Payout, Phase
+} from "./libraries/EscrowTypes.sol";
+import {PayoutMath} from "./libraries/PayoutMath.sol";
+
+/// @title MilestoneEscrow
+/// @notice Milestone escrow settled by M-of-N EIP-712 metric attestations (escrow-semantics.md).
+/// @dev Storage layout, chosen because storage is what costs:
+/// - `_agreements[id]`: ONE slot per agreement: phase, milestone count, an "amended" flag and the
+///   2-bit status of up to 112 milestones. Settling a plain milestone rewrites only this slot.
+/// - `_amendedTerms[id]`: the current terms hash, written only once terms change; until then the
+///   terms hash is the id itself, so creation writes a single slot.
+/// - `_extras[id][i]`: one slot, written only for a holdback, a client approval or a holdback dispute.
+/// - `credits`: failed payments, withdrawable by their owner.
+/// Terms and milestones travel as calldata and are checked against the terms hash (milestones by a
+/// Merkle proof), so settlement cost does not grow with the number of agreements and only
+/// logarithmically with the number of milestones.
+contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice Milestones per agreement: 2 status bits each in the agreement slot's 224 free bits.
+    uint256 public constant MAX_MILESTONES = 112;
+    /// @notice Oracle set size limit of the spec.
+    uint256 public constant MAX_ORACLES = 16;
+    /// @notice Gas an ETH payee gets; a payee that needs more (or reverts) is credited instead.
+    uint256 public constant PAYEE_GAS = 50_000;
+
+    bytes32 public constant AGREEMENT_TYPEHASH = EscrowHashing.AGREEMENT_TYPEHASH;
+    bytes32 public constant MILESTONE_TYPEHASH = EscrowHashing.MILESTONE_TYPEHASH;
+    bytes32 public constant ATTESTATION_TYPEHASH = EscrowHashing.ATTESTATION_TYPEHASH;
+    bytes32 public constant AMENDMENT_TYPEHASH = EscrowHashing.AMENDMENT_TYPEHASH;
+    bytes32 public constant APPROVAL_TYPEHASH = EscrowHashing.APPROVAL_TYPEHASH;
+    bytes32 public constant PARTIAL_ACCEPTANCE_TYPEHASH = EscrowHashing.PARTIAL_ACCEPTANCE_TYPEHASH;
+    bytes32 public constant DISPUTE_SPLIT_TYPEHASH = EscrowHashing.DISPUTE_SPLIT_TYPEHASH;
+
+    /// @notice Where oracles revoke attestations; a revoked attestation settles nothing.
+    IAttestationRegistry public immutable registry;
+
+    struct AgreementState {
+        Phase phase;
+        uint8 milestoneCount;
+        bool amended;
+        uint224 statuses; // 2 bits per milestone, MilestoneStatus
+    }
+
+    struct MilestoneExtra {
+        uint192 holdback;
+        uint48 releaseAt;
+        bool clientApproved;
+        bool holdbackDisputed;
+    }
+
+    mapping(bytes32 id => AgreementState) private _agreements;
+    mapping(bytes32 id => bytes32 termsHash) private _amendedTerms;
+    mapping(bytes32 id => mapping(uint256 index => MilestoneExtra)) private _extras;
+    /// @inheritdoc IMilestoneEscrow
+    mapping(address token => mapping(address account => uint256)) public credits;
+
+    constructor(IAttestationRegistry registry_) EIP712("AttestPay MilestoneEscrow", "1") {
+        registry = registry_;
+    }
+
+    // ================================================================ lifecycle
+
+    /// @inheritdoc IMilestoneEscrow
+    function create(AgreementTerms calldata terms, Milestone[] calldata milestones, bytes calldata counterpartySignature)
+        external
+        nonReentrant
+        returns (bytes32 agreementId)
+    {
+        (agreementId,) = _create(terms, milestones, counterpartySignature);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function createAndFund(
+        AgreementTerms calldata terms,
+        Milestone[] calldata milestones,
+        bytes calldata counterpartySignature
+    ) external payable nonReentrant returns (bytes32 agreementId) {
+        if (counterpartySignature.length == 0) revert InvalidPartySignature(_counterparty(terms));
+        uint256 total;
+        (agreementId, total) = _create(terms, milestones, counterpartySignature);
+        _fund(agreementId, terms.token, total);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function consent(bytes32 agreementId, AgreementTerms calldata terms) external nonReentrant {
+        AgreementState memory st = _load(agreementId, terms);
+        address awaited = st.phase == Phase.ProposedByClient
+            ? terms.provider
+            : st.phase == Phase.ProposedByProvider ? terms.client : address(0);
+        if (awaited == address(0)) revert WrongPhase(agreementId, st.phase);
+        if (msg.sender != awaited) revert Unauthorized(msg.sender);
+        _agreements[agreementId].phase = Phase.Consented;
+        emit AgreementConsented(agreementId, msg.sender);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function fund(bytes32 agreementId, AgreementTerms calldata terms, Milestone[] calldata milestones)
+        external
+        payable
+        nonReentrant
+    {
+        AgreementState memory st = _load(agreementId, terms);
+        if (st.phase != Phase.Consented) revert WrongPhase(agreementId, st.phase);
+        (bytes32 root, uint256 total) = _milestonesRoot(milestones, false);
+        if (root != terms.milestonesRoot) revert MilestonesRootMismatch(terms.milestonesRoot, root);
+        _fund(agreementId, terms.token, total);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function cancel(bytes32 agreementId, AgreementTerms calldata terms) external nonReentrant {
+        AgreementState memory st = _load(agreementId, terms);
+        if (st.phase == Phase.Active || st.phase == Phase.Cancelled) revert WrongPhase(agreementId, st.phase);
+        _requireParty(terms);
+        _agreements[agreementId].phase = Phase.Cancelled;
+        emit AgreementCancelled(agreementId, msg.sender);
+    }
+
+    // ================================================================ settlement
+
+    /// @inheritdoc IMilestoneEscrow
+    function settle(
+        AgreementTerms calldata terms,
+        Milestone calldata milestone,
+        bytes32[] calldata proof,
+        Attestation calldata attestation,
+        bytes calldata signatures
+    ) external nonReentrant {
+        _settle(terms, milestone, proof, attestation, signatures, "", "");
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function settleWithConsents(
+        AgreementTerms calldata terms,
+        Milestone calldata milestone,
+        bytes32[] calldata proof,
+        Attestation calldata attestation,
+        bytes calldata signatures,
+        bytes calldata clientApproval,
+        bytes calldata providerAcceptance
+    ) external nonReentrant {
+        _settle(terms, milestone, proof, attestation, signatures, clientApproval, providerAcceptance);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function approveMilestone(bytes32 agreementId, AgreementTerms calldata terms, uint256 index) external nonReentrant {
+        AgreementState memory st = _loadActive(agreementId, terms);
+        if (msg.sender != terms.client) revert Unauthorized(msg.sender);
+        _requireStatus(st, index, MilestoneStatus.Open);
+        _extras[agreementId][index].clientApproved = true;
+        emit MilestoneApproved(agreementId, index);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function reclaim(
+        bytes32 agreementId,
+        AgreementTerms calldata terms,
+        uint256 index,
+        Milestone calldata milestone,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        AgreementState memory st = _loadActive(agreementId, terms);
+        if (msg.sender != terms.client) revert Unauthorized(msg.sender);
+        _requireMilestone(terms, index, milestone, proof);
+        _requireStatus(st, index, MilestoneStatus.Open);
+        uint256 availableAfter = uint256(milestone.deadline) + terms.cureWindow;
+        if (block.timestamp <= availableAfter) revert ReclaimTooEarly(availableAfter);
+
+        uint256 amount = uint256(milestone.amount) + milestone.bonus;
+        _setStatus(agreementId, st, index, MilestoneStatus.Closed);
+        emit MilestoneReclaimed(agreementId, index, amount);
+        _pay(terms.token, terms.client, amount);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function releaseHoldback(bytes32 agreementId, AgreementTerms calldata terms, uint256 index) external nonReentrant {
+        _loadActive(agreementId, terms);
+        MilestoneExtra memory extra = _extras[agreementId][index];
+        if (extra.holdback == 0) revert NoHoldback(index);
+        if (extra.holdbackDisputed) revert HoldbackDisputed(index);
+        if (block.timestamp < extra.releaseAt) revert HoldbackNotDue(uint64(extra.releaseAt));
+
+        delete _extras[agreementId][index];
+        emit HoldbackReleased(agreementId, index, extra.holdback);
+        _pay(terms.token, terms.provider, extra.holdback);
+    }
+
+    // ================================================================ disputes
+
+    /// @inheritdoc IMilestoneEscrow
+    function openDispute(bytes32 agreementId, AgreementTerms calldata terms, uint256 index) external nonReentrant {
+        AgreementState memory st = _loadActive(agreementId, terms);
+        _requireParty(terms);
+        if (index >= st.milestoneCount) revert MilestoneIndexOutOfRange(index, st.milestoneCount);
+        if (_status(st, index) == MilestoneStatus.Open) {
+            _setStatus(agreementId, st, index, MilestoneStatus.Disputed);
+            emit DisputeOpened(agreementId, index, msg.sender, false);
+            return;
+        }
+        MilestoneExtra storage extra = _extras[agreementId][index];
+        if (extra.holdback == 0 || extra.holdbackDisputed || block.timestamp >= extra.releaseAt) {
+            revert NothingToDispute(index);
+        }
+        extra.holdbackDisputed = true;
+        emit DisputeOpened(agreementId, index, msg.sender, true);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function resolveDispute(
+        bytes32 agreementId,
+        AgreementTerms calldata terms,
+        uint256 index,
+        Milestone calldata milestone,
+        bytes32[] calldata proof,
+        uint16 providerShareBps,
+        bytes calldata counterpartySignature
+    ) external nonReentrant {
+        AgreementState memory st = _loadActive(agreementId, terms);
+        _requireMilestone(terms, index, milestone, proof);
+        _requireStatus(st, index, MilestoneStatus.Disputed);
+        _requireSplitConsent(agreementId, terms, index, false, providerShareBps, counterpartySignature);
+
+        _setStatus(agreementId, st, index, MilestoneStatus.Closed);
+        _split(agreementId, terms, index, false, providerShareBps, uint256(milestone.amount) + milestone.bonus);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function resolveHoldbackDispute(
+        bytes32 agreementId,
+        AgreementTerms calldata terms,
+        uint256 index,
+        uint16 providerShareBps,
+        bytes calldata counterpartySignature
+    ) external nonReentrant {
+        _loadActive(agreementId, terms);
+        MilestoneExtra memory extra = _extras[agreementId][index];
+        if (!extra.holdbackDisputed) revert NotDisputed(index);
+        _requireSplitConsent(agreementId, terms, index, true, providerShareBps, counterpartySignature);
+
+        delete _extras[agreementId][index];
+        _split(agreementId, terms, index, true, providerShareBps, extra.holdback);
+    }
+
+    // ================================================================ amendments
+
+    /// @inheritdoc IMilestoneEscrow
+    function addMilestone(
+        bytes32 agreementId,
+        AgreementTerms calldata terms,
+        bytes32[] calldata leaves,
+        Milestone calldata milestone,
+        bytes calldata counterpartySignature
+    ) external payable nonReentrant {
+        AgreementState memory st = _loadActive(agreementId, terms);
+        uint256 index = st.milestoneCount;
+        if (leaves.length != index) revert InvalidMilestoneCount(leaves.length);
+        if (index + 1 > MAX_MILESTONES) revert InvalidMilestoneCount(index + 1);
+        _validateMilestone(index, milestone);
+
+        bytes32 oldRoot = EscrowHashing.merkleRoot(leaves); // copies the calldata leaves to memory
+        if (oldRoot != terms.milestonesRoot) revert MilestonesRootMismatch(terms.milestonesRoot, oldRoot);
+        bytes32[] memory next = new bytes32[](index + 1);
+        for (uint256 i = 0; i < index; ++i) {
+            next[i] = leaves[i];
+        }
+        next[index] = EscrowHashing.hashMilestone(index, milestone);
+        bytes32 newRoot = EscrowHashing.merkleRoot(next);
+
+        _amend(agreementId, terms, _oraclesHash(terms.oracles), terms.threshold, newRoot, counterpartySignature);
+        _agreements[agreementId].milestoneCount = uint8(index + 1);
+        emit MilestoneAdded(agreementId, index, milestone, msg.sender);
+        _collect(terms.token, uint256(milestone.amount) + milestone.bonus);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function extendDeadline(
+        bytes32 agreementId,
+        AgreementTerms calldata terms,
+        uint256 index,
+        Milestone calldata milestone,
+        bytes32[] calldata proof,
+        uint64 newDeadline,
+        bytes calldata counterpartySignature
+    ) external nonReentrant {
+        AgreementState memory st = _loadActive(agreementId, terms);
+        _requireMilestone(terms, index, milestone, proof);
+        _requireStatus(st, index, MilestoneStatus.Open);
+        if (newDeadline <= milestone.deadline) revert DeadlineNotExtended(milestone.deadline, newDeadline);
+
+        Milestone memory changed = milestone;
+        changed.deadline = newDeadline;
+        bytes32 newRoot = MerkleProof.processProofCalldata(proof, EscrowHashing.hashMilestoneMemory(index, changed));
+        _amend(agreementId, terms, _oraclesHash(terms.oracles), terms.threshold, newRoot, counterpartySignature);
+        emit DeadlineExtended(agreementId, index, newDeadline);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function rotateOracles(
+        bytes32 agreementId,
+        AgreementTerms calldata terms,
+        address[] calldata oracles,
+        uint8 threshold,
+        bytes calldata counterpartySignature
+    ) external nonReentrant {
+        _loadActive(agreementId, terms);
+        _validateOracles(oracles, threshold);
+        _amend(agreementId, terms, _oraclesHash(oracles), threshold, terms.milestonesRoot, counterpartySignature);
+        emit OraclesRotated(agreementId, oracles, threshold);
+    }
+
+    // ================================================================ credits
+
+    /// @inheritdoc IMilestoneEscrow
+    function withdraw(address token, address to) external nonReentrant {
+        uint256 amount = credits[token][msg.sender];
+        if (amount == 0) revert NothingToWithdraw(token, msg.sender);
+        if (to == address(0)) revert WithdrawFailed(to);
+        credits[token][msg.sender] = 0;
+        emit Withdrawn(token, msg.sender, to, amount);
+        if (token == address(0)) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert WithdrawFailed(to);
+        } else {
+            IERC20(token).safeTransfer(to, amount);
+        }
+    }
+
+    // ================================================================ views
+
+    /// @inheritdoc IMilestoneEscrow
+    function agreement(bytes32 agreementId)
+        external
+        view
+        returns (Phase phase, uint256 milestoneCount, bytes32 termsHash)
+    {
+        AgreementState memory st = _agreements[agreementId];
+        return (st.phase, st.milestoneCount, _currentTermsHash(agreementId, st));
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function milestoneStatus(bytes32 agreementId, uint256 index) external view returns (MilestoneStatus) {
+        return _status(_agreements[agreementId], index);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function milestoneExtra(bytes32 agreementId, uint256 index)
+        external
+        view
+        returns (uint256 holdback, uint64 releaseAt, bool clientApproved, bool holdbackDisputed)
+    {
+        MilestoneExtra memory e = _extras[agreementId][index];
+        return (e.holdback, uint64(e.releaseAt), e.clientApproved, e.holdbackDisputed);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function attestationDigest(Attestation calldata attestation) external view returns (bytes32) {
+        return _hashTypedDataV4(EscrowHashing.hashAttestation(attestation));
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function typedDataHash(bytes32 structHash) external view returns (bytes32) {
+        return _hashTypedDataV4(structHash);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function hashTerms(AgreementTerms calldata terms) external pure returns (bytes32) {
+        return EscrowHashing.hashTerms(terms);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function hashMilestone(uint256 index, Milestone calldata milestone) external pure returns (bytes32) {
+        return EscrowHashing.hashMilestone(index, milestone);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function previewPayout(Milestone calldata milestone, int256 value, uint64 observedAt)
+        external
+        pure
+        returns (Payout memory)
+    {
+        return PayoutMath.compute(milestone, value, observedAt);
+    }
+
+    // ================================================================ internals: agreements
+
+    function _create(AgreementTerms calldata terms, Milestone[] calldata milestones, bytes calldata signature)
+        private
+        returns (bytes32 id, uint256 total)
+    {
+        if (terms.client == address(0) || terms.provider == address(0) || terms.client == terms.provider) {
+            revert InvalidParties(terms.client, terms.provider);
+        }
+        if (terms.arbiter == terms.client || terms.arbiter == terms.provider) revert ArbiterIsParty(terms.arbiter);
+        _validateOracles(terms.oracles, terms.threshold);
+        if (milestones.length == 0 || milestones.length > MAX_MILESTONES) {
+            revert InvalidMilestoneCount(milestones.length);
+        }
+        bytes32 root;
+        (root, total) = _milestonesRoot(milestones, true);
+        if (root != terms.milestonesRoot) revert MilestonesRootMismatch(terms.milestonesRoot, root);
+
+        id = EscrowHashing.hashTerms(terms);
+        if (_agreements[id].phase != Phase.None) revert AgreementExists(id);
+        address counterparty = _counterparty(terms);
+        Phase phase;
+        if (signature.length == 0) {
+            phase = msg.sender == terms.client ? Phase.ProposedByClient : Phase.ProposedByProvider;
+        } else {
+            _requireSignature(counterparty, id, signature);
+            phase = Phase.Consented;
+        }
+        _agreements[id] = AgreementState(phase, uint8(milestones.length), false, 0);
+        emit AgreementCreated(id, terms.client, terms.provider, terms, milestones, phase);
+    }
+
+    function _fund(bytes32 id, address token, uint256 total) private {
+        _agreements[id].phase = Phase.Active;
+        emit AgreementFunded(id, msg.sender, total);
+        _collect(token, total);
+    }
+
+    /// @dev Stores the terms with the changed fields and revision + 1, once the counterparty signed
+    /// the move from the current terms hash to the new one.
+    function _amend(
+        bytes32 id,
+        AgreementTerms calldata terms,
+        bytes32 oraclesHash,
+        uint8 threshold,
+        bytes32 root,
+        bytes calldata signature
+    ) private {
+        bytes32 fromHash = EscrowHashing.hashTerms(terms);
+        uint32 revision = terms.revision + 1;
+        bytes32 toHash = EscrowHashing.hashTerms(terms, oraclesHash, threshold, revision, root);
+        _requireSignature(_counterparty(terms), EscrowHashing.hashAmendment(id, fromHash, toHash), signature);
+        _agreements[id].amended = true;
+        _amendedTerms[id] = toHash;
+        emit TermsAmended(id, revision, toHash);
+    }
+
+    function _load(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementState memory st) {
+        st = _agreements[id];
+        if (st.phase == Phase.None) revert UnknownAgreement(id);
+        bytes32 expected = _currentTermsHash(id, st);
+        bytes32 actual = EscrowHashing.hashTerms(terms);
+        if (actual != expected) revert TermsMismatch(expected, actual);
+    }
+
+    function _loadActive(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementState memory st) {
+        st = _load(id, terms);
+        if (st.phase != Phase.Active) revert WrongPhase(id, st.phase);
+    }
+
+    function _currentTermsHash(bytes32 id, AgreementState memory st) private view returns (bytes32) {
+        return st.amended ? _amendedTerms[id] : id;
+    }
+
+    // ================================================================ internals: milestones
+
+    function _settle(
+        AgreementTerms calldata terms,
+        Milestone calldata milestone,
+        bytes32[] calldata proof,
+        Attestation calldata att,
+        bytes calldata signatures,
+        bytes memory clientApproval,
+        bytes memory providerAcceptance
+    ) private {
+        AgreementState memory st = _loadActive(att.agreementId, terms);
+        _requireMilestone(terms, att.milestoneIndex, milestone, proof);
+        _requireStatus(st, att.milestoneIndex, MilestoneStatus.Open);
+        bytes32 digest = _verifyAttestation(terms, milestone, att, signatures);
+        _requireSettleConsents(terms, milestone, att, digest, clientApproval, providerAcceptance);
+        _recordSettlement(terms, milestone, att, digest, st);
+    }
+
+    /// @dev Metric, time window, revocation and M-of-N signatures; returns the attestation's digest.
+    function _verifyAttestation(
+        AgreementTerms calldata terms,
+        Milestone calldata milestone,
+        Attestation calldata att,
+        bytes calldata signatures
+    ) private view returns (bytes32 digest) {
+        if (att.metricId != milestone.metricId) revert MetricMismatch(milestone.metricId, att.metricId);
+        if (att.observedAt > block.timestamp) revert AttestationFromFuture(att.observedAt);
+        if (block.timestamp > att.expiresAt) revert AttestationExpired(att.expiresAt);
+        digest = _hashTypedDataV4(EscrowHashing.hashAttestation(att));
+        if (registry.isRevoked(digest)) revert AttestationRevoked(digest);
+        _requireOracleSignatures(digest, terms.oracles, terms.threshold, signatures);
+    }
+
+    /// @dev The client's approval for acceptance-type milestones, the provider's acceptance below target.
+    function _requireSettleConsents(
+        AgreementTerms calldata terms,
+        Milestone calldata milestone,
+        Attestation calldata att,
+        bytes32 digest,
+        bytes memory clientApproval,
+        bytes memory providerAcceptance
+    ) private view {
+        bytes32 id = att.agreementId;
+        uint256 index = att.milestoneIndex;
+        if (milestone.requiresClientApproval && !_extras[id][index].clientApproved) {
+            if (
+                clientApproval.length == 0
+                    || !_signedBy(terms.client, EscrowHashing.hashApproval(id, index), clientApproval)
+            ) revert ClientApprovalMissing(index);
+        }
+        if (!PayoutMath.reaches(att.value, milestone.target, milestone.higherIsBetter) && msg.sender != terms.provider) {
+            bytes32 acceptance = EscrowHashing.hashPartialAcceptance(id, index, att.value, digest);
+            if (providerAcceptance.length == 0 || !_signedBy(terms.provider, acceptance, providerAcceptance)) {
+                revert PartialResultNotAccepted(att.value, milestone.target);
+            }
+        }
+    }
+
+    function _recordSettlement(
+        AgreementTerms calldata terms,
+        Milestone calldata milestone,
+        Attestation calldata att,
+        bytes32 digest,
+        AgreementState memory st
+    ) private {
+        bytes32 id = att.agreementId;
+        uint256 index = att.milestoneIndex;
+        Payout memory p = PayoutMath.compute(milestone, att.value, att.observedAt);
+        _setStatus(id, st, index, MilestoneStatus.Settled);
+        if (p.holdback > 0) {
+            _extras[id][index] = MilestoneExtra({
+                holdback: uint192(p.holdback),
+                releaseAt: uint48(block.timestamp + milestone.holdbackPeriod),
+                clientApproved: false,
+                holdbackDisputed: false
+            });
+        } else if (milestone.requiresClientApproval) {
+            delete _extras[id][index];
+        }
+        emit MilestoneSettled(id, index, digest, att.value, att.observedAt, p.paidNow, p.holdback, p.refund);
+        _pay(terms.token, terms.provider, p.paidNow);
+        _pay(terms.token, terms.client, p.refund);
+    }
+
+    function _split(
+        bytes32 id,
+        AgreementTerms calldata terms,
+        uint256 index,
+        bool holdback,
+        uint16 providerShareBps,
+        uint256 amount
+    ) private {
+        uint256 toProvider = amount * providerShareBps / PayoutMath.BPS;
+        uint256 toClient = amount - toProvider;
+        emit DisputeResolved(id, index, holdback, providerShareBps, toProvider, toClient);
+        _pay(terms.token, terms.provider, toProvider);
+        _pay(terms.token, terms.client, toClient);
+    }
+
+    function _requireSplitConsent(
+        bytes32 id,
+        AgreementTerms calldata terms,
+        uint256 index,
+        bool holdback,
+        uint16 providerShareBps,
+        bytes calldata signature
+    ) private view {
+        if (providerShareBps > PayoutMath.BPS) revert BpsOutOfRange(index, providerShareBps);
+        if (terms.arbiter != address(0) && msg.sender == terms.arbiter) return;
+        _requireParty(terms);
+        _requireSignature(
+            _counterparty(terms), EscrowHashing.hashDisputeSplit(id, index, holdback, providerShareBps), signature
+        );
+    }
+
+    function _requireMilestone(
+        AgreementTerms calldata terms,
+        uint256 index,
+        Milestone calldata milestone,
+        bytes32[] calldata proof
+    ) private pure {
+        if (!MerkleProof.verifyCalldata(proof, terms.milestonesRoot, EscrowHashing.hashMilestone(index, milestone))) {
+            revert InvalidMilestoneProof(index);
+        }
+    }
+
+    /// @dev Validates every milestone (when `validate`), and returns the tree root and the funding total.
+    function _milestonesRoot(Milestone[] calldata milestones, bool validate)
+        private
+        view
+        returns (bytes32 root, uint256 total)
+    {
+        uint256 n = milestones.length;
+        bytes32[] memory leaves = new bytes32[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            if (validate) _validateMilestone(i, milestones[i]);
+            leaves[i] = EscrowHashing.hashMilestone(i, milestones[i]);
+            total += uint256(milestones[i].amount) + milestones[i].bonus;
+        }
+        root = n == 0 ? bytes32(0) : EscrowHashing.merkleRoot(leaves);
+    }
+
+    function _validateMilestone(uint256 index, Milestone calldata m) private view {
+        if (m.amount == 0) revert ZeroAmount(index);
+        uint256 maxBps = _max(_max(m.floorPayoutBps, m.latePenaltyBpsPerDay), _max(m.maxLatePenaltyBps, m.holdbackBps));
+        if (maxBps > PayoutMath.BPS) revert BpsOutOfRange(index, maxBps);
+        bool up = m.higherIsBetter;
+        if (!PayoutMath.reaches(m.target, m.floor, up) || !PayoutMath.reaches(m.stretch, m.target, up)) {
+            revert ThresholdsMisordered(index);
+        }
+        if (m.bonus > 0 && m.stretch == m.target) revert BonusWithoutStretch(index);
+        if (m.deadline <= block.timestamp) revert DeadlineInPast(index, m.deadline);
+    }
+
+    function _validateOracles(address[] calldata oracles, uint8 threshold) private pure {
+        uint256 n = oracles.length;
+        if (n == 0 || n > MAX_ORACLES || threshold == 0 || threshold > n) revert InvalidOracleSet(n, threshold);
+        address previous = address(0);
+        for (uint256 i = 0; i < n; ++i) {
+            if (oracles[i] <= previous) revert OraclesNotAscending(i);
+            previous = oracles[i];
+        }
+    }
+
+    function _status(AgreementState memory st, uint256 index) private pure returns (MilestoneStatus) {
+        return MilestoneStatus((uint256(st.statuses) >> (2 * index)) & 3);
+    }
+
+    function _requireStatus(AgreementState memory st, uint256 index, MilestoneStatus expected) private pure {
+        if (index >= st.milestoneCount) revert MilestoneIndexOutOfRange(index, st.milestoneCount);
+        MilestoneStatus status = _status(st, index);
+        if (status != expected) revert WrongMilestoneStatus(index, status);
+    }
+
+    function _setStatus(bytes32 id, AgreementState memory st, uint256 index, MilestoneStatus status) private {
+        uint256 cleared = uint256(st.statuses) & ~(uint256(3) << (2 * index));
+        _agreements[id].statuses = uint224(cleared | (uint256(status) << (2 * index)));
+    }
+
+    // ================================================================ internals: signatures
+
+    /// @dev `signatures` packs 65-byte (r, s, v) signatures by signers in strictly ascending order,
+    /// so distinctness is one comparison and membership one forward walk of the sorted oracle set.
+    function _requireOracleSignatures(
+        bytes32 digest,
+        address[] calldata oracles,
+        uint8 threshold,
+        bytes calldata signatures
+    ) private pure {
+        if (signatures.length % 65 != 0) revert InvalidSignatureLength(signatures.length);
+        uint256 count = signatures.length / 65;
+        if (count < threshold) revert NotEnoughSignatures(count, threshold);
+        address previous = address(0);
+        uint256 member = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 o = i * 65;
+            // slither-disable-next-line unused-return (the third value only details `err`, which is checked)
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(
+                digest, uint8(signatures[o + 64]), bytes32(signatures[o:o + 32]), bytes32(signatures[o + 32:o + 64])
+            );
+            if (err != ECDSA.RecoverError.NoError) revert InvalidSignature(i);
+            if (signer <= previous) revert SignersNotAscending(i);
+            while (member < oracles.length && oracles[member] < signer) ++member;
+            if (member == oracles.length || oracles[member] != signer) revert SignerNotInOracleSet(signer);
+            previous = signer;
+        }
+    }
+
+    /// @dev EOA (low-s ECDSA) or ERC-1271 contract signature over this escrow's EIP-712 domain.
+    function _signedBy(address signer, bytes32 structHash, bytes memory signature) private view returns (bool) {
+        return SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature);
+    }
+
+    function _requireSignature(address signer, bytes32 structHash, bytes calldata signature) private view {
+        if (!_signedBy(signer, structHash, signature)) revert InvalidPartySignature(signer);
+    }
+
+    function _requireParty(AgreementTerms calldata terms) private view {
+        if (msg.sender != terms.client && msg.sender != terms.provider) revert Unauthorized(msg.sender);
+    }
+
+    /// @dev The party that did not send the transaction; reverts for anyone else.
+    function _counterparty(AgreementTerms calldata terms) private view returns (address) {
+        if (msg.sender == terms.client) return terms.provider;
+        if (msg.sender == terms.provider) return terms.client;
+        revert Unauthorized(msg.sender);
+    }
+
+    // ================================================================ internals: money
+
+    /// @dev Takes `amount` from the caller: exact msg.value for ETH; for a token, what actually
+    /// arrived must equal what was asked, which rejects fee-on-transfer tokens.
+    // slither-disable-next-line msg-value-in-nonpayable (called only from payable createAndFund, fund, addMilestone; Slither loses the path through the transient reentrancy guard)
+    function _collect(address token, uint256 amount) private {
+        if (token == address(0)) {
+            if (msg.value != amount) revert WrongEtherAmount(amount, msg.value);
+            return;
+        }
+        if (msg.value != 0) revert WrongEtherAmount(0, msg.value);
+        IERC20 erc20 = IERC20(token);
+        uint256 before = erc20.balanceOf(address(this));
+        erc20.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = erc20.balanceOf(address(this)) - before;
+        if (received != amount) revert FeeOnTransferToken(token, amount, received);
+    }
+
+    /// @dev Pays `to`, or credits it when the payment fails, so one payee never blocks another.
+    function _pay(address token, address to, uint256 amount) private {
+        if (amount == 0) return;
+        bool ok;
+        if (token == address(0)) {
+            uint256 gasLimit = PAYEE_GAS;
+            assembly ("memory-safe") {
+                ok := call(gasLimit, to, amount, 0, 0, 0, 0)
+            }
+        } else {
+            ok = IERC20(token).trySafeTransfer(to, amount);
+        }
+        if (!ok) {
+            credits[token][to] += amount;
+            emit Credited(token, to, amount);
+        }
+    }
+
+    // ================================================================ internals: small helpers
+
+    function _oraclesHash(address[] calldata oracles) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(oracles));
+    }
+
+    function _max(uint256 a, uint256 b) private pure returns (uint256) {
+        return a > b ? a : b;
+    }
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+import {AgreementTerms, Attestation, Milestone} from "./EscrowTypes.sol";
+
+/// @title EscrowHashing
+/// @notice EIP-712 struct hashes of everything the escrow verifies, and the milestone Merkle tree.
+/// `attestpay/typed_data.py` builds the same hashes; shared JSON vectors keep the two equal.
+library EscrowHashing {
+    // Agreement(address client,address provider,address arbiter,address token,address[] oracles,uint8 threshold,uint32 cureWindow,uint32 revision,bytes32 docsHash,bytes32 salt,bytes32 milestonesRoot)
+    bytes32 internal constant AGREEMENT_TYPEHASH = keccak256(
+        "Agreement(address client,address provider,address arbiter,address token,address[] oracles,uint8 threshold,uint32 cureWindow,uint32 revision,bytes32 docsHash,bytes32 salt,bytes32 milestonesRoot)"
+    );
+    // Milestone(uint256 index,uint128 amount,uint128 bonus,bytes32 metricId,int256 floor,int256 target,int256 stretch,uint64 deadline,uint32 holdbackPeriod,uint16 floorPayoutBps,uint16 latePenaltyBpsPerDay,uint16 maxLatePenaltyBps,uint16 holdbackBps,bool higherIsBetter,bool requiresClientApproval)
+    bytes32 internal constant MILESTONE_TYPEHASH = keccak256(
+        "Milestone(uint256 index,uint128 amount,uint128 bonus,bytes32 metricId,int256 floor,int256 target,int256 stretch,uint64 deadline,uint32 holdbackPeriod,uint16 floorPayoutBps,uint16 latePenaltyBpsPerDay,uint16 maxLatePenaltyBps,uint16 holdbackBps,bool higherIsBetter,bool requiresClientApproval)"
+    );
+    // MetricAttestation(bytes32 agreementId,uint256 milestoneIndex,bytes32 metricId,int256 value,uint64 observedAt,bytes32 evidenceHash,uint64 expiresAt)
+    bytes32 internal constant ATTESTATION_TYPEHASH = keccak256(
+        "MetricAttestation(bytes32 agreementId,uint256 milestoneIndex,bytes32 metricId,int256 value,uint64 observedAt,bytes32 evidenceHash,uint64 expiresAt)"
+    );
+    // Amendment(bytes32 agreementId,bytes32 fromTermsHash,bytes32 toTermsHash)
+    bytes32 internal constant AMENDMENT_TYPEHASH =
+        keccak256("Amendment(bytes32 agreementId,bytes32 fromTermsHash,bytes32 toTermsHash)");
+    // MilestoneApproval(bytes32 agreementId,uint256 milestoneIndex)
+    bytes32 internal constant APPROVAL_TYPEHASH = keccak256("MilestoneApproval(bytes32 agreementId,uint256 milestoneIndex)");
+    // PartialAcceptance(bytes32 agreementId,uint256 milestoneIndex,int256 value,bytes32 attestation)
+    bytes32 internal constant PARTIAL_ACCEPTANCE_TYPEHASH =
+        keccak256("PartialAcceptance(bytes32 agreementId,uint256 milestoneIndex,int256 value,bytes32 attestation)");
+    // DisputeSplit(bytes32 agreementId,uint256 milestoneIndex,bool holdback,uint16 providerShareBps)
+    bytes32 internal constant DISPUTE_SPLIT_TYPEHASH =
+        keccak256("DisputeSplit(bytes32 agreementId,uint256 milestoneIndex,bool holdback,uint16 providerShareBps)");
+
+    function hashTerms(AgreementTerms calldata t) internal pure returns (bytes32) {
+        return hashTerms(t, keccak256(abi.encodePacked(t.oracles)), t.threshold, t.revision, t.milestonesRoot);
+    }
+
+    /// @notice The hash of `t` with the fields an amendment may change replaced.
+    function hashTerms(AgreementTerms calldata t, bytes32 oraclesHash, uint8 threshold, uint32 revision, bytes32 root)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(
+            bytes.concat(
+                abi.encode(AGREEMENT_TYPEHASH, t.client, t.provider, t.arbiter, t.token, oraclesHash),
+                abi.encode(threshold, t.cureWindow, revision, t.docsHash, t.salt, root)
+            )
+        );
+    }
+
+    /// @dev Milestone has only static fields, so its ABI encoding is exactly its EIP-712 encodeData.
+    function hashMilestone(uint256 index, Milestone calldata m) internal pure returns (bytes32) {
+        return keccak256(abi.encode(MILESTONE_TYPEHASH, index, m));
+    }
+
+    function hashMilestoneMemory(uint256 index, Milestone memory m) internal pure returns (bytes32) {
+        return keccak256(abi.encode(MILESTONE_TYPEHASH, index, m));
+    }
+
+    function hashAttestation(Attestation calldata a) internal pure returns (bytes32) {
+        return keccak256(abi.encode(ATTESTATION_TYPEHASH, a));
+    }
+
+    function hashAmendment(bytes32 agreementId, bytes32 fromTermsHash, bytes32 toTermsHash) internal pure returns (bytes32) {
+        return keccak256(abi.encode(AMENDMENT_TYPEHASH, agreementId, fromTermsHash, toTermsHash));
+    }
+
+    function hashApproval(bytes32 agreementId, uint256 index) internal pure returns (bytes32) {
+        return keccak256(abi.encode(APPROVAL_TYPEHASH, agreementId, index));
+    }
+
+    function hashPartialAcceptance(bytes32 agreementId, uint256 index, int256 value, bytes32 attestation)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(PARTIAL_ACCEPTANCE_TYPEHASH, agreementId, index, value, attestation));
+    }
+
+    function hashDisputeSplit(bytes32 agreementId, uint256 index, bool holdback, uint16 providerShareBps)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(DISPUTE_SPLIT_TYPEHASH, agreementId, index, holdback, providerShareBps));
+    }
+
+    /// @notice Root of the milestone tree: pairs hashed in sorted order (OpenZeppelin `MerkleProof`),
+    /// an odd node carried up unchanged. Overwrites `leaves`.
+    function merkleRoot(bytes32[] memory leaves) internal pure returns (bytes32) {
+        uint256 n = leaves.length;
+        while (n > 1) {
+            uint256 half = n / 2;
+            for (uint256 i = 0; i < half; ++i) {
+                leaves[i] = Hashes.commutativeKeccak256(leaves[2 * i], leaves[2 * i + 1]);
+            }
+            if (n % 2 == 1) leaves[half] = leaves[n - 1];
+            n = n - half;
+        }
+        return leaves[0];
+    }
+}
