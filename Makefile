@@ -22,8 +22,10 @@ $(SLITHER_VENV)/.installed: requirements-slither.lock
 	$(SLITHER_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-slither.lock
 	touch $@
 
+# Not `npm ci`: the registry lacks @foundry-rs/anvil-darwin-amd64, an optional dependency, so the
+# lock cannot list it and `npm ci` refuses; `npm install` still installs exactly the locked versions.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	touch $@
 
 build: install
