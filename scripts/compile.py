@@ -20,8 +20,10 @@ ARTIFACTS = ROOT / "attestpay" / "artifacts"
 SOURCES = {
     "MilestoneEscrow": "contracts/solidity/MilestoneEscrow.sol",
     "AttestationRegistry": "contracts/solidity/AttestationRegistry.sol",
-    # A plain mintable ERC-20 for tests and the demo; never deployed in production.
+    # Test and demo helpers, never deployed in production: a mintable ERC-20 and a contract
+    # party that refuses ETH (so its payouts are credited).
     "MockERC20": "contracts/solidity/test/utils/tokens/MockERC20.sol",
+    "ForwardingWallet": "contracts/solidity/test/utils/ForwardingWallet.sol",
 }
 
 
@@ -34,6 +36,7 @@ def compiler_settings(profile: dict) -> dict:
     return {
         "optimizer": {"enabled": profile["optimizer"], "runs": profile["optimizer_runs"]},
         "evmVersion": profile["evm_version"],
+        "viaIR": profile.get("via_ir", False),
         "metadata": {"bytecodeHash": profile["bytecode_hash"], "appendCBOR": profile["cbor_metadata"]},
         "remappings": profile["remappings"],
     }

@@ -1,0 +1,203 @@
+"""Gas benchmark: whole-transaction gas (receipt gasUsed: 21k base and calldata included) of every
+money path, on the embedded chain (eth-tester, py-evm, Prague), beside the floors measured in the
+same run. Prints a markdown table and writes bench/results/gas.json (a flat {case: gas} object).
+
+Steady state, as a live escrow sees it: the escrow already holds the token, the provider already
+holds some, milestones carry no bonus unless a case needs one (a bonus below stretch adds a refund
+transfer to the client).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from eth_account import Account
+from web3 import EthereumTesterProvider, Web3
+
+from attestpay.contracts import contract_at, deploy
+from attestpay.terms import AgreementTerms, Attestation, Milestone
+from attestpay.typed_data import milestone_proof, milestones_root, pack_signatures
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "gas.json"
+ETH = "0x" + "00" * 20
+DAY = 86_400
+
+# Targets from the issue (peers measured under the same rules); None: measured, no target.
+TARGETS = {
+    "full_cycle_3_erc20": 370_000,
+    "create_fund_3_erc20": 160_000,
+    "settle_1sig_erc20": 65_000,
+    "settle_1sig_eth": 60_000,
+    "anchor_batch_1024": 50 * 1024,
+    "revoke": 50_000,
+}
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.w3 = Web3(EthereumTesterProvider())
+        tester = self.w3.provider.ethereum_tester
+        self.tester = tester
+        accounts = self.w3.eth.accounts
+        keys = tester.backend.account_keys
+        self.deployer, self.client, self.provider, self.relayer = accounts[:4]
+        self.provider_key = keys[2].to_hex()
+        self.oracles = sorted((Account.from_key(bytes([0x0A] * 31 + [i])) for i in range(1, 4)), key=lambda a: int(a.address, 16))
+        self.registry = deploy(self.w3, "AttestationRegistry", sender=self.deployer)
+        self.escrow = deploy(self.w3, "MilestoneEscrow", self.registry.address, sender=self.deployer)
+        self.token = deploy(self.w3, "MockERC20", sender=self.deployer)
+        self._send(self.token.functions.mint(self.client, 10**30), self.deployer)
+        self._send(self.token.functions.mint(self.provider, 1), self.deployer)
+        self._send(self.token.functions.approve(self.escrow.address, 2**256 - 1), self.client)
+        self.salt = 0
+        self.results: dict[str, int] = {}
+
+    # ------------------------------------------------------------ plumbing
+
+    def _send(self, call, sender: str, value: int = 0) -> int:
+        tx_hash = call.transact({"from": sender, "value": value})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+        assert receipt["status"] == 1, f"transaction reverted: {call.fn_name}"
+        return receipt["gasUsed"]
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def warp(self, seconds: int) -> None:
+        self.tester.time_travel(self.now() + seconds)
+
+    def milestone(self, **changes) -> Milestone:
+        base = Milestone(
+            amount=100 * 10**18, bonus=0, metric_id=b"\x11" * 32, floor=8000, target=9200, stretch=9600,
+            deadline=self.now() + 30 * DAY, holdback_period=0, floor_payout_bps=5000,
+            late_penalty_bps_per_day=100, max_late_penalty_bps=1000, holdback_bps=0,
+            higher_is_better=True, requires_client_approval=False,
+        )
+        return replace(base, **changes)
+
+    def terms(self, token: str, milestones: list[Milestone], threshold: int = 1) -> AgreementTerms:
+        self.salt += 1
+        return AgreementTerms(
+            client=self.client, provider=self.provider, arbiter=ETH, token=token,
+            oracles=tuple(o.address for o in self.oracles), threshold=threshold, cure_window=7 * DAY,
+            revision=0, docs_hash=b"\x22" * 32, salt=self.salt.to_bytes(32, "big"),
+            milestones_root=milestones_root(milestones),
+        )
+
+    def create_and_fund(self, token: str, milestones: list[Milestone], threshold: int = 1):
+        terms = self.terms(token, milestones, threshold)
+        terms_hash = self.escrow.functions.hashTerms(terms.as_abi()).call()
+        digest = self.escrow.functions.typedDataHash(terms_hash).call()
+        consent = Account.unsafe_sign_hash(digest, self.provider_key).signature
+        value = sum(m.amount + m.bonus for m in milestones) if token == ETH else 0
+        call = self.escrow.functions.createAndFund(terms.as_abi(), [m.as_abi() for m in milestones], consent)
+        gas = self._send(call, self.client, value)
+        return terms_hash, terms, gas
+
+    def settle(self, agreement_id: bytes, terms: AgreementTerms, milestones: list[Milestone], index: int, signers: int) -> int:
+        m = milestones[index]
+        att = Attestation(
+            agreement_id=agreement_id, milestone_index=index, metric_id=m.metric_id, value=m.target,
+            observed_at=self.now(), evidence_hash=b"\x33" * 32, expires_at=self.now() + DAY,
+        )
+        digest = self.escrow.functions.attestationDigest(att.as_abi()).call()
+        sigs = pack_signatures([(o.address, Account.unsafe_sign_hash(digest, o.key).signature) for o in self.oracles[:signers]])
+        call = self.escrow.functions.settle(terms.as_abi(), m.as_abi(), milestone_proof(milestones, index), att.as_abi(), sigs)
+        return self._send(call, self.relayer)
+
+    # ------------------------------------------------------------ cases
+
+    def run(self) -> dict[str, int]:
+        token = self.token.address
+        self.create_and_fund(token, [self.milestone()])  # the escrow now holds the token: steady state
+        r = self.results
+        for n in (1, 3):
+            r[f"create_fund_{n}_eth"] = self.create_and_fund(ETH, [self.milestone()] * n)[2]
+            r[f"create_fund_{n}_erc20"] = self.create_and_fund(token, [self.milestone()] * n)[2]
+
+        for name, tok, threshold in (("settle_1sig_erc20", token, 1), ("settle_1sig_eth", ETH, 1), ("settle_2of3_erc20", token, 2)):
+            ms = [self.milestone()]
+            agreement_id, terms, _ = self.create_and_fund(tok, ms, threshold)
+            r[name] = self.settle(agreement_id, terms, ms, 0, threshold)
+
+        ms = [self.milestone(holdback_bps=1000, holdback_period=30 * DAY)]
+        agreement_id, terms, _ = self.create_and_fund(token, ms)
+        r["settle_holdback_erc20"] = self.settle(agreement_id, terms, ms, 0, 1)
+        self.warp(30 * DAY + 1)
+        r["release_holdback"] = self._send(self.escrow.functions.releaseHoldback(agreement_id, terms.as_abi(), 0), self.relayer)
+
+        ms = [self.milestone(deadline=self.now() + DAY)]
+        agreement_id, terms, _ = self.create_and_fund(token, ms)
+        self.warp(DAY + 7 * DAY + 1)
+        r["reclaim"] = self._send(
+            self.escrow.functions.reclaim(agreement_id, terms.as_abi(), 0, ms[0].as_abi(), milestone_proof(ms, 0)), self.client
+        )
+
+        r["withdraw"] = self.withdraw_credit()
+
+        ms = [self.milestone()] * 3
+        agreement_id, terms, gas = self.create_and_fund(token, ms)
+        r["full_cycle_3_erc20"] = gas + sum(self.settle(agreement_id, terms, ms, i, 1) for i in range(3))
+
+        root = Web3.keccak(text="batch of 1024 attestation digests")
+        r["anchor_batch_1024"] = self._send(self.registry.functions.anchor(root, 1024, "file://evidence/batches/" + root.hex() + ".json"), self.relayer)
+        r["revoke"] = self.revoke()
+
+        r["floor_erc20_transfer"] = self._send(self.token.functions.transfer(self.provider, 10**18), self.client)
+        r["floor_eth_transfer"] = self.w3.eth.wait_for_transaction_receipt(
+            self.w3.eth.send_transaction({"from": self.client, "to": self.relayer, "value": 1})
+        )["gasUsed"]
+        return r
+
+    def withdraw_credit(self) -> int:
+        """A contract provider that refuses ETH is credited at settlement, then withdraws its credit."""
+        wallet = deploy(self.w3, "ForwardingWallet", self.provider, sender=self.deployer)
+        ms = [self.milestone()]
+        terms = replace(self.terms(ETH, ms), provider=wallet.address)
+        terms_hash = self.escrow.functions.hashTerms(terms.as_abi()).call()
+        client_key = self.tester.backend.account_keys[1].to_hex()
+        consent = Account.unsafe_sign_hash(self.escrow.functions.typedDataHash(terms_hash).call(), client_key).signature
+        create = self.escrow.functions.create(terms.as_abi(), [m.as_abi() for m in ms], consent)
+        self._send(wallet.functions.execute(self.escrow.address, create._encode_transaction_data()), self.provider)
+        self._send(self.escrow.functions.fund(terms_hash, terms.as_abi(), [m.as_abi() for m in ms]), self.client, ms[0].amount)
+        self.settle(terms_hash, terms, ms, 0, 1)
+        withdraw = self.escrow.functions.withdraw(ETH, self.provider)
+        return self._send(wallet.functions.execute(self.escrow.address, withdraw._encode_transaction_data()), self.provider)
+
+    def revoke(self) -> int:
+        oracle = self.oracles[0]
+        digest = Web3.keccak(text="an attestation to revoke")
+        signature = Account.unsafe_sign_hash(digest, oracle.key).signature
+        self.w3.eth.send_transaction({"from": self.deployer, "to": oracle.address, "value": 10**18})
+        tx = self.registry.functions.revoke(digest, signature).build_transaction(
+            {"from": oracle.address, "nonce": self.w3.eth.get_transaction_count(oracle.address)}
+        )
+        signed = oracle.sign_transaction(tx)
+        receipt = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        assert receipt["status"] == 1
+        return receipt["gasUsed"]
+
+
+def table(results: dict[str, int]) -> str:
+    lines = ["| case | gas | target |", "| --- | ---: | ---: |"]
+    for name, gas in results.items():
+        target = TARGETS.get(name)
+        verdict = "" if target is None else f"{target:,} {'met' if gas <= target else 'MISSED'}"
+        lines.append(f"| {name} | {gas:,} | {verdict} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    results = Bench().run()
+    print(table(results))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
