@@ -642,3 +642,459 @@ contract LowerIsBetterTest is EscrowTestBase {
         vm.assertEq(token.balanceOf(address(escrow)), 0);
     }
 }
+
+/// @notice Holdbacks, client approval, reclaim.
+contract HoldbackApprovalReclaimTest is EscrowTestBase {
+    function _withHoldback() internal view returns (Milestone[] memory m) {
+        m = _milestones(1);
+        m[0].bonus = 0;
+        m[0].holdbackBps = 1000;
+        m[0].holdbackPeriod = 30 days;
+    }
+
+    function test_HoldbackIsKeptThenReleasedToTheProviderByAnyone() public {
+        Milestone[] memory m = _withHoldback();
+        AgreementTerms memory t = _terms(address(token), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.assertEq(token.balanceOf(provider), 90 ether);
+        (uint256 held, uint64 releaseAt,,) = escrow.milestoneExtra(id, 0);
+        vm.assertEq(held, 10 ether);
+        vm.assertEq(releaseAt, block.timestamp + 30 days);
+
+        vm.warp(releaseAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.HoldbackNotDue.selector, releaseAt));
+        escrow.releaseHoldback(id, t, 0);
+
+        vm.warp(releaseAt);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.HoldbackReleased(id, 0, 10 ether);
+        vm.prank(stranger);
+        escrow.releaseHoldback(id, t, 0);
+        vm.assertEq(token.balanceOf(provider), 100 ether);
+
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.NoHoldback.selector, 0));
+        escrow.releaseHoldback(id, t, 0);
+    }
+
+    function test_HoldbackAppliesAfterThePenalty() public {
+        Milestone[] memory m = _withHoldback();
+        AgreementTerms memory t = _terms(address(token), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        vm.warp(m[0].deadline + 2 days); // 2% penalty: net 98, holdback 9.8
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.assertEq(token.balanceOf(provider), 88.2 ether);
+        (uint256 held,,,) = escrow.milestoneExtra(id, 0);
+        vm.assertEq(held, 9.8 ether);
+        vm.assertEq(token.balanceOf(address(escrow)), 9.8 ether);
+    }
+
+    function test_RevertWhen_AnAcceptanceMilestoneLacksTheClientsApproval() public {
+        Milestone[] memory m = _milestones(1);
+        m[0].requiresClientApproval = true;
+        AgreementTerms memory t = _terms(address(token), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 1);
+        bytes32[] memory proof = _proof(m, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ClientApprovalMissing.selector, 0));
+        escrow.settle(t, m[0], proof, a, sigs);
+
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, provider));
+        vm.prank(provider);
+        escrow.approveMilestone(id, t, 0);
+
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.MilestoneApproved(id, 0);
+        vm.prank(client);
+        escrow.approveMilestone(id, t, 0);
+        escrow.settle(t, m[0], proof, a, sigs);
+        vm.assertEq(token.balanceOf(provider), 100 ether);
+    }
+
+    function test_TheClientsApprovalMayComeAsASignature() public {
+        Milestone[] memory m = _milestones(1);
+        m[0].requiresClientApproval = true;
+        AgreementTerms memory t = _terms(address(token), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 1);
+        bytes memory approval = _partySig(CLIENT_KEY, EscrowHashing.hashApproval(id, 0));
+        bytes memory forged = _partySig(PROVIDER_KEY, EscrowHashing.hashApproval(id, 0));
+        bytes32[] memory proof = _proof(m, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ClientApprovalMissing.selector, 0));
+        escrow.settleWithConsents(t, m[0], proof, a, sigs, forged, "");
+        escrow.settleWithConsents(t, m[0], proof, a, sigs, approval, "");
+        vm.assertEq(token.balanceOf(provider), 100 ether);
+    }
+
+    function test_ReclaimOpensStrictlyAfterDeadlinePlusCureWindow() public {
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(token), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        uint256 opensAfter = m[0].deadline + t.cureWindow;
+        bytes32[] memory proof = _proof(m, 0);
+        vm.warp(opensAfter);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ReclaimTooEarly.selector, opensAfter));
+        vm.prank(client);
+        escrow.reclaim(id, t, 0, m[0], proof);
+
+        vm.warp(opensAfter + 1);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, provider));
+        vm.prank(provider);
+        escrow.reclaim(id, t, 0, m[0], proof);
+
+        uint256 before = token.balanceOf(client);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.MilestoneReclaimed(id, 0, 110 ether);
+        vm.prank(client);
+        escrow.reclaim(id, t, 0, m[0], proof);
+        vm.assertEq(token.balanceOf(client) - before, 110 ether);
+        vm.assertEq(uint256(escrow.milestoneStatus(id, 0)), uint256(MilestoneStatus.Closed));
+    }
+
+    function test_RevertWhen_ReclaimingASettledMilestone() public {
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(token), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.warp(m[0].deadline + t.cureWindow + 1);
+        bytes32[] memory proof = _proof(m, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Settled)
+        );
+        vm.prank(client);
+        escrow.reclaim(id, t, 0, m[0], proof);
+    }
+}
+
+/// @notice Disputes on milestones and holdbacks, with and without an arbiter.
+contract DisputeTest is EscrowTestBase {
+    function _fundedWith(address arbiter_, uint16 holdbackBps)
+        internal
+        returns (AgreementTerms memory t, Milestone[] memory m, bytes32 id)
+    {
+        m = _milestones(1);
+        m[0].holdbackBps = holdbackBps;
+        m[0].holdbackPeriod = 30 days;
+        t = _terms(address(token), 1, m);
+        t.arbiter = arbiter_;
+        id = _createAndFund(t, m);
+    }
+
+    function test_ADisputedMilestoneNeitherSettlesNorReclaims() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedWith(arbiter, 0);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.DisputeOpened(id, 0, client, false);
+        vm.prank(client);
+        escrow.openDispute(id, t, 0);
+
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 1);
+        bytes32[] memory proof = _proof(m, 0);
+        bytes memory disputed =
+            abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Disputed);
+        vm.expectRevert(disputed);
+        escrow.settle(t, m[0], proof, a, sigs);
+        vm.warp(m[0].deadline + t.cureWindow + 1);
+        vm.expectRevert(disputed);
+        vm.prank(client);
+        escrow.reclaim(id, t, 0, m[0], proof);
+    }
+
+    function test_TheArbiterSplitsADisputedMilestone() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedWith(arbiter, 0);
+        vm.prank(provider);
+        escrow.openDispute(id, t, 0);
+        uint256 clientBefore = token.balanceOf(client);
+        bytes32[] memory proof = _proof(m, 0);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.DisputeResolved(id, 0, false, 6000, 66 ether, 44 ether);
+        vm.prank(arbiter);
+        escrow.resolveDispute(id, t, 0, m[0], proof, 6000, "");
+        vm.assertEq(token.balanceOf(provider), 66 ether);
+        vm.assertEq(token.balanceOf(client) - clientBefore, 44 ether);
+        vm.assertEq(uint256(escrow.milestoneStatus(id, 0)), uint256(MilestoneStatus.Closed));
+    }
+
+    function test_WithoutAnArbiter_APartySplitsWithTheOthersSignature() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedWith(address(0), 0);
+        vm.prank(client);
+        escrow.openDispute(id, t, 0);
+        bytes32[] memory proof = _proof(m, 0);
+        bytes memory clientSplit = _partySig(CLIENT_KEY, EscrowHashing.hashDisputeSplit(id, 0, false, 2500));
+
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, stranger));
+        vm.prank(stranger);
+        escrow.resolveDispute(id, t, 0, m[0], proof, 2500, clientSplit);
+
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, client));
+        vm.prank(provider);
+        escrow.resolveDispute(id, t, 0, m[0], proof, 3000, clientSplit); // signed 2500, not 3000
+
+        vm.prank(provider);
+        escrow.resolveDispute(id, t, 0, m[0], proof, 2500, clientSplit);
+        vm.assertEq(token.balanceOf(provider), 27.5 ether);
+    }
+
+    function test_RevertWhen_TheSplitExceeds10000Bps() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedWith(arbiter, 0);
+        vm.prank(client);
+        escrow.openDispute(id, t, 0);
+        bytes32[] memory proof = _proof(m, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.BpsOutOfRange.selector, 0, 10_001));
+        vm.prank(arbiter);
+        escrow.resolveDispute(id, t, 0, m[0], proof, 10_001, "");
+    }
+
+    function test_RevertWhen_ResolvingAnUndisputedMilestone() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedWith(arbiter, 0);
+        bytes32[] memory proof = _proof(m, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Open));
+        vm.prank(arbiter);
+        escrow.resolveDispute(id, t, 0, m[0], proof, 5000, "");
+    }
+
+    function test_RevertWhen_AStrangerOpensADispute() public {
+        (AgreementTerms memory t,, bytes32 id) = _fundedWith(arbiter, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, arbiter));
+        vm.prank(arbiter);
+        escrow.openDispute(id, t, 0);
+    }
+
+    function test_AHoldbackDisputeFreezesItUntilSplit() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedWith(arbiter, 1000);
+        _settle(stranger, t, m, id, 0, 9700); // net 110, holdback 11
+        vm.prank(client);
+        escrow.openDispute(id, t, 0);
+        (,,, bool disputed) = escrow.milestoneExtra(id, 0);
+        vm.assertTrue(disputed);
+
+        vm.warp(block.timestamp + 31 days);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.HoldbackDisputed.selector, 0));
+        escrow.releaseHoldback(id, t, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.NothingToDispute.selector, 0));
+        vm.prank(client);
+        escrow.openDispute(id, t, 0);
+
+        uint256 clientBefore = token.balanceOf(client);
+        vm.prank(arbiter);
+        escrow.resolveHoldbackDispute(id, t, 0, 0, "");
+        vm.assertEq(token.balanceOf(client) - clientBefore, 11 ether);
+        vm.assertEq(token.balanceOf(provider), 99 ether);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.NotDisputed.selector, 0));
+        vm.prank(arbiter);
+        escrow.resolveHoldbackDispute(id, t, 0, 0, "");
+    }
+
+    function test_RevertWhen_DisputingAHoldbackThatIsDue() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedWith(arbiter, 1000);
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.warp(block.timestamp + 30 days);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.NothingToDispute.selector, 0));
+        vm.prank(client);
+        escrow.openDispute(id, t, 0);
+    }
+
+    function test_RevertWhen_DisputingASettledMilestoneWithoutHoldback() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedWith(arbiter, 0);
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.NothingToDispute.selector, 0));
+        vm.prank(client);
+        escrow.openDispute(id, t, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.MilestoneIndexOutOfRange.selector, 1, 1));
+        vm.prank(client);
+        escrow.openDispute(id, t, 1);
+    }
+}
+
+/// @notice Consented changes: add a milestone, extend a deadline, rotate the oracle set.
+contract AmendmentTest is EscrowTestBase {
+    Milestone[] internal ms;
+    AgreementTerms internal t;
+    bytes32 internal id;
+
+    function setUp() public override {
+        super.setUp();
+        ms.push(_milestone());
+        t = _terms(address(token), 1, ms);
+        id = _createAndFund(t, ms);
+    }
+
+    function _amendmentSig(uint256 key, AgreementTerms memory next) internal view returns (bytes memory) {
+        return _partySig(key, EscrowHashing.hashAmendment(id, escrow.hashTerms(t), escrow.hashTerms(next)));
+    }
+
+    function test_AddMilestone_FundedByTheCallerAndSettleable() public {
+        Milestone[] memory next = new Milestone[](2);
+        next[0] = ms[0];
+        next[1] = _milestone();
+        next[1].amount = 50 ether;
+        next[1].bonus = 0;
+        AgreementTerms memory t2 = t;
+        t2.revision = 1;
+        t2.milestonesRoot = _root(next);
+        bytes memory sig = _amendmentSig(PROVIDER_KEY, t2);
+        bytes32[] memory leaves = _leaves(ms);
+
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.TermsAmended(id, 1, escrow.hashTerms(t2));
+        vm.prank(client);
+        escrow.addMilestone(id, t, leaves, next[1], sig);
+        (, uint256 count, bytes32 termsHash) = escrow.agreement(id);
+        vm.assertEq(count, 2);
+        vm.assertEq(termsHash, escrow.hashTerms(t2));
+        vm.assertEq(token.balanceOf(address(escrow)), 160 ether);
+
+        _settle(stranger, t2, next, id, 1, 9200);
+        vm.assertEq(token.balanceOf(provider), 50 ether);
+    }
+
+    function test_RevertWhen_OldTermsAreUsedAfterAnAmendment() public {
+        test_AddMilestone_FundedByTheCallerAndSettleable();
+        vm.expectRevert();
+        vm.prank(client);
+        escrow.approveMilestone(id, t, 0);
+    }
+
+    function test_ExtendDeadline_MovesTheReclaimWindow() public {
+        uint64 later = ms[0].deadline + 10 days;
+        Milestone[] memory next = new Milestone[](1);
+        next[0] = ms[0];
+        next[0].deadline = later;
+        AgreementTerms memory t2 = t;
+        t2.revision = 1;
+        t2.milestonesRoot = _root(next);
+        bytes memory sig = _amendmentSig(CLIENT_KEY, t2);
+        bytes32[] memory proof = _proof(ms, 0);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.DeadlineExtended(id, 0, later);
+        vm.prank(provider);
+        escrow.extendDeadline(id, t, 0, ms[0], proof, later, sig);
+
+        vm.warp(ms[0].deadline + t.cureWindow + 1); // the old window has passed, the new one has not
+        bytes32[] memory proof2 = _proof(next, 0);
+        uint256 opensAfter = uint256(later) + t.cureWindow;
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ReclaimTooEarly.selector, opensAfter));
+        vm.prank(client);
+        escrow.reclaim(id, t2, 0, next[0], proof2);
+    }
+
+    function test_RevertWhen_ADeadlineMovesEarlier() public {
+        bytes32[] memory proof = _proof(ms, 0);
+        uint64 earlier = ms[0].deadline - 1;
+        vm.expectRevert(
+            abi.encodeWithSelector(IMilestoneEscrow.DeadlineNotExtended.selector, ms[0].deadline, earlier)
+        );
+        vm.prank(provider);
+        escrow.extendDeadline(id, t, 0, ms[0], proof, earlier, "");
+    }
+
+    function test_RotateOracles_OldSignersAreRefusedNewOnesAccepted() public {
+        (uint256 k0, uint256 k1) = (0xF1, 0xF2);
+        if (vm.addr(k1) < vm.addr(k0)) (k0, k1) = (k1, k0);
+        address[] memory fresh = new address[](2);
+        (fresh[0], fresh[1]) = (vm.addr(k0), vm.addr(k1));
+        AgreementTerms memory t2 = t;
+        t2.oracles = fresh;
+        t2.threshold = 2;
+        t2.revision = 1;
+        bytes memory sig = _amendmentSig(PROVIDER_KEY, t2);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.OraclesRotated(id, fresh, 2);
+        vm.prank(client);
+        escrow.rotateOracles(id, t, fresh, 2, sig);
+
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes32[] memory proof = _proof(ms, 0);
+        bytes memory oldSigs = _oracleSigs(a, 2);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, oracles[0]));
+        escrow.settle(t2, ms[0], proof, a, oldSigs);
+
+        bytes32 digest = escrow.attestationDigest(a);
+        escrow.settle(t2, ms[0], proof, a, bytes.concat(_sig(k0, digest), _sig(k1, digest)));
+        vm.assertEq(token.balanceOf(provider), 100 ether);
+    }
+
+    function test_RevertWhen_AnAmendmentSignatureIsReplayed() public {
+        uint64 later = ms[0].deadline + 10 days;
+        Milestone[] memory next = new Milestone[](1);
+        next[0] = ms[0];
+        next[0].deadline = later;
+        AgreementTerms memory t2 = t;
+        t2.revision = 1;
+        t2.milestonesRoot = _root(next);
+        bytes memory sig = _amendmentSig(CLIENT_KEY, t2);
+        bytes32[] memory proof = _proof(ms, 0);
+        vm.prank(provider);
+        escrow.extendDeadline(id, t, 0, ms[0], proof, later, sig);
+        // Replaying the same signature against the new terms: the revision moved on.
+        bytes32[] memory proof2 = _proof(next, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, client));
+        vm.prank(provider);
+        escrow.extendDeadline(id, t2, 0, next[0], proof2, later + 1, sig);
+    }
+
+    function test_RevertWhen_AnAmendmentLacksTheCounterpartysSignature() public {
+        bytes32[] memory proof = _proof(ms, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, provider));
+        vm.prank(client);
+        escrow.extendDeadline(id, t, 0, ms[0], proof, ms[0].deadline + 1, "");
+    }
+}
+
+/// @notice Payees that cannot receive are credited and withdraw later.
+contract CreditTest is EscrowTestBase {
+    function test_ARefusingPayeeIsCreditedAndWithdrawsElsewhere() public {
+        ForwardingWallet wallet = new ForwardingWallet(provider);
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(0), 1, m);
+        t.provider = address(wallet);
+        bytes memory consent = _consentSig(CLIENT_KEY, t);
+        vm.prank(provider);
+        bytes32 id = abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
+        vm.prank(client);
+        escrow.fund{value: 110 ether}(id, t, m);
+
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 1);
+        bytes32[] memory proof = _proof(m, 0);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.Credited(address(0), address(wallet), 100 ether);
+        escrow.settle(t, m[0], proof, a, sigs);
+        vm.assertEq(escrow.credits(address(0), address(wallet)), 100 ether);
+
+        address payable cold = payable(address(0xC01D));
+        vm.prank(provider);
+        wallet.execute(address(escrow), abi.encodeCall(escrow.withdraw, (address(0), cold)));
+        vm.assertEq(cold.balance, 100 ether);
+        vm.assertEq(escrow.credits(address(0), address(wallet)), 0);
+    }
+
+    function test_RevertWhen_NothingIsCredited() public {
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.NothingToWithdraw.selector, address(token), client));
+        vm.prank(client);
+        escrow.withdraw(address(token), client);
+    }
+
+    function test_RevertWhen_AWithdrawalCannotBeDelivered() public {
+        ForwardingWallet wallet = new ForwardingWallet(provider);
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(0), 1, m);
+        t.provider = address(wallet);
+        bytes memory consent = _consentSig(CLIENT_KEY, t);
+        vm.prank(provider);
+        bytes32 id = abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
+        vm.prank(client);
+        escrow.fund{value: 110 ether}(id, t, m);
+        _settle(stranger, t, m, id, 0, 9200);
+
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WithdrawFailed.selector, address(wallet)));
+        vm.prank(provider);
+        wallet.execute(address(escrow), abi.encodeCall(escrow.withdraw, (address(0), address(wallet))));
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WithdrawFailed.selector, address(0)));
+        vm.prank(provider);
+        wallet.execute(address(escrow), abi.encodeCall(escrow.withdraw, (address(0), address(0))));
+        vm.assertEq(escrow.credits(address(0), address(wallet)), 100 ether);
+    }
+}
