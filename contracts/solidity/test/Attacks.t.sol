@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {MilestoneEscrow} from "../MilestoneEscrow.sol";
+import {IMilestoneEscrow} from "../interfaces/IMilestoneEscrow.sol";
+import {AgreementTerms, Attestation, Milestone, MilestoneStatus} from "../libraries/EscrowTypes.sol";
+import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
+import {ForceSender, GasBurningPayee, ReentrantPayee} from "./utils/MaliciousPayees.sol";
+import {
+    BlocklistToken, CallbackToken, FeeOnTransferToken, NoReturnToken, ReturnFalseToken
+} from "./utils/tokens/WeirdTokens.sol";
+
+/// @notice Forged, replayed and tampered attestations and signatures.
+contract SignatureAttackTest is EscrowTestBase {
+    uint256 internal constant N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+    Milestone[] internal ms;
+    AgreementTerms internal t;
+    bytes32 internal id;
+    uint256 internal homeChain;
+
+    function setUp() public override {
+        super.setUp();
+        Milestone[] memory m = _milestones(2);
+        ms.push(m[0]);
+        ms.push(m[1]);
+        t = _terms(address(token), 2, ms);
+        id = _createAndFund(t, ms);
+    }
+
+    /// @dev Who `sig` (65 bytes) recovers to for attestation `a`: a random address for a foreign signature.
+    function _recovered(Attestation memory a, bytes memory sigs, uint256 position) internal view returns (address) {
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly {
+            let p := add(add(sigs, 32), mul(position, 65))
+            r := mload(p)
+            s := mload(add(p, 32))
+            v := byte(0, mload(add(p, 64)))
+        }
+        return ecrecover(escrow.attestationDigest(a), v, r, s);
+    }
+
+    function _expectSettleRevert(Attestation memory a, bytes memory sigs, bytes memory err) internal {
+        bytes32[] memory proof = _proof(ms, a.milestoneIndex < 2 ? a.milestoneIndex : 0);
+        Milestone memory m = ms[a.milestoneIndex < 2 ? a.milestoneIndex : 0];
+        vm.expectRevert(err);
+        escrow.settle(t, m, proof, a, sigs);
+    }
+
+    function _foreignSigner(Attestation memory tampered, bytes memory sigs) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, _recovered(tampered, sigs, 0));
+    }
+
+    function test_RevertWhen_TheSameAttestationSettlesTwice() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 2);
+        bytes32[] memory proof = _proof(ms, 0);
+        escrow.settle(t, ms[0], proof, a, sigs);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Settled)
+        );
+        escrow.settle(t, ms[0], proof, a, sigs);
+    }
+
+    function test_RevertWhen_AnAttestationForAnotherAgreementIsReused() public {
+        AgreementTerms memory other = _terms(address(token), 2, ms);
+        other.salt = bytes32(uint256(99));
+        bytes32 otherId = _createAndFund(other, ms);
+        Attestation memory a = _attestation(otherId, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 2);
+        // as is: the terms are not the other agreement's
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.TermsMismatch.selector, otherId, id));
+        // relabelled for this agreement: the signatures no longer match
+        a.agreementId = id;
+        _expectSettleRevert(a, sigs, _foreignSigner(a, sigs));
+    }
+
+    function test_RevertWhen_AnAttestationIsSignedForAnotherChain() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        homeChain = block.chainid; // in storage: via-IR would re-read block.chainid for a local
+        vm.chainId(homeChain + 1);
+        bytes memory sigs = _oracleSigs(a, 2);
+        vm.chainId(homeChain);
+        _expectSettleRevert(a, sigs, _foreignSigner(a, sigs));
+    }
+
+    function test_RevertWhen_AnAttestationIsSignedForAnotherDeployment() public {
+        MilestoneEscrow other = new MilestoneEscrow(registry);
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes32 foreignDigest = other.attestationDigest(a);
+        bytes memory sigs = bytes.concat(_sig(oracleKeys[0], foreignDigest), _sig(oracleKeys[1], foreignDigest));
+        _expectSettleRevert(a, sigs, _foreignSigner(a, sigs));
+    }
+
+    function test_RevertWhen_ASignatureIsItsHighSTwin() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes32 digest = escrow.attestationDigest(a);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(oracleKeys[0], digest);
+        bytes memory highS = abi.encodePacked(r, bytes32(N - uint256(s)), v == 27 ? uint8(28) : uint8(27));
+        vm.assertEq(ecrecover(digest, v == 27 ? 28 : 27, r, bytes32(N - uint256(s))), oracles[0]); // a valid twin
+        bytes memory sigs = bytes.concat(highS, _sig(oracleKeys[1], digest));
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.InvalidSignature.selector, 0));
+    }
+
+    function test_RevertWhen_ASignatureIsIn64ByteCompactForm() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes32 digest = escrow.attestationDigest(a);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(oracleKeys[0], digest);
+        bytes32 vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+        bytes memory sigs = bytes.concat(abi.encodePacked(r, vs), _sig(oracleKeys[1], digest));
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.InvalidSignatureLength.selector, 129));
+    }
+
+    function test_RevertWhen_OneOracleSignsTwice() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes32 digest = escrow.attestationDigest(a);
+        bytes memory sigs = bytes.concat(_sig(oracleKeys[0], digest), _sig(oracleKeys[0], digest));
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.SignersNotAscending.selector, 1));
+    }
+
+    function test_RevertWhen_SignersAreUnsorted() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes32 digest = escrow.attestationDigest(a);
+        bytes memory sigs = bytes.concat(_sig(oracleKeys[2], digest), _sig(oracleKeys[0], digest));
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.SignersNotAscending.selector, 1));
+    }
+
+    function test_RevertWhen_OnlyMMinusOneSign() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 1);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.NotEnoughSignatures.selector, 1, 2));
+    }
+
+    function test_RevertWhen_ANonMemberCompletesTheThreshold() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes32 digest = escrow.attestationDigest(a);
+        uint256 outsiderKey = 0xBAD;
+        bytes memory first = _sig(oracleKeys[0], digest);
+        bytes memory second = _sig(outsiderKey, digest);
+        address outsider = vm.addr(outsiderKey);
+        bytes memory sigs = outsider > oracles[0] ? bytes.concat(first, second) : bytes.concat(second, first);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, outsider));
+    }
+
+    function test_RevertWhen_AnyFieldOfTheAttestationIsTampered() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 2);
+        Attestation memory x;
+
+        x = _copy(a);
+        x.agreementId = keccak256("another agreement");
+        _expectSettleRevert(x, sigs, abi.encodeWithSelector(IMilestoneEscrow.UnknownAgreement.selector, x.agreementId));
+        x = _copy(a);
+        x.milestoneIndex = 1;
+        _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
+        x = _copy(a);
+        x.metricId = keccak256("another metric");
+        _expectSettleRevert(x, sigs, abi.encodeWithSelector(IMilestoneEscrow.MetricMismatch.selector, METRIC, x.metricId));
+        x = _copy(a);
+        x.value = 9600;
+        _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
+        x = _copy(a);
+        x.observedAt = a.observedAt - 1;
+        _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
+        x = _copy(a);
+        x.evidenceHash = keccak256("other evidence");
+        _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
+        x = _copy(a);
+        x.expiresAt = a.expiresAt + 1;
+        _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
+        // and untampered it settles
+        bytes32[] memory proof = _proof(ms, 0);
+        escrow.settle(t, ms[0], proof, a, sigs);
+    }
+
+    function _copy(Attestation memory a) internal pure returns (Attestation memory) {
+        return abi.decode(abi.encode(a), (Attestation));
+    }
+
+    function test_RevertWhen_AttestationsAreExpiredOrFutureDated() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        a.observedAt = uint64(block.timestamp + 60);
+        bytes memory sigs = _oracleSigs(a, 2);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.AttestationFromFuture.selector, a.observedAt));
+        a = _attestation(id, 0, 9200);
+        sigs = _oracleSigs(a, 2);
+        vm.warp(a.expiresAt + 1);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.AttestationExpired.selector, a.expiresAt));
+    }
+
+    function test_RevertWhen_ConsentIsForgedOrForOtherTerms() public {
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t2 = _terms(address(token), 1, m);
+        t2.salt = bytes32(uint256(5));
+        AgreementTerms memory cheaper = _terms(address(token), 1, m);
+        cheaper.salt = bytes32(uint256(6));
+        bytes memory forOther = _consentSig(PROVIDER_KEY, cheaper);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, provider));
+        vm.prank(client);
+        escrow.createAndFund(t2, m, forOther);
+        bytes memory forged = _consentSig(CLIENT_KEY, t2);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, provider));
+        vm.prank(client);
+        escrow.createAndFund(t2, m, forged);
+    }
+
+    function test_SettleAndReclaimRaceAtTheBoundary_SettleWinsAtTheLastSecond() public {
+        uint256 boundary = ms[0].deadline + t.cureWindow;
+        vm.warp(boundary);
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory sigs = _oracleSigs(a, 2);
+        bytes32[] memory proof = _proof(ms, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ReclaimTooEarly.selector, boundary));
+        vm.prank(client);
+        escrow.reclaim(id, t, 0, ms[0], proof);
+        escrow.settle(t, ms[0], proof, a, sigs);
+        vm.warp(boundary + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Settled)
+        );
+        vm.prank(client);
+        escrow.reclaim(id, t, 0, ms[0], proof);
+    }
+
+    function test_SettleAndReclaimRaceAtTheBoundary_ReclaimWinsOneSecondLater() public {
+        uint256 boundary = ms[0].deadline + t.cureWindow;
+        Attestation memory a = _attestation(id, 0, 9200); // observed long before, still valid
+        a.expiresAt = uint64(boundary + 10);
+        bytes memory sigs = _oracleSigs(a, 2);
+        bytes32[] memory proof = _proof(ms, 0);
+        vm.warp(boundary + 1);
+        vm.prank(client);
+        escrow.reclaim(id, t, 0, ms[0], proof);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Closed));
+        escrow.settle(t, ms[0], proof, a, sigs);
+    }
+}
