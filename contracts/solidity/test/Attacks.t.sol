@@ -237,3 +237,173 @@ contract SignatureAttackTest is EscrowTestBase {
         escrow.settle(t, ms[0], proof, a, sigs);
     }
 }
+
+/// @notice Reentrancy, weird tokens and force-sent ether.
+contract MoneyAttackTest is EscrowTestBase {
+    /// @dev A contract provider: it registers the agreement itself with the client's consent signature.
+    function _agreementWithContractProvider(address payee, address token_)
+        internal
+        returns (AgreementTerms memory t, Milestone[] memory m, bytes32 id)
+    {
+        m = _milestones(1);
+        t = _terms(token_, 1, m);
+        t.provider = payee;
+        bytes memory consent = _consentSig(CLIENT_KEY, t);
+        id = abi.decode(
+            ReentrantPayee(payable(payee)).execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))),
+            (bytes32)
+        );
+        uint256 value = token_ == address(0) ? 110 ether : 0;
+        vm.prank(client);
+        escrow.fund{value: value}(id, t, m);
+    }
+
+    function test_APayeeReenteringOnReceiptGetsPaidOnce() public {
+        ReentrantPayee payee = new ReentrantPayee(address(escrow));
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _agreementWithContractProvider(address(payee), address(0));
+        Attestation memory a = _attestation(id, 0, 9700);
+        bytes memory sigs = _oracleSigs(a, 1);
+        bytes32[] memory proof = _proof(m, 0);
+        payee.arm(abi.encodeCall(escrow.settle, (t, m[0], proof, a, sigs)), false);
+
+        escrow.settle(t, m[0], proof, a, sigs);
+        vm.assertEq(payee.attempts(), 1);
+        vm.assertFalse(payee.reentrySucceeded());
+        vm.assertEq(address(payee).balance, 110 ether);
+        vm.assertEq(address(escrow).balance, 0);
+    }
+
+    function test_APayeeThatRevertsOnReentryFailureIsCreditedOnce() public {
+        ReentrantPayee payee = new ReentrantPayee(address(escrow));
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _agreementWithContractProvider(address(payee), address(0));
+        payee.arm(abi.encodeCall(escrow.withdraw, (address(0), address(payee))), true);
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.assertEq(escrow.credits(address(0), address(payee)), 100 ether);
+        vm.assertEq(address(payee).balance, 0);
+        // the client's refund was not blocked by the payee
+        vm.assertEq(address(escrow).balance, 100 ether);
+    }
+
+    function test_AGasBurningPayeeIsCreditedAndCannotStallTheSettlement() public {
+        GasBurningPayee burner = new GasBurningPayee();
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(0), 1, m);
+        t.client = address(burner); // the refund goes to the burner
+        t.provider = provider;
+        bytes memory consent = _partySig(PROVIDER_KEY, escrow.hashTerms(t));
+        vm.deal(address(burner), 110 ether);
+        vm.prank(address(burner));
+        bytes32 id = escrow.createAndFund{value: 110 ether}(t, m, consent);
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.assertEq(provider.balance, 100 ether);
+        vm.assertEq(escrow.credits(address(0), address(burner)), 10 ether);
+    }
+
+    function test_ATokenCallingBackCannotReenter() public {
+        CallbackToken cb = new CallbackToken();
+        cb.mint(client, 1000 ether);
+        vm.prank(client);
+        cb.approve(address(escrow), type(uint256).max);
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(cb), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        Attestation memory a = _attestation(id, 0, 9700);
+        bytes memory sigs = _oracleSigs(a, 1);
+        bytes32[] memory proof = _proof(m, 0);
+        cb.arm(address(escrow), abi.encodeCall(escrow.settle, (t, m[0], proof, a, sigs)));
+
+        escrow.settle(t, m[0], proof, a, sigs);
+        vm.assertTrue(cb.reentryAttempted());
+        vm.assertFalse(cb.reentrySucceeded());
+        vm.assertEq(cb.balanceOf(provider), 110 ether);
+        vm.assertEq(cb.balanceOf(address(escrow)), 0);
+    }
+
+    function test_ATokenWithoutReturnValuesWorksEndToEnd() public {
+        NoReturnToken usdt = new NoReturnToken();
+        usdt.mint(client, 1000 ether);
+        vm.prank(client);
+        usdt.approve(address(escrow), type(uint256).max);
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(usdt), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        _settle(provider, t, m, id, 0, 9000);
+        vm.assertEq(usdt.balanceOf(provider), 91.66 ether);
+        vm.assertEq(usdt.balanceOf(client), 1000 ether - 91.66 ether);
+        vm.assertEq(usdt.balanceOf(address(escrow)), 0);
+    }
+
+    function test_ATokenReturningFalse_FailsFundingAndIsCreditedOnPayout() public {
+        ReturnFalseToken rf = new ReturnFalseToken();
+        rf.mint(client, 1000 ether);
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(rf), 1, m);
+        bytes memory sig = _consentSig(PROVIDER_KEY, t);
+        // no allowance: transferFrom returns false
+        vm.expectRevert(abi.encodeWithSelector(SafeERC20.SafeERC20FailedOperation.selector, address(rf)));
+        vm.prank(client);
+        escrow.createAndFund(t, m, sig);
+
+        vm.prank(client);
+        rf.approve(address(escrow), type(uint256).max);
+        bytes32 id = _createAndFund(t, m);
+        rf.setFailing(true);
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.assertEq(escrow.credits(address(rf), provider), 100 ether);
+        vm.assertEq(escrow.credits(address(rf), client), 10 ether);
+        rf.setFailing(false);
+        vm.prank(provider);
+        escrow.withdraw(address(rf), provider);
+        vm.assertEq(rf.balanceOf(provider), 100 ether);
+    }
+
+    function test_RevertWhen_FundingWithAFeeOnTransferToken() public {
+        FeeOnTransferToken fee = new FeeOnTransferToken();
+        fee.mint(client, 1000 ether);
+        vm.prank(client);
+        fee.approve(address(escrow), type(uint256).max);
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(fee), 1, m);
+        bytes memory sig = _consentSig(PROVIDER_KEY, t);
+        vm.expectRevert(
+            abi.encodeWithSelector(IMilestoneEscrow.FeeOnTransferToken.selector, address(fee), 110 ether, 108.9 ether)
+        );
+        vm.prank(client);
+        escrow.createAndFund(t, m, sig);
+    }
+
+    function test_ABlocklistedProviderIsCreditedWhileTheClientsRefundArrives() public {
+        BlocklistToken usdc = new BlocklistToken();
+        usdc.mint(client, 1000 ether);
+        vm.prank(client);
+        usdc.approve(address(escrow), type(uint256).max);
+        Milestone[] memory m = _milestones(1);
+        AgreementTerms memory t = _terms(address(usdc), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        usdc.setBlocked(provider, true);
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.assertEq(escrow.credits(address(usdc), provider), 100 ether);
+        vm.assertEq(usdc.balanceOf(client), 1000 ether - 100 ether);
+
+        address fresh = address(0xF2E5);
+        vm.prank(provider);
+        escrow.withdraw(address(usdc), fresh);
+        vm.assertEq(usdc.balanceOf(fresh), 100 ether);
+    }
+
+    function test_ForceSentEtherLeavesAccountingIntact() public {
+        Milestone[] memory m = _milestones(2);
+        AgreementTerms memory t = _terms(address(0), 1, m);
+        bytes32 id = _createAndFund(t, m);
+        new ForceSender{value: 5 ether}(payable(address(escrow)));
+        vm.assertEq(address(escrow).balance, 225 ether);
+
+        _settle(stranger, t, m, id, 0, 9200);
+        vm.warp(m[1].deadline + t.cureWindow + 1);
+        bytes32[] memory proof = _proof(m, 1);
+        vm.prank(client);
+        escrow.reclaim(id, t, 1, m[1], proof);
+        vm.assertEq(provider.balance, 100 ether);
+        vm.assertEq(address(escrow).balance, 5 ether); // only the forced ether is left, owed to no one
+    }
+}
