@@ -38,6 +38,14 @@ interface Vm {
     function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
     function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
     function parseJsonKeys(string calldata json, string calldata key) external pure returns (string[] memory keys);
+    function parseJsonInt(string calldata json, string calldata key) external pure returns (int256);
+    function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
+    function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
+    function parseJsonAddressArray(string calldata json, string calldata key) external pure returns (address[] memory);
+    function parseJsonBytes32Array(string calldata json, string calldata key)
+        external
+        pure
+        returns (bytes32[] memory);
     function toString(uint256 value) external pure returns (string memory);
 
     function assertTrue(bool condition) external pure;
