@@ -1,0 +1,67 @@
+"""Fixtures: one embedded chain (eth-tester, py-evm, Prague) per session with the contracts
+deployed from the committed artifacts; every test runs inside a snapshot that is reverted after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from eth.vm.forks import PragueVM
+from eth_tester import EthereumTester, PyEVMBackend
+from web3 import EthereumTesterProvider, Web3
+from web3.contract import Contract
+
+from attestpay.contracts import deploy
+
+
+@dataclass(frozen=True)
+class Party:
+    address: str
+    key: str
+
+
+@dataclass
+class Chain:
+    w3: Web3
+    tester: EthereumTester
+    registry: Contract
+    escrow: Contract
+    token: Contract
+    client: Party
+    provider: Party
+    arbiter: Party
+    relayer: Party
+    oracles: list[Party]  # ascending by address
+
+    @property
+    def chain_id(self) -> int:
+        return self.w3.eth.chain_id
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+    def warp(self, timestamp: int) -> None:
+        self.tester.time_travel(timestamp)
+
+
+@pytest.fixture(scope="session")
+def session_chain() -> Chain:
+    tester = EthereumTester(PyEVMBackend(vm_configuration=((0, PragueVM),)))  # what the contracts target
+    w3 = Web3(EthereumTesterProvider(tester))
+    keys = tester.backend.account_keys
+    parties = [Party(Web3.to_checksum_address(k.public_key.to_checksum_address()), k.to_hex()) for k in keys]
+    deployer, client, provider, arbiter, relayer = parties[:5]
+    oracles = sorted(parties[5:8], key=lambda p: int(p.address, 16))
+    registry = deploy(w3, "AttestationRegistry", sender=deployer.address)
+    escrow = deploy(w3, "MilestoneEscrow", registry.address, sender=deployer.address)
+    token = deploy(w3, "MockERC20", sender=deployer.address)
+    token.functions.mint(client.address, 10**30).transact({"from": deployer.address})
+    token.functions.approve(escrow.address, 2**256 - 1).transact({"from": client.address})
+    return Chain(w3, tester, registry, escrow, token, client, provider, arbiter, relayer, oracles)
+
+
+@pytest.fixture
+def chain(session_chain: Chain):
+    snapshot = session_chain.tester.take_snapshot()
+    yield session_chain
+    session_chain.tester.revert_to_snapshot(snapshot)
