@@ -3,9 +3,8 @@ pragma solidity ^0.8.24;
 
 import {MilestoneEscrow} from "../../MilestoneEscrow.sol";
 import {IMilestoneEscrow} from "../../interfaces/IMilestoneEscrow.sol";
-import {EscrowHashing} from "../../libraries/EscrowHashing.sol";
 import {AgreementTerms, Attestation, Milestone, MilestoneStatus} from "../../libraries/EscrowTypes.sol";
-import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+import {MilestoneTree} from "../utils/MilestoneTree.sol";
 import {TestBase, Vm} from "../utils/Vm.sol";
 import {BlocklistToken} from "../utils/tokens/WeirdTokens.sol";
 
@@ -255,7 +254,7 @@ contract EscrowHandler is TestBase {
         t.threshold = 1;
         t.cureWindow = 3 days;
         t.salt = d.salt;
-        t.milestonesRoot = _root(_leaves(_milestonesOf(d)));
+        t.milestonesRoot = MilestoneTree.root(_milestonesOf(d));
     }
 
     function _milestonesOf(Deal memory d) internal view returns (Milestone[] memory) {
@@ -265,36 +264,8 @@ contract EscrowHandler is TestBase {
         return _milestones[deals.length]; // being created
     }
 
-    function _leaves(Milestone[] memory ms) internal pure returns (bytes32[] memory leaves) {
-        leaves = new bytes32[](ms.length);
-        for (uint256 i = 0; i < ms.length; ++i) {
-            leaves[i] = EscrowHashing.hashMilestoneMemory(i, ms[i]);
-        }
-    }
-
-    function _root(bytes32[] memory leaves) internal pure returns (bytes32) {
-        return EscrowHashing.merkleRoot(leaves);
-    }
-
-    function _proof(uint256 k, uint256 index) internal view returns (bytes32[] memory proof) {
-        bytes32[] memory level = _leaves(_milestones[k]);
-        bytes32[] memory buffer = new bytes32[](4);
-        uint256 depth;
-        uint256 n = level.length;
-        while (n > 1) {
-            if ((index ^ 1) < n) buffer[depth++] = level[index ^ 1];
-            uint256 half = n / 2;
-            for (uint256 j = 0; j < half; ++j) {
-                level[j] = Hashes.commutativeKeccak256(level[2 * j], level[2 * j + 1]);
-            }
-            if (n % 2 == 1) level[half] = level[n - 1];
-            n -= half;
-            index /= 2;
-        }
-        proof = new bytes32[](depth);
-        for (uint256 j = 0; j < depth; ++j) {
-            proof[j] = buffer[j];
-        }
+    function _proof(uint256 k, uint256 index) internal view returns (bytes32[] memory) {
+        return MilestoneTree.proof(_milestones[k], index);
     }
 
     function _sign(uint256 key, bytes32 digest) internal pure returns (bytes memory) {

@@ -3,9 +3,8 @@ pragma solidity ^0.8.24;
 
 import {AttestationRegistry} from "../../AttestationRegistry.sol";
 import {MilestoneEscrow} from "../../MilestoneEscrow.sol";
-import {EscrowHashing} from "../../libraries/EscrowHashing.sol";
 import {AgreementTerms, Attestation, Milestone} from "../../libraries/EscrowTypes.sol";
-import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+import {MilestoneTree} from "./MilestoneTree.sol";
 import {MockERC20} from "./tokens/MockERC20.sol";
 import {TestBase} from "./Vm.sol";
 
@@ -112,38 +111,16 @@ abstract contract EscrowTestBase is TestBase {
         t.milestonesRoot = _root(ms);
     }
 
-    function _leaves(Milestone[] memory ms) internal pure returns (bytes32[] memory leaves) {
-        leaves = new bytes32[](ms.length);
-        for (uint256 i = 0; i < ms.length; ++i) {
-            leaves[i] = EscrowHashing.hashMilestoneMemory(i, ms[i]);
-        }
+    function _leaves(Milestone[] memory ms) internal pure returns (bytes32[] memory) {
+        return MilestoneTree.leaves(ms);
     }
 
     function _root(Milestone[] memory ms) internal pure returns (bytes32) {
-        return EscrowHashing.merkleRoot(_leaves(ms));
+        return MilestoneTree.root(ms);
     }
 
-    /// @dev Proof for `index` in the tree `EscrowHashing.merkleRoot` builds (sorted pairs, odd node carried up).
-    function _proof(Milestone[] memory ms, uint256 index) internal pure returns (bytes32[] memory proof) {
-        bytes32[] memory level = _leaves(ms);
-        bytes32[] memory buffer = new bytes32[](8);
-        uint256 depth = 0;
-        uint256 n = level.length;
-        while (n > 1) {
-            uint256 sibling = index ^ 1;
-            if (sibling < n) buffer[depth++] = level[sibling];
-            uint256 half = n / 2;
-            for (uint256 i = 0; i < half; ++i) {
-                level[i] = Hashes.commutativeKeccak256(level[2 * i], level[2 * i + 1]);
-            }
-            if (n % 2 == 1) level[half] = level[n - 1];
-            n = n - half;
-            index /= 2;
-        }
-        proof = new bytes32[](depth);
-        for (uint256 i = 0; i < depth; ++i) {
-            proof[i] = buffer[i];
-        }
+    function _proof(Milestone[] memory ms, uint256 index) internal pure returns (bytes32[] memory) {
+        return MilestoneTree.proof(ms, index);
     }
 
     function _sig(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
