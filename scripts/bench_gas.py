@@ -10,7 +10,6 @@ transfer to the client).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,12 +17,11 @@ from eth_account import Account
 from web3 import EthereumTesterProvider, Web3
 
 from attestpay.contracts import contract_at, deploy
-from attestpay.terms import AgreementTerms, Attestation, Milestone
-from attestpay.typed_data import milestone_proof, milestones_root, pack_signatures
+from attestpay import typed_data
+from attestpay.terms import ETH, AgreementTerms, Attestation, Milestone
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "gas.json"
-ETH = "0x" + "00" * 20
 DAY = 86_400
 
 # Targets from the issue (peers measured under the same rules); None: measured, no target.
@@ -54,15 +52,18 @@ class Bench:
         self._send(self.token.functions.mint(self.provider, 1), self.deployer)
         self._send(self.token.functions.approve(self.escrow.address, 2**256 - 1), self.client)
         self.salt = 0
-        self.results: dict[str, int] = {}
 
     # ------------------------------------------------------------ plumbing
 
     def _send(self, call, sender: str, value: int = 0) -> int:
         tx_hash = call.transact({"from": sender, "value": value})
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
-        assert receipt["status"] == 1, f"transaction reverted: {call.fn_name}"
+        if receipt["status"] != 1:
+            raise RuntimeError(f"{call.fn_name} reverted")
         return receipt["gasUsed"]
+
+    def digest(self, struct_hash: bytes) -> bytes:
+        return typed_data.digest(struct_hash, self.w3.eth.chain_id, self.escrow.address)
 
     def now(self) -> int:
         return self.w3.eth.get_block("latest")["timestamp"]
@@ -85,14 +86,13 @@ class Bench:
             client=self.client, provider=self.provider, arbiter=ETH, token=token,
             oracles=tuple(o.address for o in self.oracles), threshold=threshold, cure_window=7 * DAY,
             revision=0, docs_hash=b"\x22" * 32, salt=self.salt.to_bytes(32, "big"),
-            milestones_root=milestones_root(milestones),
+            milestones_root=typed_data.milestones_root(milestones),
         )
 
     def create_and_fund(self, token: str, milestones: list[Milestone], threshold: int = 1):
         terms = self.terms(token, milestones, threshold)
-        terms_hash = self.escrow.functions.hashTerms(terms.as_abi()).call()
-        digest = self.escrow.functions.typedDataHash(terms_hash).call()
-        consent = Account.unsafe_sign_hash(digest, self.provider_key).signature
+        terms_hash = typed_data.terms_hash(terms)
+        consent = typed_data.sign(self.provider_key, self.digest(terms_hash))
         value = sum(m.amount + m.bonus for m in milestones) if token == ETH else 0
         call = self.escrow.functions.createAndFund(terms.as_abi(), [m.as_abi() for m in milestones], consent)
         gas = self._send(call, self.client, value)
@@ -104,9 +104,10 @@ class Bench:
             agreement_id=agreement_id, milestone_index=index, metric_id=m.metric_id, value=m.target,
             observed_at=self.now(), evidence_hash=b"\x33" * 32, expires_at=self.now() + DAY,
         )
-        digest = self.escrow.functions.attestationDigest(att.as_abi()).call()
-        sigs = pack_signatures([(o.address, Account.unsafe_sign_hash(digest, o.key).signature) for o in self.oracles[:signers]])
-        call = self.escrow.functions.settle(terms.as_abi(), m.as_abi(), milestone_proof(milestones, index), att.as_abi(), sigs)
+        digest = typed_data.attestation_digest(att, self.w3.eth.chain_id, self.escrow.address)
+        sigs = typed_data.pack_signatures([(o.address, typed_data.sign(o.key, digest)) for o in self.oracles[:signers]])
+        proof = typed_data.milestone_proof(milestones, index)
+        call = self.escrow.functions.settle(terms.as_abi(), m.as_abi(), proof, att.as_abi(), sigs)
         return self._send(call, self.relayer)
 
     # ------------------------------------------------------------ cases
@@ -114,7 +115,7 @@ class Bench:
     def run(self) -> dict[str, int]:
         token = self.token.address
         self.create_and_fund(token, [self.milestone()])  # the escrow now holds the token: steady state
-        r = self.results
+        r: dict[str, int] = {}
         for n in (1, 3):
             r[f"create_fund_{n}_eth"] = self.create_and_fund(ETH, [self.milestone()] * n)[2]
             r[f"create_fund_{n}_erc20"] = self.create_and_fund(token, [self.milestone()] * n)[2]
@@ -134,7 +135,8 @@ class Bench:
         agreement_id, terms, _ = self.create_and_fund(token, ms)
         self.warp(DAY + 7 * DAY + 1)
         r["reclaim"] = self._send(
-            self.escrow.functions.reclaim(agreement_id, terms.as_abi(), 0, ms[0].as_abi(), milestone_proof(ms, 0)), self.client
+            self.escrow.functions.reclaim(agreement_id, terms.as_abi(), 0, ms[0].as_abi(), typed_data.milestone_proof(ms, 0)),
+            self.client,
         )
 
         r["withdraw"] = self.withdraw_credit()
@@ -158,9 +160,8 @@ class Bench:
         wallet = deploy(self.w3, "ForwardingWallet", self.provider, sender=self.deployer)
         ms = [self.milestone()]
         terms = replace(self.terms(ETH, ms), provider=wallet.address)
-        terms_hash = self.escrow.functions.hashTerms(terms.as_abi()).call()
-        client_key = self.tester.backend.account_keys[1].to_hex()
-        consent = Account.unsafe_sign_hash(self.escrow.functions.typedDataHash(terms_hash).call(), client_key).signature
+        terms_hash = typed_data.terms_hash(terms)
+        consent = typed_data.sign(self.tester.backend.account_keys[1].to_hex(), self.digest(terms_hash))
         create = self.escrow.functions.create(terms.as_abi(), [m.as_abi() for m in ms], consent)
         self._send(wallet.functions.execute(self.escrow.address, create._encode_transaction_data()), self.provider)
         self._send(self.escrow.functions.fund(terms_hash, terms.as_abi(), [m.as_abi() for m in ms]), self.client, ms[0].amount)
@@ -171,14 +172,15 @@ class Bench:
     def revoke(self) -> int:
         oracle = self.oracles[0]
         digest = Web3.keccak(text="an attestation to revoke")
-        signature = Account.unsafe_sign_hash(digest, oracle.key).signature
+        signature = typed_data.sign(oracle.key, digest)
         self.w3.eth.send_transaction({"from": self.deployer, "to": oracle.address, "value": 10**18})
         tx = self.registry.functions.revoke(digest, signature).build_transaction(
             {"from": oracle.address, "nonce": self.w3.eth.get_transaction_count(oracle.address)}
         )
         signed = oracle.sign_transaction(tx)
         receipt = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
-        assert receipt["status"] == 1
+        if receipt["status"] != 1:
+            raise RuntimeError("revoke reverted")
         return receipt["gasUsed"]
 
 
@@ -188,6 +190,8 @@ def table(results: dict[str, int]) -> str:
         target = TARGETS.get(name)
         verdict = "" if target is None else f"{target:,} {'met' if gas <= target else 'MISSED'}"
         lines.append(f"| {name} | {gas:,} | {verdict} |")
+    extra = results["settle_2of3_erc20"] - results["settle_1sig_erc20"]
+    lines.append(f"| (each extra signature) | {extra:,} | 4,500 {'met' if extra <= 4_500 else 'MISSED'} |")
     return "\n".join(lines)
 
 
