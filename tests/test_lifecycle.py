@@ -3,49 +3,13 @@ balance checked to the wei against attestpay.payout and every signature made wit
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from eth_account import Account
+from factories import DAY, milestone, send, terms, wallet_sign
 from web3 import Web3
 from web3.logs import DISCARD
 
 from attestpay import payout, typed_data
 from attestpay.contracts import deploy
-from attestpay.terms import ETH, AgreementTerms, Attestation, Milestone
-
-DAY = 86_400
-ACCURACY = Web3.keccak(text="accuracy@v1")
-
-
-def _milestone(chain, **changes) -> Milestone:
-    base = Milestone(
-        amount=100 * 10**18, bonus=10 * 10**18, metric_id=ACCURACY, floor=8000, target=9200, stretch=9600,
-        deadline=chain.now() + 30 * DAY, holdback_period=0, floor_payout_bps=5000, late_penalty_bps_per_day=100,
-        max_late_penalty_bps=1000, holdback_bps=0, higher_is_better=True, requires_client_approval=False,
-    )
-    return replace(base, **changes)
-
-
-def _terms(chain, token: str, milestones: list[Milestone], threshold: int, **changes) -> AgreementTerms:
-    terms = AgreementTerms(
-        client=chain.client.address, provider=chain.provider.address, arbiter=chain.arbiter.address, token=token,
-        oracles=tuple(o.address for o in chain.oracles), threshold=threshold, cure_window=7 * DAY, revision=0,
-        docs_hash=Web3.keccak(text="statement of work v1"), salt=b"\x00" * 31 + b"\x01",
-        milestones_root=typed_data.milestones_root(milestones),
-    )
-    return replace(terms, **changes)
-
-
-def _wallet_sign(chain, key: str, primary_type: str, message: dict) -> bytes:
-    """What a wallet does with eth_signTypedData_v4: sign the full EIP-712 message."""
-    full = typed_data.typed_data(primary_type, message, chain.chain_id, chain.escrow.address)
-    return bytes(Account.sign_typed_data(key, full_message=full).signature)
-
-
-def _send(chain, call, sender: str, value: int = 0):
-    receipt = chain.w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "value": value}))
-    assert receipt["status"] == 1
-    return receipt
+from attestpay.terms import ETH, Attestation, Milestone
 
 
 def _attest(chain, agreement_id: bytes, index: int, m: Milestone, value: int, signers: int) -> tuple[Attestation, bytes]:
@@ -58,18 +22,18 @@ def _attest(chain, agreement_id: bytes, index: int, m: Milestone, value: int, si
 def test_an_erc20_agreement_from_consent_to_the_last_milestone(chain):
     escrow, token = chain.escrow, chain.token
     ms = [
-        _milestone(chain),  # full achievement
-        _milestone(chain),  # partial, accepted by the provider's signature
-        _milestone(chain, holdback_bps=1000, holdback_period=30 * DAY),  # released after the warranty
-        _milestone(chain, deadline=chain.now() + 5 * DAY),  # missed: reclaimed
+        milestone(chain),  # full achievement
+        milestone(chain),  # partial, accepted by the provider's signature
+        milestone(chain, holdback_bps=1000, holdback_period=30 * DAY),  # released after the warranty
+        milestone(chain, deadline=chain.now() + 5 * DAY),  # missed: reclaimed
     ]
-    terms = _terms(chain, token.address, ms, threshold=2)
-    consent = _wallet_sign(chain, chain.provider.key, "Agreement", typed_data.terms_message(terms))
-    agreement_id = typed_data.terms_hash(terms)
+    agreement = terms(chain, token.address, ms, threshold=2)
+    consent = wallet_sign(chain, chain.provider.key, "Agreement", typed_data.terms_message(agreement))
+    agreement_id = typed_data.terms_hash(agreement)
     client_start = token.functions.balanceOf(chain.client.address).call()
 
-    _send(chain, escrow.functions.create(terms.as_abi(), [m.as_abi() for m in ms], consent), chain.client.address)
-    _send(chain, escrow.functions.fund(agreement_id, terms.as_abi(), [m.as_abi() for m in ms]), chain.client.address)
+    send(chain, escrow.functions.create(agreement.as_abi(), [m.as_abi() for m in ms], consent), chain.client.address)
+    send(chain, escrow.functions.fund(agreement_id, agreement.as_abi(), [m.as_abi() for m in ms]), chain.client.address)
     assert token.functions.balanceOf(escrow.address).call() == 440 * 10**18
     phase, count, current = escrow.functions.agreement(agreement_id).call()
     assert (phase, count, current) == (4, 4, agreement_id)
@@ -77,34 +41,34 @@ def test_an_erc20_agreement_from_consent_to_the_last_milestone(chain):
     expected = []
     # milestone 0: 93.00% with 2 of 3 oracles, settled by a relayer
     att, sigs = _attest(chain, agreement_id, 0, ms[0], 9300, signers=2)
-    receipt = _send(chain, escrow.functions.settle(terms.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), sigs), chain.relayer.address)
+    receipt = send(chain, escrow.functions.settle(agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), sigs), chain.relayer.address)
     expected.append(payout.compute(ms[0], 9300, att.observed_at))
     (event,) = escrow.events.MilestoneSettled().process_receipt(receipt, errors=DISCARD)
     assert (event.args.paidNow, event.args.holdback, event.args.refund) == (expected[0].paid_now, 0, expected[0].refund)
 
     # milestone 1: 90.00%, below target: the relayer brings the provider's acceptance signature
     att, sigs = _attest(chain, agreement_id, 1, ms[1], 9000, signers=2)
-    acceptance = _wallet_sign(chain, chain.provider.key, "PartialAcceptance", {
+    acceptance = wallet_sign(chain, chain.provider.key, "PartialAcceptance", {
         "agreementId": agreement_id, "milestoneIndex": 1, "value": 9000,
         "attestation": typed_data.attestation_digest(att, chain.chain_id, escrow.address),
     })
-    _send(chain, escrow.functions.settleWithConsents(terms.as_abi(), ms[1].as_abi(), typed_data.milestone_proof(ms, 1), att.as_abi(), sigs, b"", acceptance), chain.relayer.address)
+    send(chain, escrow.functions.settleWithConsents(agreement.as_abi(), ms[1].as_abi(), typed_data.milestone_proof(ms, 1), att.as_abi(), sigs, b"", acceptance), chain.relayer.address)
     expected.append(payout.compute(ms[1], 9000, att.observed_at))
 
     # milestone 2: 97.00% with a 10% holdback, released after 30 days
     att, sigs = _attest(chain, agreement_id, 2, ms[2], 9700, signers=3)
-    _send(chain, escrow.functions.settle(terms.as_abi(), ms[2].as_abi(), typed_data.milestone_proof(ms, 2), att.as_abi(), sigs), chain.relayer.address)
+    send(chain, escrow.functions.settle(agreement.as_abi(), ms[2].as_abi(), typed_data.milestone_proof(ms, 2), att.as_abi(), sigs), chain.relayer.address)
     expected.append(payout.compute(ms[2], 9700, att.observed_at))
     holdback, release_at, _, _ = escrow.functions.milestoneExtra(agreement_id, 2).call()
     assert holdback == expected[2].holdback > 0
 
     # milestone 3: never attested; the client reclaims after deadline + cure window (day 12)
-    chain.warp(ms[3].deadline + terms.cure_window + 1)
-    _send(chain, escrow.functions.reclaim(agreement_id, terms.as_abi(), 3, ms[3].as_abi(), typed_data.milestone_proof(ms, 3)), chain.client.address)
+    chain.warp(ms[3].deadline + agreement.cure_window + 1)
+    send(chain, escrow.functions.reclaim(agreement_id, agreement.as_abi(), 3, ms[3].as_abi(), typed_data.milestone_proof(ms, 3)), chain.client.address)
 
     # day 30: the holdback of milestone 2 is due
     chain.warp(release_at)
-    _send(chain, escrow.functions.releaseHoldback(agreement_id, terms.as_abi(), 2), chain.relayer.address)
+    send(chain, escrow.functions.releaseHoldback(agreement_id, agreement.as_abi(), 2), chain.relayer.address)
 
     to_provider = sum(p.paid_now + p.holdback for p in expected)
     to_client = sum(p.refund for p in expected) + ms[3].amount + ms[3].bonus
@@ -117,16 +81,16 @@ def test_an_erc20_agreement_from_consent_to_the_last_milestone(chain):
 def test_an_ether_dispute_split_by_the_arbiter_credits_a_payee_that_refuses_ether(chain):
     escrow, w3 = chain.escrow, chain.w3
     wallet = deploy(w3, "ForwardingWallet", chain.provider.address, sender=chain.provider.address)
-    ms = [_milestone(chain)]
-    terms = _terms(chain, ETH, ms, threshold=1, provider=wallet.address)
-    agreement_id = typed_data.terms_hash(terms)
-    consent = _wallet_sign(chain, chain.client.key, "Agreement", typed_data.terms_message(terms))
-    create = escrow.functions.create(terms.as_abi(), [m.as_abi() for m in ms], consent)
-    _send(chain, wallet.functions.execute(escrow.address, create._encode_transaction_data()), chain.provider.address)
-    _send(chain, escrow.functions.fund(agreement_id, terms.as_abi(), [m.as_abi() for m in ms]), chain.client.address, value=110 * 10**18)
+    ms = [milestone(chain)]
+    agreement = terms(chain, ETH, ms, threshold=1, provider=wallet.address)
+    agreement_id = typed_data.terms_hash(agreement)
+    consent = wallet_sign(chain, chain.client.key, "Agreement", typed_data.terms_message(agreement))
+    create = escrow.functions.create(agreement.as_abi(), [m.as_abi() for m in ms], consent)
+    send(chain, wallet.functions.execute(escrow.address, create._encode_transaction_data()), chain.provider.address)
+    send(chain, escrow.functions.fund(agreement_id, agreement.as_abi(), [m.as_abi() for m in ms]), chain.client.address, value=110 * 10**18)
 
-    _send(chain, escrow.functions.openDispute(agreement_id, terms.as_abi(), 0), chain.client.address)
-    receipt = _send(chain, escrow.functions.resolveDispute(agreement_id, terms.as_abi(), 0, ms[0].as_abi(), typed_data.milestone_proof(ms, 0), 7000, b""), chain.arbiter.address)
+    send(chain, escrow.functions.openDispute(agreement_id, agreement.as_abi(), 0), chain.client.address)
+    receipt = send(chain, escrow.functions.resolveDispute(agreement_id, agreement.as_abi(), 0, ms[0].as_abi(), typed_data.milestone_proof(ms, 0), 7000, b""), chain.arbiter.address)
     (resolved,) = escrow.events.DisputeResolved().process_receipt(receipt, errors=DISCARD)
     assert (resolved.args.toProvider, resolved.args.toClient) == (77 * 10**18, 33 * 10**18)
     (credited,) = escrow.events.Credited().process_receipt(receipt, errors=DISCARD)
@@ -135,6 +99,6 @@ def test_an_ether_dispute_split_by_the_arbiter_credits_a_payee_that_refuses_ethe
 
     cold = Web3.to_checksum_address("0x000000000000000000000000000000000000c01d")
     withdraw = escrow.functions.withdraw(ETH, cold)
-    _send(chain, wallet.functions.execute(escrow.address, withdraw._encode_transaction_data()), chain.provider.address)
+    send(chain, wallet.functions.execute(escrow.address, withdraw._encode_transaction_data()), chain.provider.address)
     assert w3.eth.get_balance(cold) == 77 * 10**18
     assert w3.eth.get_balance(escrow.address) == 0

@@ -1,0 +1,66 @@
+"""Oracle keys: an encrypted V3 keystore (password from a file or the environment), or a plain key
+in development mode only. The key never appears in logs, errors or reprs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from eth_account import Account
+
+from attestpay import typed_data
+from attestpay.terms import Attestation
+from oracle.errors import KeyUnavailable
+
+
+class OracleSigner:
+    def __init__(self, private_key: bytes) -> None:
+        self._key = private_key
+        self.address = Account.from_key(private_key).address
+
+    def __repr__(self) -> str:
+        return f"OracleSigner({self.address})"
+
+    def sign_attestation(self, attestation: Attestation, chain_id: int, escrow: str) -> bytes:
+        return typed_data.sign(self._key, typed_data.attestation_digest(attestation, chain_id, escrow))
+
+    def sign_digest(self, digest: bytes) -> bytes:
+        """For revocation: the registry checks the caller signed the attestation's digest."""
+        return typed_data.sign(self._key, digest)
+
+    @classmethod
+    def from_keystore(cls, path: Path, password: str) -> OracleSigner:
+        try:
+            keystore = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise KeyUnavailable(f"cannot read keystore {path}: {exc}") from None
+        try:
+            return cls(bytes(Account.decrypt(keystore, password)))
+        except ValueError:
+            raise KeyUnavailable(f"wrong password for keystore {path}") from None
+
+    @classmethod
+    def from_dev_key(cls, hex_key: str, *, dev_mode: bool) -> OracleSigner:
+        if not dev_mode:
+            raise KeyUnavailable("a plain private key is accepted only in development mode; use a keystore")
+        return cls(bytes.fromhex(hex_key.removeprefix("0x")))
+
+
+def create_keystore(path: Path, password: str) -> str:
+    """A new key, written encrypted (scrypt) with owner-only permissions; returns its address."""
+    account = Account.create()
+    keystore = Account.encrypt(account.key, password, kdf="scrypt")
+    path = Path(path)
+    path.write_text(json.dumps(keystore))
+    os.chmod(path, 0o600)
+    return account.address
+
+
+def read_password(file: Path | None = None, env: str = "ORACLE_KEYSTORE_PASSWORD") -> str:
+    """The keystore password from a file (first line) or the environment."""
+    if file is not None:
+        return Path(file).read_text().splitlines()[0]
+    if env in os.environ:
+        return os.environ[env]
+    raise KeyUnavailable(f"no keystore password: give a password file or set {env}")

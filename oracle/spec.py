@@ -1,0 +1,79 @@
+"""Declarative metric specs. The canonical JSON of a spec hashes to the `metricId` a milestone
+carries, so the same spec gives the same id on every machine."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from eth_utils import keccak
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from oracle.errors import SpecError
+
+Aggregation = Literal["latest", "sum", "count", "mean", "min", "max", "p50", "p95", "p99"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CsvSource(_Strict):
+    """Rows of a CSV file; `value_column` is aggregated over rows whose `time_column` is in the window."""
+
+    kind: Literal["csv"]
+    path: str
+    value_column: str
+    time_column: str
+
+
+class JsonLinesSource(_Strict):
+    """One JSON object a line; fields are dotted paths (`metrics.latency_ms`)."""
+
+    kind: Literal["jsonl"]
+    path: str
+    value_field: str
+    time_field: str
+
+
+class ModelEvaluationSource(_Strict):
+    """Predictions and labels, one JSON object a line; the oracle computes the metric itself."""
+
+    kind: Literal["model_eval"]
+    path: str
+    metric: Literal["accuracy", "precision", "recall", "f1"]
+    prediction_field: str = "prediction"
+    label_field: str = "label"
+    time_field: str = "time"
+    positive_label: str | int | bool = 1
+
+
+Source = Annotated[CsvSource | JsonLinesSource | ModelEvaluationSource, Field(discriminator="kind")]
+
+
+class MetricSpec(_Strict):
+    name: str = Field(min_length=1)
+    version: int = Field(ge=1)
+    source: Source
+    aggregation: Aggregation = "latest"
+    window_seconds: int | None = Field(default=None, gt=0, description="only data in (observedAt - window, observedAt]")
+    unit: str
+    decimals: int = Field(ge=0, le=18, description="the contract sees floor(value * 10**decimals)")
+    higher_is_better: bool
+
+    def canonical(self) -> bytes:
+        """Sorted keys, no whitespace, defaults included: the bytes the metric id hashes."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+
+    @property
+    def metric_id(self) -> bytes:
+        return keccak(self.canonical())
+
+
+def load_spec(text: str) -> MetricSpec:
+    """Parse a JSON spec; a malformed one raises SpecError naming the offending field."""
+    try:
+        return MetricSpec.model_validate_json(text)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(spec)'}: {e['msg']}" for e in exc.errors())
+        raise SpecError(f"invalid metric spec: {problems}") from None

@@ -1,0 +1,55 @@
+"""Builders the pytest suites share: milestones, terms, signed wallet messages, sent transactions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from eth_account import Account
+from web3 import Web3
+
+from attestpay import typed_data
+from attestpay.terms import AgreementTerms, Milestone
+
+DAY = 86_400
+ACCURACY = Web3.keccak(text="accuracy@v1")
+
+
+def milestone(chain, **changes) -> Milestone:
+    """100 + 10 bonus (ether units), accuracy 80.00/92.00/96.00%, 50% at floor, 1%/day late up to 10%."""
+    base = Milestone(
+        amount=100 * 10**18, bonus=10 * 10**18, metric_id=ACCURACY, floor=8000, target=9200, stretch=9600,
+        deadline=chain.now() + 30 * DAY, holdback_period=0, floor_payout_bps=5000, late_penalty_bps_per_day=100,
+        max_late_penalty_bps=1000, holdback_bps=0, higher_is_better=True, requires_client_approval=False,
+    )
+    return replace(base, **changes)
+
+
+def terms(chain, token: str, milestones: list[Milestone], threshold: int, **changes) -> AgreementTerms:
+    base = AgreementTerms(
+        client=chain.client.address, provider=chain.provider.address, arbiter=chain.arbiter.address, token=token,
+        oracles=tuple(o.address for o in chain.oracles), threshold=threshold, cure_window=7 * DAY, revision=0,
+        docs_hash=Web3.keccak(text="statement of work v1"), salt=b"\x00" * 31 + b"\x01",
+        milestones_root=typed_data.milestones_root(milestones),
+    )
+    return replace(base, **changes)
+
+
+def wallet_sign(chain, key: str, primary_type: str, message: dict) -> bytes:
+    """What a wallet does with eth_signTypedData_v4: sign the full EIP-712 message."""
+    full = typed_data.typed_data(primary_type, message, chain.chain_id, chain.escrow.address)
+    return bytes(Account.sign_typed_data(key, full_message=full).signature)
+
+
+def send(chain, call, sender: str, value: int = 0):
+    receipt = chain.w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "value": value}))
+    assert receipt["status"] == 1
+    return receipt
+
+
+def create_and_fund(chain, agreement: AgreementTerms, milestones: list[Milestone]) -> bytes:
+    """The client creates with the provider's wallet-signed consent and funds (ERC-20 or ether)."""
+    consent = wallet_sign(chain, chain.provider.key, "Agreement", typed_data.terms_message(agreement))
+    value = sum(m.amount + m.bonus for m in milestones) if int(agreement.token, 16) == 0 else 0
+    call = chain.escrow.functions.createAndFund(agreement.as_abi(), [m.as_abi() for m in milestones], consent)
+    send(chain, call, chain.client.address, value)
+    return typed_data.terms_hash(agreement)
