@@ -11,7 +11,7 @@ from eth_account import Account
 
 from attestpay import typed_data
 from attestpay.terms import Attestation
-from oracle.errors import KeyUnavailable
+from oracle.errors import KeyUnavailable, OracleError
 
 
 class OracleSigner:
@@ -28,6 +28,9 @@ class OracleSigner:
     def sign_digest(self, digest: bytes) -> bytes:
         """For revocation: the registry checks the caller signed the attestation's digest."""
         return typed_data.sign(self._key, digest)
+
+    def sign_transaction(self, tx: dict) -> bytes:
+        return bytes(Account.sign_transaction(tx, self._key).raw_transaction)
 
     @classmethod
     def from_keystore(cls, path: Path, password: str) -> OracleSigner:
@@ -64,3 +67,13 @@ def read_password(file: Path | None = None, env: str = "ORACLE_KEYSTORE_PASSWORD
     if env in os.environ:
         return os.environ[env]
     raise KeyUnavailable(f"no keystore password: give a password file or set {env}")
+
+
+def send_transaction(w3, signer: OracleSigner, call) -> dict:
+    """Send a contract call from the oracle's own account (anchor, revoke) and wait for its receipt."""
+    tx = call.build_transaction({"from": signer.address, "nonce": w3.eth.get_transaction_count(signer.address)})
+    raw = signer.sign_transaction(tx)
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
+    if receipt["status"] != 1:
+        raise OracleError(f"{call.fn_name} reverted in transaction 0x{receipt['transactionHash'].hex()}")
+    return receipt

@@ -1,0 +1,22 @@
+"""The oracle's transactions on the AttestationRegistry: anchor a batch, revoke an attestation."""
+
+from __future__ import annotations
+
+from web3 import Web3
+from web3.contract import Contract
+
+from oracle.anchoring import AttestationBatch, publish
+from oracle.evidence import EvidenceStore
+from oracle.signer import OracleSigner, send_transaction
+
+
+def anchor(w3: Web3, registry: Contract, signer: OracleSigner, batch: AttestationBatch, store: EvidenceStore) -> str:
+    """Publishes the batch file to the evidence store, anchors its root; returns the URI."""
+    uri = publish(batch, store)
+    send_transaction(w3, signer, registry.functions.anchor(batch.root, len(batch.digests), uri))
+    return uri
+
+
+def revoke(w3: Web3, registry: Contract, signer: OracleSigner, digest: bytes) -> None:
+    """Revokes an attestation this signer signed; the escrow then refuses it."""
+    send_transaction(w3, signer, registry.functions.revoke(digest, signer.sign_digest(digest)))

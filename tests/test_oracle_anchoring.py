@@ -1,0 +1,89 @@
+"""Anchoring batches: the Python tree equals @openzeppelin/merkle-tree's (run through Node), roots
+anchor on chain from the oracle's own key, proofs verify there, and revocation stops settlement."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from factories import create_and_fund, milestone, terms
+from web3 import Web3
+
+from attestpay import typed_data
+from attestpay.reverts import decode_revert, revert_data
+from attestpay.terms import Attestation
+from oracle.anchoring import AttestationBatch
+from oracle.errors import OracleError
+from oracle.evidence import EvidenceStore
+from oracle.registry import anchor, revoke
+from oracle.signer import OracleSigner
+
+ROOT = Path(__file__).resolve().parent.parent
+NPM_VIEW = """
+const { StandardMerkleTree } = require("@openzeppelin/merkle-tree");
+const digests = JSON.parse(process.argv[1]);
+const built = StandardMerkleTree.of(digests.map((d) => [d]), ["bytes32"]);
+const loaded = StandardMerkleTree.load(JSON.parse(process.argv[2]));
+console.log(JSON.stringify({
+  root: built.root, loadedRoot: loaded.root, dump: built.dump(),
+  proofs: digests.map((d) => loaded.getProof([d])),
+}));
+"""
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 8, 13])
+def test_the_python_tree_is_the_npm_librarys(size):
+    digests = [Web3.keccak(text=f"attestation {size}-{i}") for i in range(size)]
+    batch = AttestationBatch.of(digests)
+    out = subprocess.run(
+        ["node", "-e", NPM_VIEW, json.dumps([_hex(d) for d in digests]), batch.dump().decode()],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    npm = json.loads(out.stdout)
+    assert npm["root"] == npm["loadedRoot"] == _hex(batch.root)
+    assert npm["dump"] == json.loads(batch.dump())
+    assert npm["proofs"] == [[_hex(p) for p in batch.proof(d)] for d in digests]
+
+
+def test_a_digest_outside_the_batch_has_no_proof():
+    with pytest.raises(OracleError, match="not in batch"):
+        AttestationBatch.of([b"\x01" * 32]).proof(b"\x02" * 32)
+
+
+def test_anchored_by_an_oracle_and_proven_on_chain(chain, tmp_path):
+    oracle = OracleSigner.from_dev_key(chain.oracles[0].key, dev_mode=True)
+    store = EvidenceStore(tmp_path)
+    digests = [Web3.keccak(text=f"attestation {i}") for i in range(5)]
+    batch = AttestationBatch.of(digests)
+    uri = anchor(chain.w3, chain.registry, oracle, batch, store)
+
+    anchored_at, leaf_count, anchorer = chain.registry.functions.batch(batch.root).call()
+    assert (leaf_count, anchorer) == (5, oracle.address) and anchored_at > 0
+    for d in digests:
+        assert chain.registry.functions.isIncluded(batch.root, d, batch.proof(d)).call()
+    assert store.get(bytes.fromhex(uri.removeprefix("evidence:0x"))) == batch.dump()
+
+
+def test_a_revoked_attestation_settles_nothing(chain):
+    ms = [milestone(chain)]
+    agreement = terms(chain, chain.token.address, ms, threshold=1)
+    agreement_id = create_and_fund(chain, agreement, ms)
+    att = Attestation(agreement_id, 0, ms[0].metric_id, 9300, chain.now(), b"\x07" * 32, chain.now() + 3600)
+    digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
+    oracle = OracleSigner.from_dev_key(chain.oracles[0].key, dev_mode=True)
+    signature = oracle.sign_attestation(att, chain.chain_id, chain.escrow.address)
+
+    revoke(chain.w3, chain.registry, oracle, digest)
+    assert chain.registry.functions.revokedBy(digest).call() == oracle.address
+    settle = chain.escrow.functions.settle(
+        agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), signature
+    )
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - the provider decides the type; the data decides the test
+        settle.call({"from": chain.relayer.address})
+    assert decode_revert(chain.escrow.abi, revert_data(refused.value)).name == "AttestationRevoked"
