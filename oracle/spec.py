@@ -48,7 +48,22 @@ class ModelEvaluationSource(_Strict):
     positive_label: str | int | bool = 1
 
 
-Source = Annotated[CsvSource | JsonLinesSource | ModelEvaluationSource, Field(discriminator="kind")]
+class HttpJsonSource(_Strict):
+    """A JSON endpoint: `records_field` (dotted path; empty: the document) holds a list of records or
+    one record. A bearer token, if needed, comes from the environment variable `token_env`, never
+    from the spec (the spec is hashed and published)."""
+
+    kind: Literal["http_json"]
+    url: str = Field(pattern=r"^https?://")
+    records_field: str = ""
+    value_field: str
+    time_field: str
+    token_env: str | None = None
+
+
+Source = Annotated[
+    CsvSource | JsonLinesSource | ModelEvaluationSource | HttpJsonSource, Field(discriminator="kind")
+]
 
 
 class MetricSpec(_Strict):
