@@ -5,9 +5,14 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 ETH = "0x0000000000000000000000000000000000000000"
+
+
+def _values(obj) -> tuple:
+    """Field values in declaration order (dataclasses.astuple deep-copies, which is slow)."""
+    return tuple(vars(obj).values())
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,8 @@ class AgreementTerms:
     milestones_root: bytes
 
     def as_abi(self) -> tuple:
-        return (*astuple(self)[:4], list(self.oracles), *astuple(self)[5:])
+        values = _values(self)
+        return (*values[:4], list(self.oracles), *values[5:])
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class Milestone:
     requires_client_approval: bool
 
     def as_abi(self) -> tuple:
-        return astuple(self)
+        return _values(self)
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class Attestation:
     expires_at: int
 
     def as_abi(self) -> tuple:
-        return astuple(self)
+        return _values(self)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ deployed contract keep the two equal. `typed_data()` gives the full message a wa
 
 from __future__ import annotations
 
+from functools import cache
+
 from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
@@ -48,28 +50,49 @@ def type_string(primary_type: str) -> str:
     return f"{primary_type}({','.join(f'{t} {n}' for n, t in TYPES[primary_type])})"
 
 
+@cache
 def typehash(primary_type: str) -> bytes:
     return keccak(text=type_string(primary_type))
 
 
 def struct_hash(primary_type: str, message: dict) -> bytes:
-    """hashStruct of EIP-712; arrays (only address[] here) hash their 32-byte-padded elements."""
-    types, values = ["bytes32"], [typehash(primary_type)]
+    """hashStruct of EIP-712; arrays (only address[] here) hash their 32-byte-padded elements.
+    Every field type here is static, so each encodes to one 32-byte word (checked for range)."""
+    words = [typehash(primary_type)]
     for name, kind in TYPES[primary_type]:
         value = message[name]
         if kind.endswith("[]"):
-            types.append("bytes32")
-            values.append(keccak(encode([kind[:-2]] * len(value), list(value))))
+            words.append(keccak(b"".join(_word(kind[:-2], v) for v in value)))
         else:
-            types.append(kind)
-            values.append(value)
-    return keccak(encode(types, values))
+            words.append(_word(kind, value))
+    return keccak(b"".join(words))
+
+
+def _word(kind: str, value) -> bytes:
+    """The 32-byte ABI encoding of one static value, refusing values its type cannot hold."""
+    if kind == "bytes32":
+        if len(value) != 32:
+            raise ValueError(f"bytes32 value has {len(value)} bytes")
+        return bytes(value)
+    if kind == "address":
+        raw = bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+        if len(raw) != 20:
+            raise ValueError(f"address {value!r} is not 20 bytes")
+        return raw.rjust(32, b"\0")
+    if kind == "bool":
+        return int(bool(value)).to_bytes(32, "big")
+    signed, bits = kind.startswith("int"), int(kind.removeprefix("u").removeprefix("int"))
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1)) if signed else (0, 2**bits)
+    if not low <= value < high:
+        raise ValueError(f"{value} does not fit {kind}")
+    return value.to_bytes(32, "big", signed=signed)
 
 
 def domain(chain_id: int, escrow: str) -> dict:
     return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": to_checksum_address(escrow)}
 
 
+@cache
 def domain_separator(chain_id: int, escrow: str) -> bytes:
     d = domain(chain_id, escrow)
     type_hash = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
