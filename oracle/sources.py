@@ -1,4 +1,4 @@
-"""Sources: fetch the raw bytes a value is computed from (files, HTTP JSON endpoints), then parse
+"""Sources: fetch the raw bytes a value is computed from (files, HTTP JSON, SQL), then parse
 them into time-ordered rows. Fetching retries transient failures with backoff, then fails clearly."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import requests
+import sqlalchemy
 
 from oracle.errors import SourceError
-from oracle.spec import CsvSource, HttpJsonSource, JsonLinesSource, Source
+from oracle.spec import CsvSource, HttpJsonSource, JsonLinesSource, Source, SqlSource
 
 RETRY_DELAYS = (0.2, 0.5, 1.0)  # seconds between attempts; the last failure is reported
 
@@ -22,6 +23,8 @@ RETRY_DELAYS = (0.2, 0.5, 1.0)  # seconds between attempts; the last failure is 
 def fetch(source: Source, data_root: Path, retry_delays: tuple[float, ...] = RETRY_DELAYS) -> bytes:
     if isinstance(source, HttpJsonSource):
         return _fetch_http(source, retry_delays)
+    if isinstance(source, SqlSource):
+        return _fetch_sql(source, retry_delays)
     path = data_root / source.path
     try:
         return path.read_bytes()
@@ -52,6 +55,37 @@ def _fetch_http(source: HttpJsonSource, retry_delays: tuple[float, ...]) -> byte
     raise SourceError(f"{source.url} failed after {attempt + 1} attempts: {failure}")
 
 
+def _fetch_sql(source: SqlSource, retry_delays: tuple[float, ...]) -> bytes:
+    """The result rows as canonical JSON lines (sorted keys, values as text): the evidence bytes."""
+    url = os.environ.get(source.url_env)
+    if not url:
+        raise SourceError(f"the SQL source needs a database URL: set {source.url_env}")
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with _connect(engine, retry_delays) as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            rows = conn.execute(sqlalchemy.text(source.query)).mappings().all()
+            conn.rollback()
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise SourceError(f"the SQL source's query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    return "".join(json.dumps({k: str(v) for k, v in row.items()}, sort_keys=True) + "\n" for row in rows).encode()
+
+
+def _connect(engine: sqlalchemy.Engine, retry_delays: tuple[float, ...]) -> sqlalchemy.Connection:
+    """Connecting is what heals by waiting; a query that fails once fails again."""
+    failure = ""
+    for delay in (0.0, *retry_delays):
+        time.sleep(delay)
+        try:
+            return engine.connect()
+        except sqlalchemy.exc.OperationalError as exc:
+            failure = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+    raise SourceError(f"the SQL source failed after {len(retry_delays) + 1} attempts: {failure}")
+
+
 def parse_rows(source: Source, raw: bytes) -> list[tuple]:
     """(time, value) rows, or (time, prediction, label) for model evaluation, in time order."""
     try:
@@ -66,6 +100,8 @@ def parse_rows(source: Source, raw: bytes) -> list[tuple]:
             records = [json.loads(line, parse_float=Fraction) for line in raw.decode().splitlines() if line.strip()]
             if isinstance(source, JsonLinesSource):
                 rows = [(int(_field(r, source.time_field)), Fraction(_field(r, source.value_field))) for r in records]
+            elif isinstance(source, SqlSource):
+                rows = [(int(r[source.time_column]), Fraction(r[source.value_column])) for r in records]
             else:  # ModelEvaluationSource
                 rows = [
                     (int(_field(r, source.time_field)), _field(r, source.prediction_field), _field(r, source.label_field))
@@ -77,7 +113,9 @@ def parse_rows(source: Source, raw: bytes) -> list[tuple]:
 
 
 def _name(source: Source) -> str:
-    return source.url if isinstance(source, HttpJsonSource) else source.path
+    if isinstance(source, HttpJsonSource):
+        return source.url
+    return "the SQL query" if isinstance(source, SqlSource) else source.path
 
 
 def _field(record, dotted: str):

@@ -61,8 +61,19 @@ class HttpJsonSource(_Strict):
     token_env: str | None = None
 
 
+class SqlSource(_Strict):
+    """A query against any SQLAlchemy database, run read-only. The URL (with its credentials) comes
+    from the environment variable `url_env`, never from the spec, which is hashed and published."""
+
+    kind: Literal["sql"]
+    url_env: str
+    query: str = Field(min_length=1)
+    time_column: str = "time"
+    value_column: str = "value"
+
+
 Source = Annotated[
-    CsvSource | JsonLinesSource | ModelEvaluationSource | HttpJsonSource, Field(discriminator="kind")
+    CsvSource | JsonLinesSource | ModelEvaluationSource | HttpJsonSource | SqlSource, Field(discriminator="kind")
 ]
 
 
