@@ -24,7 +24,7 @@ class Measurement:
 
 def measure(spec: MetricSpec, data_root: Path, store: EvidenceStore, observed_at: int) -> Measurement:
     """Never returns a default or partial value: an unreadable source or an empty window raises."""
-    raw = fetch(spec.source, Path(data_root))
+    raw = fetch(spec.source, Path(data_root), observed_at, spec.window_seconds)
     evidence_hash = store.put(raw)
     rows = parse_rows(spec.source, raw)
     start = observed_at - spec.window_seconds if spec.window_seconds else None

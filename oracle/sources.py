@@ -1,4 +1,4 @@
-"""Sources: fetch the raw bytes a value is computed from (files, HTTP JSON, SQL), then parse
+"""Sources: fetch the raw bytes a value is computed from (files, HTTP JSON, SQL, Prometheus), then parse
 them into time-ordered rows. Fetching retries transient failures with backoff, then fails clearly."""
 
 from __future__ import annotations
@@ -15,14 +15,26 @@ import requests
 import sqlalchemy
 
 from oracle.errors import SourceError
-from oracle.spec import CsvSource, HttpJsonSource, JsonLinesSource, Source, SqlSource
+from oracle.spec import CsvSource, HttpJsonSource, JsonLinesSource, PrometheusSource, Source, SqlSource
 
 RETRY_DELAYS = (0.2, 0.5, 1.0)  # seconds between attempts; the last failure is reported
 
 
-def fetch(source: Source, data_root: Path, retry_delays: tuple[float, ...] = RETRY_DELAYS) -> bytes:
+def fetch(
+    source: Source,
+    data_root: Path,
+    observed_at: int,
+    window_seconds: int | None = None,
+    retry_delays: tuple[float, ...] = RETRY_DELAYS,
+) -> bytes:
     if isinstance(source, HttpJsonSource):
-        return _fetch_http(source, retry_delays)
+        return _http_get(source.url, {}, source.token_env, retry_delays)
+    if isinstance(source, PrometheusSource):
+        if window_seconds:
+            params = {"query": source.query, "start": observed_at - window_seconds, "end": observed_at, "step": source.step_seconds}
+            return _http_get(source.url.rstrip("/") + "/api/v1/query_range", params, source.token_env, retry_delays)
+        params = {"query": source.query, "time": observed_at}
+        return _http_get(source.url.rstrip("/") + "/api/v1/query", params, source.token_env, retry_delays)
     if isinstance(source, SqlSource):
         return _fetch_sql(source, retry_delays)
     path = data_root / source.path
@@ -32,18 +44,18 @@ def fetch(source: Source, data_root: Path, retry_delays: tuple[float, ...] = RET
         raise SourceError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _fetch_http(source: HttpJsonSource, retry_delays: tuple[float, ...]) -> bytes:
+def _http_get(url: str, params: dict, token_env: str | None, retry_delays: tuple[float, ...]) -> bytes:
     headers = {}
-    if source.token_env:
-        token = os.environ.get(source.token_env)
+    if token_env:
+        token = os.environ.get(token_env)
         if not token:
-            raise SourceError(f"{source.url} needs a token: set {source.token_env}")
+            raise SourceError(f"{url} needs a token: set {token_env}")
         headers["Authorization"] = f"Bearer {token}"
     failure = ""
     for attempt, delay in enumerate((0.0, *retry_delays)):
         time.sleep(delay)
         try:
-            response = requests.get(source.url, headers=headers, timeout=10)
+            response = requests.get(url, params=params, headers=headers, timeout=10)
         except requests.RequestException as exc:
             failure = f"{type(exc).__name__}"
             continue
@@ -52,7 +64,7 @@ def _fetch_http(source: HttpJsonSource, retry_delays: tuple[float, ...]) -> byte
         failure = f"HTTP {response.status_code}"
         if response.status_code < 500 and response.status_code != 429:
             break  # a client error does not heal by retrying
-    raise SourceError(f"{source.url} failed after {attempt + 1} attempts: {failure}")
+    raise SourceError(f"{url} failed after {attempt + 1} attempts: {failure}")
 
 
 def _fetch_sql(source: SqlSource, retry_delays: tuple[float, ...]) -> bytes:
@@ -92,6 +104,8 @@ def parse_rows(source: Source, raw: bytes) -> list[tuple]:
         if isinstance(source, CsvSource):
             reader = csv.DictReader(io.StringIO(raw.decode()))
             rows = [(int(r[source.time_column]), Fraction(r[source.value_column])) for r in reader]
+        elif isinstance(source, PrometheusSource):
+            rows = _prometheus_rows(json.loads(raw))
         elif isinstance(source, HttpJsonSource):
             document = _field(json.loads(raw, parse_float=Fraction), source.records_field)
             records = document if isinstance(document, list) else [document]
@@ -112,8 +126,18 @@ def parse_rows(source: Source, raw: bytes) -> list[tuple]:
     return sorted(rows, key=lambda r: r[0])
 
 
+def _prometheus_rows(document: dict) -> list[tuple]:
+    if document.get("status") != "success":
+        raise SourceError(f"Prometheus answered {document.get('status')}: {document.get('error')}")
+    result, kind = document["data"]["result"], document["data"]["resultType"]
+    if len(result) != 1:
+        raise SourceError(f"the Prometheus query returned {len(result)} series, not 1: aggregate them in PromQL")
+    points = result[0]["values"] if kind == "matrix" else [result[0]["value"]]
+    return [(int(Fraction(str(t))), Fraction(v)) for t, v in points]
+
+
 def _name(source: Source) -> str:
-    if isinstance(source, HttpJsonSource):
+    if isinstance(source, (HttpJsonSource, PrometheusSource)):
         return source.url
     return "the SQL query" if isinstance(source, SqlSource) else source.path
 

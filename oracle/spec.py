@@ -72,8 +72,21 @@ class SqlSource(_Strict):
     value_column: str = "value"
 
 
+class PrometheusSource(_Strict):
+    """The Prometheus HTTP query API: a range query over the window (one point per `step_seconds`),
+    or an instant query at observedAt when the spec has no window. The query must return exactly
+    one series: aggregate in PromQL (`sum(...)`) rather than here."""
+
+    kind: Literal["prometheus"]
+    url: str = Field(pattern=r"^https?://")
+    query: str = Field(min_length=1)
+    step_seconds: int = Field(default=60, gt=0)
+    token_env: str | None = None
+
+
 Source = Annotated[
-    CsvSource | JsonLinesSource | ModelEvaluationSource | HttpJsonSource | SqlSource, Field(discriminator="kind")
+    CsvSource | JsonLinesSource | ModelEvaluationSource | HttpJsonSource | SqlSource | PrometheusSource,
+    Field(discriminator="kind"),
 ]
 
 

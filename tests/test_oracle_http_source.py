@@ -89,20 +89,20 @@ def test_values_and_evidence_come_from_the_endpoint(endpoint, tmp_path):
 
 def test_a_failing_endpoint_is_retried_until_it_answers(endpoint, tmp_path):
     server = endpoint(failures=2)
-    assert json.loads(fetch(_spec(server.url).source, tmp_path, FAST)) == CONVERSIONS
+    assert json.loads(fetch(_spec(server.url).source, tmp_path, 0, retry_delays=FAST)) == CONVERSIONS
     assert server.requests == 3
 
 
 def test_a_persistently_failing_endpoint_fails_clearly(endpoint, tmp_path):
     server = endpoint(failures=10)
     with pytest.raises(SourceError, match="failed after 4 attempts: HTTP 503"):
-        fetch(_spec(server.url).source, tmp_path, FAST)
+        fetch(_spec(server.url).source, tmp_path, 0, retry_delays=FAST)
 
 
 def test_a_client_error_is_not_retried(endpoint, tmp_path):
     server = endpoint(failures=10, status=404)
     with pytest.raises(SourceError, match="failed after 1 attempts: HTTP 404"):
-        fetch(_spec(server.url).source, tmp_path, FAST)
+        fetch(_spec(server.url).source, tmp_path, 0, retry_delays=FAST)
 
 
 def test_an_unreachable_endpoint_fails_clearly(tmp_path):
@@ -110,14 +110,14 @@ def test_an_unreachable_endpoint_fails_clearly(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(SourceError, match="failed after 4 attempts: ConnectionError"):
-        fetch(_spec(f"http://127.0.0.1:{port}/metrics").source, tmp_path, FAST)
+        fetch(_spec(f"http://127.0.0.1:{port}/metrics").source, tmp_path, 0, retry_delays=FAST)
 
 
 def test_the_bearer_token_comes_from_the_environment(endpoint, tmp_path, monkeypatch):
     server = endpoint(token="s3cret")
     spec = _spec(server.url, token_env="METRICS_TOKEN")
     with pytest.raises(SourceError, match="set METRICS_TOKEN"):
-        fetch(spec.source, tmp_path, FAST)
+        fetch(spec.source, tmp_path, 0, retry_delays=FAST)
     monkeypatch.setenv("METRICS_TOKEN", "s3cret")
-    assert json.loads(fetch(spec.source, tmp_path, FAST)) == CONVERSIONS
+    assert json.loads(fetch(spec.source, tmp_path, 0, retry_delays=FAST)) == CONVERSIONS
     assert "s3cret" not in spec.canonical().decode()

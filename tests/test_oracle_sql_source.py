@@ -73,16 +73,16 @@ def test_activated_users_counted_from_postgresql_read_only(postgres, tmp_path, m
     m = measure(_spec(f"SELECT user_id, activated_at FROM {postgres}"), tmp_path, EvidenceStore(tmp_path), 5000)
     assert m.value == 1000
     with pytest.raises(SourceError, match="read-only"):
-        fetch(_spec(f"DELETE FROM {postgres} RETURNING user_id, activated_at").source, tmp_path)
+        fetch(_spec(f"DELETE FROM {postgres} RETURNING user_id, activated_at").source, tmp_path, 0)
 
 
 def test_a_missing_url_a_bad_query_and_an_unreachable_database_fail_clearly(tmp_path, monkeypatch):
     spec = _spec("SELECT 1 AS user_id, 1 AS activated_at")
     with pytest.raises(SourceError, match="set ONBOARDING_DB"):
-        fetch(spec.source, tmp_path)
+        fetch(spec.source, tmp_path, 0)
     monkeypatch.setenv("ONBOARDING_DB", f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(SourceError, match="query failed"):
-        fetch(_spec("SELECT nothing FROM nowhere").source, tmp_path)
+        fetch(_spec("SELECT nothing FROM nowhere").source, tmp_path, 0)
     monkeypatch.setenv("ONBOARDING_DB", "postgresql+psycopg://postgres@127.0.0.1:1/none")
     with pytest.raises(SourceError, match="failed after 4 attempts"):
-        fetch(spec.source, tmp_path, retry_delays=(0.01, 0.01, 0.01))
+        fetch(spec.source, tmp_path, 0, retry_delays=(0.01, 0.01, 0.01))
