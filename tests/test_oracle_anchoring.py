@@ -15,6 +15,7 @@ from attestpay import typed_data
 from attestpay.reverts import decode_revert, revert_data
 from attestpay.terms import Attestation
 from oracle.anchoring import AttestationBatch
+from oracle.batcher import AnchorQueue
 from oracle.errors import OracleError
 from oracle.evidence import EvidenceStore
 from oracle.registry import anchor, revoke
@@ -87,3 +88,36 @@ def test_a_revoked_attestation_settles_nothing(chain):
     with pytest.raises(Exception) as refused:  # noqa: PT011 - the provider decides the type; the data decides the test
         settle.call({"from": chain.relayer.address})
     assert decode_revert(chain.escrow.abi, revert_data(refused.value)).name == "AttestationRevoked"
+
+
+def test_every_queued_attestation_is_anchored_once_and_proven(chain, tmp_path):
+    oracle = OracleSigner.from_dev_key(chain.oracles[0].key, dev_mode=True)
+    store, queue = EvidenceStore(tmp_path / "evidence"), AnchorQueue(tmp_path / "queue")
+    digests = [Web3.keccak(text=f"signed {i}") for i in range(3)]
+    for d in [*digests, digests[0]]:
+        queue.add(d)
+    assert queue.pending() == digests
+
+    first = queue.anchor_pending(chain.w3, chain.registry, oracle, store)
+    assert queue.pending() == [] and queue.anchor_pending(chain.w3, chain.registry, oracle, store) is None
+    queue.add(digests[1])  # already anchored: not queued again
+    assert queue.pending() == []
+    for d in digests:
+        root, proof = queue.proof(d)
+        assert root == first.root and chain.registry.functions.isIncluded(root, d, proof).call()
+    with pytest.raises(OracleError, match="not anchored yet"):
+        queue.proof(Web3.keccak(text="unsigned"))
+
+
+def test_a_restart_after_the_anchor_transaction_records_without_sending_again(chain, tmp_path):
+    oracle = OracleSigner.from_dev_key(chain.oracles[0].key, dev_mode=True)
+    store, queue = EvidenceStore(tmp_path / "evidence"), AnchorQueue(tmp_path / "queue")
+    digest = Web3.keccak(text="signed before the crash")
+    queue.add(digest)
+    anchor(chain.w3, chain.registry, oracle, AttestationBatch.of([digest]), store)  # then the process died
+    nonce = chain.w3.eth.get_transaction_count(oracle.address)
+
+    record = AnchorQueue(tmp_path / "queue").anchor_pending(chain.w3, chain.registry, oracle, store)
+    assert record.digests == (digest,)
+    assert chain.w3.eth.get_transaction_count(oracle.address) == nonce  # no second transaction
+    assert queue.proof(digest)[0] == record.root
