@@ -50,9 +50,10 @@ class OracleSigner:
         return cls(bytes.fromhex(hex_key.removeprefix("0x")))
 
 
-def create_keystore(path: Path, password: str) -> str:
-    """A new key, written encrypted (scrypt) with owner-only permissions; returns its address."""
-    account = Account.create()
+def create_keystore(path: Path, password: str, private_key: bytes | None = None) -> str:
+    """A key (new, or `private_key`), written encrypted (scrypt) with owner-only permissions;
+    returns its address."""
+    account = Account.from_key(private_key) if private_key is not None else Account.create()
     keystore = Account.encrypt(account.key, password, kdf="scrypt")
     path = Path(path)
     path.write_text(json.dumps(keystore))

@@ -1,0 +1,107 @@
+"""`attestpay-oracle` as a person runs it: a real process, exit codes, and a real chain (anvil from
+npm, Prague) for anchoring and revocation over JSON-RPC."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from web3 import HTTPProvider, Web3
+
+from attestpay.contracts import deploy
+from attestpay.verify import recover
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = Path(sys.executable).parent / "attestpay-oracle"
+ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's first dev account
+ANVIL_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+SPEC = {
+    "name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
+    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+}
+
+
+def oracle(workdir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    env = {"ORACLE_PASSWORD_FILE": str(workdir / "password"), "PATH": "/usr/bin:/bin"}
+    return subprocess.run([str(CLI), *args], cwd=workdir, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    (tmp_path / "password").write_text("correct horse\n")
+    (tmp_path / "spec.json").write_text(json.dumps(SPEC))
+    rows = [{"time": 10, "prediction": 1, "label": 1 if i < 93 else 0} for i in range(100)]
+    (tmp_path / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert oracle(tmp_path, "keys", "import", "oracle.json", stdin=ANVIL_KEY + "\n").stdout.strip() == ANVIL_ADDRESS
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def anvil():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", "prague", "--silent"])
+    w3 = Web3(HTTPProvider(f"http://127.0.0.1:{port}"))
+    try:
+        for _ in range(100):
+            if w3.is_connected():
+                break
+            time.sleep(0.1)
+        yield w3
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_measure_prints_the_value_and_evidence(workdir):
+    result = oracle(workdir, "measure", "spec.json", "--at", "100", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["value"], out["used"], out["observedAt"]) == (9300, 100, 100)
+    assert (workdir / "evidence" / out["evidenceHash"][2:4] / out["evidenceHash"][2:]).exists()
+
+
+def test_attest_anchor_proof_and_revoke_on_a_real_chain(workdir, anvil):
+    registry = deploy(anvil, "AttestationRegistry", sender=ANVIL_ADDRESS)
+    agreement = "0x" + "ab" * 32
+    result = oracle(workdir, "attest", "spec.json", "--agreement", agreement, "--milestone", "0", "--at", "100",
+                    "--escrow", "0x" + "cd" * 20, "--chain-id", str(anvil.eth.chain_id), "--keystore", "oracle.json", "--json")
+    assert result.returncode == 0, result.stderr
+    signed = json.loads(result.stdout)
+    assert signed["attestation"]["value"] == 9300
+    digest = bytes.fromhex(signed["digest"][2:])
+    assert Web3.to_checksum_address(recover(digest, bytes.fromhex(signed["signature"][2:]))) == ANVIL_ADDRESS
+
+    chain = ["--rpc", anvil.provider.endpoint_uri, "--registry", registry.address, "--keystore", "oracle.json"]
+    assert oracle(workdir, "anchor", *chain).returncode == 0
+    assert oracle(workdir, "anchor", *chain).stdout.strip() == "nothing to anchor"
+    located = json.loads(oracle(workdir, "proof", signed["digest"], "--json").stdout)
+    proof = [bytes.fromhex(p[2:]) for p in located["proof"]]
+    assert registry.functions.isIncluded(bytes.fromhex(located["root"][2:]), digest, proof).call()
+
+    assert oracle(workdir, "revoke", signed["digest"], *chain).returncode == 0
+    assert registry.functions.revokedBy(digest).call() == ANVIL_ADDRESS
+
+
+def test_errors_are_messages_with_meaningful_exit_codes(workdir):
+    (workdir / "bad.json").write_text(json.dumps(SPEC | {"decimals": -1}))
+    bad_spec = oracle(workdir, "measure", "bad.json")
+    assert bad_spec.returncode == 1 and "decimals" in bad_spec.stderr and "Traceback" not in bad_spec.stderr
+    missing = oracle(workdir, "measure", "spec.json", "--data", str(workdir / "elsewhere"))
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    assert oracle(workdir, "proof", "0x1234").returncode == 2  # not 32 bytes: a usage error
+    unanchored = oracle(workdir, "proof", "0x" + "11" * 32)
+    assert unanchored.returncode == 1 and "not anchored yet" in unanchored.stderr
+    again = oracle(workdir, "keys", "create", "oracle.json")
+    assert again.returncode == 1 and "refusing to overwrite" in again.stderr
+    (workdir / "password").write_text("wrong\n")
+    wrong = oracle(workdir, "attest", "spec.json", "--agreement", "0x" + "ab" * 32, "--milestone", "0",
+                   "--escrow", "0x" + "cd" * 20, "--chain-id", "1", "--keystore", "oracle.json")
+    assert wrong.returncode == 1 and "wrong password" in wrong.stderr and ANVIL_KEY[2:] not in wrong.stderr
