@@ -141,6 +141,30 @@ def revoke(digest, rpc, registry, keystore, password_file):
     click.echo(f"revoked 0x{_hex32(digest).hex()} as {signer.address}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8600, show_default=True)
+@click.option("--api-key", envvar="ORACLE_API_KEY", required=True, help="callers send it as X-API-Key")
+@click.option("--escrow", envvar="ORACLE_ESCROW", required=True, help="MilestoneEscrow address")
+@click.option("--chain-id", envvar="ORACLE_CHAIN_ID", type=int, required=True)
+@click.option("--backend", envvar="ORACLE_BACKEND_URL", help="where signed attestations are pushed")
+@click.option("--backend-api-key", envvar="ORACLE_BACKEND_API_KEY", default="")
+@_data
+@_evidence
+@_queue
+@_keystore
+@_password_file
+def serve(host, port, api_key, escrow, chain_id, backend, backend_api_key, data, evidence, queue, keystore, password_file):  # noqa: PLR0913
+    """Run this node's HTTP service (measure and sign, co-sign, proofs)."""
+    import uvicorn
+
+    from oracle.service import BackendPush, create_app
+
+    node = OracleNode(_signer(keystore, password_file), data, EvidenceStore(evidence), chain_id, Web3.to_checksum_address(escrow))
+    push = BackendPush(backend, backend_api_key) if backend else None
+    uvicorn.run(create_app(node, AnchorQueue(queue), api_key, push), host=host, port=port, log_level="warning")
+
+
 @main.group()
 def keys() -> None:
     """Create or import an encrypted oracle keystore."""

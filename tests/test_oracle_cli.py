@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from web3 import HTTPProvider, Web3
 
 from attestpay.contracts import deploy
@@ -105,3 +106,26 @@ def test_errors_are_messages_with_meaningful_exit_codes(workdir):
     wrong = oracle(workdir, "attest", "spec.json", "--agreement", "0x" + "ab" * 32, "--milestone", "0",
                    "--escrow", "0x" + "cd" * 20, "--chain-id", "1", "--keystore", "oracle.json")
     assert wrong.returncode == 1 and "wrong password" in wrong.stderr and ANVIL_KEY[2:] not in wrong.stderr
+
+
+def test_serve_runs_the_http_service(workdir):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"ORACLE_PASSWORD_FILE": str(workdir / "password"), "ORACLE_API_KEY": "node-api-key-0123456789", "PATH": "/usr/bin:/bin"}
+    server = subprocess.Popen(
+        [str(CLI), "serve", "--port", str(port), "--escrow", "0x" + "cd" * 20, "--chain-id", "31337", "--keystore", "oracle.json"],
+        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(100):
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert health == {"status": "ok", "signer": ANVIL_ADDRESS}
+        assert requests.post(f"http://127.0.0.1:{port}/v1/measurements", json={}, timeout=5).status_code == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

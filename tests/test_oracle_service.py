@@ -1,0 +1,122 @@
+"""The oracle node's HTTP service: API key, measure and sign, co-sign or refuse with the reason,
+push to the backend, proofs; signatures from two services settle on the real escrow."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from factories import create_and_fund, milestone, send, terms
+from fastapi.testclient import TestClient
+
+from attestpay import typed_data
+from attestpay.terms import Attestation
+from oracle.batcher import AnchorQueue
+from oracle.coordinator import OracleNode
+from oracle.errors import OracleError
+from oracle.evidence import EvidenceStore
+from oracle.service import BackendPush, create_app
+from oracle.signer import OracleSigner
+from oracle.spec import MetricSpec
+
+KEY = "node-api-key-0123456789"
+SPEC = {
+    "name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
+    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+}
+
+
+class Backend:
+    """A stand-in for the backend's attestation intake that records what it receives."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        backend = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                backend.received.append({"key": self.headers.get("X-API-Key"), "path": self.path, "body": json.loads(body)})
+                self.send_response(202)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+def _client(chain, tmp_path, index: int, correct: int, backend: Backend | None = None) -> TestClient:
+    data = tmp_path / f"node{index}"
+    data.mkdir()
+    rows = [{"time": 1, "prediction": 1, "label": 1 if i < correct else 0} for i in range(100)]
+    (data / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    signer = OracleSigner.from_dev_key(chain.oracles[index].key, dev_mode=True)
+    node = OracleNode(signer, data, EvidenceStore(data / "evidence"), chain.chain_id, chain.escrow.address)
+    push = BackendPush(backend.url, "backend-key", retry_delays=()) if backend else None
+    return TestClient(create_app(node, AnchorQueue(data / "queue"), KEY, push))
+
+
+def _headers(key: str = KEY) -> dict:
+    return {"X-API-Key": key}
+
+
+def test_two_services_sign_what_they_measured_and_the_escrow_settles_it(chain, tmp_path):
+    backend = Backend()
+    spec = MetricSpec.model_validate(SPEC)
+    ms = [milestone(chain, metric_id=spec.metric_id)]
+    agreement = terms(chain, chain.token.address, ms, threshold=2)
+    agreement_id = create_and_fund(chain, agreement, ms)
+    a, b, c = (_client(chain, tmp_path, i, correct, backend) for i, correct in enumerate((93, 93, 90)))
+
+    request = {"agreement_id": "0x" + agreement_id.hex(), "milestone_index": 0, "spec": SPEC, "observed_at": chain.now()}
+    proposed = a.post("/v1/measurements", json=request, headers=_headers())
+    assert proposed.status_code == 200, proposed.text
+    first = proposed.json()
+    assert first["attestation"]["value"] == 9300 and first["pushError"] is None
+    assert backend.received[0] == {"key": "backend-key", "path": "/v1/attestations", "body": {k: v for k, v in first.items() if k != "pushError"}}
+
+    att = first["attestation"]
+    cosign = {"spec": SPEC, "agreement_id": att["agreementId"], "milestone_index": 0, "value": att["value"],
+              "observed_at": att["observedAt"], "evidence_hash": att["evidenceHash"], "expires_at": att["expiresAt"]}
+    refused = c.post("/v1/cosign", json=cosign, headers=_headers())
+    assert refused.status_code == 409 and "measured 9000, not 9300" in refused.json()["detail"]
+    second = b.post("/v1/cosign", json=cosign, headers=_headers()).json()
+
+    signatures = typed_data.pack_signatures([(s["signer"], bytes.fromhex(s["signature"][2:])) for s in (first, second)])
+    attestation = Attestation(agreement_id, 0, spec.metric_id, 9300, att["observedAt"], bytes.fromhex(att["evidenceHash"][2:]), att["expiresAt"])
+    send(chain, chain.escrow.functions.settle(agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), attestation.as_abi(), signatures), chain.relayer.address)
+    assert chain.escrow.functions.milestoneStatus(agreement_id, 0).call() == 2
+
+
+def test_requests_need_the_api_key_and_bad_input_gets_a_reason(chain, tmp_path):
+    client = _client(chain, tmp_path, 0, 93)
+    body = {"agreement_id": "0x" + "ab" * 32, "milestone_index": 0, "spec": SPEC}
+    assert client.post("/v1/measurements", json=body).status_code == 401
+    assert client.post("/v1/measurements", json=body, headers=_headers("wrong-key-0123456789")).status_code == 401
+    bad = client.post("/v1/measurements", json=body | {"spec": SPEC | {"decimals": -1}}, headers=_headers())
+    assert bad.status_code == 422 and "decimals" in bad.text
+    missing = client.post("/v1/measurements", json=body | {"spec": SPEC | {"source": SPEC["source"] | {"path": "nope.jsonl"}}}, headers=_headers())
+    assert missing.status_code == 503 and "cannot read" in missing.json()["detail"]
+    unknown = client.get("/v1/proofs/0x" + "11" * 32, headers=_headers())
+    assert unknown.status_code == 404 and "not anchored yet" in unknown.json()["detail"]
+    assert client.get("/healthz").json()["signer"] == chain.oracles[0].address
+
+
+def test_a_failed_push_is_reported_and_the_signature_kept(chain, tmp_path):
+    backend = Backend()
+    backend.server.shutdown()
+    backend.server.server_close()
+    client = _client(chain, tmp_path, 0, 93, backend)
+    body = {"agreement_id": "0x" + "ab" * 32, "milestone_index": 0, "spec": SPEC}
+    signed = client.post("/v1/measurements", json=body, headers=_headers()).json()
+    assert signed["signature"] and "push to" in signed["pushError"]
+
+
+def test_a_short_api_key_is_refused(chain, tmp_path):
+    with pytest.raises(OracleError, match="at least 16"):
+        create_app(None, None, "short")
