@@ -88,13 +88,16 @@ def attest(spec_file, agreement, milestone_index, escrow, chain_id, observed_at,
     signer = _signer(keystore, password_file)
     node = OracleNode(signer, data, EvidenceStore(evidence), chain_id, Web3.to_checksum_address(escrow))
     at = observed_at or int(time.time())
-    att = node.propose(MeasurementRequest(_hex32(agreement), milestone_index, load_spec(spec_file.read_text()), at, at + valid_for))
+    request = MeasurementRequest(_hex32(agreement), milestone_index, load_spec(spec_file.read_text()), at, at + valid_for)
+    measured = node.measure(request)
+    att = node.attestation(request, measured)
     signature = signer.sign_attestation(att, chain_id, node.escrow)
     digest = typed_data.attestation_digest(att, chain_id, node.escrow)
     AnchorQueue(queue).add(digest)
     out = {"attestation": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()},
-           "digest": "0x" + digest.hex(), "signer": signer.address, "signature": "0x" + signature.hex()}
-    _emit(as_json, out, f"signed value {att.value} as {signer.address}\ndigest 0x{digest.hex()}\nsignature 0x{signature.hex()}")
+           "digest": "0x" + digest.hex(), "signer": signer.address, "signature": "0x" + signature.hex(),
+           "used": measured.used, "ignored": measured.ignored}
+    _emit(as_json, out, f"signed value {att.value} ({measured.used} points, {measured.ignored} outside the window) as {signer.address}\ndigest 0x{digest.hex()}\nsignature 0x{signature.hex()}")
 
 
 @main.command()

@@ -48,7 +48,10 @@ class OracleNode:
 
     def propose(self, request: MeasurementRequest) -> Attestation:
         """The attestation of what this node measured."""
-        m = self.measure(request)
+        return self.attestation(request, self.measure(request))
+
+    @staticmethod
+    def attestation(request: MeasurementRequest, m: Measurement) -> Attestation:
         return Attestation(
             request.agreement_id, request.milestone_index, request.spec.metric_id, m.value,
             m.observed_at, m.evidence_hash, request.expires_at,
@@ -70,7 +73,9 @@ class OracleNode:
 
 
 class Coordinator:
-    def __init__(self, nodes: list[OracleNode], threshold: int) -> None:
+    """Drives local `OracleNode`s and `oracle.remote.RemoteNode`s alike."""
+
+    def __init__(self, nodes: list, threshold: int) -> None:
         if not 1 <= threshold <= len(nodes):
             raise OracleError(f"threshold {threshold} needs 1..{len(nodes)} nodes")
         self.nodes, self.threshold = nodes, threshold

@@ -94,13 +94,14 @@ def create_app(node: OracleNode, queue: AnchorQueue, api_key: str, backend: Back
         at = body.observed_at if body.observed_at is not None else int(time.time())
         request = MeasurementRequest(bytes.fromhex(body.agreement_id[2:]), body.milestone_index, body.spec, at, at + body.valid_for)
         try:
-            att = node.propose(request)
+            measured = node.measure(request)
         except SourceError as exc:
             raise HTTPException(503, f"the source could not be measured: {exc}") from None
+        att = node.attestation(request, measured)
         digest = _queued(att)
         signed = _signed_json(att, digest, node.address, node.signer.sign_digest(digest))
         signed["pushError"] = backend.push(signed) if backend else None
-        return signed
+        return signed | {"used": measured.used, "ignored": measured.ignored}
 
     @app.post("/v1/cosign", dependencies=guarded)
     def cosign(body: CosignBody) -> dict:

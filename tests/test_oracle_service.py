@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from attestpay import typed_data
 from attestpay.terms import Attestation
 from oracle.batcher import AnchorQueue
-from oracle.coordinator import OracleNode
+from oracle.coordinator import Coordinator, MeasurementRequest, OracleNode
 from oracle.errors import OracleError
 from oracle.evidence import EvidenceStore
+from oracle.remote import RemoteNode
 from oracle.service import BackendPush, create_app
 from oracle.signer import OracleSigner
 from oracle.spec import MetricSpec
@@ -78,7 +79,9 @@ def test_two_services_sign_what_they_measured_and_the_escrow_settles_it(chain, t
     assert proposed.status_code == 200, proposed.text
     first = proposed.json()
     assert first["attestation"]["value"] == 9300 and first["pushError"] is None
-    assert backend.received[0] == {"key": "backend-key", "path": "/v1/attestations", "body": {k: v for k, v in first.items() if k != "pushError"}}
+    assert (first["used"], first["ignored"]) == (100, 0)
+    pushed = {k: v for k, v in first.items() if k not in ("pushError", "used", "ignored")}
+    assert backend.received[0] == {"key": "backend-key", "path": "/v1/attestations", "body": pushed}
 
     att = first["attestation"]
     cosign = {"spec": SPEC, "agreement_id": att["agreementId"], "milestone_index": 0, "value": att["value"],
@@ -120,3 +123,17 @@ def test_a_failed_push_is_reported_and_the_signature_kept(chain, tmp_path):
 def test_a_short_api_key_is_refused(chain, tmp_path):
     with pytest.raises(OracleError, match="at least 16"):
         create_app(None, None, "short")
+
+
+def test_the_coordinator_drives_remote_nodes_over_http(chain, tmp_path):
+    """Three node services; the coordinator reaches them through RemoteNode (httpx-backed test clients)."""
+    spec = MetricSpec.model_validate(SPEC)
+    ms = [milestone(chain, metric_id=spec.metric_id)]
+    agreement = terms(chain, chain.token.address, ms, threshold=2)
+    agreement_id = create_and_fund(chain, agreement, ms)
+    nodes = [RemoteNode("http://testserver", KEY, session=_client(chain, tmp_path, i, c)) for i, c in enumerate((93, 90, 93))]
+
+    signed = Coordinator(nodes, 2).collect(MeasurementRequest(agreement_id, 0, spec, chain.now(), chain.now() + 3600))
+    assert len(signed.refusals) == 1 and "measured 9000, not 9300" in signed.refusals[0]
+    send(chain, chain.escrow.functions.settle(agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), signed.attestation.as_abi(), signed.signatures), chain.relayer.address)
+    assert chain.escrow.functions.milestoneStatus(agreement_id, 0).call() == 2
