@@ -37,7 +37,10 @@ def fetch(
         return _http_get(source.url.rstrip("/") + "/api/v1/query", params, source.token_env, retry_delays)
     if isinstance(source, SqlSource):
         return _fetch_sql(source, retry_delays)
-    path = data_root / source.path
+    root = data_root.resolve()
+    path = (root / source.path).resolve()
+    if not path.is_relative_to(root):
+        raise SourceError(f"{source.path} is outside the data directory")
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -72,7 +75,10 @@ def _fetch_sql(source: SqlSource, retry_delays: tuple[float, ...]) -> bytes:
     url = os.environ.get(source.url_env)
     if not url:
         raise SourceError(f"the SQL source needs a database URL: set {source.url_env}")
-    engine = sqlalchemy.create_engine(url)
+    try:
+        engine = sqlalchemy.create_engine(url)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        raise SourceError(f"{source.url_env} does not hold a valid SQLAlchemy URL") from None  # never echo it
     try:
         with _connect(engine, retry_delays) as conn:
             if conn.dialect.name == "postgresql":

@@ -11,6 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from oracle.errors import SpecError
 
+# Secrets (tokens, database URLs) come from environment variables a spec names; only these names,
+# so a spec can never make a node read, send or echo its own settings (keystore password, API key).
+SecretEnv = Annotated[str, Field(pattern=r"^SOURCE_[A-Z0-9_]+$")]
+
 Aggregation = Literal["latest", "sum", "count", "mean", "min", "max", "p50", "p95", "p99"]
 
 
@@ -58,7 +62,7 @@ class HttpJsonSource(_Strict):
     records_field: str = ""
     value_field: str
     time_field: str
-    token_env: str | None = None
+    token_env: SecretEnv | None = None
 
 
 class SqlSource(_Strict):
@@ -66,7 +70,7 @@ class SqlSource(_Strict):
     from the environment variable `url_env`, never from the spec, which is hashed and published."""
 
     kind: Literal["sql"]
-    url_env: str
+    url_env: SecretEnv
     query: str = Field(min_length=1)
     time_column: str = "time"
     value_column: str = "value"
@@ -81,7 +85,7 @@ class PrometheusSource(_Strict):
     url: str = Field(pattern=r"^https?://")
     query: str = Field(min_length=1)
     step_seconds: int = Field(default=60, gt=0)
-    token_env: str | None = None
+    token_env: SecretEnv | None = None
 
 
 Source = Annotated[

@@ -115,9 +115,9 @@ def test_an_unreachable_endpoint_fails_clearly(tmp_path):
 
 def test_the_bearer_token_comes_from_the_environment(endpoint, tmp_path, monkeypatch):
     server = endpoint(token="s3cret")
-    spec = _spec(server.url, token_env="METRICS_TOKEN")
-    with pytest.raises(SourceError, match="set METRICS_TOKEN"):
+    spec = _spec(server.url, token_env="SOURCE_METRICS_TOKEN")
+    with pytest.raises(SourceError, match="set SOURCE_METRICS_TOKEN"):
         fetch(spec.source, tmp_path, 0, retry_delays=FAST)
-    monkeypatch.setenv("METRICS_TOKEN", "s3cret")
+    monkeypatch.setenv("SOURCE_METRICS_TOKEN", "s3cret")
     assert json.loads(fetch(spec.source, tmp_path, 0, retry_delays=FAST)) == CONVERSIONS
     assert "s3cret" not in spec.canonical().decode()

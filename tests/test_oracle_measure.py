@@ -115,3 +115,18 @@ def test_aggregations_and_scaling():
     assert {how: aggregate(values, how) for how in expected} == expected
     assert aggregate([], "count") == 0
     assert scale(Fraction(-1, 3), 2) == -34  # floor, toward minus infinity
+
+
+def test_a_spec_cannot_reach_outside_the_data_directory(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "secret.jsonl").write_text('{"time": 1, "prediction": 1, "label": 1}\n')
+    spec = _spec(source={**ACCURACY_SPEC["source"], "path": "../secret.jsonl"})
+    with pytest.raises(SourceError, match="outside the data directory"):
+        measure(spec, tmp_path / "data", EvidenceStore(tmp_path / "ev"), 2000)
+
+
+@pytest.mark.parametrize("name", ["ORACLE_KEYSTORE_PASSWORD", "ORACLE_API_KEY", "HOME", "source_lower"])
+def test_a_spec_can_only_name_source_secrets(name):
+    source = {"kind": "sql", "url_env": name, "query": "SELECT 1"}
+    with pytest.raises(SpecError, match="url_env"):
+        load_spec(json.dumps(ACCURACY_SPEC | {"source": source}))

@@ -22,7 +22,7 @@ def _spec(query: str, aggregation: str = "count", window: int | None = None):
     return load_spec(json.dumps({
         "name": "activated users", "version": 1, "unit": "users", "decimals": 0, "higher_is_better": True,
         "aggregation": aggregation, "window_seconds": window,
-        "source": {"kind": "sql", "url_env": "ONBOARDING_DB", "query": query, "time_column": "activated_at",
+        "source": {"kind": "sql", "url_env": "SOURCE_ONBOARDING_DB", "query": query, "time_column": "activated_at",
                    "value_column": "user_id"},
     }))
 
@@ -41,7 +41,7 @@ def _activated_users(url: str, table: str, count: int) -> None:
 def test_activated_users_counted_from_a_sqlite_database(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'onboarding.db'}"
     _activated_users(url, "activations", 1200)
-    monkeypatch.setenv("ONBOARDING_DB", url)
+    monkeypatch.setenv("SOURCE_ONBOARDING_DB", url)
     store = EvidenceStore(tmp_path / "evidence")
     spec = _spec("SELECT user_id, activated_at FROM activations WHERE plan = 'pro'", window=1000)
     m = measure(spec, tmp_path, store, observed_at=2199)
@@ -69,7 +69,7 @@ def postgres():
 
 def test_activated_users_counted_from_postgresql_read_only(postgres, tmp_path, monkeypatch):
     _activated_users(POSTGRES_URL, postgres, 1000)
-    monkeypatch.setenv("ONBOARDING_DB", POSTGRES_URL)
+    monkeypatch.setenv("SOURCE_ONBOARDING_DB", POSTGRES_URL)
     m = measure(_spec(f"SELECT user_id, activated_at FROM {postgres}"), tmp_path, EvidenceStore(tmp_path), 5000)
     assert m.value == 1000
     with pytest.raises(SourceError, match="read-only"):
@@ -78,11 +78,18 @@ def test_activated_users_counted_from_postgresql_read_only(postgres, tmp_path, m
 
 def test_a_missing_url_a_bad_query_and_an_unreachable_database_fail_clearly(tmp_path, monkeypatch):
     spec = _spec("SELECT 1 AS user_id, 1 AS activated_at")
-    with pytest.raises(SourceError, match="set ONBOARDING_DB"):
+    with pytest.raises(SourceError, match="set SOURCE_ONBOARDING_DB"):
         fetch(spec.source, tmp_path, 0)
-    monkeypatch.setenv("ONBOARDING_DB", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("SOURCE_ONBOARDING_DB", f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(SourceError, match="query failed"):
         fetch(_spec("SELECT nothing FROM nowhere").source, tmp_path, 0)
-    monkeypatch.setenv("ONBOARDING_DB", "postgresql+psycopg://postgres@127.0.0.1:1/none")
+    monkeypatch.setenv("SOURCE_ONBOARDING_DB", "postgresql+psycopg://postgres@127.0.0.1:1/none")
     with pytest.raises(SourceError, match="failed after 4 attempts"):
         fetch(spec.source, tmp_path, 0, retry_delays=(0.01, 0.01, 0.01))
+
+
+def test_a_malformed_url_is_reported_without_echoing_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_ONBOARDING_DB", "hunter2-not-a-url")
+    with pytest.raises(SourceError, match="does not hold a valid SQLAlchemy URL") as failure:
+        fetch(_spec("SELECT 1").source, tmp_path, 0)
+    assert "hunter2" not in str(failure.value)
