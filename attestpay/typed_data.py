@@ -155,7 +155,8 @@ def milestone_leaf(index: int, milestone: Milestone) -> bytes:
     return struct_hash("Milestone", milestone_message(index, milestone))
 
 
-def _pair(a: bytes, b: bytes) -> bytes:
+def hash_pair(a: bytes, b: bytes) -> bytes:
+    """OpenZeppelin's commutative keccak256: both Merkle trees (milestones, anchoring) pair this way."""
     return keccak(min(a, b) + max(a, b))
 
 
@@ -164,7 +165,7 @@ def _levels(leaves: list[bytes]) -> list[list[bytes]]:
     levels = [leaves]
     while len(levels[-1]) > 1:
         level = levels[-1]
-        up = [_pair(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        up = [hash_pair(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             up.append(level[-1])
         levels.append(up)

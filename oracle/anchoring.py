@@ -7,15 +7,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from eth_utils import keccak
-
-from attestpay.typed_data import registry_leaf
+from attestpay.typed_data import hash_pair, registry_leaf
 from oracle.errors import OracleError
 from oracle.evidence import EvidenceStore
-
-
-def _pair(a: bytes, b: bytes) -> bytes:
-    return keccak(min(a, b) + max(a, b))
 
 
 @dataclass(frozen=True)
@@ -32,7 +26,7 @@ class AttestationBatch:
         for i, leaf in enumerate(leaves):
             tree[len(tree) - 1 - i] = leaf
         for i in range(len(tree) - 1 - len(leaves), -1, -1):
-            tree[i] = _pair(tree[2 * i + 1], tree[2 * i + 2])
+            tree[i] = hash_pair(tree[2 * i + 1], tree[2 * i + 2])
         return cls(tuple(digests), tuple(tree))
 
     @property
