@@ -23,8 +23,11 @@ class Measurement:
 
 
 def measure(spec: MetricSpec, data_root: Path, store: EvidenceStore, observed_at: int) -> Measurement:
-    """Never returns a default or partial value: an unreadable source or an empty window raises."""
+    """Never returns a default or partial value: an unreadable source or an empty window raises.
+    The spec's canonical bytes are stored beside the evidence, under their hash: the metricId, so
+    an auditor finds the spec from the chain alone."""
     raw = fetch(spec.source, Path(data_root), observed_at, spec.window_seconds)
+    store.put(spec.canonical())
     evidence_hash = store.put(raw)
     rows = parse_rows(spec.source, raw)
     start = observed_at - spec.window_seconds if spec.window_seconds else None

@@ -130,3 +130,11 @@ def test_a_spec_can_only_name_source_secrets(name):
     source = {"kind": "sql", "url_env": name, "query": "SELECT 1"}
     with pytest.raises(SpecError, match="url_env"):
         load_spec(json.dumps(ACCURACY_SPEC | {"source": source}))
+
+
+def test_the_spec_is_published_beside_the_evidence_under_its_metric_id(tmp_path):
+    _write_predictions(tmp_path, [{"time": 1500, "prediction": 1, "label": 1}])
+    store = EvidenceStore(tmp_path / "evidence")
+    spec = _spec()
+    measure(spec, tmp_path, store, 2000)
+    assert load_spec(store.get(spec.metric_id).decode()) == spec
