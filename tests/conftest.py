@@ -13,6 +13,8 @@ from web3.contract import Contract
 
 from attestpay.contracts import deploy
 
+pytest_plugins = ["backend_support"]  # the backend's app and database fixtures
+
 
 @dataclass(frozen=True)
 class Party:
@@ -65,3 +67,4 @@ def chain(session_chain: Chain):
     snapshot = session_chain.tester.take_snapshot()
     yield session_chain
     session_chain.tester.revert_to_snapshot(snapshot)
+

@@ -53,3 +53,43 @@ def create_and_fund(chain, agreement: AgreementTerms, milestones: list[Milestone
     call = chain.escrow.functions.createAndFund(agreement.as_abi(), [m.as_abi() for m in milestones], consent)
     send(chain, call, chain.client.address, value)
     return typed_data.terms_hash(agreement)
+
+
+ACCURACY_SPEC = {
+    "name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
+    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+}
+
+
+def agreement_body(chain, token: str | None = None, milestones: int = 2, threshold: int = 2, **changes) -> dict:
+    """An API request for an agreement: 100 + 10 bonus per milestone, accuracy 80/92/96%."""
+    body = {
+        "title": "Fraud model in production",
+        "client": chain.client.address, "provider": chain.provider.address, "arbiter": chain.arbiter.address,
+        "token": token, "oracles": [o.address for o in reversed(chain.oracles)], "threshold": threshold,
+        "cure_window": 7 * DAY,
+        "documents": [{"name": "statement of work", "hash": "0x" + Web3.keccak(text="sow v1").hex()}],
+        "milestones": [
+            {
+                "title": f"accuracy milestone {i}", "spec": ACCURACY_SPEC, "amount": str(100 * 10**18),
+                "bonus": str(10 * 10**18), "floor": "8000", "target": "9200", "stretch": "9600",
+                "deadline": chain.now() + 30 * DAY, "floor_payout_bps": 5000, "late_penalty_bps_per_day": 100,
+                "max_late_penalty_bps": 1000,
+            }
+            for i in range(milestones)
+        ],
+    }
+    return body | changes
+
+
+def wallet_send(chain, party, tx: dict):
+    """What a wallet does with a transaction the backend prepared: fill nonce and fees, sign, send."""
+    fields = {
+        "to": tx["to"], "data": tx["data"], "value": int(tx["value"]), "chainId": tx["chainId"],
+        "gas": tx["gas"] or 3_000_000, "nonce": chain.w3.eth.get_transaction_count(party.address),
+        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9,
+    }
+    signed = Account.sign_transaction(fields, party.key)
+    receipt = chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
+    assert receipt["status"] == 1
+    return "0x" + bytes(receipt["transactionHash"]).hex()

@@ -1,0 +1,41 @@
+"""The FastAPI application: routers, the one error handler, and start-up (migrations, chain)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from backend.api.ratelimit import RateLimiter
+from backend.api.routes import agreements, attestations, auth, health, invoices, reports, transactions
+from backend.chain import ChainGateway, connect
+from backend.db.migrate import upgrade
+from backend.db.session import make_engine, make_sessionmaker
+from backend.errors import BackendError, RateLimited
+from backend.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, chain: ChainGateway | None = None) -> FastAPI:
+    """The service on `settings` (default: the environment's) and `chain` (default: the one the
+    settings name; without an RPC URL, a fresh embedded chain)."""
+    settings = settings or get_settings()
+    if settings.migrate_on_start:
+        upgrade(settings.database_url)
+    app = FastAPI(
+        title="AttestPay backend", version="1",
+        description="Milestone agreements, consent, wallet transactions, attestations, invoices and reports.",
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessions = make_sessionmaker(app.state.engine)
+    app.state.chain = chain or connect(settings)
+    app.state.limiter = RateLimiter()
+
+    @app.exception_handler(BackendError)
+    def _domain_error(_request: Request, exc: BackendError) -> JSONResponse:
+        headers = {"Retry-After": str(exc.details["retry_after"])} if isinstance(exc, RateLimited) else None
+        body = {"detail": str(exc), "error": type(exc).__name__} | exc.details
+        return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    for module in (health, auth, agreements, transactions, attestations, invoices, reports):
+        app.include_router(module.router)
+    return app

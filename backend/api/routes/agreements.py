@@ -1,0 +1,121 @@
+"""Agreements: drafts, proposal, consent, payout previews and what was recorded about them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from attestpay import payout
+from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
+from backend.api.schemas import AgreementIn, AgreementOut, AttestationOut, ConsentIn, Int256, PayoutOut, TypedDataOut, Uint64
+from backend.domain.terms import milestone_terms
+from backend.errors import InvalidInput
+from backend.services import agreements, attestations, reports
+from backend.services.access import require_read
+
+router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
+AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
+
+
+def _out(agreement) -> AgreementOut:
+    return AgreementOut.model_validate(agreement, from_attributes=True)
+
+
+@router.post("", status_code=201)
+def create(body: AgreementIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> AgreementOut:
+    """A draft by its client or provider; metric ids and the documents' hash are computed here."""
+    return _out(agreements.create(session, chain, principal, body))
+
+
+@router.get("")
+def list_agreements(session: SessionDep, principal: PrincipalDep) -> list[AgreementOut]:
+    """The caller's agreements (a wallet's as client, provider or arbiter; every one for auditors)."""
+    return [_out(a) for a in agreements.visible(session, principal) if principal.role != "oracle"]
+
+
+@router.get("/{pk}")
+def read(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> AgreementOut:
+    agreement = agreements.get(session, pk)
+    require_read(agreement, principal)
+    return _out(agreement)
+
+
+@router.put("/{pk}")
+def replace(pk: AgreementPk, body: AgreementIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> AgreementOut:
+    """Rewrites a draft's terms."""
+    return _out(agreements.replace_terms(session, chain, principal, agreements.get(session, pk), body))
+
+
+@router.post("/{pk}/propose")
+def propose(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> AgreementOut:
+    """Freezes the terms; the agreement id (their EIP-712 hash) is fixed from now on."""
+    return _out(agreements.propose(session, chain, principal, agreements.get(session, pk)))
+
+
+@router.get("/{pk}/typed-data")
+def terms_typed_data(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> TypedDataOut:
+    """The EIP-712 message each party signs to consent (eth_signTypedData_v4)."""
+    agreement = agreements.get(session, pk)
+    require_read(agreement, principal)
+    return TypedDataOut(primary_type="Agreement", digest=_digest(agreement), typed_data=agreements.terms_typed_data(agreement))
+
+
+def _digest(agreement) -> str:
+    from attestpay import typed_data
+
+    struct = bytes.fromhex(agreement.agreement_id[2:])
+    return "0x" + typed_data.digest(struct, agreement.chain_id, agreement.escrow).hex()
+
+
+@router.post("/{pk}/consents", status_code=201)
+def consent(pk: AgreementPk, body: ConsentIn, session: SessionDep, principal: WriterDep) -> AgreementOut:
+    """The caller's signature over the proposed terms; both parties' make the agreement consented."""
+    return _out(agreements.consent(session, principal, agreements.get(session, pk), body.signature))
+
+
+@router.post("/{pk}/cancel")
+def cancel(pk: AgreementPk, session: SessionDep, principal: WriterDep) -> AgreementOut:
+    return _out(agreements.cancel(session, principal, agreements.get(session, pk)))
+
+
+@router.get("/{pk}/milestones/{index}/preview")
+def preview(
+    pk: AgreementPk,
+    index: Annotated[int, Path(ge=0, lt=112)],
+    value: Annotated[Int256, Query(description="the metric value, scaled as the spec's decimals")],
+    observed_at: Annotated[Uint64, Query(description="unix seconds")],
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> PayoutOut:
+    """What the escrow would pay for `value` observed at `observed_at` (escrow-semantics.md)."""
+    agreement = agreements.get(session, pk)
+    require_read(agreement, principal)
+    if index >= len(agreement.milestones):
+        raise InvalidInput(f"agreement {pk} has {len(agreement.milestones)} milestones; there is no {index}", field="index")
+    m = milestone_terms(agreement.milestones[index])
+    figures = payout.compute(m, value, observed_at)
+    return PayoutOut(days_late=payout.days_late(m.deadline, observed_at), **vars(figures))
+
+
+@router.get("/{pk}/attestations")
+def list_attestations(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[AttestationOut]:
+    agreement = agreements.get(session, pk)
+    require_read(agreement, principal)
+    return [AttestationOut(**attestations.describe(r, agreement)) for r in attestations.for_agreement(session, agreement)]
+
+
+@router.get("/{pk}/invoices")
+def list_invoices(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[str]:
+    agreement = agreements.get(session, pk)
+    require_read(agreement, principal)
+    return reports.invoices_of(session, agreement)
+
+
+@router.get("/{pk}/audit-report")
+def audit_report(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: PrincipalDep) -> dict:
+    """Terms, consents, fundings, attestations with signers, evidence and anchoring, settlements
+    and every transaction, in order."""
+    agreement = agreements.get(session, pk)
+    require_read(agreement, principal)
+    return reports.audit_report(session, chain, agreement)

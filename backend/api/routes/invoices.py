@@ -1,0 +1,41 @@
+"""Invoices as JSON, printable HTML and PDF."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse, Response
+
+from backend.api.deps import PrincipalDep, SessionDep
+from backend.api.schemas import InvoiceOut
+from backend.db.models import Agreement
+from backend.domain.invoices import render_html, render_pdf
+from backend.services import reports
+from backend.services.access import require_read
+
+router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
+Number = Annotated[str, Path(pattern=r"^AP-[0-9]{6,}$")]
+
+
+def _document(session, principal, number: str) -> dict:
+    record, document = reports.invoice(session, number)
+    require_read(session.get(Agreement, record.agreement_pk), principal)
+    return document
+
+
+@router.get("/{number}")
+def read(number: Number, session: SessionDep, principal: PrincipalDep) -> InvoiceOut:
+    return InvoiceOut(**_document(session, principal, number))
+
+
+@router.get("/{number}/html", response_class=HTMLResponse)
+def html(number: Number, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+    return HTMLResponse(render_html(_document(session, principal, number)))
+
+
+@router.get("/{number}/pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def pdf(number: Number, session: SessionDep, principal: PrincipalDep) -> Response:
+    document = _document(session, principal, number)
+    return Response(render_pdf(document), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})

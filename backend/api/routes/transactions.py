@@ -1,0 +1,85 @@
+"""Ready-to-sign wallet transactions, and mined ones reported back so the database follows."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from backend.api.deps import ChainDep, SessionDep, WriterDep
+from backend.api.schemas import ChainEventOut, IndexIn, RecordTransactionIn, SettleIn, WalletTransactions, WithdrawIn
+from backend.services import agreements, chain_sync, wallet_tx
+
+router = APIRouter(prefix="/v1", tags=["transactions"])
+AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
+
+
+def _out(txs: list[dict]) -> WalletTransactions:
+    return WalletTransactions(transactions=txs)
+
+
+@router.post("/agreements/{pk}/transactions/create")
+def create(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """Registers the consented agreement on the escrow with the other party's signature."""
+    return _out(wallet_tx.create(session, chain, principal, agreements.get(session, pk)))
+
+
+@router.post("/agreements/{pk}/transactions/fund")
+def fund(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """The client's funding: ETH in one transaction; an ERC-20 as approve, then fund."""
+    return _out(wallet_tx.fund(session, chain, principal, agreements.get(session, pk)))
+
+
+@router.post("/agreements/{pk}/transactions/approve")
+def approve(pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """The client accepts an acceptance-type milestone."""
+    return _out(wallet_tx.approve(session, chain, principal, agreements.get(session, pk), body.index))
+
+
+@router.post("/agreements/{pk}/transactions/settle")
+def settle(pk: AgreementPk, body: SettleIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """Settles a milestone on an attestation that meets the target."""
+    agreement = agreements.get(session, pk)
+    return _out(wallet_tx.settle(session, chain, principal, agreement, body.index, body.attestation, partial=False))
+
+
+@router.post("/agreements/{pk}/transactions/accept-partial")
+def accept_partial(pk: AgreementPk, body: SettleIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """The provider settles on a result below target, accepting the partial payment."""
+    agreement = agreements.get(session, pk)
+    return _out(wallet_tx.settle(session, chain, principal, agreement, body.index, body.attestation, partial=True))
+
+
+@router.post("/agreements/{pk}/transactions/dispute")
+def dispute(pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """Freezes an open milestone, or a settled milestone's holdback."""
+    return _out(wallet_tx.dispute(session, chain, principal, agreements.get(session, pk), body.index))
+
+
+@router.post("/agreements/{pk}/transactions/reclaim")
+def reclaim(pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """The client takes back a milestone left unsettled past deadline + cure window."""
+    return _out(wallet_tx.reclaim(session, chain, principal, agreements.get(session, pk), body.index))
+
+
+@router.post("/agreements/{pk}/transactions/release-holdback")
+def release_holdback(pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    return _out(wallet_tx.release_holdback(session, chain, principal, agreements.get(session, pk), body.index))
+
+
+@router.post("/agreements/{pk}/transactions/cancel")
+def cancel(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """Cancels an agreement on the escrow before it is funded."""
+    return _out(wallet_tx.cancel(session, chain, principal, agreements.get(session, pk)))
+
+
+@router.post("/transactions/withdraw")
+def withdraw(body: WithdrawIn, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """Withdraws what the escrow credited to the caller (a payment that could not be pushed)."""
+    return _out(wallet_tx.withdraw(chain, principal, body.token, body.to))
+
+
+@router.post("/transactions", status_code=201)
+def record(body: RecordTransactionIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> list[ChainEventOut]:
+    """Reports a mined escrow transaction; its events update the agreements (once, however often reported)."""
+    return [ChainEventOut.model_validate(e, from_attributes=True) for e in chain_sync.record_transaction(session, chain, body.tx_hash)]

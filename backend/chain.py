@@ -1,0 +1,147 @@
+"""The backend's access to the chain: the escrow's ready-to-sign transactions (with a gas estimate
+or the decoded reason it would revert), receipts and their escrow events.
+
+The embedded eth-tester chain runs in process (development and tests); any JSON-RPC URL with a
+deployment file otherwise. The embedded chain is not thread-safe, so calls go through one lock."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import HTTPProvider, Web3
+from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
+from web3.logs import DISCARD
+
+from attestpay.contracts import contract_at, deploy, load_artifact
+from attestpay.reverts import decode_revert, revert_data
+from backend.errors import ChainUnavailable, ContractRejected, NotFound
+from backend.settings import Settings
+
+ESCROW_EVENTS = (
+    "AgreementCreated", "AgreementConsented", "AgreementFunded", "AgreementCancelled", "TermsAmended",
+    "MilestoneAdded", "DeadlineExtended", "OraclesRotated", "MilestoneApproved", "MilestoneSettled",
+    "MilestoneReclaimed", "HoldbackReleased", "DisputeOpened", "DisputeResolved", "Credited", "Withdrawn",
+)
+ERC20_APPROVE_ABI = [{
+    "type": "function", "name": "approve", "stateMutability": "nonpayable",
+    "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
+    "outputs": [{"name": "", "type": "bool"}],
+}, {
+    "type": "function", "name": "allowance", "stateMutability": "view",
+    "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
+    "outputs": [{"name": "", "type": "uint256"}],
+}]
+
+
+@dataclass
+class ChainGateway:
+    w3: Web3
+    escrow: Contract
+    registry: Contract
+    chain_id: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def transaction(self, sender: str, call: Any, value: int = 0, estimate: bool = True) -> dict:
+        """`call` (a contract function call) as a transaction for the sender's wallet to sign."""
+        tx = {
+            "from": Web3.to_checksum_address(sender), "to": call.address, "data": call._encode_transaction_data(),
+            "value": value, "chainId": self.chain_id, "gas": None,
+        }
+        if estimate:
+            tx["gas"] = self.estimate_gas(tx)
+        return tx
+
+    def estimate_gas(self, tx: dict) -> int:
+        """The gas the transaction needs, or ContractRejected with the escrow's custom error."""
+        request = {k: tx[k] for k in ("from", "to", "data", "value")}
+        with self.lock:
+            try:
+                return self.w3.eth.estimate_gas(request)
+            except Exception as exc:  # every web3 provider raises its own kind
+                raise self.rejection(exc) from None
+
+    def rejection(self, exc: Exception) -> Exception:
+        data = revert_data(exc)
+        error = decode_revert(load_artifact("MilestoneEscrow")["abi"], data) if data else None
+        if error is None:
+            if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+                return ChainUnavailable(f"the chain did not answer: {type(exc).__name__}")
+            return ContractRejected(f"the transaction would fail: {exc}")
+        return ContractRejected(
+            f"the escrow would revert with {error}", revert={"name": error.name, "args": [_jsonable(a) for a in error.args]}
+        )
+
+    def allowance(self, token: str, owner: str) -> int:
+        contract = self.w3.eth.contract(address=Web3.to_checksum_address(token), abi=ERC20_APPROVE_ABI)
+        with self.lock:
+            return contract.functions.allowance(owner, self.escrow.address).call()
+
+    def approve_call(self, token: str, amount: int):
+        contract = self.w3.eth.contract(address=Web3.to_checksum_address(token), abi=ERC20_APPROVE_ABI)
+        return contract.functions.approve(self.escrow.address, amount)
+
+    def receipt(self, tx_hash: str) -> dict:
+        with self.lock:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                raise NotFound(f"transaction {tx_hash} is not mined (or not known to this chain)") from None
+
+    def block_time(self, block_number: int) -> int:
+        with self.lock:
+            return self.w3.eth.get_block(block_number)["timestamp"]
+
+    def escrow_events(self, receipt: dict) -> list:
+        """The escrow's events in a receipt, in log order; other contracts' logs are skipped."""
+        events = []
+        for name in ESCROW_EVENTS:
+            events.extend(getattr(self.escrow.events, name)().process_receipt(receipt, errors=DISCARD))
+        return sorted((e for e in events if e.address == self.escrow.address), key=lambda e: e.logIndex)
+
+    def now(self) -> int:
+        with self.lock:
+            return self.w3.eth.get_block("latest")["timestamp"]
+
+
+def _jsonable(value: Any) -> Any:
+    """Revert arguments for a JSON body: bytes as 0x-hex, integers as decimal text (uint256 safe)."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def connect(settings: Settings) -> ChainGateway:
+    """The chain the settings name; without an RPC URL, a fresh embedded chain with the contracts
+    deployed (development only: it lives and dies with the process)."""
+    if settings.rpc_url is None:
+        return embedded_chain()
+    deployment = json.loads(settings.deployment_file.read_text())
+    w3 = Web3(HTTPProvider(settings.rpc_url))
+    chain_id = w3.eth.chain_id
+    if chain_id != deployment["chainId"]:
+        raise ChainUnavailable(f"{settings.rpc_url} is chain {chain_id}, the deployment file is for {deployment['chainId']}")
+    return ChainGateway(
+        w3, contract_at(w3, "MilestoneEscrow", deployment["escrow"]),
+        contract_at(w3, "AttestationRegistry", deployment["registry"]), chain_id,
+    )
+
+
+def embedded_chain() -> ChainGateway:
+    from eth.vm.forks import PragueVM
+    from eth_tester import EthereumTester, PyEVMBackend
+    from web3 import EthereumTesterProvider
+
+    tester = EthereumTester(PyEVMBackend(vm_configuration=((0, PragueVM),)))
+    w3 = Web3(EthereumTesterProvider(tester))
+    deployer = w3.eth.accounts[0]
+    registry = deploy(w3, "AttestationRegistry", sender=deployer)
+    escrow = deploy(w3, "MilestoneEscrow", registry.address, sender=deployer)
+    return ChainGateway(w3, escrow, registry, w3.eth.chain_id)

@@ -1,0 +1,210 @@
+"""The backend's tables. Chain values keep the contract's units: token base units, scaled metric
+integers, unix seconds; hashes and addresses are 0x-hex text (addresses checksummed)."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from backend.db.types import BigInt
+
+Hash = String(66)
+Address = String(42)
+
+
+def now() -> int:
+    return int(time.time())
+
+
+class Base(DeclarativeBase):
+    # 64-bit integers (unix seconds past 2038); SQLite autoincrements only INTEGER primary keys.
+    type_annotation_map = {int: BigInteger().with_variant(Integer(), "sqlite")}
+
+
+class Agreement(Base):
+    """Terms as the escrow sees them, plus what only people need (title, documents, specs).
+    `agreement_id` is the EIP-712 hash of the terms, fixed when the agreement is proposed."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # draft proposed consented active completed cancelled
+    title: Mapped[str] = mapped_column(String(200))
+    chain_id: Mapped[int]
+    escrow: Mapped[str] = mapped_column(Address)
+    client: Mapped[str] = mapped_column(Address, index=True)
+    provider: Mapped[str] = mapped_column(Address, index=True)
+    arbiter: Mapped[str] = mapped_column(Address)
+    token: Mapped[str] = mapped_column(Address)
+    oracles: Mapped[list[str]] = mapped_column(JSON)
+    threshold: Mapped[int]
+    cure_window: Mapped[int]
+    revision: Mapped[int] = mapped_column(default=0)
+    documents: Mapped[list[dict]] = mapped_column(JSON)
+    docs_hash: Mapped[str] = mapped_column(Hash)
+    salt: Mapped[str] = mapped_column(Hash)
+    milestones_root: Mapped[str | None] = mapped_column(Hash)
+    agreement_id: Mapped[str | None] = mapped_column(Hash, unique=True)
+    created_by: Mapped[str] = mapped_column(Address)
+    created_at: Mapped[int] = mapped_column(default=now)
+    updated_at: Mapped[int] = mapped_column(default=now, onupdate=now)
+
+    milestones: Mapped[list[Milestone]] = relationship(
+        back_populates="agreement", order_by="Milestone.index", cascade="all, delete-orphan"
+    )
+    consents: Mapped[list[Consent]] = relationship(order_by="Consent.id", cascade="all, delete-orphan")
+
+
+class Milestone(Base):
+    __tablename__ = "milestones"
+    __table_args__ = (UniqueConstraint("agreement_pk", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_pk: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
+    index: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict] = mapped_column(JSON)
+    metric_id: Mapped[str] = mapped_column(Hash)
+    amount: Mapped[int] = mapped_column(BigInt)
+    bonus: Mapped[int] = mapped_column(BigInt)
+    floor: Mapped[int] = mapped_column(BigInt)
+    target: Mapped[int] = mapped_column(BigInt)
+    stretch: Mapped[int] = mapped_column(BigInt)
+    deadline: Mapped[int]
+    holdback_period: Mapped[int]
+    floor_payout_bps: Mapped[int]
+    late_penalty_bps_per_day: Mapped[int]
+    max_late_penalty_bps: Mapped[int]
+    holdback_bps: Mapped[int]
+    higher_is_better: Mapped[bool]
+    requires_client_approval: Mapped[bool]
+    # chain-derived state (from the escrow's events)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open settled reclaimed disputed resolved
+    client_approved: Mapped[bool] = mapped_column(default=False)
+    settled_value: Mapped[int | None] = mapped_column(BigInt)
+    settled_observed_at: Mapped[int | None]
+    settled_at: Mapped[int | None]
+    settled_attestation: Mapped[str | None] = mapped_column(Hash)
+    paid_now: Mapped[int | None] = mapped_column(BigInt)
+    holdback: Mapped[int | None] = mapped_column(BigInt)
+    refund: Mapped[int | None] = mapped_column(BigInt)
+    holdback_status: Mapped[str | None] = mapped_column(String(16))  # held disputed released resolved
+
+    agreement: Mapped[Agreement] = relationship(back_populates="milestones")
+
+
+class Consent(Base):
+    """A party's EIP-712 signature over the agreement's terms, as checked and kept."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("agreement_pk", "party"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_pk: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
+    party: Mapped[str] = mapped_column(Address)
+    role: Mapped[str] = mapped_column(String(16))
+    terms_hash: Mapped[str] = mapped_column(Hash)
+    signature: Mapped[str] = mapped_column(String(132))
+    created_at: Mapped[int] = mapped_column(default=now)
+
+
+class AttestationRecord(Base):
+    """Every verified attestation the oracles pushed, keyed by its EIP-712 digest (pushes repeat)."""
+
+    __tablename__ = "attestations"
+
+    digest: Mapped[str] = mapped_column(Hash, primary_key=True)
+    agreement_pk: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), index=True)
+    milestone_index: Mapped[int]
+    metric_id: Mapped[str] = mapped_column(Hash)
+    value: Mapped[int] = mapped_column(BigInt)
+    observed_at: Mapped[int] = mapped_column(BigInt)  # uint64: may exceed a signed 64-bit column
+    evidence_hash: Mapped[str] = mapped_column(Hash)
+    expires_at: Mapped[int] = mapped_column(BigInt)
+    received_at: Mapped[int] = mapped_column(default=now)
+    anchor_root: Mapped[str | None] = mapped_column(Hash)  # the registry batch that includes it
+    anchor_proof: Mapped[list[str] | None] = mapped_column(JSON)
+
+    signatures: Mapped[list[AttestationSignature]] = relationship(
+        order_by="AttestationSignature.signer", cascade="all, delete-orphan"
+    )
+
+
+class AttestationSignature(Base):
+    __tablename__ = "attestation_signatures"
+    __table_args__ = (UniqueConstraint("digest", "signer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(ForeignKey("attestations.digest", ondelete="CASCADE"))
+    signer: Mapped[str] = mapped_column(Address)
+    signature: Mapped[str] = mapped_column(String(132))
+    pushed_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[int] = mapped_column(default=now)
+
+
+class ChainEvent(Base):
+    """An escrow event applied to the tables above; (tx_hash, log_index) makes applying idempotent."""
+
+    __tablename__ = "chain_events"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"), Index("ix_chain_events_agreement", "agreement_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    log_index: Mapped[int]
+    block_number: Mapped[int]
+    block_time: Mapped[int]
+    agreement_id: Mapped[str | None] = mapped_column(Hash)
+    name: Mapped[str] = mapped_column(String(40))
+    args: Mapped[dict] = mapped_column(JSON)
+    sender: Mapped[str] = mapped_column(Address)
+
+
+class Invoice(Base):
+    """One per settlement and per holdback release; `number` is AP-<id>, gapless per database."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    agreement_pk: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), index=True)
+    milestone_index: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))  # settlement holdback
+    tx_hash: Mapped[str] = mapped_column(Hash)
+    log_index: Mapped[int]
+    issued_at: Mapped[int]
+    token: Mapped[str] = mapped_column(Address)
+    lines: Mapped[list[dict]] = mapped_column(JSON)  # {"item", "amount" (decimal text), "sign"}
+    total: Mapped[int] = mapped_column(BigInt)
+
+
+class SignInNonce(Base):
+    __tablename__ = "sign_in_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int]
+    used_at: Mapped[int | None]
+
+
+class WalletSession(Base):
+    __tablename__ = "wallet_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(Address)
+    expires_at: Mapped[int]
+    created_at: Mapped[int] = mapped_column(default=now)
+
+
+class ApiKey(Base):
+    """A service's key (only its SHA-256 is kept) with one role: oracle, worker, operator or auditor."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[int] = mapped_column(default=now)
+    revoked: Mapped[bool] = mapped_column(default=False)

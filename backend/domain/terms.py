@@ -1,0 +1,82 @@
+"""Agreement terms from the database to the escrow's structs, checked by the escrow's own rules
+first so that a mistake is named before anyone pays gas. Pure: no I/O."""
+
+from __future__ import annotations
+
+import json
+
+from eth_utils import keccak
+
+from attestpay import payout, typed_data
+from attestpay.terms import ETH, AgreementTerms
+from attestpay.terms import Milestone as MilestoneTerms
+from backend.db.models import Agreement, Milestone
+from backend.errors import InvalidInput
+
+MAX_ORACLES = 16
+MAX_MILESTONES = 112
+BPS = 10_000
+
+
+def _bytes(hex_text: str) -> bytes:
+    return bytes.fromhex(hex_text[2:])
+
+
+def milestone_terms(m: Milestone) -> MilestoneTerms:
+    return MilestoneTerms(
+        amount=m.amount, bonus=m.bonus, metric_id=_bytes(m.metric_id), floor=m.floor, target=m.target,
+        stretch=m.stretch, deadline=m.deadline, holdback_period=m.holdback_period,
+        floor_payout_bps=m.floor_payout_bps, late_penalty_bps_per_day=m.late_penalty_bps_per_day,
+        max_late_penalty_bps=m.max_late_penalty_bps, holdback_bps=m.holdback_bps,
+        higher_is_better=m.higher_is_better, requires_client_approval=m.requires_client_approval,
+    )
+
+
+def agreement_terms(a: Agreement) -> AgreementTerms:
+    milestones = [milestone_terms(m) for m in a.milestones]
+    return AgreementTerms(
+        client=a.client, provider=a.provider, arbiter=a.arbiter, token=a.token, oracles=tuple(a.oracles),
+        threshold=a.threshold, cure_window=a.cure_window, revision=a.revision, docs_hash=_bytes(a.docs_hash),
+        salt=_bytes(a.salt), milestones_root=typed_data.milestones_root(milestones),
+    )
+
+
+def docs_hash(title: str, documents: list[dict], milestones: list[tuple[str, bytes]]) -> bytes:
+    """keccak256 of the canonical JSON of everything only people read: the title, the documents'
+    names and hashes, and each milestone's title with its metric id (the hash of its spec)."""
+    body = {
+        "title": title,
+        "documents": documents,
+        "milestones": [{"title": t, "metricId": "0x" + mid.hex()} for t, mid in milestones],
+    }
+    return keccak(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+
+
+def check_agreement(a: Agreement, now: int) -> None:
+    """The escrow's `_create` checks, in its order, as InvalidInput naming the field."""
+    if a.client == a.provider or ETH in (a.client, a.provider):
+        raise InvalidInput("client and provider must be two different, non-zero addresses", field="provider")
+    if a.arbiter != ETH and a.arbiter in (a.client, a.provider):
+        raise InvalidInput("the arbiter cannot be the client or the provider", field="arbiter")
+    if not 1 <= a.threshold <= len(a.oracles) <= MAX_ORACLES:
+        raise InvalidInput(f"threshold {a.threshold} needs 1..{MAX_ORACLES} oracles, at least as many as the threshold", field="threshold")
+    if len(set(a.oracles)) != len(a.oracles):
+        raise InvalidInput("an oracle is listed twice", field="oracles")
+    if not 1 <= len(a.milestones) <= MAX_MILESTONES:
+        raise InvalidInput(f"an agreement has 1..{MAX_MILESTONES} milestones", field="milestones")
+    for m in a.milestones:
+        check_milestone(m, now)
+
+
+def check_milestone(m: Milestone, now: int) -> None:
+    where = f"milestones.{m.index}"
+    if m.amount <= 0:
+        raise InvalidInput(f"milestone {m.index}: amount must be positive", field=f"{where}.amount")
+    up = m.higher_is_better
+    if not payout.reaches(m.target, m.floor, up) or not payout.reaches(m.stretch, m.target, up):
+        order = "floor <= target <= stretch" if up else "floor >= target >= stretch (lower is better)"
+        raise InvalidInput(f"milestone {m.index}: thresholds must be ordered {order}", field=f"{where}.target")
+    if m.bonus > 0 and m.stretch == m.target:
+        raise InvalidInput(f"milestone {m.index}: a bonus needs a stretch beyond the target", field=f"{where}.stretch")
+    if m.deadline <= now:
+        raise InvalidInput(f"milestone {m.index}: the deadline {m.deadline} is not after now ({now})", field=f"{where}.deadline")

@@ -1,0 +1,38 @@
+"""Who may see and act on an agreement: its client, provider and arbiter act; auditors, operators
+and workers read every agreement; oracles only push attestations."""
+
+from __future__ import annotations
+
+from backend.db.models import Agreement
+from backend.errors import Forbidden
+from backend.services.auth import Principal
+
+READ_ALL = ("auditor", "operator", "worker")
+
+
+def party_role(agreement: Agreement, principal: Principal) -> str | None:
+    if principal.role != "wallet":
+        return None
+    for role in ("client", "provider", "arbiter"):
+        if getattr(agreement, role) == principal.address:
+            return role
+    return None
+
+
+def require_read(agreement: Agreement, principal: Principal) -> None:
+    if principal.role in READ_ALL or party_role(agreement, principal):
+        return
+    raise Forbidden(f"{principal.label} is not a party to agreement {agreement.id}")
+
+
+def require_party(agreement: Agreement, principal: Principal, *roles: str) -> str:
+    """The caller's role, if it is one of `roles`; Forbidden otherwise."""
+    role = party_role(agreement, principal)
+    if role not in roles:
+        raise Forbidden(f"only the agreement's {' or '.join(roles)} may do this; {principal.label} is not")
+    return role
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"this needs the role {' or '.join(roles)}; the caller is {principal.role}")

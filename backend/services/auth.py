@@ -1,0 +1,113 @@
+"""Who is calling: a wallet signed in with Ethereum (EIP-4361) or a service with an API key.
+
+SIWE: the server issues a single-use nonce; a sign-in succeeds once per nonce, for this domain,
+before the message expires; it returns a random session token of which only the hash is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from siwe import SiweMessage, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db.models import ApiKey, SignInNonce, WalletSession, now
+from backend.errors import Conflict, Unauthenticated
+from backend.settings import Settings
+
+ROLES = ("oracle", "worker", "operator", "auditor")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A wallet (`address`, role "wallet") or a service key (`name`, one of ROLES)."""
+
+    role: str
+    address: str | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.address or f"key:{self.name}"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_nonce(session: Session, settings: Settings) -> SignInNonce:
+    nonce = SignInNonce(nonce=secrets.token_hex(16), expires_at=now() + settings.nonce_ttl_seconds)
+    session.add(nonce)
+    session.commit()
+    return nonce
+
+
+def sign_in(session: Session, settings: Settings, text: str, signature: str, chain_id: int) -> tuple[str, WalletSession]:
+    """A session token for the message's address, or Unauthenticated saying what was wrong."""
+    try:
+        message = SiweMessage.from_message(text)
+    except Exception:  # siwe raises its parser's own errors
+        raise Unauthenticated("not an EIP-4361 (Sign-In with Ethereum) message") from None
+    if message.domain != settings.siwe_domain:
+        raise Unauthenticated(f"the message is for {message.domain}, this service is {settings.siwe_domain}")
+    if message.chain_id != chain_id:
+        raise Unauthenticated(f"the message is for chain {message.chain_id}, this service is on chain {chain_id}")
+    issued = int(message.issued_at._datetime.timestamp())
+    if message.expiration_time is None and now() > issued + settings.max_message_age_seconds:
+        raise Unauthenticated("the message is too old; sign a new one")
+    try:
+        message.verify(signature, domain=settings.siwe_domain, timestamp=datetime.now(timezone.utc))
+    except VerificationError as exc:
+        raise Unauthenticated(f"sign-in refused: {type(exc).__name__}") from None
+    # Consume the nonce only now, in one conditional UPDATE: of two concurrent replays one wins.
+    consumed = session.execute(
+        update(SignInNonce)
+        .where(SignInNonce.nonce == message.nonce, SignInNonce.used_at.is_(None), SignInNonce.expires_at >= now())
+        .values(used_at=now())
+    ).rowcount
+    if consumed != 1:
+        session.rollback()
+        raise Unauthenticated("the nonce is unknown, expired or already used; ask for a new one")
+    token = secrets.token_urlsafe(32)
+    record = WalletSession(token_hash=_hash(token), address=message.address, expires_at=now() + settings.session_ttl_seconds)
+    session.add(record)
+    session.commit()
+    return token, record
+
+
+def wallet(session: Session, token: str) -> Principal:
+    record = session.get(WalletSession, _hash(token))
+    if record is None or record.expires_at < now():
+        raise Unauthenticated("the session token is unknown or expired; sign in again")
+    return Principal("wallet", address=record.address)
+
+
+def service(session: Session, key: str) -> Principal:
+    record = session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key)))
+    if record is None or record.revoked:
+        raise Unauthenticated("unknown or revoked API key")
+    return Principal(record.role, name=record.name)
+
+
+def operator_from_settings(settings: Settings, key: str) -> Principal | None:
+    configured = settings.operator_api_key
+    if configured and hmac.compare_digest(key.encode(), configured.get_secret_value().encode()):
+        return Principal("operator", name="settings")
+    return None
+
+
+def create_api_key(session: Session, name: str, role: str) -> str:
+    """A new key for a service; the key itself is returned once and never stored."""
+    key = "ap_" + secrets.token_urlsafe(32)
+    session.add(ApiKey(name=name, role=role, key_hash=_hash(key)))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"an API key named {name!r} exists") from None
+    return key

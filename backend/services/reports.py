@@ -1,0 +1,95 @@
+"""Reports drawn from the database (and the registry for anchoring): the audit trail of one
+agreement, portfolio analytics, invoice documents."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.chain import ChainGateway
+from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice
+from backend.domain import analytics
+from backend.errors import NotFound
+from backend.services.attestations import describe, for_agreement
+
+
+def audit_report(session: Session, chain: ChainGateway, agreement: Agreement) -> dict:
+    """Terms, consents, every attestation (signers, evidence, anchoring), then the chain's events
+    (fundings, approvals, settlements, releases, disputes) with their transactions, in order."""
+    from backend.api.schemas import AgreementOut
+
+    events = list(session.scalars(
+        select(ChainEvent).where(ChainEvent.agreement_id == agreement.agreement_id)
+        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+    )) if agreement.agreement_id else []
+    invoices = list(session.scalars(select(Invoice).where(Invoice.agreement_pk == agreement.id).order_by(Invoice.id)))
+    return {
+        "agreement": AgreementOut.model_validate(agreement, from_attributes=True).model_dump(mode="json"),
+        "consents": [
+            {"party": c.party, "role": c.role, "terms_hash": c.terms_hash, "signature": c.signature, "at": c.created_at}
+            for c in agreement.consents
+        ],
+        "attestations": [
+            describe(r, agreement) | {"anchoring": anchoring(chain, r),
+                                      "signatures": {s.signer: s.signature for s in r.signatures}}
+            for r in for_agreement(session, agreement)
+        ],
+        "fundings": [_event(e) for e in events if e.name == "AgreementFunded"],
+        "settlements": [_event(e) for e in events if e.name == "MilestoneSettled"],
+        "events": [_event(e) for e in events],
+        "invoices": [i.number for i in invoices],
+    }
+
+
+def _event(e: ChainEvent) -> dict:
+    return {
+        "name": e.name, "tx_hash": e.tx_hash, "log_index": e.log_index, "block_number": e.block_number,
+        "block_time": e.block_time, "sender": e.sender, "args": e.args,
+    }
+
+
+def anchoring(chain: ChainGateway, record: AttestationRecord) -> dict:
+    """Whether the registry holds the attestation (from the proof an oracle reported) and whether
+    it was revoked, read from the chain now."""
+    digest = bytes.fromhex(record.digest[2:])
+    with chain.lock:
+        revoked = chain.registry.functions.isRevoked(digest).call()
+        if record.anchor_root is None:
+            return {"anchored": False, "revoked": revoked}
+        root = bytes.fromhex(record.anchor_root[2:])
+        proof = [bytes.fromhex(p[2:]) for p in record.anchor_proof]
+        included = chain.registry.functions.isIncluded(root, digest, proof).call()
+        anchored_at, leaf_count, anchorer = chain.registry.functions.batch(root).call()
+    return {
+        "anchored": included, "revoked": revoked, "root": record.anchor_root, "proof": record.anchor_proof,
+        "anchored_at": anchored_at, "batch_size": leaf_count, "anchorer": anchorer,
+    }
+
+
+def portfolio(session: Session, agreements: list[Agreement], now: int) -> dict:
+    latest: dict[tuple[int, int], AttestationRecord] = {}
+    ids = [a.id for a in agreements]
+    if ids:
+        query = select(AttestationRecord).where(AttestationRecord.agreement_pk.in_(ids)).order_by(AttestationRecord.observed_at)
+        for record in session.scalars(query):
+            latest[(record.agreement_pk, record.milestone_index)] = record
+    return analytics.portfolio(agreements, latest, now)
+
+
+def invoice(session: Session, number: str) -> tuple[Invoice, dict]:
+    record = session.scalar(select(Invoice).where(Invoice.number == number))
+    if record is None:
+        raise NotFound(f"no invoice {number}")
+    agreement = session.get(Agreement, record.agreement_pk)
+    m = agreement.milestones[record.milestone_index]
+    return record, {
+        "number": record.number, "kind": record.kind, "agreement_id": agreement.agreement_id,
+        "agreement_title": agreement.title, "milestone_index": m.index, "milestone_title": m.title,
+        "client": agreement.client, "provider": agreement.provider, "token": record.token,
+        "issued_at": record.issued_at, "tx_hash": record.tx_hash, "lines": record.lines, "total": record.total,
+        "refund_to_client": (m.refund or 0) if record.kind == "settlement" else 0,
+    }
+
+
+def invoices_of(session: Session, agreement: Agreement) -> list[str]:
+    return list(session.scalars(select(Invoice.number).where(Invoice.agreement_pk == agreement.id).order_by(Invoice.id)))

@@ -1,0 +1,157 @@
+"""Ready-to-sign transactions for a party's own wallet: create, fund (ERC-20 approve + fund),
+approve a milestone, settle or accept a partial result, dispute, reclaim, release a holdback,
+withdraw, cancel. Each is estimated against the chain now, so a call the escrow would refuse is
+answered with the escrow's custom error instead of a transaction that fails in the wallet."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from attestpay import typed_data
+from attestpay.terms import ETH, Attestation
+from backend.chain import ChainGateway
+from backend.db.models import Agreement, AttestationRecord
+from backend.domain.terms import agreement_terms, milestone_terms
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.services.access import require_party
+from backend.services.agreements import on_chain
+from backend.services.auth import Principal
+
+
+def _hex(b: str) -> bytes:
+    return bytes.fromhex(b[2:])
+
+
+def _ready(agreement: Agreement) -> None:
+    if agreement.status in ("draft", "proposed", "cancelled"):
+        raise Conflict(f"agreement {agreement.id} is {agreement.status}; both parties must consent first")
+
+
+def _milestone(agreement: Agreement, index: int):
+    if index >= len(agreement.milestones):
+        raise InvalidInput(f"agreement {agreement.id} has {len(agreement.milestones)} milestones; there is no {index}", field="index")
+    return agreement.milestones[index]
+
+
+def _counterparty_consent(agreement: Agreement, role: str) -> bytes:
+    other = "provider" if role == "client" else "client"
+    for c in agreement.consents:
+        if c.role == other:
+            return _hex(c.signature)
+    raise Conflict(f"the {other} has not signed the terms yet")
+
+
+def create(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement) -> list[dict]:
+    role = require_party(agreement, principal, "client", "provider")
+    _ready(agreement)
+    terms, milestones = agreement_terms(agreement), [milestone_terms(m) for m in agreement.milestones]
+    call = chain.escrow.functions.create(terms.as_abi(), [m.as_abi() for m in milestones], _counterparty_consent(agreement, role))
+    return [chain.transaction(principal.address, call) | {"description": "register the consented agreement on the escrow"}]
+
+
+def fund(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement) -> list[dict]:
+    """The client's funding: for an ERC-20 an approval first (if the allowance is short); the
+    agreement is registered in the same transaction when it is not on the chain yet."""
+    require_party(agreement, principal, "client")
+    _ready(agreement)
+    if agreement.status != "consented":
+        raise Conflict(f"agreement {agreement.id} is {agreement.status}; only a consented agreement is funded")
+    terms, milestones = agreement_terms(agreement), [milestone_terms(m) for m in agreement.milestones]
+    total = sum(m.amount + m.bonus for m in milestones)
+    abi_terms, abi_milestones = terms.as_abi(), [m.as_abi() for m in milestones]
+    if on_chain(session, agreement):
+        call, what = chain.escrow.functions.fund(_hex(agreement.agreement_id), abi_terms, abi_milestones), "fund"
+    else:
+        consent = _counterparty_consent(agreement, "client")
+        call, what = chain.escrow.functions.createAndFund(abi_terms, abi_milestones, consent), "register and fund"
+    if agreement.token == ETH:
+        return [chain.transaction(principal.address, call, value=total) | {"description": f"{what} the escrow with {total} wei"}]
+    txs = []
+    if chain.allowance(agreement.token, principal.address) < total:
+        approve = chain.transaction(principal.address, chain.approve_call(agreement.token, total))
+        txs.append(approve | {"description": f"allow the escrow to take {total} token units"})
+    funding = chain.transaction(principal.address, call, estimate=not txs)
+    txs.append(funding | {"description": f"{what} the escrow with {total} token units"})
+    return txs
+
+
+def approve(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
+    require_party(agreement, principal, "client")
+    _ready(agreement)
+    _milestone(agreement, index)
+    call = chain.escrow.functions.approveMilestone(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index)
+    return [chain.transaction(principal.address, call) | {"description": f"approve milestone {index}"}]
+
+
+def settle(
+    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int, digest: str, partial: bool
+) -> list[dict]:
+    """Settle on a stored attestation with enough signatures. `partial`: the provider accepts a
+    result below target (only the provider may); otherwise the result must meet the target."""
+    require_party(agreement, principal, *(("provider",) if partial else ("client", "provider", "arbiter")))
+    _ready(agreement)
+    m = _milestone(agreement, index)
+    record = session.get(AttestationRecord, digest)
+    if record is None or record.agreement_pk != agreement.id or record.milestone_index != index:
+        raise NotFound(f"no attestation {digest} for milestone {index} of agreement {agreement.id}")
+    signed = sorted(((s.signer, _hex(s.signature)) for s in record.signatures), key=lambda p: int(p[0], 16))
+    if len(signed) < agreement.threshold:
+        raise Conflict(f"attestation {digest} has {len(signed)} of {agreement.threshold} signatures")
+    terms = milestone_terms(m)
+    meets = record.value >= m.target if m.higher_is_better else record.value <= m.target
+    if partial and meets:
+        raise Conflict("the value meets the target: settle it, there is no partial result to accept")
+    if not partial and not meets:
+        raise Conflict(f"the value {record.value} is below the target {m.target}: only the provider can accept it (accept-partial)")
+    att = Attestation(
+        _hex(agreement.agreement_id), index, _hex(record.metric_id), record.value, record.observed_at,
+        _hex(record.evidence_hash), record.expires_at,
+    )
+    call = chain.escrow.functions.settle(
+        agreement_terms(agreement).as_abi(), terms.as_abi(),
+        typed_data.milestone_proof([milestone_terms(x) for x in agreement.milestones], index), att.as_abi(),
+        typed_data.pack_signatures(signed[: agreement.threshold]),
+    )
+    what = "accept the partial result of" if partial else "settle"
+    return [chain.transaction(principal.address, call) | {"description": f"{what} milestone {index} at value {record.value}"}]
+
+
+def dispute(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
+    require_party(agreement, principal, "client", "provider")
+    _ready(agreement)
+    _milestone(agreement, index)
+    call = chain.escrow.functions.openDispute(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index)
+    return [chain.transaction(principal.address, call) | {"description": f"open a dispute on milestone {index}"}]
+
+
+def reclaim(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
+    require_party(agreement, principal, "client")
+    _ready(agreement)
+    m = _milestone(agreement, index)
+    milestones = [milestone_terms(x) for x in agreement.milestones]
+    call = chain.escrow.functions.reclaim(
+        _hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index, milestone_terms(m).as_abi(),
+        typed_data.milestone_proof(milestones, index),
+    )
+    return [chain.transaction(principal.address, call) | {"description": f"reclaim milestone {index}"}]
+
+
+def release_holdback(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
+    require_party(agreement, principal, "client", "provider", "arbiter")
+    _ready(agreement)
+    _milestone(agreement, index)
+    call = chain.escrow.functions.releaseHoldback(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index)
+    return [chain.transaction(principal.address, call) | {"description": f"release the holdback of milestone {index}"}]
+
+
+def cancel(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement) -> list[dict]:
+    require_party(agreement, principal, "client", "provider")
+    if agreement.agreement_id is None:
+        raise Conflict(f"agreement {agreement.id} is a draft and is not on the chain")
+    call = chain.escrow.functions.cancel(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi())
+    return [chain.transaction(principal.address, call) | {"description": "cancel the unfunded agreement"}]
+
+
+def withdraw(chain: ChainGateway, principal: Principal, token: str | None, to: str | None) -> list[dict]:
+    call = chain.escrow.functions.withdraw(token or ETH, to or principal.address)
+    return [chain.transaction(principal.address, call) | {"description": "withdraw your credit from the escrow"}]
