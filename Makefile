@@ -60,6 +60,7 @@ test-python: install
 bench: install
 	$(PY) scripts/bench_gas.py
 	$(PY) scripts/bench_oracle.py
+	$(PY) scripts/bench_api.py
 
 clean:
 	rm -rf build crytic-export .pytest_cache .hypothesis

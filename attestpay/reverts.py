@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass
 
 from eth_abi import decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ def decode_revert(abi: list[dict], data: bytes | str) -> CustomError | None:
             continue
         types = [i["type"] if i["type"] != "tuple" else _tuple_type(i) for i in item["inputs"]]
         if keccak(text=f"{item['name']}({','.join(types)})")[:4] == raw[:4]:
-            return CustomError(item["name"], tuple(decode(types, raw[4:])))
+            values = decode(types, raw[4:])
+            return CustomError(item["name"], tuple(to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)))
     return None
 
 

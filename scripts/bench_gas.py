@@ -16,8 +16,8 @@ from pathlib import Path
 from eth_account import Account
 from web3 import EthereumTesterProvider, Web3
 
-from attestpay.contracts import contract_at, deploy
 from attestpay import typed_data
+from attestpay.contracts import deploy
 from attestpay.terms import ETH, AgreementTerms, Attestation, Milestone
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,11 @@ import sqlalchemy
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
+from factories import DAY, wallet_send
 from siwe import SiweMessage
+
+from attestpay import typed_data
+from attestpay.terms import Attestation
 
 from backend.api.app import create_app
 from backend.chain import ChainGateway
@@ -21,7 +25,14 @@ from backend.settings import Settings
 
 POSTGRES_SERVER = os.environ.get("ATTESTPAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "attestpay_backend_test"
-POSTGRES_URL = f"{POSTGRES_SERVER}?options=-csearch_path%3D{SCHEMA}"
+
+
+def postgres_url(schema: str = SCHEMA) -> str:
+    """The server's URL with `schema` as the search path: each suite's tables apart."""
+    return f"{POSTGRES_SERVER}?options=-csearch_path%3D{schema}"
+
+
+POSTGRES_URL = postgres_url()
 DOMAIN = "attestpay.test"
 OPERATOR_KEY = "operator-key-for-tests-0123456789abcdef"
 
@@ -38,11 +49,11 @@ def postgres_or_skip() -> None:
         engine.dispose()
 
 
-def fresh_postgres_schema() -> None:
+def fresh_postgres_schema(schema: str = SCHEMA) -> None:
     engine = sqlalchemy.create_engine(POSTGRES_SERVER)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     engine.dispose()
 
 
@@ -79,6 +90,11 @@ def database_url(request, tmp_path) -> str:
     url = request.getfixturevalue("migrated_postgres")
     truncate_postgres()
     return url
+
+
+@pytest.fixture
+def api(chain, database_url) -> Api:
+    return Api(chain, database_url)
 
 
 def settings(database_url: str, **changes) -> Settings:
@@ -121,3 +137,51 @@ class Api:
         response = self.client.post("/v1/api-keys", json={"name": name, "role": role}, headers={"X-API-Key": OPERATOR_KEY})
         assert response.status_code == 201, response.text
         return {"X-API-Key": response.json()["key"]}
+
+    def consented(self, body: dict) -> tuple[dict, dict, dict]:
+        """Creates, proposes and has both parties sign; returns the agreement and both sessions."""
+        client, provider = self.sign_in(self.chain.client), self.sign_in(self.chain.provider)
+        created = self.client.post("/v1/agreements", json=body, headers=client)
+        assert created.status_code == 201, created.text
+        pk = created.json()["id"]
+        assert self.client.post(f"/v1/agreements/{pk}/propose", headers=provider).json()["status"] == "proposed"
+        for party, session in ((self.chain.client, client), (self.chain.provider, provider)):
+            data = self.client.get(f"/v1/agreements/{pk}/typed-data", headers=session).json()
+            signature = Account.sign_typed_data(party.key, full_message=data["typed_data"]).signature
+            response = self.client.post(f"/v1/agreements/{pk}/consents", json={"signature": "0x" + signature.hex()}, headers=session)
+            assert response.status_code == 201, response.text
+        return response.json(), client, provider
+
+    def send_all(self, party, response) -> list[str]:
+        """Signs and sends every prepared transaction from the party's wallet and reports each one
+        sent to the escrow (a token approval has nothing to record)."""
+        assert response.status_code == 200, response.text
+        txs = response.json()["transactions"]
+        hashes = [wallet_send(self.chain, party, tx) for tx in txs]
+        for tx, tx_hash in zip(txs, hashes):
+            if tx["to"] != self.chain.escrow.address:
+                continue
+            recorded = self.client.post("/v1/transactions", json={"tx_hash": tx_hash}, headers=self.sign_in(party))
+            assert recorded.status_code == 201, recorded.text
+        return hashes
+
+    def attestation(self, agreement: dict, index: int, value: int, observed_at: int | None = None) -> tuple[dict, bytes]:
+        """The attestation message (JSON) for a milestone of an API agreement, and its digest."""
+        chain = self.chain
+        att = Attestation(
+            bytes.fromhex(agreement["agreement_id"][2:]), index, bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
+            value, observed_at or chain.now(), b"\x11" * 32, chain.now() + DAY,
+        )
+        digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
+        message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
+        return message, digest
+
+    def push(self, oracle_key: dict, agreement: dict, index: int, value: int, oracles, observed_at: int | None = None) -> dict:
+        """Each oracle pushes its own signature, as the oracle service does."""
+        message, digest = self.attestation(agreement, index, value, observed_at)
+        for oracle in oracles:
+            body = {"attestation": message, "digest": "0x" + digest.hex(), "signer": oracle.address,
+                    "signature": "0x" + typed_data.sign(oracle.key, digest).hex()}
+            response = self.client.post("/v1/attestations", json=body, headers=oracle_key)
+            assert response.status_code == 200, response.text
+        return response.json()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
 import pytest
@@ -15,7 +14,8 @@ from oracle.measure import measure
 from oracle.sources import fetch
 from oracle.spec import load_spec
 
-POSTGRES_URL = os.environ.get("ATTESTPAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from backend_support import POSTGRES_SERVER as POSTGRES_URL, postgres_or_skip
+
 
 
 def _spec(query: str, aggregation: str = "count", window: int | None = None):
@@ -53,13 +53,8 @@ def test_activated_users_counted_from_a_sqlite_database(tmp_path, monkeypatch):
 
 @pytest.fixture
 def postgres():
+    postgres_or_skip()
     engine = sqlalchemy.create_engine(POSTGRES_URL)
-    try:
-        engine.connect().close()
-    except sqlalchemy.exc.OperationalError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} (CI requires it)")
     table = f"activations_{uuid.uuid4().hex[:8]}"
     yield table
     with engine.begin() as conn:

@@ -6,11 +6,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from backend.api.ratelimit import RateLimiter
+from backend.api.schemas import ERROR_RESPONSES
 from backend.api.routes import agreements, attestations, auth, health, invoices, reports, transactions
 from backend.chain import ChainGateway, connect
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine, make_sessionmaker
 from backend.errors import BackendError, RateLimited
+from backend.services.attestations import FactsCache
+from backend.services.auth import PrincipalCache
 from backend.settings import Settings, get_settings
 
 
@@ -29,6 +32,8 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.chain = chain or connect(settings)
     app.state.limiter = RateLimiter()
+    app.state.principals = PrincipalCache()
+    app.state.agreement_facts = FactsCache()
 
     @app.exception_handler(BackendError)
     def _domain_error(_request: Request, exc: BackendError) -> JSONResponse:
@@ -37,5 +42,5 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         return JSONResponse(body, status_code=exc.status, headers=headers)
 
     for module in (health, auth, agreements, transactions, attestations, invoices, reports):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     return app

@@ -310,3 +310,28 @@ class ApiKeyOut(BaseModel):
     name: str
     role: str
     key: str = Field(description="shown once; only its hash is kept")
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx body: what went wrong, in words (`detail`; request validation gives a
+    list of problems with their location instead), the error's kind, and where it applies."""
+
+    detail: str | list[dict[str, Any]]
+    error: str | None = Field(default=None, description="the kind: InvalidInput, NotFound, Conflict, ContractRejected, ...")
+    field: str | None = Field(default=None, description="the request field to change")
+    revert: dict[str, Any] | None = Field(default=None, description="the escrow's custom error: name and arguments")
+    retry_after: int | None = Field(default=None, description="seconds until a rate-limited caller may retry")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (401, "not signed in, or the session or key is unknown or expired"),
+        (403, "the caller may not do this on this agreement"),
+        (404, "no such agreement, attestation, invoice or transaction"),
+        (409, "the state does not allow this now (including a transaction the escrow would revert)"),
+        (422, "the request is malformed or its terms are invalid"),
+        (429, "rate limited; see Retry-After"),
+        (503, "the chain did not answer"),
+    )
+}

@@ -52,9 +52,9 @@ class Agreement(Base):
     updated_at: Mapped[int] = mapped_column(default=now, onupdate=now)
 
     milestones: Mapped[list[Milestone]] = relationship(
-        back_populates="agreement", order_by="Milestone.index", cascade="all, delete-orphan"
+        back_populates="agreement", order_by="Milestone.index", cascade="all, delete-orphan", lazy="selectin"
     )
-    consents: Mapped[list[Consent]] = relationship(order_by="Consent.id", cascade="all, delete-orphan")
+    consents: Mapped[list[Consent]] = relationship(order_by="Consent.id", cascade="all, delete-orphan", lazy="selectin")
 
 
 class Milestone(Base):

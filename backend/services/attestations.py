@@ -4,23 +4,73 @@ before it is kept; every verified attestation is kept, whether or not it trigger
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from attestpay import typed_data
 from attestpay.terms import Attestation
 from attestpay.verify import InvalidAttestation, recover
 from backend.api.schemas import AttestationIn
-from backend.db.models import Agreement, AttestationRecord, AttestationSignature
+from backend.db.models import Agreement, AttestationRecord, AttestationSignature, now
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.services.agreements import by_agreement_id
 from backend.services.auth import Principal
 
 
-def intake(session: Session, principal: Principal, body: AttestationIn) -> AttestationRecord:
+@dataclass(frozen=True)
+class MilestoneFacts:
+    metric_id: str
+    target: int
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class AgreementFacts:
+    """What intake checks against, fixed once the terms are proposed (their hash is the id), so
+    each replica keeps it in memory instead of reading the agreement on every push."""
+
+    pk: int
+    agreement_id: str
+    chain_id: int
+    escrow: str
+    oracles: frozenset[str]
+    threshold: int
+    milestones: tuple[MilestoneFacts, ...]
+
+    @classmethod
+    def of(cls, agreement: Agreement) -> AgreementFacts:
+        return cls(
+            agreement.id, agreement.agreement_id, agreement.chain_id, agreement.escrow, frozenset(agreement.oracles),
+            agreement.threshold, tuple(MilestoneFacts(m.metric_id, m.target, m.higher_is_better) for m in agreement.milestones),
+        )
+
+
+class FactsCache:
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._facts: dict[str, AgreementFacts] = {}
+
+    def get(self, session: Session, agreement_id: str) -> AgreementFacts:
+        key = agreement_id.lower()
+        facts = self._facts.get(key)
+        if facts is None:
+            facts = AgreementFacts.of(by_agreement_id(session, key))
+            if len(self._facts) >= self.size:
+                self._facts.clear()
+            self._facts[key] = facts
+        return facts
+
+
+def intake(session: Session, principal: Principal, body: AttestationIn, facts: FactsCache) -> dict:
+    """Checks every signature, then stores the attestation and the new signatures in one
+    transaction of plain INSERT ... ON CONFLICT DO NOTHING (a repeat or a concurrent push of the
+    same digest changes nothing); returns the attestation as `describe` does."""
     msg = body.attestation
-    agreement = by_agreement_id(session, msg.agreementId)
+    agreement = facts.get(session, msg.agreementId)
     if msg.milestoneIndex >= len(agreement.milestones):
         raise InvalidInput(f"agreement {msg.agreementId} has no milestone {msg.milestoneIndex}", field="attestation.milestoneIndex")
     milestone = agreement.milestones[msg.milestoneIndex]
@@ -33,26 +83,32 @@ def intake(session: Session, principal: Principal, body: AttestationIn) -> Attes
     digest = "0x" + typed_data.attestation_digest(att, agreement.chain_id, agreement.escrow).hex()
     if body.digest is not None and body.digest != digest:
         raise InvalidInput(f"the digest of this attestation on {agreement.escrow} is {digest}, not {body.digest}", field="digest")
-    pairs = [(s.signer, s.signature) for s in body.signatures]
+    pairs = {s.signer: s.signature for s in body.signatures}
     if body.signer and body.signature:
-        pairs.append((body.signer, body.signature))
+        pairs[body.signer] = body.signature
     if not pairs:
         raise InvalidInput("no signature: send `signer` and `signature`, or `signatures`", field="signatures")
-    for signer, signature in pairs:
+    for signer, signature in pairs.items():
         _check_signature(agreement, digest, signer, signature)
 
-    record = session.get(AttestationRecord, digest) or _insert(session, agreement, msg, digest)
-    have = {s.signer for s in record.signatures}
-    for signer, signature in pairs:
-        if signer not in have:
-            _insert_signature(session, record, signer, signature, principal.label)
-            have.add(signer)
+    insert = _insert_for(session)
+    record = {
+        "digest": digest, "agreement_pk": agreement.pk, "milestone_index": msg.milestoneIndex, "metric_id": msg.metricId,
+        "value": msg.value, "observed_at": msg.observedAt, "evidence_hash": msg.evidenceHash, "expires_at": msg.expiresAt,
+        "received_at": now(),
+    }
+    session.execute(insert(AttestationRecord).values(record).on_conflict_do_nothing(index_elements=["digest"]))
+    rows = [{"digest": digest, "signer": k, "signature": v, "pushed_by": principal.label, "received_at": now()} for k, v in pairs.items()]
+    session.execute(insert(AttestationSignature).values(rows).on_conflict_do_nothing(index_elements=["digest", "signer"]))
     session.commit()
-    session.refresh(record)
-    return record
+    return describe(session.get(AttestationRecord, digest), agreement)
 
 
-def _check_signature(agreement: Agreement, digest: str, signer: str, signature: str) -> None:
+def _insert_for(session: Session):
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _check_signature(agreement: AgreementFacts, digest: str, signer: str, signature: str) -> None:
     try:
         recovered = recover(bytes.fromhex(digest[2:]), bytes.fromhex(signature[2:]))
     except InvalidAttestation as exc:
@@ -63,34 +119,12 @@ def _check_signature(agreement: Agreement, digest: str, signer: str, signature: 
         raise Forbidden(f"{signer} is not in the oracle set of agreement {agreement.agreement_id}")
 
 
-def _insert(session: Session, agreement: Agreement, msg, digest: str) -> AttestationRecord:
-    """Insert, or take the row a concurrent push inserted first (savepoint: the rest survives)."""
-    record = AttestationRecord(
-        digest=digest, agreement_pk=agreement.id, milestone_index=msg.milestoneIndex, metric_id=msg.metricId,
-        value=msg.value, observed_at=msg.observedAt, evidence_hash=msg.evidenceHash, expires_at=msg.expiresAt,
-    )
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
-        record = session.get(AttestationRecord, digest, populate_existing=True)
-    return record
-
-
-def _insert_signature(session: Session, record: AttestationRecord, signer: str, signature: str, pushed_by: str) -> None:
-    try:
-        with session.begin_nested():
-            session.add(AttestationSignature(digest=record.digest, signer=signer, signature=signature, pushed_by=pushed_by))
-    except IntegrityError:
-        pass  # the same signature arrived through another request
-
-
 def for_agreement(session: Session, agreement: Agreement) -> list[AttestationRecord]:
     query = select(AttestationRecord).where(AttestationRecord.agreement_pk == agreement.id)
     return list(session.scalars(query.order_by(AttestationRecord.received_at, AttestationRecord.digest)))
 
 
-def describe(record: AttestationRecord, agreement: Agreement) -> dict:
+def describe(record: AttestationRecord, agreement: Agreement | AgreementFacts) -> dict:
     milestone = agreement.milestones[record.milestone_index]
     meets = record.value >= milestone.target if milestone.higher_is_better else record.value <= milestone.target
     signers = sorted((s.signer for s in record.signatures), key=lambda a: int(a, 16))

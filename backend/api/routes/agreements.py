@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from attestpay import payout
+from attestpay import payout, typed_data
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
 from backend.api.schemas import AgreementIn, AgreementOut, AttestationOut, ConsentIn, Int256, PayoutOut, TypedDataOut, Uint64
 from backend.domain.terms import milestone_terms
@@ -36,6 +36,7 @@ def list_agreements(session: SessionDep, principal: PrincipalDep) -> list[Agreem
 
 @router.get("/{pk}")
 def read(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> AgreementOut:
+    """The agreement with its milestones (terms and state) and consents."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
     return _out(agreement)
@@ -62,8 +63,6 @@ def terms_typed_data(pk: AgreementPk, session: SessionDep, principal: PrincipalD
 
 
 def _digest(agreement) -> str:
-    from attestpay import typed_data
-
     struct = bytes.fromhex(agreement.agreement_id[2:])
     return "0x" + typed_data.digest(struct, agreement.chain_id, agreement.escrow).hex()
 
@@ -76,6 +75,7 @@ def consent(pk: AgreementPk, body: ConsentIn, session: SessionDep, principal: Wr
 
 @router.post("/{pk}/cancel")
 def cancel(pk: AgreementPk, session: SessionDep, principal: WriterDep) -> AgreementOut:
+    """Drops an agreement that is not on the chain yet (on the chain: transactions/cancel)."""
     return _out(agreements.cancel(session, principal, agreements.get(session, pk)))
 
 
@@ -100,6 +100,7 @@ def preview(
 
 @router.get("/{pk}/attestations")
 def list_attestations(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[AttestationOut]:
+    """Every verified attestation for the agreement, in the order received."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
     return [AttestationOut(**attestations.describe(r, agreement)) for r in attestations.for_agreement(session, agreement)]
@@ -107,6 +108,7 @@ def list_attestations(pk: AgreementPk, session: SessionDep, principal: Principal
 
 @router.get("/{pk}/invoices")
 def list_invoices(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[str]:
+    """The numbers of the agreement's invoices, oldest first."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
     return reports.invoices_of(session, agreement)

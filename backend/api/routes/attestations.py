@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
@@ -21,11 +21,10 @@ class AnchoringIn(BaseModel):
 
 
 @router.post("")
-def intake(body: AttestationIn, session: SessionDep, principal: WriterDep) -> AttestationOut:
+def intake(request: Request, body: AttestationIn, session: SessionDep, principal: WriterDep) -> AttestationOut:
     """An oracle node's signed attestation (repeats are harmless: the digest is the key)."""
     require_role(principal, "oracle")
-    record = attestations.intake(session, principal, body)
-    return AttestationOut(**attestations.describe(record, session.get(Agreement, record.agreement_pk)))
+    return AttestationOut(**attestations.intake(session, principal, body, request.app.state.agreement_facts))
 
 
 def _record(session, digest: str) -> tuple[AttestationRecord, Agreement]:
@@ -37,6 +36,7 @@ def _record(session, digest: str) -> tuple[AttestationRecord, Agreement]:
 
 @router.get("/{digest}")
 def read(digest: Hex32, session: SessionDep, principal: PrincipalDep) -> AttestationOut:
+    """A stored attestation with its signers."""
     record, agreement = _record(session, digest)
     require_read(agreement, principal)
     return AttestationOut(**attestations.describe(record, agreement))

@@ -34,6 +34,7 @@ def sign_in(request: Request, body: SignInIn, session: SessionDep, settings: Set
 
 @router.get("/auth/me")
 def me(principal: PrincipalDep) -> dict:
+    """Who the credentials belong to."""
     return {"role": principal.role, "address": principal.address, "name": principal.name}
 
 

@@ -26,16 +26,21 @@ def _document(session, principal, number: str) -> dict:
 
 @router.get("/{number}")
 def read(number: Number, session: SessionDep, principal: PrincipalDep) -> InvoiceOut:
+    """The invoice of a settlement or holdback release: parties, line items, transaction."""
     return InvoiceOut(**_document(session, principal, number))
 
 
-@router.get("/{number}/html", response_class=HTMLResponse)
+# Documents are declared as extra 200 content, not as the route's response class: FastAPI would
+# document the JSON error bodies under the route's media type.
+@router.get("/{number}/html", responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
 def html(number: Number, session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+    """The invoice as a printable HTML page."""
     return HTMLResponse(render_html(_document(session, principal, number)))
 
 
-@router.get("/{number}/pdf", response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+@router.get("/{number}/pdf", responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def pdf(number: Number, session: SessionDep, principal: PrincipalDep) -> Response:
+    """The invoice as a PDF document."""
     document = _document(session, principal, number)
     return Response(render_pdf(document), media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})

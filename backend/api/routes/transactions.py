@@ -64,6 +64,7 @@ def reclaim(pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep
 
 @router.post("/agreements/{pk}/transactions/release-holdback")
 def release_holdback(pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """Pays a settled milestone's holdback to the provider once its warranty period is over."""
     return _out(wallet_tx.release_holdback(session, chain, principal, agreements.get(session, pk), body.index))
 
 

@@ -1,0 +1,218 @@
+"""API benchmark: requests per second and latency at 50 concurrent clients against uvicorn with
+PostgreSQL, beside a bare FastAPI endpoint served the same way in the same run (the ceiling).
+
+Phases, each for a fixed time after a warm-up: the bare endpoint; reads (an agreement with its
+milestones and consents); writes (new agreement drafts); attestation intake (new attestations,
+each signature verified against the agreement's oracle set). The server and this load generator
+share the machine. Writes bench/results/api.json."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiohttp
+import sqlalchemy
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from fastapi import FastAPI
+from siwe import SiweMessage
+
+from attestpay import typed_data
+from attestpay.terms import Attestation
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "api.json"
+POSTGRES = os.environ.get("ATTESTPAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SCHEMA = "attestpay_bench"
+CLIENTS = 50
+SECONDS = float(os.environ.get("ATTESTPAY_BENCH_SECONDS", "6"))
+WARMUP = 1.0
+OPERATOR_KEY = "bench-operator-key-0123456789abcdef0123"
+AGREEMENTS = 20
+WORKERS = str(os.cpu_count() or 1)  # one uvicorn worker per core, for the backend and the ceiling alike
+
+bare = FastAPI()
+
+
+@bare.get("/bare")
+def bare_endpoint() -> dict:
+    """The ceiling: a sync endpoint (as the backend's are) that returns a constant."""
+    return {"status": "ok"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def uvicorn(app: str, env: dict[str, str], *extra: str):
+    """uvicorn (WORKERS workers, uvloop and httptools) serving `app`; yields its base URL once
+    every worker answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log", "--log-level", "warning",
+               "--loop", "uvloop", "--http", "httptools", "--workers", WORKERS, *extra]
+    process = subprocess.Popen(command, env=os.environ | env, cwd=ROOT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"uvicorn {app} did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def fresh_schema() -> str:
+    engine = sqlalchemy.create_engine(POSTGRES)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
+    engine.dispose()
+    return f"{POSTGRES}?options=-csearch_path%3D{SCHEMA}"
+
+
+async def load(session: aiohttp.ClientSession, requests) -> dict:
+    """CLIENTS concurrent clients, each sending the next request as soon as its last is answered,
+    for SECONDS after WARMUP; every answer must be a success."""
+    latencies: list[float] = []
+    counting_from = time.perf_counter() + WARMUP
+    stop = counting_from + SECONDS
+
+    async def client() -> None:
+        while (start := time.perf_counter()) < stop:
+            method, path, kwargs = requests()
+            async with session.request(method, path, **kwargs) as response:
+                body = await response.read()
+                if response.status >= 300:
+                    raise SystemExit(f"{method} {path}: {response.status} {body[:300]!r}")
+            if start >= counting_from:
+                latencies.append(time.perf_counter() - start)
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    latencies.sort()
+    return {
+        "per_s": round(len(latencies) / SECONDS),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2),
+    }
+
+
+async def sign_in(session: aiohttp.ClientSession, account, domain: str, chain_id: int) -> dict:
+    async with session.post("/v1/auth/nonce") as response:
+        nonce = (await response.json())["nonce"]
+    issued = datetime.now(timezone.utc)
+    message = SiweMessage(
+        domain=domain, address=account.address, uri=f"http://{domain}", version="1", chain_id=chain_id, nonce=nonce,
+        issued_at=issued.isoformat().replace("+00:00", "Z"),
+        expiration_time=(issued + timedelta(minutes=10)).isoformat().replace("+00:00", "Z"),
+    ).prepare_message()
+    signature = "0x" + Account.sign_message(encode_defunct(text=message), account.key).signature.hex()
+    async with session.post("/v1/auth/sign-in", json={"message": message, "signature": signature}) as response:
+        return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+
+def agreement_body(client, provider, oracles, deadline: int, n: int) -> dict:
+    spec = {"name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
+            "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"}}
+    return {
+        "title": f"benchmark agreement {n}", "client": client.address, "provider": provider.address,
+        "oracles": [o.address for o in oracles], "threshold": 2,
+        "milestones": [{"title": f"milestone {i}", "spec": spec, "amount": str(10**20), "bonus": str(10**19), "floor": "8000",
+                        "target": "9200", "stretch": "9600", "deadline": deadline, "floor_payout_bps": 5000} for i in range(3)],
+    }
+
+
+async def backend_phases(base: str) -> dict:
+    async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=CLIENTS)) as session:
+        async with session.get("/healthz") as response:
+            health = await response.json()
+        chain_id, escrow = health["chainId"], health["escrow"]
+        client, provider = Account.create(), Account.create()
+        oracles = sorted((Account.create() for _ in range(3)), key=lambda a: int(a.address, 16))
+        wallet = await sign_in(session, client, "localhost:8000", chain_id)
+        deadline = int(time.time()) + 30 * 86_400
+        agreements = []
+        for n in range(AGREEMENTS):
+            async with session.post("/v1/agreements", json=agreement_body(client, provider, oracles, deadline, n), headers=wallet) as r:
+                pk = (await r.json())["id"]
+            async with session.post(f"/v1/agreements/{pk}/propose", headers=wallet) as r:
+                agreements.append(await r.json())
+        async with session.post("/v1/api-keys", json={"name": "bench-oracle", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}) as r:
+            oracle_key = {"X-API-Key": (await r.json())["key"]}
+
+        pushes = iter(signed_pushes(agreements, oracles, chain_id, escrow))
+        n = iter(range(AGREEMENTS, 10**9))
+        reads = await load(session, lambda: ("GET", f"/v1/agreements/{random.choice(agreements)['id']}", {"headers": wallet}))
+        writes = await load(session, lambda: ("POST", "/v1/agreements", {
+            "headers": wallet, "json": agreement_body(client, provider, oracles, deadline, next(n))}))
+        intake = await load(session, lambda: ("POST", "/v1/attestations", {"headers": oracle_key, "json": next(pushes)}))
+    return {"reads": reads, "writes": writes, "intake": intake}
+
+
+def signed_pushes(agreements: list[dict], oracles, chain_id: int, escrow: str, count: int = 15_000) -> list[dict]:
+    """Distinct attestations, each pushed by one oracle as the oracle service does; signed before
+    the clock starts."""
+    out = []
+    for i in range(count):
+        agreement = agreements[i % len(agreements)]
+        att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), i % 3, bytes.fromhex(agreement["milestones"][i % 3]["metric_id"][2:]),
+                          8000 + i % 2000, 1_800_000_000 + i, i.to_bytes(32, "big"), 1_900_000_000)
+        digest = typed_data.attestation_digest(att, chain_id, escrow)
+        oracle = oracles[i % len(oracles)]
+        message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
+        out.append({"attestation": message, "digest": "0x" + digest.hex(), "signer": oracle.address,
+                    "signature": "0x" + typed_data.sign(oracle.key, digest).hex()})
+    return out
+
+
+async def bare_phase(base: str) -> dict:
+    async with aiohttp.ClientSession(base, connector=aiohttp.TCPConnector(limit=CLIENTS)) as session:
+        return await load(session, lambda: ("GET", "/bare", {}))
+
+
+def main() -> None:
+    with uvicorn("bench_api:bare", {}, "--app-dir", str(ROOT / "scripts")) as base:
+        ceiling = asyncio.run(bare_phase(base))
+    env = {
+        "ATTESTPAY_DATABASE_URL": fresh_schema(), "ATTESTPAY_OPERATOR_API_KEY": OPERATOR_KEY,
+        "ATTESTPAY_WRITES_PER_MINUTE": str(10**9), "ATTESTPAY_SIGN_INS_PER_MINUTE": str(10**9),
+    }
+    with uvicorn("backend.api.app:create_app", env, "--factory") as base:
+        phases = asyncio.run(backend_phases(base))
+    result = {
+        "clients": CLIENTS, "seconds_per_phase": SECONDS, "database": "postgresql", "server": f"uvicorn, {WORKERS} workers, uvloop, httptools",
+        "bare_per_s": ceiling["per_s"], "bare_p99_ms": ceiling["p99_ms"],
+        "reads_per_s": phases["reads"]["per_s"], "read_p50_ms": phases["reads"]["p50_ms"], "read_p99_ms": phases["reads"]["p99_ms"],
+        "writes_per_s": phases["writes"]["per_s"], "write_p50_ms": phases["writes"]["p50_ms"], "write_p99_ms": phases["writes"]["p99_ms"],
+        "intake_per_s": phases["intake"]["per_s"], "intake_p99_ms": phases["intake"]["p99_ms"],
+    }
+    result["reads_vs_bare"] = round(result["reads_per_s"] / result["bare_per_s"], 3)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    print(f"reads {result['reads_vs_bare']:.0%} of the bare ceiling (target >= 40%); intake {result['intake_per_s']}/s (target >= 300); "
+          f"p99 read {result['read_p99_ms']} ms, write {result['write_p99_ms']} ms (target < 100)")
+
+
+if __name__ == "__main__":
+    main()
