@@ -3,6 +3,9 @@ and back down to nothing."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -48,3 +51,14 @@ def test_postgresql_from_empty_to_head_and_back():
     postgres_or_skip()
     fresh_postgres_schema("attestpay_migration_test")
     check_round_trip(postgres_url("attestpay_migration_test"))
+
+
+def test_replicas_starting_together_migrate_one_after_the_other():
+    postgres_or_skip()
+    fresh_postgres_schema("attestpay_migration_race")
+    url = postgres_url("attestpay_migration_race")
+    replicas = [subprocess.Popen([sys.executable, "-m", "backend.db.migrate", url], stderr=subprocess.PIPE) for _ in range(8)]
+    for replica in replicas:  # processes: Alembic's context is one per process
+        _, errors = replica.communicate(timeout=120)
+        assert replica.returncode == 0, errors.decode()[-2000:]
+    assert differences(url) == []

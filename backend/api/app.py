@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from backend.api.ratelimit import RateLimiter
 from backend.api.schemas import ERROR_RESPONSES
@@ -12,6 +13,7 @@ from backend.chain import ChainGateway, connect
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine, make_sessionmaker
 from backend.errors import BackendError, RateLimited
+from backend.services.agreements import DocumentCache
 from backend.services.attestations import FactsCache
 from backend.services.auth import PrincipalCache
 from backend.settings import Settings, get_settings
@@ -30,16 +32,25 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessions = make_sessionmaker(app.state.engine)
+    app.state.read_sessions = make_sessionmaker(app.state.engine.execution_options(isolation_level="AUTOCOMMIT"))
     app.state.chain = chain or connect(settings)
     app.state.limiter = RateLimiter()
     app.state.principals = PrincipalCache()
     app.state.agreement_facts = FactsCache()
+    app.state.agreement_documents = DocumentCache()
 
     @app.exception_handler(BackendError)
     def _domain_error(_request: Request, exc: BackendError) -> JSONResponse:
         headers = {"Retry-After": str(exc.details["retry_after"])} if isinstance(exc, RateLimited) else None
         body = {"detail": str(exc), "error": type(exc).__name__} | exc.details
         return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    def _database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated:
+            raise exc
+        body = {"detail": "the connection to the database was lost; retry", "error": "DatabaseUnavailable", "retry_after": 1}
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     for module in (health, auth, agreements, transactions, attestations, invoices, reports):
         app.include_router(module.router, responses=ERROR_RESPONSES)

@@ -21,8 +21,10 @@ from backend.settings import Settings
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request; whatever a service did not commit is rolled back on close."""
-    session = request.app.state.sessions()
+    """A session per request; whatever a service did not commit is rolled back on close. GET
+    requests never write, so theirs runs each statement on its own, without BEGIN and ROLLBACK."""
+    sessions = request.app.state.read_sessions if request.method == "GET" else request.app.state.sessions
+    session = sessions()
     try:
         yield session
     finally:

@@ -332,6 +332,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "the state does not allow this now (including a transaction the escrow would revert)"),
         (422, "the request is malformed or its terms are invalid"),
         (429, "rate limited; see Retry-After"),
-        (503, "the chain did not answer"),
+        (503, "the chain or the database did not answer; retry"),
     )
 }

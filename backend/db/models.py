@@ -50,11 +50,16 @@ class Agreement(Base):
     created_by: Mapped[str] = mapped_column(Address)
     created_at: Mapped[int] = mapped_column(default=now)
     updated_at: Mapped[int] = mapped_column(default=now, onupdate=now)
+    # Raised in SQL (version = version + 1) by every change to the agreement, its milestones or its
+    # consents (`backend.db.session`): whoever holds a copy of version n knows whether it is current.
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     milestones: Mapped[list[Milestone]] = relationship(
         back_populates="agreement", order_by="Milestone.index", cascade="all, delete-orphan", lazy="selectin"
     )
-    consents: Mapped[list[Consent]] = relationship(order_by="Consent.id", cascade="all, delete-orphan", lazy="selectin")
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="agreement", order_by="Consent.id", cascade="all, delete-orphan", lazy="selectin"
+    )
 
 
 class Milestone(Base):
@@ -108,6 +113,8 @@ class Consent(Base):
     terms_hash: Mapped[str] = mapped_column(Hash)
     signature: Mapped[str] = mapped_column(String(132))
     created_at: Mapped[int] = mapped_column(default=now)
+
+    agreement: Mapped[Agreement] = relationship(back_populates="consents")
 
 
 class AttestationRecord(Base):

@@ -1,10 +1,13 @@
 """Engines and sessions. SQLite (the embedded default) gets foreign keys, WAL and a busy timeout,
-so that concurrent requests wait for the writer instead of failing."""
+so that concurrent requests wait for the writer instead of failing. Every flush that changes an
+agreement, a milestone or a consent raises the agreement's version."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db.models import Agreement, Consent, Milestone
 
 
 def make_engine(url: str) -> Engine:
@@ -19,8 +22,22 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it would double the round trips of a cached read. A connection lost to a database
+    # restart fails its request (503, `backend.api.app`) and SQLAlchemy then replaces the whole pool.
+    return create_engine(url, pool_size=20, max_overflow=20)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
-    return sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    event.listen(sessions, "before_flush", _raise_versions)
+    return sessions
+
+
+def _raise_versions(session: Session, _context, _instances) -> None:
+    """`version = version + 1` in SQL, so that two concurrent changes give two versions."""
+    with session.no_autoflush:
+        touched = {obj if isinstance(obj, Agreement) else obj.agreement
+                   for obj in (*session.new, *session.dirty) if isinstance(obj, (Agreement, Milestone, Consent))}
+    for agreement in touched:
+        if agreement is not None and agreement not in session.new and agreement not in session.deleted:
+            agreement.version = Agreement.version + 1

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from attestpay import typed_data
 from attestpay.terms import ETH
 from attestpay.verify import InvalidAttestation, recover
-from backend.api.schemas import AgreementIn
+from backend.api.schemas import AgreementIn, AgreementOut
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, ChainEvent, Consent, Milestone
 from backend.domain.terms import agreement_terms, check_agreement, docs_hash
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.services.access import require_party
+from backend.services.access import require_party, require_read
 from backend.services.auth import Principal
 
 EDITABLE = ("draft",)
@@ -29,6 +29,40 @@ def get(session: Session, pk: int) -> Agreement:
     if agreement is None:
         raise NotFound(f"no agreement {pk}")
     return agreement
+
+
+class DocumentCache:
+    """Agreements as their JSON answer, keyed by (pk, version): while an agreement is unchanged a
+    read costs one narrow query instead of loading and serialising it again."""
+
+    def __init__(self, size: int = 2_000) -> None:
+        self.size = size
+        self._documents: dict[tuple[int, int], bytes] = {}
+
+    def get(self, key: tuple[int, int]) -> bytes | None:
+        return self._documents.get(key)
+
+    def put(self, key: tuple[int, int], document: bytes) -> None:
+        if len(self._documents) >= self.size:
+            self._documents.clear()
+        self._documents[key] = document
+
+
+def document(session: Session, principal: Principal, pk: int, cache: DocumentCache) -> bytes:
+    """The agreement as `AgreementOut` JSON, for a caller who may read it."""
+    head = session.execute(
+        select(Agreement.id, Agreement.version, Agreement.client, Agreement.provider, Agreement.arbiter).where(Agreement.id == pk)
+    ).one_or_none()
+    if head is None:
+        raise NotFound(f"no agreement {pk}")
+    require_read(head, principal)
+    cached = cache.get((pk, head.version))
+    if cached is not None:
+        return cached
+    agreement = get(session, pk)  # at head.version or newer: cached under its own version
+    body = AgreementOut.model_validate(agreement, from_attributes=True).model_dump_json().encode()
+    cache.put((pk, agreement.version), body)
+    return body
 
 
 def by_agreement_id(session: Session, agreement_id: str) -> Agreement:

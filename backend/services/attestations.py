@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from attestpay import typed_data
@@ -19,6 +17,28 @@ from backend.db.models import Agreement, AttestationRecord, AttestationSignature
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.services.agreements import by_agreement_id
 from backend.services.auth import Principal
+
+
+def _insert_or_ignore(table: Table, conflict: str, columns: tuple[str, ...]) -> TextClause:
+    """INSERT ... ON CONFLICT (...) DO NOTHING, which SQLite and PostgreSQL spell alike. As text it
+    is compiled once; the dialects' on_conflict constructs are compiled on every execution."""
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) ON CONFLICT ({conflict}) DO NOTHING"
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
+
+INSERT_RECORD = _insert_or_ignore(AttestationRecord.__table__, "digest", (
+    "digest", "agreement_pk", "milestone_index", "metric_id", "value", "observed_at", "evidence_hash", "expires_at", "received_at",
+))
+INSERT_SIGNATURES = _insert_or_ignore(AttestationSignature.__table__, "digest, signer", (
+    "digest", "signer", "signature", "pushed_by", "received_at",
+))
+# An attestation's columns with one row per signer.
+STORED = (
+    select(AttestationRecord.__table__, AttestationSignature.signer)
+    .join(AttestationSignature.__table__, AttestationSignature.digest == AttestationRecord.digest)
+    .where(AttestationRecord.digest == bindparam("digest"))
+    .order_by(AttestationSignature.signer)
+)
 
 
 @dataclass(frozen=True)
@@ -91,21 +111,19 @@ def intake(session: Session, principal: Principal, body: AttestationIn, facts: F
     for signer, signature in pairs.items():
         _check_signature(agreement, digest, signer, signature)
 
-    insert = _insert_for(session)
     record = {
         "digest": digest, "agreement_pk": agreement.pk, "milestone_index": msg.milestoneIndex, "metric_id": msg.metricId,
         "value": msg.value, "observed_at": msg.observedAt, "evidence_hash": msg.evidenceHash, "expires_at": msg.expiresAt,
         "received_at": now(),
     }
-    session.execute(insert(AttestationRecord).values(record).on_conflict_do_nothing(index_elements=["digest"]))
-    rows = [{"digest": digest, "signer": k, "signature": v, "pushed_by": principal.label, "received_at": now()} for k, v in pairs.items()]
-    session.execute(insert(AttestationSignature).values(rows).on_conflict_do_nothing(index_elements=["digest", "signer"]))
+    signatures = [
+        {"digest": digest, "signer": k, "signature": v, "pushed_by": principal.label, "received_at": now()} for k, v in pairs.items()
+    ]
+    session.execute(INSERT_RECORD, record)
+    session.execute(INSERT_SIGNATURES, signatures)
+    stored = session.execute(STORED, {"digest": digest}).all()
     session.commit()
-    return describe(session.get(AttestationRecord, digest), agreement)
-
-
-def _insert_for(session: Session):
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return describe(stored[0], agreement, [row.signer for row in stored])
 
 
 def _check_signature(agreement: AgreementFacts, digest: str, signer: str, signature: str) -> None:
@@ -124,10 +142,12 @@ def for_agreement(session: Session, agreement: Agreement) -> list[AttestationRec
     return list(session.scalars(query.order_by(AttestationRecord.received_at, AttestationRecord.digest)))
 
 
-def describe(record: AttestationRecord, agreement: Agreement | AgreementFacts) -> dict:
+def describe(record, agreement: Agreement | AgreementFacts, signers: list[str] | None = None) -> dict:
+    """`record`: the stored row (or anything with its columns) and, unless `signers` is given,
+    its signatures."""
     milestone = agreement.milestones[record.milestone_index]
     meets = record.value >= milestone.target if milestone.higher_is_better else record.value <= milestone.target
-    signers = sorted((s.signer for s in record.signatures), key=lambda a: int(a, 16))
+    signers = sorted(signers if signers is not None else (s.signer for s in record.signatures), key=lambda a: int(a, 16))
     return {
         "digest": record.digest, "agreement_id": agreement.agreement_id, "milestone_index": record.milestone_index,
         "metric_id": record.metric_id, "value": record.value, "observed_at": record.observed_at,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from attestpay import payout, typed_data
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
@@ -34,12 +34,11 @@ def list_agreements(session: SessionDep, principal: PrincipalDep) -> list[Agreem
     return [_out(a) for a in agreements.visible(session, principal) if principal.role != "oracle"]
 
 
-@router.get("/{pk}")
-def read(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> AgreementOut:
+@router.get("/{pk}", response_model=AgreementOut)
+def read(request: Request, pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> Response:
     """The agreement with its milestones (terms and state) and consents."""
-    agreement = agreements.get(session, pk)
-    require_read(agreement, principal)
-    return _out(agreement)
+    body = agreements.document(session, principal, pk, request.app.state.agreement_documents)
+    return Response(body, media_type="application/json")
 
 
 @router.put("/{pk}")
