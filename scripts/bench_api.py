@@ -42,7 +42,7 @@ SECONDS = float(os.environ.get("ATTESTPAY_BENCH_SECONDS", "6"))
 WARMUP = 1.0
 OPERATOR_KEY = "bench-operator-key-0123456789abcdef0123"
 AGREEMENTS = 20
-WORKERS = str(os.cpu_count() or 1)  # one uvicorn worker per core, for the backend and the ceiling alike
+WORKERS = str(2 * (os.cpu_count() or 1))  # two uvicorn workers per core (one waits on PostgreSQL while the other runs)
 
 def bare_endpoint() -> dict:
     """The ceiling: a sync endpoint (as the backend's are) that returns a constant."""

@@ -2,7 +2,7 @@
 
 They are `async def` on purpose: FastAPI runs a sync dependency in the threadpool, and each hop
 costs more than the work of these (attribute reads, a cache lookup). Only what touches the
-database goes to a thread: the endpoint itself, a cache miss on the caller, closing the session."""
+database goes to a thread: the endpoint itself, a cache miss on the caller, a rollback on close."""
 
 from __future__ import annotations
 
@@ -22,13 +22,18 @@ from backend.settings import Settings
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request; whatever a service did not commit is rolled back on close. GET
-    requests never write, so theirs runs each statement on its own, without BEGIN and ROLLBACK."""
-    sessions = request.app.state.read_sessions if request.method == "GET" else request.app.state.sessions
-    session = sessions()
+    requests never write, so theirs runs each statement on its own (autocommit, no BEGIN)."""
+    reading = request.method == "GET"
+    session = (request.app.state.read_sessions if reading else request.app.state.sessions)()
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        # Closing rolls back what is open: I/O, so in the threadpool. Nothing is open after a GET
+        # (autocommit) or a write that committed, and then closing does no I/O.
+        if reading or not session.in_transaction():
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 async def get_chain(request: Request) -> ChainGateway:
