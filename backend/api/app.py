@@ -13,8 +13,7 @@ from backend.chain import ChainGateway, connect
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine, make_sessionmaker
 from backend.errors import BackendError, RateLimited
-from backend.services.agreements import DocumentCache
-from backend.services.attestations import FactsCache
+from backend.memory import BoundedMap
 from backend.services.auth import PrincipalCache
 from backend.settings import Settings, get_settings
 
@@ -36,8 +35,8 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     app.state.chain = chain or connect(settings)
     app.state.limiter = RateLimiter()
     app.state.principals = PrincipalCache()
-    app.state.agreement_facts = FactsCache()
-    app.state.agreement_documents = DocumentCache()
+    app.state.agreement_facts = BoundedMap(10_000)  # what intake checks, per agreement id
+    app.state.agreement_documents = BoundedMap(2_000)  # agreements' JSON by (pk, version)
 
     @app.exception_handler(BackendError)
     def _domain_error(_request: Request, exc: BackendError) -> JSONResponse:

@@ -18,6 +18,7 @@ from backend.chain import ChainGateway
 from backend.db.models import Agreement, ChainEvent, Consent, Milestone
 from backend.domain.terms import agreement_terms, check_agreement, docs_hash
 from backend.errors import Conflict, InvalidInput, NotFound
+from backend.memory import BoundedMap
 from backend.services.access import require_party, require_read
 from backend.services.auth import Principal
 
@@ -31,25 +32,9 @@ def get(session: Session, pk: int) -> Agreement:
     return agreement
 
 
-class DocumentCache:
-    """Agreements as their JSON answer, keyed by (pk, version): while an agreement is unchanged a
-    read costs one narrow query instead of loading and serialising it again."""
-
-    def __init__(self, size: int = 2_000) -> None:
-        self.size = size
-        self._documents: dict[tuple[int, int], bytes] = {}
-
-    def get(self, key: tuple[int, int]) -> bytes | None:
-        return self._documents.get(key)
-
-    def put(self, key: tuple[int, int], document: bytes) -> None:
-        if len(self._documents) >= self.size:
-            self._documents.clear()
-        self._documents[key] = document
-
-
-def document(session: Session, principal: Principal, pk: int, cache: DocumentCache) -> bytes:
-    """The agreement as `AgreementOut` JSON, for a caller who may read it."""
+def document(session: Session, principal: Principal, pk: int, cache: BoundedMap[tuple[int, int], bytes]) -> bytes:
+    """The agreement as `AgreementOut` JSON, for a caller who may read it. `cache` holds the JSON
+    by (pk, version): while the agreement is unchanged a read costs one narrow query."""
     head = session.execute(
         select(Agreement.id, Agreement.version, Agreement.client, Agreement.provider, Agreement.arbiter).where(Agreement.id == pk)
     ).one_or_none()

@@ -15,6 +15,7 @@ from attestpay.verify import InvalidAttestation, recover
 from backend.api.schemas import AttestationIn
 from backend.db.models import Agreement, AttestationRecord, AttestationSignature, now
 from backend.errors import Forbidden, InvalidInput, NotFound
+from backend.memory import BoundedMap
 from backend.services.agreements import by_agreement_id
 from backend.services.auth import Principal
 
@@ -69,28 +70,22 @@ class AgreementFacts:
         )
 
 
-class FactsCache:
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._facts: dict[str, AgreementFacts] = {}
-
-    def get(self, session: Session, agreement_id: str) -> AgreementFacts:
-        key = agreement_id.lower()
-        facts = self._facts.get(key)
-        if facts is None:
-            facts = AgreementFacts.of(by_agreement_id(session, key))
-            if len(self._facts) >= self.size:
-                self._facts.clear()
-            self._facts[key] = facts
-        return facts
+def facts_of(session: Session, agreement_id: str, known: BoundedMap[str, AgreementFacts]) -> AgreementFacts:
+    """The agreement's facts, from this replica's memory once read."""
+    key = agreement_id.lower()
+    facts = known.get(key)
+    if facts is None:
+        facts = AgreementFacts.of(by_agreement_id(session, key))
+        known.put(key, facts)
+    return facts
 
 
-def intake(session: Session, principal: Principal, body: AttestationIn, facts: FactsCache) -> dict:
+def intake(session: Session, principal: Principal, body: AttestationIn, known: BoundedMap[str, AgreementFacts]) -> dict:
     """Checks every signature, then stores the attestation and the new signatures in one
     transaction of plain INSERT ... ON CONFLICT DO NOTHING (a repeat or a concurrent push of the
     same digest changes nothing); returns the attestation as `describe` does."""
     msg = body.attestation
-    agreement = facts.get(session, msg.agreementId)
+    agreement = facts_of(session, msg.agreementId, known)
     if msg.milestoneIndex >= len(agreement.milestones):
         raise InvalidInput(f"agreement {msg.agreementId} has no milestone {msg.milestoneIndex}", field="attestation.milestoneIndex")
     milestone = agreement.milestones[msg.milestoneIndex]

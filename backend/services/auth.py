@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import ApiKey, SignInNonce, WalletSession, now
 from backend.errors import Conflict, Unauthenticated
+from backend.memory import BoundedMap
 from backend.settings import Settings
 
 ROLES = ("oracle", "worker", "operator", "auditor")
@@ -45,9 +45,8 @@ class PrincipalCache:
     API key revoked in the database still works on a replica that cached it, for that long."""
 
     def __init__(self, seconds: int = CACHE_SECONDS, size: int = 10_000) -> None:
-        self.seconds, self.size = seconds, size
-        self._entries: dict[str, tuple[Principal, float]] = {}
-        self._lock = threading.Lock()
+        self.seconds = seconds
+        self._entries: BoundedMap[str, tuple[Principal, float]] = BoundedMap(size)
 
     def get(self, credential: str) -> Principal | None:
         entry = self._entries.get(_hash(credential))
@@ -57,10 +56,7 @@ class PrincipalCache:
 
     def put(self, credential: str, principal: Principal, expires_at: int | None) -> None:
         until = time.time() + self.seconds if expires_at is None else min(time.time() + self.seconds, expires_at)
-        with self._lock:
-            if len(self._entries) >= self.size:
-                self._entries.clear()
-            self._entries[_hash(credential)] = (principal, until)
+        self._entries.put(_hash(credential), (principal, until))
 
 
 def _hash(secret: str) -> str:
