@@ -43,7 +43,8 @@ class ChainGateway:
     escrow: Contract
     registry: Contract
     chain_id: int
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    start_block: int = 0  # the deployment's block: nothing of ours happened before it
+    lock: Any = field(default_factory=threading.RLock)  # reentrant: the engine holds it over several calls
 
     def transaction(self, sender: str, call: Any, value: int = 0, estimate: bool = True) -> dict:
         """`call` (a contract function call) as a transaction for the sender's wallet to sign."""
@@ -130,7 +131,7 @@ def connect(settings: Settings) -> ChainGateway:
         raise ChainUnavailable(f"{settings.rpc_url} is chain {chain_id}, the deployment file is for {deployment['chainId']}")
     return ChainGateway(
         w3, contract_at(w3, "MilestoneEscrow", deployment["escrow"]),
-        contract_at(w3, "AttestationRegistry", deployment["registry"]), chain_id,
+        contract_at(w3, "AttestationRegistry", deployment["registry"]), chain_id, int(deployment.get("block", 0)),
     )
 
 

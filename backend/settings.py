@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_KEYS = {"", "change-me", "changeme", "dev", "development", "secret"}
@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     sign_ins_per_minute: int = 20  # per client address
     writes_per_minute: int = 600  # per wallet or API key
 
+    # Chain engine (backend.engine): the relayer's own key, the indexer, automation, webhooks.
+    relayer_keystore: Path | None = None  # an encrypted keystore (eth-account v3 JSON); None: no relayer
+    relayer_password: SecretStr | None = None
+    confirmations: int = Field(default=1, ge=1)  # a transaction or event counts once this many blocks hold it
+    start_block: int | None = None  # where the indexer begins; default: the deployment file's "block", else 0
+    log_range: int = Field(default=2_000, ge=1)  # the first eth_getLogs range; it adapts between 1 and max_log_range
+    max_log_range: int = Field(default=50_000, ge=1)
+    replace_after_seconds: float = 60  # a transaction not mined by then is replaced with higher fees
+    poll_seconds: float = 0.5  # how long an idle worker waits before looking again
+    worker_in_process: bool = False  # run the worker in the API process (the embedded chain needs it)
+    oracle_nodes: list[str] = []  # oracle services asked to measure when a provider requests release
+    oracle_node_api_key: SecretStr | None = None
+    webhook_max_attempts: int = 10
+
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
         key = self.operator_api_key.get_secret_value() if self.operator_api_key else None
@@ -42,6 +56,8 @@ class Settings(BaseSettings):
                 raise ValueError("ATTESTPAY_OPERATOR_API_KEY is a placeholder or shorter than 32 characters")
             if self.rpc_url is None:
                 raise ValueError("production needs ATTESTPAY_RPC_URL; the embedded chain is for development")
+        if self.relayer_keystore is not None and self.relayer_password is None:
+            raise ValueError("ATTESTPAY_RELAYER_KEYSTORE needs ATTESTPAY_RELAYER_PASSWORD")
         if self.rpc_url is not None and self.deployment_file is None:
             raise ValueError("ATTESTPAY_RPC_URL needs ATTESTPAY_DEPLOYMENT_FILE (the escrow and registry addresses)")
         return self

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
 from backend.api.ratelimit import RateLimiter
 from backend.api.schemas import ERROR_RESPONSES
-from backend.api.routes import agreements, attestations, auth, health, invoices, reports, transactions
+from backend.api.routes import agreements, attestations, auth, automation, health, invoices, reports, transactions
 from backend.chain import ChainGateway, connect
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine, make_sessionmaker
+from backend.engine.worker import Worker
 from backend.errors import BackendError, RateLimited
 from backend.memory import BoundedMap
 from backend.services.auth import PrincipalCache
@@ -25,7 +30,7 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     if settings.migrate_on_start:
         upgrade(settings.database_url)
     app = FastAPI(
-        title="AttestPay backend", version="1",
+        title="AttestPay backend", version="1", lifespan=_worker_in_process if settings.worker_in_process else None,
         description="Milestone agreements, consent, wallet transactions, attestations, invoices and reports.",
     )
     app.state.settings = settings
@@ -51,6 +56,18 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         body = {"detail": "the connection to the database was lost; retry", "error": "DatabaseUnavailable", "retry_after": 1}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
-    for module in (health, auth, agreements, transactions, attestations, invoices, reports):
+    for module in (health, auth, agreements, transactions, attestations, automation, invoices, reports):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     return app
+
+
+@asynccontextmanager
+async def _worker_in_process(app: FastAPI) -> AsyncIterator[None]:
+    """A worker thread beside the API: the embedded chain lives in this process, so its worker must too."""
+    stop = threading.Event()
+    worker = Worker(app.state.settings, app.state.sessions, app.state.chain)
+    thread = threading.Thread(target=worker.run, args=(stop,), name="attestpay-worker", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from web3 import Web3
 
 from oracle.spec import MetricSpec
@@ -299,6 +299,50 @@ class NonceOut(BaseModel):
     domain: str
     uri: str
     chain_id: int
+
+
+class WebhookIn(_In):
+    url: AnyHttpUrl = Field(description="where notifications are POSTed (JSON, signed with the webhook's secret)")
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    created_at: int
+    secret: str | None = Field(default=None, description="HMAC-SHA256 key of X-AttestPay-Signature; shown once, at registration")
+
+
+class AcceptPartialIn(_In):
+    attestation: Hex32 = Field(description="digest of a stored attestation with enough signatures, below target")
+    signature: Signature = Field(description="the provider's EIP-712 PartialAcceptance signature (typed data from GET .../accept-partial)")
+
+
+class IntentOut(BaseModel):
+    """A transaction the relayer sends from the service's own key, exactly once."""
+
+    id: int
+    key: str
+    kind: str
+    milestone_index: int | None
+    status: str = Field(description="queued signed sent mined confirmed failed superseded")
+    nonce: int | None
+    tx_hash: str | None
+    mined_block: int | None
+    error: dict[str, Any] | None
+    created_at: int
+
+
+class MeasurementAsked(BaseModel):
+    node: str
+    ok: bool
+    value: int | None = None
+    digest: str | None = None
+    detail: str | None = None
+
+
+class ReleaseRequestOut(BaseModel):
+    observed_at: int
+    nodes: list[MeasurementAsked]
 
 
 class ApiKeyIn(_In):

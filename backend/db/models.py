@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from backend.db.types import BigInt
@@ -133,6 +133,7 @@ class AttestationRecord(Base):
     received_at: Mapped[int] = mapped_column(default=now)
     anchor_root: Mapped[str | None] = mapped_column(Hash)  # the registry batch that includes it
     anchor_proof: Mapped[list[str] | None] = mapped_column(JSON)
+    revoked: Mapped[bool] = mapped_column(default=False, server_default="0")  # by the registry's AttestationRevoked
 
     signatures: Mapped[list[AttestationSignature]] = relationship(
         order_by="AttestationSignature.signer", cascade="all, delete-orphan"
@@ -152,15 +153,20 @@ class AttestationSignature(Base):
 
 
 class ChainEvent(Base):
-    """An escrow event applied to the tables above; (tx_hash, log_index) makes applying idempotent."""
+    """An escrow or registry event applied to the tables above; (tx_hash, log_index) makes applying
+    idempotent, and a reorganisation deletes the rows of the blocks it replaced."""
 
     __tablename__ = "chain_events"
-    __table_args__ = (UniqueConstraint("tx_hash", "log_index"), Index("ix_chain_events_agreement", "agreement_id"))
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index"), Index("ix_chain_events_agreement", "agreement_id"),
+        Index("ix_chain_events_block", "block_number"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tx_hash: Mapped[str] = mapped_column(Hash)
     log_index: Mapped[int]
     block_number: Mapped[int]
+    block_hash: Mapped[str | None] = mapped_column(Hash)
     block_time: Mapped[int]
     agreement_id: Mapped[str | None] = mapped_column(Hash)
     name: Mapped[str] = mapped_column(String(40))
@@ -215,3 +221,99 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[int] = mapped_column(default=now)
     revoked: Mapped[bool] = mapped_column(default=False)
+
+
+class RelayIntent(Base):
+    """A transaction the service's own key must get mined exactly once (a settlement, a holdback
+    release). The idempotency key is unique; the nonce, the signed bytes and their hash are stored
+    before the first broadcast, so a restarted worker re-sends the same bytes or finds the receipt.
+    A permanently failed intent frees its key (`<key>#failed-<id>`) so that a later trigger may retry."""
+
+    __tablename__ = "relay_intents"
+    __table_args__ = (Index("ix_relay_intents_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))  # settle release_holdback
+    agreement_pk: Mapped[int | None] = mapped_column(ForeignKey("agreements.id", ondelete="SET NULL"))
+    milestone_index: Mapped[int | None]
+    to: Mapped[str] = mapped_column(Address)
+    data: Mapped[str] = mapped_column(Text)
+    value: Mapped[int] = mapped_column(BigInt, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued signed sent mined confirmed failed superseded
+    sender: Mapped[str | None] = mapped_column(Address)
+    nonce: Mapped[int | None]
+    gas: Mapped[int | None]
+    max_fee: Mapped[int | None] = mapped_column(BigInt)
+    priority_fee: Mapped[int | None] = mapped_column(BigInt)
+    raw_tx: Mapped[str | None] = mapped_column(Text)
+    tx_hash: Mapped[str | None] = mapped_column(Hash)  # the newest signed version
+    hashes: Mapped[list[str]] = mapped_column(JSON, default=list)  # every version broadcast (replacements)
+    sent_at: Mapped[int | None]
+    mined_hash: Mapped[str | None] = mapped_column(Hash)  # the version that was mined
+    mined_block: Mapped[int | None]
+    mined_block_hash: Mapped[str | None] = mapped_column(Hash)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[float] = mapped_column(default=0.0)
+    error: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[int] = mapped_column(default=now)
+    updated_at: Mapped[int] = mapped_column(default=now, onupdate=now)
+
+
+class RelayNonce(Base):
+    """The next nonce of a relayer address, allocated under this row's lock in the transaction that
+    stores the signed intent: workers never share a nonce, and a rolled-back signing frees it."""
+
+    __tablename__ = "relay_nonces"
+
+    sender: Mapped[str] = mapped_column(Address, primary_key=True)
+    next_nonce: Mapped[int]
+
+
+class IndexerCursor(Base):
+    """The last block the indexer applied, with its hash: a different hash there means a reorganisation."""
+
+    __tablename__ = "indexer_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    block_number: Mapped[int]
+    block_hash: Mapped[str | None] = mapped_column(Hash)
+
+
+class IndexedBlock(Base):
+    """Hashes of recently indexed blocks, to find the common ancestor after a reorganisation."""
+
+    __tablename__ = "indexed_blocks"
+
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(Hash)
+
+
+class Webhook(Base):
+    """A wallet's endpoint for notifications about the agreements it is a party to; payloads are
+    signed with HMAC-SHA256 under `secret` (shown once, at registration)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(Address, index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(default=now)
+
+
+class WebhookDelivery(Base):
+    """One notification to one webhook, retried with backoff until a 2xx or `max attempts`."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_key"), Index("ix_webhook_deliveries_due", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending delivered failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[float] = mapped_column(default=0.0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[int] = mapped_column(default=now)

@@ -1,19 +1,23 @@
-"""The escrow's events applied to the database. A party reports a mined transaction (until the
-indexer follows the chain by itself); each event is applied once, keyed by (tx hash, log index),
-so a report may repeat. Settlements and holdback releases issue their invoices here."""
+"""The escrow's and registry's events applied to the database: by the indexer as it follows the
+chain, or at once when a party reports a mined transaction. Each event is applied once, keyed by
+(tx hash, log index), so a report and the indexer may both bring it. Everything chain-derived is a
+function of the stored events: a reorganisation deletes the events of the replaced blocks and
+replays what remains. Settlements and holdback releases issue their invoices here; every event of
+an agreement is queued for its parties' webhooks."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from attestpay import payout
 from backend.chain import ChainGateway, _jsonable
-from backend.db.models import Agreement, ChainEvent, Invoice, Milestone
+from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice, Milestone
 from backend.domain.invoices import holdback_lines, settlement_lines
 from backend.domain.terms import milestone_terms
 from backend.errors import InvalidInput
+from backend.services import webhooks
 
 FINAL = {"settled", "reclaimed", "resolved"}
 
@@ -31,27 +35,81 @@ def record_transaction(session: Session, chain: ChainGateway, tx_hash: str) -> l
     return events
 
 
+def _hex(value) -> str:
+    return "0x" + bytes(value).hex()
+
+
 def apply(session: Session, event, block_time: int, sender: str) -> ChainEvent:
     """Stores the event and updates what it changes, once (a repeat returns the stored row)."""
-    tx_hash, log_index = "0x" + bytes(event.transactionHash).hex(), event.logIndex
+    tx_hash, log_index = _hex(event.transactionHash), event.logIndex
     existing = session.scalar(select(ChainEvent).where(ChainEvent.tx_hash == tx_hash, ChainEvent.log_index == log_index))
     if existing is not None:
         return existing
     args = dict(event.args)
-    agreement_id = "0x" + args["agreementId"].hex() if "agreementId" in args else None
+    agreement_id = _hex(args["agreementId"]) if "agreementId" in args else None
     row = ChainEvent(
-        tx_hash=tx_hash, log_index=log_index, block_number=event.blockNumber, block_time=block_time,
-        agreement_id=agreement_id, name=event.event, args=_json_args(args), sender=sender,
+        tx_hash=tx_hash, log_index=log_index, block_number=event.blockNumber, block_hash=_hex(event.blockHash),
+        block_time=block_time, agreement_id=agreement_id, name=event.event, args=_json_args(args), sender=sender,
     )
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # applied by a concurrent request
         return session.scalar(select(ChainEvent).where(ChainEvent.tx_hash == tx_hash, ChainEvent.log_index == log_index))
+    if row.name == "AttestationRevoked":
+        _set_revoked(session, row.args["digest"], True)
     agreement = session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id)) if agreement_id else None
     if agreement is not None:
         _update(session, agreement, row)
+        webhooks.notify(session, agreement, row, "agreement.event")
     return row
+
+
+def roll_back(session: Session, after_block: int) -> list[ChainEvent]:
+    """Forgets every event above `after_block` (blocks a reorganisation replaced) and replays the
+    agreements they touched from the events that remain."""
+    removed = list(session.scalars(select(ChainEvent).where(ChainEvent.block_number > after_block)))
+    if not removed:
+        return []
+    session.execute(delete(Invoice).where(Invoice.tx_hash.in_({e.tx_hash for e in removed})))
+    session.execute(delete(ChainEvent).where(ChainEvent.block_number > after_block))
+    for digest in {e.args["digest"] for e in removed if e.name == "AttestationRevoked"}:
+        still = session.scalar(select(ChainEvent.id).where(ChainEvent.name == "AttestationRevoked", ChainEvent.args["digest"].as_string() == digest))
+        _set_revoked(session, digest, still is not None)
+    touched = {e.agreement_id for e in removed if e.agreement_id}
+    for agreement in session.scalars(select(Agreement).where(Agreement.agreement_id.in_(touched))):
+        replay(session, agreement)
+        for e in removed:
+            if e.agreement_id == agreement.agreement_id:
+                webhooks.notify(session, agreement, e, "agreement.event_rolled_back")
+    return removed
+
+
+def replay(session: Session, agreement: Agreement) -> None:
+    """Recomputes the agreement's chain-derived state from its stored events, in chain order."""
+    agreement.status = "consented" if len(agreement.consents) >= 2 else "proposed"
+    for m in agreement.milestones:
+        m.status, m.client_approved, m.holdback_status = "open", False, None
+        m.settled_value = m.settled_observed_at = m.settled_at = m.settled_attestation = None
+        m.paid_now = m.holdback = m.refund = None
+    events = session.scalars(
+        select(ChainEvent).where(ChainEvent.agreement_id == agreement.agreement_id).order_by(ChainEvent.block_number, ChainEvent.log_index)
+    )
+    for event in events:
+        _update(session, agreement, event)
+
+
+def forget_everything(session: Session) -> None:
+    """The start of a rebuild: no events, no invoices, every agreement as it was before the chain."""
+    session.execute(delete(Invoice))
+    session.execute(delete(ChainEvent))
+    session.execute(update(AttestationRecord).values(revoked=False))
+    for agreement in session.scalars(select(Agreement).where(Agreement.agreement_id.is_not(None))):
+        replay(session, agreement)
+
+
+def _set_revoked(session: Session, digest: str, revoked: bool) -> None:
+    session.execute(update(AttestationRecord).where(AttestationRecord.digest == digest).values(revoked=revoked))
 
 
 def _json_args(args: dict) -> dict:
@@ -110,6 +168,10 @@ def _final(m: Milestone) -> bool:
 
 
 def _invoice(session: Session, agreement: Agreement, m: Milestone, event: ChainEvent, kind: str, lines: list[dict], total: int) -> None:
+    """Issues the event's invoice unless it exists (a replay keeps the invoices it already issued)."""
+    issued = session.scalar(select(Invoice.id).where(Invoice.tx_hash == event.tx_hash, Invoice.log_index == event.log_index))
+    if issued is not None:
+        return
     invoice = Invoice(
         agreement_pk=agreement.id, milestone_index=m.index, kind=kind, tx_hash=event.tx_hash, log_index=event.log_index,
         issued_at=event.block_time, token=agreement.token, lines=lines, total=total,

@@ -94,26 +94,39 @@ def settle(
     record = session.get(AttestationRecord, digest)
     if record is None or record.agreement_pk != agreement.id or record.milestone_index != index:
         raise NotFound(f"no attestation {digest} for milestone {index} of agreement {agreement.id}")
-    signed = sorted(((s.signer, _hex(s.signature)) for s in record.signatures), key=lambda p: int(p[0], 16))
-    if len(signed) < agreement.threshold:
-        raise Conflict(f"attestation {digest} has {len(signed)} of {agreement.threshold} signatures")
-    terms = milestone_terms(m)
+    if len(record.signatures) < agreement.threshold:
+        raise Conflict(f"attestation {digest} has {len(record.signatures)} of {agreement.threshold} signatures")
     meets = record.value >= m.target if m.higher_is_better else record.value <= m.target
     if partial and meets:
         raise Conflict("the value meets the target: settle it, there is no partial result to accept")
     if not partial and not meets:
         raise Conflict(f"the value {record.value} is below the target {m.target}: only the provider can accept it (accept-partial)")
+    call = settle_call(chain, agreement, record)
+    what = "accept the partial result of" if partial else "settle"
+    return [chain.transaction(principal.address, call) | {"description": f"{what} milestone {index} at value {record.value}"}]
+
+
+def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRecord, provider_acceptance: bytes = b""):
+    """The escrow call settling the record's milestone on it (threshold signatures, ascending);
+    with the provider's `PartialAcceptance` signature, as `settleWithConsents` for a relayer."""
+    index = record.milestone_index
+    signed = sorted(((s.signer, _hex(s.signature)) for s in record.signatures), key=lambda p: int(p[0], 16))
     att = Attestation(
         _hex(agreement.agreement_id), index, _hex(record.metric_id), record.value, record.observed_at,
         _hex(record.evidence_hash), record.expires_at,
     )
-    call = chain.escrow.functions.settle(
-        agreement_terms(agreement).as_abi(), terms.as_abi(),
+    args = (
+        agreement_terms(agreement).as_abi(), milestone_terms(agreement.milestones[index]).as_abi(),
         typed_data.milestone_proof([milestone_terms(x) for x in agreement.milestones], index), att.as_abi(),
         typed_data.pack_signatures(signed[: agreement.threshold]),
     )
-    what = "accept the partial result of" if partial else "settle"
-    return [chain.transaction(principal.address, call) | {"description": f"{what} milestone {index} at value {record.value}"}]
+    if provider_acceptance:
+        return chain.escrow.functions.settleWithConsents(*args, b"", provider_acceptance)
+    return chain.escrow.functions.settle(*args)
+
+
+def release_holdback_call(chain: ChainGateway, agreement: Agreement, index: int):
+    return chain.escrow.functions.releaseHoldback(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index)
 
 
 def dispute(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
@@ -140,7 +153,7 @@ def release_holdback(session: Session, chain: ChainGateway, principal: Principal
     require_party(agreement, principal, "client", "provider", "arbiter")
     _ready(agreement)
     _milestone(agreement, index)
-    call = chain.escrow.functions.releaseHoldback(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index)
+    call = release_holdback_call(chain, agreement, index)
     return [chain.transaction(principal.address, call) | {"description": f"release the holdback of milestone {index}"}]
 
 

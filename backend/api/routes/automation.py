@@ -1,0 +1,70 @@
+"""What runs without a wallet: the relayer's intents, a provider's release request and partial
+acceptance, and the webhooks that tell parties of every change."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
+from backend.api.schemas import AcceptPartialIn, Hex32, IntentOut, ReleaseRequestOut, TypedDataOut, WebhookIn, WebhookOut
+from backend.services import agreements, release, webhooks
+
+router = APIRouter(prefix="/v1", tags=["automation"])
+AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
+Index = Annotated[int, Path(ge=0, lt=112)]
+
+
+def _intent(intent) -> IntentOut:
+    return IntentOut.model_validate(intent, from_attributes=True)
+
+
+@router.get("/agreements/{pk}/intents")
+def list_intents(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[IntentOut]:
+    """The settlements and holdback releases the relayer sent or will send for this agreement."""
+    return [_intent(i) for i in release.intents(session, principal, agreements.get(session, pk))]
+
+
+@router.post("/agreements/{pk}/milestones/{index}/request-release", status_code=202)
+def request_release(
+    pk: AgreementPk, index: Index, session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: WriterDep
+) -> ReleaseRequestOut:
+    """The provider asks the oracle nodes to measure now; a result that meets the target settles by itself."""
+    return ReleaseRequestOut(**release.request_release(session, chain, settings, principal, agreements.get(session, pk), index))
+
+
+@router.get("/agreements/{pk}/milestones/{index}/accept-partial")
+def partial_acceptance(
+    pk: AgreementPk, index: Index, attestation: Annotated[Hex32, Query()], session: SessionDep, principal: PrincipalDep
+) -> TypedDataOut:
+    """The EIP-712 PartialAcceptance the provider signs to accept a below-target result."""
+    digest, data = release.partial_acceptance_typed_data(session, principal, agreements.get(session, pk), index, attestation)
+    return TypedDataOut(primary_type="PartialAcceptance", digest=digest, typed_data=data)
+
+
+@router.post("/agreements/{pk}/milestones/{index}/accept-partial", status_code=202)
+def accept_partial(
+    pk: AgreementPk, index: Index, body: AcceptPartialIn, session: SessionDep, chain: ChainDep, principal: WriterDep
+) -> IntentOut:
+    """Settles a below-target result the provider accepted with a signature, from the relayer's key."""
+    agreement = agreements.get(session, pk)
+    return _intent(release.accept_partial(session, chain, principal, agreement, index, body.attestation, body.signature))
+
+
+@router.post("/webhooks", status_code=201)
+def register_webhook(body: WebhookIn, session: SessionDep, principal: WriterDep) -> WebhookOut:
+    """Notifications of every change to your agreements, POSTed to `url` and signed (the secret is shown once)."""
+    hook, secret = webhooks.register(session, principal, str(body.url))
+    return WebhookOut(id=hook.id, url=hook.url, created_at=hook.created_at, secret=secret)
+
+
+@router.get("/webhooks")
+def list_webhooks(session: SessionDep, principal: PrincipalDep) -> list[WebhookOut]:
+    return [WebhookOut(id=h.id, url=h.url, created_at=h.created_at) for h in webhooks.owned(session, principal)]
+
+
+@router.delete("/webhooks/{hook_id}", status_code=204)
+def delete_webhook(hook_id: Annotated[int, Path(ge=1, lt=2**63)], session: SessionDep, principal: WriterDep) -> Response:
+    webhooks.remove(session, principal, hook_id)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""The chain engine: the relayer, the indexer, automation and webhook delivery, run by workers."""

@@ -1,0 +1,84 @@
+"""Automation: what the relayer should do, without anyone's click.
+
+- An open milestone of an active agreement with a stored attestation that meets the target, has
+  the threshold of signatures, is neither revoked nor expired (and, for an acceptance milestone,
+  was approved by the client) gets a settle intent.
+- A held holdback whose warranty period has passed on the chain's clock, and is not disputed,
+  gets a release intent.
+Intents are keyed `settle:<agreementId>:<index>` and `release:<agreementId>:<index>`; inserting
+one that exists changes nothing, so replicas may scan at the same time."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.chain import ChainGateway
+from backend.db.models import Agreement, AttestationRecord, Milestone, RelayIntent
+from backend.engine.relayer import RpcFault, enqueue
+from backend.services.wallet_tx import release_holdback_call, settle_call
+
+
+def settle_key(agreement: Agreement, index: int) -> str:
+    return f"settle:{agreement.agreement_id}:{index}"
+
+
+def _pending(kind: str):
+    """An intent of `kind` for the milestone is under way or done."""
+    return exists().where(and_(
+        RelayIntent.kind == kind, RelayIntent.agreement_pk == Milestone.agreement_pk,
+        RelayIntent.milestone_index == Milestone.index, RelayIntent.status.not_in(("failed", "superseded")),
+    ))
+
+
+def meets_target(milestone: Milestone, value: int) -> bool:
+    return value >= milestone.target if milestone.higher_is_better else value <= milestone.target
+
+
+class Automation:
+    def __init__(self, sessions: sessionmaker, chain: ChainGateway) -> None:
+        self.sessions, self.chain = sessions, chain
+
+    def step(self) -> int:
+        """Queues every settlement and holdback release now due; returns how many it queued."""
+        try:
+            with self.chain.lock:
+                chain_now = self.chain.w3.eth.get_block("latest")["timestamp"]
+        except Exception as exc:  # every provider raises its own kinds
+            raise RpcFault(f"{type(exc).__name__}: {exc}") from None
+        with self.sessions() as session, session.begin():
+            return self._settlements(session, chain_now) + self._holdbacks(session, chain_now)
+
+    def _settlements(self, session: Session, chain_now: int) -> int:
+        candidates = session.execute(
+            select(AttestationRecord, Milestone)
+            .join(Milestone, and_(Milestone.agreement_pk == AttestationRecord.agreement_pk, Milestone.index == AttestationRecord.milestone_index))
+            .join(Agreement, Agreement.id == Milestone.agreement_pk)
+            .where(Agreement.status == "active", Milestone.status == "open", AttestationRecord.revoked.is_(False), ~_pending("settle"))
+            .order_by(AttestationRecord.received_at, AttestationRecord.digest)
+        ).all()
+        queued = set()
+        for record, milestone in candidates:
+            agreement = milestone.agreement
+            if (milestone.id in queued or record.expires_at <= chain_now or record.observed_at > chain_now
+                    or not meets_target(milestone, record.value) or len(record.signatures) < agreement.threshold
+                    or (milestone.requires_client_approval and not milestone.client_approved)):
+                continue
+            call = settle_call(self.chain, agreement, record)
+            if enqueue(session, settle_key(agreement, milestone.index), "settle", call, agreement.id, milestone.index):
+                queued.add(milestone.id)
+        return len(queued)
+
+    def _holdbacks(self, session: Session, chain_now: int) -> int:
+        due = session.scalars(
+            select(Milestone).join(Agreement, Agreement.id == Milestone.agreement_pk)
+            .where(Agreement.status == "active", Milestone.holdback_status == "held", ~_pending("release_holdback"))
+        ).all()
+        queued = 0
+        for milestone in due:
+            if milestone.settled_at + milestone.holdback_period > chain_now:
+                continue
+            agreement = milestone.agreement
+            call = release_holdback_call(self.chain, agreement, milestone.index)
+            queued += enqueue(session, f"release:{agreement.agreement_id}:{milestone.index}", "release_holdback", call, agreement.id, milestone.index)
+        return queued

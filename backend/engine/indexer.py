@@ -1,0 +1,164 @@
+"""The indexer: follows the escrow's and the registry's events with eth_getLogs and applies them
+(`backend.services.chain_sync`), `confirmations - 1` blocks behind the head.
+
+- Ranges adapt: a failing or overfull eth_getLogs halves the range, a light one doubles it.
+- The cursor (last block and its hash) moves in the transaction that applies the range's events,
+  so a restart resumes exactly where the last commit left off.
+- Before each range the cursor's hash is compared with the chain's; when they differ the chain
+  was reorganised: the common ancestor is found among the recently indexed blocks' hashes, the
+  events above it are rolled back and indexing resumes from there.
+- On PostgreSQL one replica indexes at a time (a transaction-scoped advisory lock); the others skip.
+`rebuild` forgets every chain-derived row and indexes again from the start block."""
+
+from __future__ import annotations
+
+import logging
+
+from eth_utils import event_abi_to_log_topic
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from web3.exceptions import BlockNotFound
+
+from backend.chain import ChainGateway
+from backend.db.models import IndexedBlock, IndexerCursor
+from backend.engine.relayer import RpcFault
+from backend.services import chain_sync
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CURSOR = "events"
+ADVISORY_LOCK = 0x41747465737449  # "AttestI"
+KEEP_BLOCK_HASHES = 512  # how deep a reorganisation can be and still be rolled back in part
+LIGHT = 1_000  # a range with fewer logs than this may double
+
+
+class Indexer:
+    def __init__(self, sessions: sessionmaker, chain: ChainGateway, settings: Settings) -> None:
+        self.sessions, self.chain, self.settings = sessions, chain, settings
+        self.range = settings.log_range
+        self.start = settings.start_block if settings.start_block is not None else chain.start_block
+        self.events = {}
+        for contract in (chain.escrow, chain.registry):
+            for abi in contract.abi:
+                if abi["type"] == "event":
+                    self.events[event_abi_to_log_topic(abi)] = getattr(contract.events, abi["name"])()
+        self.addresses = [chain.escrow.address, chain.registry.address]
+
+    def step(self) -> int:
+        """Indexes the next range (or rolls back a reorganisation); returns the blocks it moved."""
+        head = self._rpc(lambda w3: w3.eth.block_number)
+        target = head - (self.settings.confirmations - 1)
+        with self.sessions() as session, session.begin():
+            if not self._lead(session):
+                return 0
+            cursor = session.get(IndexerCursor, CURSOR, with_for_update=True)
+            if cursor is None:
+                cursor = IndexerCursor(name=CURSOR, block_number=self.start - 1, block_hash=None)
+                session.add(cursor)
+            if cursor.block_hash is not None and self._hash(cursor.block_number) != cursor.block_hash:
+                return self._roll_back(session, cursor)
+            if cursor.block_number >= target:
+                return 0
+            first = cursor.block_number + 1
+            last = min(target, first + self.range - 1)
+            last_hash = self._hash(last)
+            logs = self._logs(first, last)
+            self._apply(session, logs)
+            cursor.block_number, cursor.block_hash = last, last_hash
+            self._keep_hashes(session, logs, last, last_hash)
+            return last - first + 1
+
+    def catch_up(self) -> int:
+        """Indexes until the head (minus the confirmation depth); returns the blocks it moved."""
+        total = 0
+        while moved := self.step():
+            total += moved
+        return total
+
+    def rebuild(self) -> int:
+        """Reconstructs every chain-derived row from the events alone."""
+        with self.sessions() as session, session.begin():
+            self._lead(session, wait=True)
+            chain_sync.forget_everything(session)
+            session.execute(delete(IndexedBlock))
+            session.execute(delete(IndexerCursor))
+        self.range = self.settings.log_range
+        return self.catch_up()
+
+    # ------------------------------------------------------------------ steps
+
+    def _logs(self, first: int, last: int) -> list:
+        """eth_getLogs over [first, last]; a fault halves the range for the next try."""
+        query = {"fromBlock": first, "toBlock": last, "address": self.addresses}
+        try:
+            logs = self._rpc(lambda w3: w3.eth.get_logs(query))
+        except RpcFault:
+            self.range = max(1, self.range // 2)
+            raise
+        if len(logs) < LIGHT:
+            self.range = min(self.settings.max_log_range, self.range * 2)
+        elif self.range > 1:
+            self.range //= 2
+        return logs
+
+    def _apply(self, session: Session, logs: list) -> None:
+        times, senders = {}, {}
+        for raw in sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"])):
+            decoder = self.events.get(bytes(raw["topics"][0])) if raw["topics"] else None
+            if decoder is None:
+                continue
+            event = decoder.process_log(raw)
+            number, tx_hash = raw["blockNumber"], raw["transactionHash"]
+            if number not in times:
+                times[number] = self._rpc(lambda w3: w3.eth.get_block(number)["timestamp"])
+            if tx_hash not in senders:
+                senders[tx_hash] = self._rpc(lambda w3: w3.eth.get_transaction(tx_hash)["from"])
+            chain_sync.apply(session, event, times[number], senders[tx_hash])
+
+    def _roll_back(self, session: Session, cursor: IndexerCursor) -> int:
+        known = session.scalars(select(IndexedBlock).where(IndexedBlock.number < cursor.block_number).order_by(IndexedBlock.number.desc()))
+        ancestor, ancestor_hash = self.start - 1, None
+        for block in known:
+            if self._hash(block.number) == block.hash:
+                ancestor, ancestor_hash = block.number, block.hash
+                break
+        removed = chain_sync.roll_back(session, ancestor)
+        session.execute(delete(IndexedBlock).where(IndexedBlock.number > ancestor))
+        log.warning("reorganisation below block %s: back to %s, %s events rolled back", cursor.block_number, ancestor, len(removed))
+        depth = cursor.block_number - ancestor
+        cursor.block_number, cursor.block_hash = ancestor, ancestor_hash
+        return depth
+
+    def _keep_hashes(self, session: Session, logs: list, last: int, last_hash: str) -> None:
+        """The hashes of the blocks with events and of the range's last block; the oldest go."""
+        blocks = {entry["blockNumber"]: "0x" + bytes(entry["blockHash"]).hex() for entry in logs}
+        blocks[last] = last_hash
+        for number, block_hash in blocks.items():
+            session.merge(IndexedBlock(number=number, hash=block_hash))
+        session.execute(delete(IndexedBlock).where(IndexedBlock.number <= last - KEEP_BLOCK_HASHES))
+
+    def _lead(self, session: Session, wait: bool = False) -> bool:
+        if session.get_bind().dialect.name != "postgresql":
+            return True  # SQLite: one writer at a time anyway
+        if wait:
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+            return True
+        return session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+
+    def _hash(self, number: int) -> str | None:
+        """The chain's hash at `number`; None past the head (a reorganisation may shorten the chain)."""
+        def block_hash(w3):
+            try:
+                return "0x" + bytes(w3.eth.get_block(number)["hash"]).hex()
+            except BlockNotFound:
+                return None
+
+        return self._rpc(block_hash)
+
+    def _rpc(self, do):
+        with self.chain.lock:
+            try:
+                return do(self.chain.w3)
+            except Exception as exc:  # every provider raises its own kinds
+                raise RpcFault(f"{type(exc).__name__}: {exc}") from None

@@ -1,0 +1,289 @@
+"""The relayer: gets each intent mined exactly once from the service's own key.
+
+An intent moves queued -> signed -> sent -> (mined ->) confirmed, or ends failed or superseded.
+Each move is one database transaction under the intent's row lock (SKIP LOCKED: workers take
+different intents), and everything a restart needs is stored before the chain hears of it:
+- signing allocates the nonce (`RelayNonce`, row-locked) and stores the raw bytes and hash in the
+  same transaction, so workers never share a nonce and a rolled-back signing leaves no gap;
+- a signed intent is broadcast as the same bytes, as often as needed ("already known" and
+  "nonce too low" are answers, not faults); the receipt of any version settles the question;
+- a version not mined within `replace_after_seconds` is replaced at the same nonce with both fee
+  fields raised by at least 12.5%;
+- it counts as done after `confirmations` blocks; a receipt that disappears (a reorganisation)
+  sends the intent back to `sent`, and the stored bytes are broadcast again.
+A revert is decoded to the escrow's custom error: some mean "not yet" (retried later), some mean
+someone else already did it (superseded), the rest fail the intent. RPC faults are retried with
+backoff and never change an intent's state."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import Table, bindparam, func, select, text
+from sqlalchemy.orm import Session, sessionmaker
+from web3.exceptions import TransactionNotFound
+
+from attestpay.contracts import load_artifact
+from attestpay.reverts import decode_revert, revert_data
+from backend.chain import ChainGateway, _jsonable
+from backend.db.models import RelayIntent, RelayNonce, now
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("queued", "signed", "sent", "mined")
+NOT_YET = {"AttestationFromFuture", "HoldbackNotDue"}  # the chain's clock will make these pass
+DONE_BY_OTHERS = {"WrongMilestoneStatus", "NoHoldback"}  # the milestone moved on without us
+GAS_MARGIN = 1.25
+DEFAULT_PRIORITY_FEE = 10**9
+
+
+class RpcFault(Exception):
+    """The node did not answer usefully (timeout, dropped connection, error reply): try again later."""
+
+
+@dataclass(frozen=True)
+class Revert:
+    name: str | None  # the escrow's custom error, None when the data does not decode
+    args: list
+    message: str
+
+    def as_json(self) -> dict:
+        return {"revert": self.name, "args": self.args, "message": self.message}
+
+
+def load_account(settings: Settings) -> LocalAccount | None:
+    """The relayer's key from its encrypted keystore; None when no keystore is configured."""
+    if settings.relayer_keystore is None:
+        return None
+    keystore = settings.relayer_keystore.read_text()
+    return Account.from_key(Account.decrypt(keystore, settings.relayer_password.get_secret_value()))
+
+
+def _insert_intent(table: Table):
+    columns = ("key", "kind", "agreement_pk", "milestone_index", "to", "data", "value", "status", "hashes",
+               "attempts", "next_attempt_at", "created_at", "updated_at")
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    sql = f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(':' + c for c in columns)}) ON CONFLICT (key) DO NOTHING"
+    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
+
+
+INSERT_INTENT = _insert_intent(RelayIntent.__table__)
+
+
+def enqueue(session: Session, key: str, kind: str, call, agreement_pk: int | None = None, index: int | None = None) -> bool:
+    """Adds an intent unless one with `key` exists (then nothing changes); True if added. The
+    caller commits, so an intent is queued with the change that asked for it or not at all."""
+    row = {
+        "key": key, "kind": kind, "agreement_pk": agreement_pk, "milestone_index": index, "to": call.address,
+        "data": call._encode_transaction_data(), "value": 0, "status": "queued", "hashes": [], "attempts": 0,
+        "next_attempt_at": 0.0, "created_at": now(), "updated_at": now(),
+    }
+    return session.execute(INSERT_INTENT, row).rowcount == 1
+
+
+class Relayer:
+    def __init__(self, sessions: sessionmaker, chain: ChainGateway, account: LocalAccount, settings: Settings) -> None:
+        self.sessions, self.chain, self.account, self.settings = sessions, chain, account, settings
+        self.abi = load_artifact("MilestoneEscrow")["abi"]
+
+    def step(self, limit: int = 50) -> int:
+        """Moves every due intent as far as it goes now (each move its own commit); returns how
+        many moves were made."""
+        with self.sessions() as session:
+            due = list(session.scalars(
+                select(RelayIntent.id).where(RelayIntent.status.in_(ACTIVE), RelayIntent.next_attempt_at <= time.time())
+                .order_by(RelayIntent.id).limit(limit)
+            ))
+        moves = 0
+        for intent_id in due:
+            while self.advance(intent_id):
+                moves += 1
+        return moves
+
+    def advance(self, intent_id: int) -> bool:
+        with self.sessions() as session, session.begin():
+            intent = session.scalar(
+                select(RelayIntent).where(RelayIntent.id == intent_id, RelayIntent.status.in_(ACTIVE))
+                .with_for_update(skip_locked=True)
+            )
+            if intent is None:  # another worker has it, or it has ended
+                return False
+            before = intent.status
+            try:
+                {"queued": self._sign, "signed": self._broadcast, "sent": self._track, "mined": self._track}[before](session, intent)
+                intent.attempts = 0 if intent.status != before else intent.attempts
+            except RpcFault as exc:
+                intent.attempts += 1
+                intent.next_attempt_at = time.time() + min(0.25 * 2**intent.attempts, 30)
+                intent.error = {"transient": str(exc)[:300], "attempts": intent.attempts}
+                log.warning("intent %s: %s (attempt %s)", intent.key, exc, intent.attempts)
+            return intent.status != before
+
+    # ------------------------------------------------------------------ moves
+
+    def _sign(self, session: Session, intent: RelayIntent) -> None:
+        tx = {"from": self.account.address, "to": intent.to, "data": intent.data, "value": intent.value}
+        revert, gas = self._estimate(tx)
+        if revert is not None:
+            self._refused(session, intent, revert)
+            return
+        base_fee, priority = self._fees()
+        chain_nonce = self._rpc(lambda w3: w3.eth.get_transaction_count(self.account.address, "latest"))
+        intent.sender, intent.nonce = self.account.address, self._allocate_nonce(session, chain_nonce)
+        intent.gas = math.ceil(gas * GAS_MARGIN)
+        intent.priority_fee, intent.max_fee = priority, 2 * base_fee + priority
+        self._sign_version(intent)
+        intent.status = "signed"
+
+    def _broadcast(self, session: Session, intent: RelayIntent) -> None:
+        self._send_raw(intent.raw_tx)
+        intent.status, intent.sent_at = "sent", now()
+        intent.next_attempt_at = time.time() + self.settings.poll_seconds
+
+    def _track(self, session: Session, intent: RelayIntent) -> None:
+        receipt = self._receipt(intent)
+        if receipt is None:
+            if intent.status == "mined":
+                log.warning("intent %s: its transaction left the chain (reorganisation); sending it again", intent.key)
+                intent.status, intent.mined_hash, intent.mined_block, intent.mined_block_hash = "sent", None, None, None
+            if now() - (intent.sent_at or 0) >= self.settings.replace_after_seconds:
+                self._replace(intent)
+                return
+            self._send_raw(intent.raw_tx)  # dropped from a mempool or from a replaced block: the same bytes again
+            intent.next_attempt_at = time.time() + self.settings.poll_seconds
+            return
+        head = self._rpc(lambda w3: w3.eth.block_number)
+        intent.mined_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        intent.mined_block, intent.mined_block_hash = receipt["blockNumber"], "0x" + bytes(receipt["blockHash"]).hex()
+        if head - receipt["blockNumber"] + 1 < self.settings.confirmations:
+            intent.status, intent.next_attempt_at = "mined", time.time() + self.settings.poll_seconds
+            return
+        if receipt["status"] == 1:
+            intent.status, intent.error = "confirmed", None
+            return
+        tx = {"from": intent.sender, "to": intent.to, "data": intent.data, "value": intent.value}
+        revert, _ = self._estimate(tx)
+        self._refused(session, intent, revert or Revert(None, [], "reverted on chain"), mined=True)
+
+    def _replace(self, intent: RelayIntent) -> None:
+        """The same nonce with both fee fields raised by at least 12.5% (and to today's fees if higher)."""
+        base_fee, priority = self._fees()
+        raised_priority = max(intent.priority_fee + -(-intent.priority_fee // 8), priority)
+        intent.priority_fee = raised_priority
+        intent.max_fee = max(intent.max_fee + -(-intent.max_fee // 8), 2 * base_fee + raised_priority)
+        self._sign_version(intent)
+        log.info("intent %s: replaced as %s (max fee %s)", intent.key, intent.tx_hash, intent.max_fee)
+        intent.status = "signed"  # stored before it is broadcast, like the first version
+
+    def _refused(self, session: Session, intent: RelayIntent, revert: Revert, mined: bool = False) -> None:
+        """A revert before signing may mean "not yet"; after mining, the nonce is spent and the
+        intent ends (its key freed, so that automation may queue it anew if it still applies)."""
+        intent.error = revert.as_json()
+        if revert.name in NOT_YET and not mined:
+            intent.next_attempt_at = time.time() + max(self.settings.poll_seconds, 1.0)
+            return
+        intent.status = "superseded" if revert.name in DONE_BY_OTHERS else "failed"
+        intent.key = f"{intent.key}#{intent.status}-{intent.id}"  # a later trigger may try again
+        log.warning("intent %s %s: %s", intent.key, intent.status, revert.message)
+
+    # ------------------------------------------------------------------ chain and keys
+
+    def _sign_version(self, intent: RelayIntent) -> None:
+        tx = {
+            "type": 2, "chainId": self.chain.chain_id, "nonce": intent.nonce, "to": intent.to, "data": intent.data,
+            "value": intent.value, "gas": intent.gas, "maxFeePerGas": intent.max_fee, "maxPriorityFeePerGas": intent.priority_fee,
+        }
+        signed = self.account.sign_transaction(tx)
+        intent.raw_tx = "0x" + bytes(signed.raw_transaction).hex()
+        intent.tx_hash = "0x" + bytes(signed.hash).hex()
+        intent.hashes = [*intent.hashes, intent.tx_hash]
+
+    def _allocate_nonce(self, session: Session, chain_nonce: int) -> int:
+        row = session.get(RelayNonce, self.account.address, with_for_update=True)
+        if row is None:
+            session.execute(text(
+                "INSERT INTO relay_nonces (sender, next_nonce) VALUES (:s, :n) ON CONFLICT (sender) DO NOTHING"
+            ), {"s": self.account.address, "n": chain_nonce})
+            row = session.get(RelayNonce, self.account.address, with_for_update=True, populate_existing=True)
+        nonce = max(row.next_nonce, chain_nonce)  # the key may also have been used elsewhere
+        row.next_nonce = nonce + 1
+        return nonce
+
+    def _send_raw(self, raw_tx: str) -> None:
+        try:
+            self._rpc(lambda w3: w3.eth.send_raw_transaction(raw_tx), answers=True)
+        except _NodeAnswer as answer:  # "already known", "nonce too low", "underpriced": the receipt will tell
+            log.info("broadcast answered: %s", answer)
+
+    def _receipt(self, intent: RelayIntent) -> dict | None:
+        for tx_hash in reversed(intent.hashes):
+            try:
+                return self._rpc(lambda w3, h=tx_hash: w3.eth.get_transaction_receipt(h), not_found=True)
+            except TransactionNotFound:
+                continue
+        return None
+
+    def _estimate(self, tx: dict) -> tuple[Revert | None, int]:
+        try:
+            return None, self._rpc(lambda w3: w3.eth.estimate_gas(tx), reverts=True)
+        except _Reverted as exc:
+            return exc.revert, 0
+
+    def _fees(self) -> tuple[int, int]:
+        block = self._rpc(lambda w3: w3.eth.get_block("latest"))
+        try:
+            priority = self._rpc(lambda w3: w3.eth.max_priority_fee, answers=True)
+        except _NodeAnswer:  # a node without eth_maxPriorityFeePerGas
+            priority = DEFAULT_PRIORITY_FEE
+        return block.get("baseFeePerGas", 0), max(priority, 1)
+
+    def _rpc(self, do, reverts: bool = False, answers: bool = False, not_found: bool = False):
+        """One call to the node under the chain's lock, its failures sorted: a revert (when asked),
+        an answer the node gave on purpose (when asked), a missing transaction, or an RpcFault."""
+        with self.chain.lock:
+            try:
+                return do(self.chain.w3)
+            except TransactionNotFound:
+                if not_found:
+                    raise
+                raise RpcFault("transaction not found") from None
+            except Exception as exc:  # every provider raises its own kinds
+                data = revert_data(exc) if reverts else None
+                if data is not None:
+                    error = decode_revert(self.abi, data)
+                    name = error.name if error else None
+                    args = [_jsonable(a) for a in error.args] if error else []
+                    raise _Reverted(Revert(name, args, str(error) if error else str(exc))) from None
+                if answers and _is_answer(exc):
+                    raise _NodeAnswer(str(exc)) from None
+                raise RpcFault(f"{type(exc).__name__}: {exc}") from None
+
+
+class _Reverted(Exception):
+    def __init__(self, revert: Revert) -> None:
+        super().__init__(revert.message)
+        self.revert = revert
+
+
+class _NodeAnswer(Exception):
+    pass
+
+
+def _is_answer(exc: Exception) -> bool:
+    """A JSON-RPC error the node meant (as opposed to a transport fault or a garbled reply)."""
+    message = str(exc).lower()
+    return any(s in message for s in (
+        "already known", "known transaction", "nonce too low", "underpriced", "method not found", "does not exist",
+        "not supported", "invalid nonce", "already imported",
+    ))
+
+
+def relayed(session: Session) -> dict[str, int]:
+    """How many intents are in each state (for status reports and tests)."""
+    return dict(session.execute(select(RelayIntent.status, func.count()).group_by(RelayIntent.status)).all())

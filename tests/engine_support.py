@@ -1,0 +1,67 @@
+"""The chain engine under test: a funded relayer key in an encrypted keystore, a worker on the
+test's app and database, and a webhook receiver over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from eth_account import Account
+
+from backend.engine.worker import Worker
+
+RELAYER_PASSWORD = "relayer-keystore-password"
+
+
+def relayer_keystore(tmp_path, key: str | None = None) -> tuple[str, str]:
+    """A keystore file for `key` (a new key by default); returns its path and the address."""
+    account = Account.from_key(key) if key else Account.create()
+    path = tmp_path / f"relayer-{account.address}.json"
+    path.write_text(json.dumps(Account.encrypt(account.key, RELAYER_PASSWORD, kdf="pbkdf2", iterations=1_000)))
+    return str(path), account.address
+
+
+def engine_settings(keystore: str, **changes) -> dict:
+    return {"relayer_keystore": keystore, "relayer_password": RELAYER_PASSWORD, "poll_seconds": 0.05} | changes
+
+
+def worker_for(api, **changes) -> Worker:
+    """A worker sharing the app's settings (plus `changes`), database and chain."""
+    settings = type(api.app.state.settings)(**(api.app.state.settings.model_dump() | changes))
+    return Worker(settings, api.app.state.sessions, api.app.state.chain)
+
+
+def turn_until(worker: Worker, done, turns: int = 50):
+    """Runs worker turns until `done()` is true (a condition on the database or the chain)."""
+    for _ in range(turns):
+        worker.turn()
+        if result := done():
+            return result
+    raise AssertionError(f"not done after {turns} worker turns")
+
+
+class WebhookReceiver:
+    """An HTTP endpoint that records every POST (headers and body) and answers with `status`."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status, self.received = status, []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((dict(self.headers), body))
+                self.send_response(receiver.status)
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,148 @@
+"""The chain engine on the embedded chain and both databases: milestones settle and holdbacks
+release without anyone's click, from the relayer's own key; a partial result settles on the
+provider's signed acceptance; parties hear of each change by signed webhook; and the database
+rebuilt from the chain's events alone equals the one the engine kept live."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import pytest
+from eth_account import Account
+from engine_support import WebhookReceiver, engine_settings, relayer_keystore, turn_until, worker_for
+from factories import DAY, agreement_body
+from sqlalchemy import select
+
+from backend.db.models import AttestationRecord, ChainEvent, Invoice, Milestone, RelayIntent, RelayNonce
+from backend.engine.deliveries import signature
+
+SETTLED = 2  # MilestoneStatus.Settled
+
+
+@pytest.fixture
+def relayer(tmp_path, chain):
+    path, address = relayer_keystore(tmp_path)
+    chain.w3.eth.send_transaction({"from": chain.w3.eth.accounts[0], "to": address, "value": 10**19})
+    return path, address
+
+
+def funded(api, body):
+    agreement, client, provider = api.consented(body)
+    api.send_all(api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
+    return agreement, client, provider
+
+
+def milestone_rows(api, pk):
+    with api.app.state.sessions() as session:
+        return [(m.status, m.paid_now, m.holdback, m.holdback_status) for m in session.scalars(
+            select(Milestone).where(Milestone.agreement_pk == pk).order_by(Milestone.index))]
+
+
+def test_settlement_and_holdback_release_need_no_click_and_every_party_hears_of_them(api, relayer):
+    chain = api.chain
+    body = agreement_body(chain)
+    body["milestones"][1] |= {"holdback_bps": 1000, "holdback_period": 10 * DAY}
+    receiver = WebhookReceiver()
+    try:
+        provider_session = api.sign_in(chain.provider)
+        hook = api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=provider_session).json()
+        agreement, client, provider = funded(api, body)
+        pk = agreement["id"]
+        worker = worker_for(api, **engine_settings(relayer[0]))
+        oracle_key = api.api_key("oracle-node", "oracle")
+        api.push(oracle_key, agreement, 0, 9700, chain.oracles[:2])
+        api.push(oracle_key, agreement, 1, 9300, chain.oracles[1:3])
+        api.push(oracle_key, agreement, 1, 9000, chain.oracles[:2])  # below target: waits for the provider
+
+        turn_until(worker, lambda: milestone_rows(api, pk)[0][0] == "settled" and milestone_rows(api, pk)[1][0] == "settled")
+        rows = milestone_rows(api, pk)
+        assert rows[0] == ("settled", 110 * 10**18, 0, None)
+        assert rows[1] == ("settled", 9225 * 10**16, 1025 * 10**16, "held")  # 100 + 2.5 bonus (93.00%), 10% held back
+        assert chain.escrow.functions.milestoneStatus(bytes.fromhex(agreement["agreement_id"][2:]), 1).call() == SETTLED
+
+        chain.warp(chain.now() + 10 * DAY + 1)
+        chain.w3.eth.send_transaction({"from": chain.w3.eth.accounts[0], "to": chain.w3.eth.accounts[0], "value": 0})  # a block at the new time
+        turn_until(worker, lambda: milestone_rows(api, pk)[1][3] == "released")
+        assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["status"] == "completed"
+
+        intents = api.client.get(f"/v1/agreements/{pk}/intents", headers=client).json()
+        assert sorted((i["kind"], i["milestone_index"], i["status"]) for i in intents) == [
+            ("release_holdback", 1, "confirmed"), ("settle", 0, "confirmed"), ("settle", 1, "confirmed"),
+        ]
+        assert sorted(i["nonce"] for i in intents) == [0, 1, 2]  # the relayer's nonces, no gap
+        assert chain.w3.eth.get_transaction_count(relayer[1]) == 3
+        for _ in range(5):  # nothing is sent twice, however often the worker looks again
+            worker.turn()
+        assert chain.w3.eth.get_transaction_count(relayer[1]) == 3
+        assert len(api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()) == 3
+
+        turn_until(worker, lambda: len(receiver.received) >= 1)
+        events = []
+        for headers, raw in receiver.received:
+            stamp, mac = (part.split("=", 1)[1] for part in headers["X-AttestPay-Signature"].split(","))
+            assert headers["X-AttestPay-Signature"] == signature(hook["secret"], int(stamp), raw)
+            assert hmac.compare_digest(mac, hmac.new(hook["secret"].encode(), f"{stamp}.".encode() + raw, hashlib.sha256).hexdigest())
+            events.append(json.loads(raw)["event"])
+        for name in ("AgreementCreated", "AgreementFunded", "MilestoneSettled", "HoldbackReleased"):
+            assert name in events
+        assert events.count("MilestoneSettled") == 2
+    finally:
+        receiver.close()
+
+
+def test_a_partial_result_settles_on_the_providers_signed_acceptance(api, relayer):
+    chain = api.chain
+    agreement, client, provider = funded(api, agreement_body(chain, milestones=1))
+    pk = agreement["id"]
+    worker = worker_for(api, **engine_settings(relayer[0]))
+    below = api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 8600, chain.oracles[:2])
+    worker.turn()
+    assert milestone_rows(api, pk)[0][0] == "open"  # below target: nothing happens by itself
+
+    url = f"/v1/agreements/{pk}/milestones/0/accept-partial"
+    data = api.client.get(url, params={"attestation": below["digest"]}, headers=provider).json()
+    wrong = Account.sign_typed_data(chain.client.key, full_message=data["typed_data"]).signature.hex()
+    refused = api.client.post(url, json={"attestation": below["digest"], "signature": "0x" + wrong}, headers=client)
+    assert refused.status_code == 422 and "not the provider" in refused.json()["detail"]
+
+    accepted = Account.sign_typed_data(chain.provider.key, full_message=data["typed_data"]).signature.hex()
+    intent = api.client.post(url, json={"attestation": below["digest"], "signature": "0x" + accepted}, headers=client)
+    assert intent.status_code == 202, intent.text
+    again = api.client.post(url, json={"attestation": below["digest"], "signature": "0x" + accepted}, headers=provider)
+    assert again.status_code == 409
+    turn_until(worker, lambda: milestone_rows(api, pk)[0][0] == "settled")
+    status, paid_now, _, _ = milestone_rows(api, pk)[0]
+    assert paid_now == 50 * 10**18 + 50 * 10**18 * (8600 - 8000) // (9200 - 8000)  # floor share + the linear part
+
+
+def test_the_database_rebuilt_from_events_alone_equals_the_live_one(api, relayer):
+    chain = api.chain
+    body = agreement_body(chain)
+    body["milestones"][0] |= {"holdback_bps": 1000, "holdback_period": DAY}
+    agreement, client, provider = funded(api, body)
+    worker = worker_for(api, **engine_settings(relayer[0]))
+    oracle_key = api.api_key("oracle-node", "oracle")
+    api.push(oracle_key, agreement, 0, 9400, chain.oracles[:2])
+    api.send_all(chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/dispute", json={"index": 1}, headers=client))
+    turn_until(worker, lambda: milestone_rows(api, agreement["id"])[0][0] == "settled")
+    worker.indexer.catch_up()
+    live = chain_derived(api)
+    assert live["events"] and live["invoices"]
+
+    worker.indexer.rebuild()
+    assert chain_derived(api) == live
+
+
+def chain_derived(api) -> dict:
+    """Every chain-derived row, without surrogate keys."""
+    with api.app.state.sessions() as session:
+        return {
+            "events": [(e.tx_hash, e.log_index, e.block_number, e.block_hash, e.name, e.args, e.sender)
+                       for e in session.scalars(select(ChainEvent).order_by(ChainEvent.block_number, ChainEvent.log_index))],
+            "milestones": [(m.agreement.status, m.index, m.status, m.client_approved, m.settled_value, m.settled_at, m.paid_now,
+                            m.holdback, m.refund, m.holdback_status) for m in session.scalars(select(Milestone).order_by(Milestone.id))],
+            "invoices": sorted((i.tx_hash, i.log_index, i.kind, i.total, i.lines) for i in session.scalars(select(Invoice))),
+            "revoked": [a.revoked for a in session.scalars(select(AttestationRecord).order_by(AttestationRecord.digest))],
+        }
