@@ -125,7 +125,7 @@ def connect(settings: Settings) -> ChainGateway:
     if settings.rpc_url is None:
         return embedded_chain()
     deployment = json.loads(settings.deployment_file.read_text())
-    w3 = Web3(HTTPProvider(settings.rpc_url))
+    w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": settings.rpc_timeout_seconds}))
     chain_id = w3.eth.chain_id
     if chain_id != deployment["chainId"]:
         raise ChainUnavailable(f"{settings.rpc_url} is chain {chain_id}, the deployment file is for {deployment['chainId']}")

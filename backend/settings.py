@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
 
     rpc_url: str | None = None  # None: the embedded eth-tester chain, in process
-    deployment_file: Path | None = None  # {"chainId", "escrow", "registry"}; required with rpc_url
+    deployment_file: Path | None = None  # {"chainId", "escrow", "registry", "block"}; required with rpc_url
+    rpc_timeout_seconds: float = 10  # a JSON-RPC call not answered by then is a fault, retried later
 
     siwe_domain: str = "localhost:8000"  # the authority a SIWE message must name
     siwe_uri: str = "http://localhost:8000"

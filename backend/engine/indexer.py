@@ -6,7 +6,8 @@
   so a restart resumes exactly where the last commit left off.
 - Before each range the cursor's hash is compared with the chain's; when they differ the chain
   was reorganised: the common ancestor is found among the recently indexed blocks' hashes, the
-  events above it are rolled back and indexing resumes from there.
+  events above it are rolled back, the relayer's transactions mined above it are sent again, and
+  indexing resumes from there.
 - On PostgreSQL one replica indexes at a time (a transaction-scoped advisory lock); the others skip.
 `rebuild` forgets every chain-derived row and indexes again from the start block."""
 
@@ -15,12 +16,12 @@ from __future__ import annotations
 import logging
 
 from eth_utils import event_abi_to_log_topic
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from backend.chain import ChainGateway
-from backend.db.models import IndexedBlock, IndexerCursor
+from backend.db.models import IndexedBlock, IndexerCursor, RelayIntent
 from backend.engine.relayer import RpcFault
 from backend.services import chain_sync
 from backend.settings import Settings
@@ -125,6 +126,11 @@ class Indexer:
                 break
         removed = chain_sync.roll_back(session, ancestor)
         session.execute(delete(IndexedBlock).where(IndexedBlock.number > ancestor))
+        # The relayer's transactions in the replaced blocks are sent again, as the same bytes.
+        session.execute(
+            update(RelayIntent).where(RelayIntent.mined_block > ancestor, RelayIntent.status.in_(("mined", "confirmed")))
+            .values(status="sent", mined_hash=None, mined_block=None, mined_block_hash=None, next_attempt_at=0.0)
+        )
         log.warning("reorganisation below block %s: back to %s, %s events rolled back", cursor.block_number, ancestor, len(removed))
         depth = cursor.block_number - ancestor
         cursor.block_number, cursor.block_hash = ancestor, ancestor_hash

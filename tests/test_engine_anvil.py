@@ -1,0 +1,129 @@
+"""The chain engine as it runs in production: workers as processes on PostgreSQL, against anvil
+over JSON-RPC. A worker killed at each point of the relayer's work converges on restart with the
+milestone paid exactly once; a reorganisation that drops a settlement is rolled back by the
+indexer and the relayer sends the same transaction again."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from anvil_support import service_env, start_anvil, start_worker, stop
+from backend_support import Api, fresh_postgres_schema, postgres_or_skip, postgres_url
+from engine_support import RELAYER_PASSWORD, engine_settings, relayer_keystore, worker_for
+from factories import agreement_body
+from sqlalchemy import select
+
+from backend.db.migrate import upgrade
+from backend.db.models import Milestone, RelayIntent
+
+SCHEMA = "attestpay_engine_test"
+PAID = 110 * 10**18  # a milestone of 100 + 10 bonus, measured past the stretch
+
+
+@pytest.fixture
+def anvil():
+    chain = start_anvil()
+    yield chain
+    chain.stop()
+
+
+@pytest.fixture
+def engine_database() -> str:
+    postgres_or_skip()
+    fresh_postgres_schema(SCHEMA)
+    upgrade(postgres_url(SCHEMA))
+    return postgres_url(SCHEMA)
+
+
+def funded_and_attested(api: Api, milestones: int = 1) -> dict:
+    agreement, client, _ = api.consented(agreement_body(api.chain, milestones=milestones))
+    api.send_all(api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
+    oracle_key = api.api_key("oracle-node", "oracle")
+    for index in range(milestones):
+        api.push(oracle_key, agreement, index, 9700, api.chain.oracles[:2])
+    return agreement
+
+
+def intents(api: Api) -> list[RelayIntent]:
+    with api.app.state.sessions() as session:
+        return list(session.scalars(select(RelayIntent).order_by(RelayIntent.id)))
+
+
+def settled_events(chain, agreement: dict) -> list:
+    event = chain.escrow.events.MilestoneSettled()
+    logs = event.get_logs(from_block=chain.start_block, argument_filters={"agreementId": bytes.fromhex(agreement["agreement_id"][2:])})
+    return [(log.args.index, log.args.paidNow) for log in logs]
+
+
+def wait_for(condition, seconds: float = 60, what: str = "the condition"):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {seconds} s")
+
+
+@pytest.mark.parametrize("point", ["after_sign", "after_broadcast", "after_receipt"])
+def test_a_worker_killed_mid_relay_converges_on_restart_paying_once(point, anvil, engine_database, tmp_path):
+    api = Api(anvil, engine_database)
+    agreement = funded_and_attested(api)
+    keystore, relayer = relayer_keystore(tmp_path, anvil.relayer.key)
+    env = service_env(anvil, tmp_path, engine_database, keystore, RELAYER_PASSWORD)
+    provider_before = anvil.w3.eth.get_balance(anvil.provider.address)
+
+    crashed = start_worker(env, tmp_path / "worker.log", crash_at=point)
+    assert crashed.wait(timeout=60) == 70, (tmp_path / "worker.log").read_text()[-3000:]
+    (intent,) = intents(api)
+    sent = anvil.w3.eth.get_transaction_count(relayer)
+    assert (intent.status, intent.nonce, sent) == {
+        "after_sign": ("signed", 0, 0), "after_broadcast": ("signed", 0, 1), "after_receipt": ("sent", 0, 1),
+    }[point]
+    assert intent.raw_tx and intent.tx_hash  # what was signed is known before the chain hears of it
+
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        wait_for(lambda: intents(api)[0].status == "confirmed", what="confirmation")
+        wait_for(lambda: api_milestone(api, 0).status == "settled", what="the indexed settlement")
+    finally:
+        stop(worker)
+    assert settled_events(anvil, agreement) == [(0, PAID)]
+    assert anvil.w3.eth.get_transaction_count(relayer) == 1
+    assert anvil.w3.eth.get_balance(anvil.provider.address) - provider_before == PAID
+
+
+def api_milestone(api: Api, index: int) -> Milestone:
+    with api.app.state.sessions() as session:
+        return session.scalars(select(Milestone).order_by(Milestone.agreement_pk, Milestone.index)).all()[index]
+
+
+def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(anvil, engine_database, tmp_path):
+    api = Api(anvil, engine_database)
+    keystore, relayer = relayer_keystore(tmp_path, anvil.relayer.key)
+    worker = worker_for(api, **engine_settings(keystore))
+    agreement = funded_and_attested(api)
+    worker.indexer.catch_up()
+    before_settlement = anvil.snapshot()
+    for _ in range(5):
+        worker.turn()
+    assert api_milestone(api, 0).status == "settled"
+    (intent,) = intents(api)
+    assert intent.status == "confirmed"
+    dropped_block = intent.mined_block
+
+    anvil.revert(before_settlement)  # the settlement's block is replaced by a chain without it
+    anvil.mine(3)
+    assert settled_events(anvil, agreement) == []
+    assert anvil.w3.eth.get_block(dropped_block)["hash"].to_0x_hex() != intent.mined_block_hash
+
+    worker.indexer.step()  # sees the reorganisation
+    assert api_milestone(api, 0).status == "open"
+    assert intents(api)[0].status == "sent"
+    for _ in range(5):
+        worker.turn()
+    assert settled_events(anvil, agreement) == [(0, PAID)]
+    (intent,) = intents(api)
+    assert (intent.status, intent.nonce, len(intent.hashes)) == ("confirmed", 0, 1)  # the same bytes, sent again
+    assert api_milestone(api, 0).status == "settled"
+    assert anvil.w3.eth.get_transaction_count(relayer) == 1
