@@ -61,6 +61,7 @@ bench: install
 	$(PY) scripts/bench_gas.py
 	$(PY) scripts/bench_oracle.py
 	$(PY) scripts/bench_api.py
+	$(PY) scripts/bench_chain.py
 
 clean:
 	rm -rf build crytic-export .pytest_cache .hypothesis

@@ -1,112 +1,44 @@
-"""Real chains and real processes for the chain engine's tests: anvil from npm (Prague) with the
-contracts deployed, the backend's API (uvicorn) and workers as subprocesses on PostgreSQL."""
+"""Real processes for the chain engine's tests: the backend's API (uvicorn) and workers as
+subprocesses on PostgreSQL against anvil (`attestpay.devchain`), and an RPC proxy that misbehaves."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
+import random
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-from eth_account import Account
-from web3 import HTTPProvider, Web3
-from web3.contract import Contract
+import pytest
+from backend_support import fresh_postgres_schema, postgres_or_skip, postgres_url
 
-from attestpay.contracts import deploy
+from attestpay.devchain import AnvilChain, free_port, start_anvil
+from backend.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
-MNEMONIC = "test test test test test test test test test test test junk"  # anvil's dev accounts
-Account.enable_unaudited_hdwallet_features()
+SCHEMA = "attestpay_engine_test"
 
 
-@dataclass(frozen=True)
-class Party:
-    address: str
-    key: str
+@pytest.fixture
+def anvil():
+    """A fresh anvil per test, with the contracts deployed."""
+    chain = start_anvil()
+    yield chain
+    chain.stop()
 
 
-def dev_party(index: int) -> Party:
-    account = Account.from_mnemonic(MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
-    return Party(account.address, account.key.to_0x_hex())
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class AnvilChain:
-    """What the embedded test chain offers (conftest's Chain), on anvil over JSON-RPC."""
-
-    process: subprocess.Popen
-    url: str
-    w3: Web3
-    registry: Contract
-    escrow: Contract
-    token: Contract
-    start_block: int
-    client: Party
-    provider: Party
-    arbiter: Party
-    relayer: Party  # the engine's key
-    oracles: list[Party]
-
-    @property
-    def chain_id(self) -> int:
-        return self.w3.eth.chain_id
-
-    def now(self) -> int:
-        return self.w3.eth.get_block("latest")["timestamp"]
-
-    def warp(self, timestamp: int) -> None:
-        self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
-        self.mine()
-
-    def mine(self, blocks: int = 1) -> None:
-        self.w3.provider.make_request("anvil_mine", [hex(blocks)])
-
-    def snapshot(self) -> str:
-        return self.w3.provider.make_request("evm_snapshot", [])["result"]
-
-    def revert(self, snapshot: str) -> None:
-        assert self.w3.provider.make_request("evm_revert", [snapshot])["result"] is True
-
-    def deployment(self, path: Path) -> Path:
-        path.write_text(json.dumps({
-            "chainId": self.chain_id, "escrow": self.escrow.address, "registry": self.registry.address, "block": self.start_block,
-        }))
-        return path
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-def start_anvil(*args: str) -> AnvilChain:
-    """A fresh anvil with the registry, the escrow and a test ERC-20 deployed."""
-    port = free_port()
-    process = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", "prague", "--silent", *args])
-    url = f"http://127.0.0.1:{port}"
-    w3 = Web3(HTTPProvider(url))
-    for _ in range(200):
-        if w3.is_connected():
-            break
-        time.sleep(0.05)
-    deployer = dev_party(0).address
-    start = w3.eth.block_number + 1
-    registry = deploy(w3, "AttestationRegistry", sender=deployer)
-    escrow = deploy(w3, "MilestoneEscrow", registry.address, sender=deployer)
-    token = deploy(w3, "MockERC20", sender=deployer)
-    oracles = sorted((dev_party(i) for i in (5, 6, 7)), key=lambda p: int(p.address, 16))
-    return AnvilChain(process, url, w3, registry, escrow, token, start, dev_party(1), dev_party(2), dev_party(3), dev_party(9), oracles)
+@pytest.fixture
+def engine_database() -> str:
+    """A migrated, empty PostgreSQL schema that processes started by the test share."""
+    postgres_or_skip()
+    fresh_postgres_schema(SCHEMA)
+    upgrade(postgres_url(SCHEMA))
+    return postgres_url(SCHEMA)
 
 
 def service_env(chain: AnvilChain, tmp_path: Path, database_url: str, keystore: str, password: str, **extra: str) -> dict:
@@ -152,3 +84,69 @@ def stop(*processes: subprocess.Popen) -> None:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+class FaultyRpc:
+    """A JSON-RPC proxy in front of anvil that misbehaves on a share of the calls, as networks and
+    providers do: a reply too late (after the client's timeout, the call still reaches anvil), a
+    connection dropped before or after anvil ran the call, an HTTP 502, a JSON-RPC internal error."""
+
+    FAULTS = (("late", 0.03), ("drop_before", 0.08), ("drop_after", 0.08), ("http_502", 0.05), ("rpc_error", 0.05))
+
+    def __init__(self, upstream: str, late_seconds: float, seed: int = 7) -> None:
+        rng, lock, proxy = random.Random(seed), threading.Lock(), self
+        self.counts: dict[str, int] = {}
+
+        def pick() -> str:
+            with lock:
+                roll, edge = rng.random(), 0.0
+                for fault, share in proxy.FAULTS:
+                    edge += share
+                    if roll < edge:
+                        proxy.counts[fault] = proxy.counts.get(fault, 0) + 1
+                        return fault
+                proxy.counts["ok"] = proxy.counts.get("ok", 0) + 1
+                return "ok"
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                fault = pick()
+                if fault == "drop_before":
+                    self.close_connection = True
+                    return
+                if fault == "http_502":
+                    self._reply(502, b"bad gateway")
+                    return
+                if fault == "rpc_error":
+                    request = json.loads(body)
+                    self._reply(200, json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32603, "message": "internal error"}}).encode())
+                    return
+                if fault == "late":
+                    time.sleep(late_seconds)
+                answer = httpx.post(upstream, content=body, headers={"Content-Type": "application/json"}, timeout=30)
+                if fault == "drop_after":
+                    self.close_connection = True
+                    return
+                self._reply(answer.status_code, answer.content)
+
+            def _reply(self, status: int, content: bytes) -> None:
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(content)))
+                    self.end_headers()
+                    self.wfile.write(content)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up on a late reply
+                    pass
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -13,7 +13,7 @@ from web3.contract import Contract
 
 from attestpay.contracts import deploy
 
-pytest_plugins = ["backend_support"]  # the backend's app and database fixtures
+pytest_plugins = ["backend_support", "anvil_support"]  # the backend's app and database; anvil and processes
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from eth_account import Account
@@ -9,6 +10,11 @@ from web3 import Web3
 
 from attestpay import typed_data
 from attestpay.terms import AgreementTerms, Milestone
+from oracle.batcher import AnchorQueue
+from oracle.coordinator import OracleNode
+from oracle.evidence import EvidenceStore
+from oracle.service import create_app
+from oracle.signer import OracleSigner
 
 DAY = 86_400
 ACCURACY = Web3.keccak(text="accuracy@v1")
@@ -93,3 +99,18 @@ def wallet_send(chain, party, tx: dict):
     receipt = chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
     assert receipt["status"] == 1
     return "0x" + bytes(receipt["transactionHash"]).hex()
+
+
+ORACLE_NODE_KEY = "node-api-key-0123456789"
+
+
+def oracle_node_app(chain, tmp_path, index: int, correct: int, push=None):
+    """Oracle `index`'s HTTP service over its own evaluation data: `correct` of 100 predictions
+    right (accuracy `correct`.00%); `push`: where it sends what it signs (an `oracle.service.BackendPush`)."""
+    data = tmp_path / f"node{index}"
+    data.mkdir()
+    rows = [{"time": 1, "prediction": 1, "label": 1 if i < correct else 0} for i in range(100)]
+    (data / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    signer = OracleSigner.from_dev_key(chain.oracles[index].key, dev_mode=True)
+    node = OracleNode(signer, data, EvidenceStore(data / "evidence"), chain.chain_id, chain.escrow.address)
+    return create_app(node, AnchorQueue(data / "queue"), ORACLE_NODE_KEY, push)

@@ -8,32 +8,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from anvil_support import service_env, start_anvil, start_worker, stop
-from backend_support import Api, fresh_postgres_schema, postgres_or_skip, postgres_url
+from anvil_support import service_env, start_worker, stop
+from backend_support import Api
 from engine_support import RELAYER_PASSWORD, engine_settings, relayer_keystore, worker_for
 from factories import agreement_body
 from sqlalchemy import select
 
-from backend.db.migrate import upgrade
 from backend.db.models import Milestone, RelayIntent
 
-SCHEMA = "attestpay_engine_test"
 PAID = 110 * 10**18  # a milestone of 100 + 10 bonus, measured past the stretch
-
-
-@pytest.fixture
-def anvil():
-    chain = start_anvil()
-    yield chain
-    chain.stop()
-
-
-@pytest.fixture
-def engine_database() -> str:
-    postgres_or_skip()
-    fresh_postgres_schema(SCHEMA)
-    upgrade(postgres_url(SCHEMA))
-    return postgres_url(SCHEMA)
 
 
 def funded_and_attested(api: Api, milestones: int = 1) -> dict:
@@ -126,4 +109,33 @@ def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(
     (intent,) = intents(api)
     assert (intent.status, intent.nonce, len(intent.hashes)) == ("confirmed", 0, 1)  # the same bytes, sent again
     assert api_milestone(api, 0).status == "settled"
+    assert anvil.w3.eth.get_transaction_count(relayer) == 1
+
+
+def test_a_stuck_transaction_is_replaced_at_the_same_nonce_with_both_fees_raised(anvil, engine_database, tmp_path):
+    api = Api(anvil, engine_database)
+    keystore, relayer = relayer_keystore(tmp_path, anvil.relayer.key)
+    worker = worker_for(api, **engine_settings(keystore, replace_after_seconds=60))
+    agreement = funded_and_attested(api)
+    anvil.w3.provider.make_request("evm_setAutomine", [False])  # nothing is mined until we say so
+    worker.turn()
+    worker.turn()
+    first = intents(api)[0]
+    assert (first.status, len(first.hashes)) == ("sent", 1)  # waiting, not yet replaced
+    with api.app.state.sessions() as session, session.begin():
+        aged = session.get(RelayIntent, first.id)
+        aged.sent_at, aged.next_attempt_at = aged.sent_at - 60, 0.0  # a minute passes without the transaction mined
+    worker.relayer.step()  # replaced: the new version is stored first...
+    assert intents(api)[0].status == "signed"
+    worker.relayer.step()  # ...then broadcast
+    second = intents(api)[0]
+    assert (second.status, second.nonce, len(second.hashes)) == ("sent", 0, 2)
+    assert second.max_fee * 8 >= first.max_fee * 9 and second.priority_fee * 8 >= first.priority_fee * 9  # both +12.5% or more
+
+    anvil.mine()
+    for _ in range(3):
+        worker.turn()
+    (intent,) = intents(api)
+    assert (intent.status, intent.mined_hash) == ("confirmed", second.hashes[1])  # the replacement won the nonce
+    assert settled_events(anvil, agreement) == [(0, PAID)]
     assert anvil.w3.eth.get_transaction_count(relayer) == 1

@@ -11,12 +11,14 @@ import json
 
 import pytest
 from eth_account import Account
-from engine_support import WebhookReceiver, engine_settings, relayer_keystore, turn_until, worker_for
-from factories import DAY, agreement_body
+from engine_support import Served, WebhookReceiver, engine_settings, relayer_keystore, turn_until, worker_for
+from factories import DAY, ORACLE_NODE_KEY, agreement_body, oracle_node_app
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from backend.db.models import AttestationRecord, ChainEvent, Invoice, Milestone, RelayIntent, RelayNonce
 from backend.engine.deliveries import signature
+from oracle.service import BackendPush
 
 SETTLED = 2  # MilestoneStatus.Settled
 
@@ -146,3 +148,50 @@ def chain_derived(api) -> dict:
             "invoices": sorted((i.tx_hash, i.log_index, i.kind, i.total, i.lines) for i in session.scalars(select(Invoice))),
             "revoked": [a.revoked for a in session.scalars(select(AttestationRecord).order_by(AttestationRecord.digest))],
         }
+
+
+def test_an_intent_overtaken_by_a_party_ends_superseded_without_sending(api, relayer):
+    chain = api.chain
+    agreement, client, _ = funded(api, agreement_body(chain, milestones=1))
+    worker = worker_for(api, **engine_settings(relayer[0]))
+    pushed = api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
+    worker.indexer.catch_up()
+    assert worker.automation.step() == 1  # queued
+    settle = api.client.post(f"/v1/agreements/{agreement['id']}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client)
+    api.send_all(chain.client, settle)  # the client settles from its own wallet first
+
+    worker.relayer.step()
+    with api.app.state.sessions() as session:
+        (intent,) = session.scalars(select(RelayIntent)).all()
+        assert intent.status == "superseded" and intent.error["revert"] == "WrongMilestoneStatus"
+        assert intent.key.endswith(f"#superseded-{intent.id}") and intent.nonce is None
+        assert session.get(RelayNonce, relayer[1]) is None  # no nonce was taken
+    assert chain.w3.eth.get_transaction_count(relayer[1]) == 0
+    worker.turn()
+    assert worker.automation.step() == 0  # the milestone is settled: nothing more to queue
+
+
+def test_a_release_request_has_the_oracle_nodes_measure_now_and_the_result_settles(api, relayer, tmp_path):
+    chain = api.chain
+    agreement, _, provider = funded(api, agreement_body(chain, milestones=1))
+    oracle_key = api.api_key("oracle-nodes", "oracle")["X-API-Key"]
+    backend = Served(api.app)
+    nodes = [Served(oracle_node_app(chain, tmp_path, i, 95, BackendPush(backend.url, oracle_key, retry_delays=()))) for i in range(2)]
+    try:
+        api.app.state.settings = api.app.state.settings.model_copy(
+            update={"oracle_nodes": [n.url for n in nodes], "oracle_node_api_key": SecretStr(ORACLE_NODE_KEY)})
+        worker = worker_for(api, **engine_settings(relayer[0]))
+        worker.indexer.catch_up()
+        url = f"/v1/agreements/{agreement['id']}/milestones/0/request-release"
+        asked = api.client.post(url, headers=provider)
+        assert asked.status_code == 202, asked.text
+        answers = asked.json()["nodes"]
+        assert [(a["ok"], a["value"], a["detail"]) for a in answers] == [(True, 9500, None)] * 2  # measured and pushed
+        assert answers[0]["digest"] == answers[1]["digest"]  # one observation time: one attestation, two signatures
+        turn_until(worker, lambda: milestone_rows(api, agreement["id"])[0][0] == "settled")
+    finally:
+        for served in (backend, *nodes):
+            served.close()
+    client_session = api.sign_in(chain.client)
+    assert api.client.post(url, headers=client_session).status_code == 403  # only the provider asks
+

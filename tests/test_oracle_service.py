@@ -8,21 +8,18 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from factories import create_and_fund, milestone, send, terms
+from factories import ORACLE_NODE_KEY, create_and_fund, milestone, oracle_node_app, send, terms
 from fastapi.testclient import TestClient
 
 from attestpay import typed_data
 from attestpay.terms import Attestation
-from oracle.batcher import AnchorQueue
-from oracle.coordinator import Coordinator, MeasurementRequest, OracleNode
+from oracle.coordinator import Coordinator, MeasurementRequest
 from oracle.errors import OracleError
-from oracle.evidence import EvidenceStore
 from oracle.remote import RemoteNode
 from oracle.service import BackendPush, create_app
-from oracle.signer import OracleSigner
 from oracle.spec import MetricSpec
 
-KEY = "node-api-key-0123456789"
+KEY = ORACLE_NODE_KEY
 SPEC = {
     "name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
     "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
@@ -52,14 +49,8 @@ class Backend:
 
 
 def _client(chain, tmp_path, index: int, correct: int, backend: Backend | None = None) -> TestClient:
-    data = tmp_path / f"node{index}"
-    data.mkdir()
-    rows = [{"time": 1, "prediction": 1, "label": 1 if i < correct else 0} for i in range(100)]
-    (data / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    signer = OracleSigner.from_dev_key(chain.oracles[index].key, dev_mode=True)
-    node = OracleNode(signer, data, EvidenceStore(data / "evidence"), chain.chain_id, chain.escrow.address)
     push = BackendPush(backend.url, "backend-key", retry_delays=()) if backend else None
-    return TestClient(create_app(node, AnchorQueue(data / "queue"), KEY, push))
+    return TestClient(oracle_node_app(chain, tmp_path, index, correct, push))
 
 
 def _headers(key: str = KEY) -> dict:

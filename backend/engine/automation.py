@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord, Milestone, RelayIntent
-from backend.engine.relayer import RpcFault, enqueue
+from backend.engine import rpc
+from backend.engine.relayer import enqueue
 from backend.services.wallet_tx import release_holdback_call, settle_call
 
 
@@ -41,11 +42,7 @@ class Automation:
 
     def step(self) -> int:
         """Queues every settlement and holdback release now due; returns how many it queued."""
-        try:
-            with self.chain.lock:
-                chain_now = self.chain.w3.eth.get_block("latest")["timestamp"]
-        except Exception as exc:  # every provider raises its own kinds
-            raise RpcFault(f"{type(exc).__name__}: {exc}") from None
+        chain_now = rpc.call(self.chain, lambda w3: w3.eth.get_block("latest")["timestamp"])
         with self.sessions() as session, session.begin():
             return self._settlements(session, chain_now) + self._holdbacks(session, chain_now)
 

@@ -22,7 +22,8 @@ from web3.exceptions import BlockNotFound
 
 from backend.chain import ChainGateway
 from backend.db.models import IndexedBlock, IndexerCursor, RelayIntent
-from backend.engine.relayer import RpcFault
+from backend.engine import rpc
+from backend.engine.rpc import RpcFault
 from backend.services import chain_sync
 from backend.settings import Settings
 
@@ -163,8 +164,4 @@ class Indexer:
         return self._rpc(block_hash)
 
     def _rpc(self, do):
-        with self.chain.lock:
-            try:
-                return do(self.chain.w3)
-            except Exception as exc:  # every provider raises its own kinds
-                raise RpcFault(f"{type(exc).__name__}: {exc}") from None
+        return rpc.call(self.chain, do)

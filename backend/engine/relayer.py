@@ -26,12 +26,14 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import ContractLogicError, TransactionNotFound
 
 from attestpay.contracts import load_artifact
 from attestpay.reverts import decode_revert, revert_data
 from backend.chain import ChainGateway, _jsonable
 from backend.db.models import RelayIntent, RelayNonce, now
+from backend.engine import rpc
+from backend.engine.rpc import RpcFault
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,10 +43,6 @@ NOT_YET = {"AttestationFromFuture", "HoldbackNotDue"}  # the chain's clock will 
 DONE_BY_OTHERS = {"WrongMilestoneStatus", "NoHoldback"}  # the milestone moved on without us
 GAS_MARGIN = 1.25
 DEFAULT_PRIORITY_FEE = 10**9
-
-
-class RpcFault(Exception):
-    """The node did not answer usefully (timeout, dropped connection, error reply): try again later."""
 
 
 @dataclass(frozen=True)
@@ -102,18 +100,20 @@ class Relayer:
             ))
         moves = 0
         for intent_id in due:
-            while self.advance(intent_id):
+            while (moved := self.advance(intent_id)) and moved != ("sent", "signed"):  # a replacement waits a turn
                 moves += 1
+            moves += bool(moved)
         return moves
 
-    def advance(self, intent_id: int) -> bool:
+    def advance(self, intent_id: int) -> tuple[str, str] | None:
+        """One move of the intent, if it is due and no other worker holds it: (before, after)."""
         with self.sessions() as session, session.begin():
             intent = session.scalar(
                 select(RelayIntent).where(RelayIntent.id == intent_id, RelayIntent.status.in_(ACTIVE))
                 .with_for_update(skip_locked=True)
             )
             if intent is None:  # another worker has it, or it has ended
-                return False
+                return None
             before = intent.status
             try:
                 {"queued": self._sign, "signed": self._broadcast, "sent": self._track, "mined": self._track}[before](session, intent)
@@ -123,7 +123,7 @@ class Relayer:
                 intent.next_attempt_at = time.time() + min(0.25 * 2**intent.attempts, 30)
                 intent.error = {"transient": str(exc)[:300], "attempts": intent.attempts}
                 log.warning("intent %s: %s (attempt %s)", intent.key, exc, intent.attempts)
-            return intent.status != before
+            return (before, intent.status) if intent.status != before else None
 
     # ------------------------------------------------------------------ moves
 
@@ -244,25 +244,23 @@ class Relayer:
         return block.get("baseFeePerGas", 0), max(priority, 1)
 
     def _rpc(self, do, reverts: bool = False, answers: bool = False, not_found: bool = False):
-        """One call to the node under the chain's lock, its failures sorted: a revert (when asked),
+        """One call to the node (`backend.engine.rpc`), its outcomes sorted: a revert (when asked),
         an answer the node gave on purpose (when asked), a missing transaction, or an RpcFault."""
-        with self.chain.lock:
-            try:
-                return do(self.chain.w3)
-            except TransactionNotFound:
-                if not_found:
-                    raise
-                raise RpcFault("transaction not found") from None
-            except Exception as exc:  # every provider raises its own kinds
-                data = revert_data(exc) if reverts else None
-                if data is not None:
-                    error = decode_revert(self.abi, data)
-                    name = error.name if error else None
-                    args = [_jsonable(a) for a in error.args] if error else []
-                    raise _Reverted(Revert(name, args, str(error) if error else str(exc))) from None
-                if answers and _is_answer(exc):
-                    raise _NodeAnswer(str(exc)) from None
-                raise RpcFault(f"{type(exc).__name__}: {exc}") from None
+        def meant(exc: Exception) -> bool:
+            is_revert = revert_data(exc) is not None or isinstance(exc, ContractLogicError)
+            return (reverts and is_revert) or (answers and _is_answer(exc))
+
+        try:
+            return rpc.call(self.chain, do, passed_on=(TransactionNotFound,) if not_found else (), answer=meant)
+        except (RpcFault, TransactionNotFound):
+            raise
+        except Exception as exc:  # what `meant` let through
+            if answers and _is_answer(exc):
+                raise _NodeAnswer(str(exc)) from None
+            data = revert_data(exc)
+            error = decode_revert(self.abi, data) if data else None
+            args = [_jsonable(a) for a in error.args] if error else []
+            raise _Reverted(Revert(error.name if error else None, args, str(error) if error else str(exc))) from None
 
 
 class _Reverted(Exception):

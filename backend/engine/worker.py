@@ -14,7 +14,8 @@ from backend.chain import ChainGateway
 from backend.engine.automation import Automation
 from backend.engine.deliveries import Deliveries
 from backend.engine.indexer import Indexer
-from backend.engine.relayer import Relayer, RpcFault, load_account
+from backend.engine.relayer import Relayer, load_account
+from backend.engine.rpc import RpcFault
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
