@@ -5,12 +5,14 @@ indexer and the relayer sends the same transaction again."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
 from anvil_support import service_env, start_worker, stop
 from backend_support import Api
-from engine_support import RELAYER_PASSWORD, engine_settings, relayer_keystore, worker_for
+from engine_support import RELAYER_PASSWORD, chain_derived, engine_settings, relayer_keystore, worker_for
 from factories import agreement_body
 from sqlalchemy import select
 
@@ -139,3 +141,25 @@ def test_a_stuck_transaction_is_replaced_at_the_same_nonce_with_both_fees_raised
     assert (intent.status, intent.mined_hash) == ("confirmed", second.hashes[1])  # the replacement won the nonce
     assert settled_events(anvil, agreement) == [(0, PAID)]
     assert anvil.w3.eth.get_transaction_count(relayer) == 1
+
+
+def test_confirmations_hold_back_the_relayer_and_the_indexer_and_the_rebuild_command_restores_the_state(anvil, engine_database, tmp_path):
+    api = Api(anvil, engine_database)
+    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
+    worker = worker_for(api, **engine_settings(keystore, confirmations=3))
+    funded_and_attested(api)
+    for _ in range(3):
+        worker.turn()
+    assert intents(api)[0].status == "mined"  # one block holds it; three must
+    assert api_milestone(api, 0).status == "open"  # the indexer stays two blocks behind the head
+    anvil.mine(2)
+    for _ in range(3):
+        worker.turn()
+    assert intents(api)[0].status == "confirmed" and api_milestone(api, 0).status == "settled"
+    live = chain_derived(api)
+
+    env = service_env(anvil, tmp_path, engine_database, keystore, RELAYER_PASSWORD, ATTESTPAY_CONFIRMATIONS="3")
+    rebuilt = subprocess.run([sys.executable, "-m", "backend.engine", "rebuild"], env=env, capture_output=True, text=True, timeout=120)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuilt from the chain's events" in rebuilt.stdout
+    assert chain_derived(api) == live

@@ -8,15 +8,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
+from backend_support import Api
 from eth_account import Account
-from engine_support import Served, WebhookReceiver, engine_settings, relayer_keystore, turn_until, worker_for
+from engine_support import Served, WebhookReceiver, chain_derived, engine_settings, relayer_keystore, turn_until, worker_for
 from factories import DAY, ORACLE_NODE_KEY, agreement_body, oracle_node_app
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from backend.db.models import AttestationRecord, ChainEvent, Invoice, Milestone, RelayIntent, RelayNonce
+from backend.db.models import Milestone, RelayIntent, RelayNonce, WebhookDelivery
 from backend.engine.deliveries import signature
 from oracle.service import BackendPush
 
@@ -137,18 +139,6 @@ def test_the_database_rebuilt_from_events_alone_equals_the_live_one(api, relayer
     assert chain_derived(api) == live
 
 
-def chain_derived(api) -> dict:
-    """Every chain-derived row, without surrogate keys."""
-    with api.app.state.sessions() as session:
-        return {
-            "events": [(e.tx_hash, e.log_index, e.block_number, e.block_hash, e.name, e.args, e.sender)
-                       for e in session.scalars(select(ChainEvent).order_by(ChainEvent.block_number, ChainEvent.log_index))],
-            "milestones": [(m.agreement.status, m.index, m.status, m.client_approved, m.settled_value, m.settled_at, m.paid_now,
-                            m.holdback, m.refund, m.holdback_status) for m in session.scalars(select(Milestone).order_by(Milestone.id))],
-            "invoices": sorted((i.tx_hash, i.log_index, i.kind, i.total, i.lines) for i in session.scalars(select(Invoice))),
-            "revoked": [a.revoked for a in session.scalars(select(AttestationRecord).order_by(AttestationRecord.digest))],
-        }
-
 
 def test_an_intent_overtaken_by_a_party_ends_superseded_without_sending(api, relayer):
     chain = api.chain
@@ -195,3 +185,62 @@ def test_a_release_request_has_the_oracle_nodes_measure_now_and_the_result_settl
     client_session = api.sign_in(chain.client)
     assert api.client.post(url, headers=client_session).status_code == 403  # only the provider asks
 
+
+
+def test_a_settlement_the_escrow_refuses_for_good_fails_with_its_reason_and_frees_its_key(api, relayer):
+    chain = api.chain
+    agreement, _, _ = funded(api, agreement_body(chain, milestones=1))
+    worker = worker_for(api, **engine_settings(relayer[0]))
+    api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9700, chain.oracles[:2])  # valid for a day
+    worker.indexer.catch_up()
+    assert worker.automation.step() == 1
+    chain.warp(chain.now() + 2 * DAY)
+    chain.w3.eth.send_transaction({"from": chain.w3.eth.accounts[0], "to": chain.w3.eth.accounts[0], "value": 0})
+
+    worker.relayer.step()
+    with api.app.state.sessions() as session:
+        (intent,) = session.scalars(select(RelayIntent)).all()
+        assert (intent.status, intent.error["revert"]) == ("failed", "AttestationExpired")
+        assert intent.key == f"settle:{agreement['agreement_id']}:0#failed-{intent.id}"
+    assert chain.w3.eth.get_transaction_count(relayer[1]) == 0
+    assert worker.automation.step() == 0  # the only attestation has expired: nothing to queue until a new one
+
+
+def test_a_webhook_that_fails_is_retried_with_backoff_until_it_answers(api, relayer):
+    chain = api.chain
+    receiver = WebhookReceiver(status=500)
+    try:
+        api.client.post("/v1/webhooks", json={"url": receiver.url}, headers=api.sign_in(chain.client))
+        funded(api, agreement_body(chain, milestones=1))
+        worker = worker_for(api, **engine_settings(relayer[0]))
+        worker.indexer.catch_up()
+        assert worker.deliveries.step() == 0
+        failed = len(receiver.received)
+        assert failed >= 2  # AgreementCreated and AgreementFunded at least, each refused
+        with api.app.state.sessions() as session:
+            pending = session.scalars(select(WebhookDelivery)).all()
+            assert {(d.status, d.attempts, d.last_error) for d in pending} == {("pending", 1, "HTTP 500")}
+            assert min(d.next_attempt_at for d in pending) > time.time()  # backing off
+        assert worker.deliveries.step() == 0 and len(receiver.received) == failed  # not yet due
+
+        receiver.status = 200
+        with api.app.state.sessions() as session, session.begin():
+            session.execute(update(WebhookDelivery).values(next_attempt_at=0.0))  # the backoff has passed
+        assert worker.deliveries.step() == failed
+        bodies = [json.loads(body) for _, body in receiver.received]
+        assert bodies[:failed] == bodies[failed:]  # the same notifications, again
+    finally:
+        receiver.close()
+
+
+def test_the_embedded_chain_runs_its_worker_in_the_api_process(chain, database_url, tmp_path):
+    path, address = relayer_keystore(tmp_path)
+    chain.w3.eth.send_transaction({"from": chain.w3.eth.accounts[0], "to": address, "value": 10**19})
+    api = Api(chain, database_url, worker_in_process=True, **engine_settings(path))
+    agreement, client, _ = funded(api, agreement_body(chain, milestones=1))
+    api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
+    with api.client:  # starts the app's lifespan, and with it the worker thread (the chain is its alone now)
+        deadline = time.monotonic() + 30
+        while api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["milestones"][0]["status"] != "settled":
+            assert time.monotonic() < deadline, "the in-process worker did not settle the milestone"
+            time.sleep(0.05)

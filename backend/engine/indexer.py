@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from backend.chain import ChainGateway
-from backend.db.models import IndexedBlock, IndexerCursor, RelayIntent
+from backend.db.models import IndexedBlock, IndexerCursor, RelayIntent, now
 from backend.engine import rpc
 from backend.engine.rpc import RpcFault
 from backend.services import chain_sync
@@ -130,7 +130,7 @@ class Indexer:
         # The relayer's transactions in the replaced blocks are sent again, as the same bytes.
         session.execute(
             update(RelayIntent).where(RelayIntent.mined_block > ancestor, RelayIntent.status.in_(("mined", "confirmed")))
-            .values(status="sent", mined_hash=None, mined_block=None, mined_block_hash=None, next_attempt_at=0.0)
+            .values(status="sent", mined_hash=None, mined_block=None, mined_block_hash=None, sent_at=now(), next_attempt_at=0.0)
         )
         log.warning("reorganisation below block %s: back to %s, %s events rolled back", cursor.block_number, ancestor, len(removed))
         depth = cursor.block_number - ancestor

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Table, bindparam, func, select, text
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import ContractLogicError, TransactionNotFound
 
@@ -106,7 +106,7 @@ class Relayer:
         return moves
 
     def advance(self, intent_id: int) -> tuple[str, str] | None:
-        """One move of the intent, if it is due and no other worker holds it: (before, after)."""
+        """One move of the intent unless another worker holds it or it has ended: (before, after), or None."""
         with self.sessions() as session, session.begin():
             intent = session.scalar(
                 select(RelayIntent).where(RelayIntent.id == intent_id, RelayIntent.status.in_(ACTIVE))
@@ -116,7 +116,12 @@ class Relayer:
                 return None
             before = intent.status
             try:
-                {"queued": self._sign, "signed": self._broadcast, "sent": self._track, "mined": self._track}[before](session, intent)
+                if before == "queued":
+                    self._sign(session, intent)
+                elif before == "signed":
+                    self._broadcast(intent)
+                else:
+                    self._track(intent)
                 intent.attempts = 0 if intent.status != before else intent.attempts
             except RpcFault as exc:
                 intent.attempts += 1
@@ -131,7 +136,7 @@ class Relayer:
         tx = {"from": self.account.address, "to": intent.to, "data": intent.data, "value": intent.value}
         revert, gas = self._estimate(tx)
         if revert is not None:
-            self._refused(session, intent, revert)
+            self._refused(intent, revert)
             return
         base_fee, priority = self._fees()
         chain_nonce = self._rpc(lambda w3: w3.eth.get_transaction_count(self.account.address, "latest"))
@@ -141,17 +146,18 @@ class Relayer:
         self._sign_version(intent)
         intent.status = "signed"
 
-    def _broadcast(self, session: Session, intent: RelayIntent) -> None:
+    def _broadcast(self, intent: RelayIntent) -> None:
         self._send_raw(intent.raw_tx)
         intent.status, intent.sent_at = "sent", now()
         intent.next_attempt_at = time.time() + self.settings.poll_seconds
 
-    def _track(self, session: Session, intent: RelayIntent) -> None:
+    def _track(self, intent: RelayIntent) -> None:
         receipt = self._receipt(intent)
         if receipt is None:
             if intent.status == "mined":
                 log.warning("intent %s: its transaction left the chain (reorganisation); sending it again", intent.key)
                 intent.status, intent.mined_hash, intent.mined_block, intent.mined_block_hash = "sent", None, None, None
+                intent.sent_at = now()  # the same bytes get their time before any replacement
             if now() - (intent.sent_at or 0) >= self.settings.replace_after_seconds:
                 self._replace(intent)
                 return
@@ -169,7 +175,7 @@ class Relayer:
             return
         tx = {"from": intent.sender, "to": intent.to, "data": intent.data, "value": intent.value}
         revert, _ = self._estimate(tx)
-        self._refused(session, intent, revert or Revert(None, [], "reverted on chain"), mined=True)
+        self._refused(intent, revert or Revert(None, [], "reverted on chain"), mined=True)
 
     def _replace(self, intent: RelayIntent) -> None:
         """The same nonce with both fee fields raised by at least 12.5% (and to today's fees if higher)."""
@@ -181,7 +187,7 @@ class Relayer:
         log.info("intent %s: replaced as %s (max fee %s)", intent.key, intent.tx_hash, intent.max_fee)
         intent.status = "signed"  # stored before it is broadcast, like the first version
 
-    def _refused(self, session: Session, intent: RelayIntent, revert: Revert, mined: bool = False) -> None:
+    def _refused(self, intent: RelayIntent, revert: Revert, mined: bool = False) -> None:
         """A revert before signing may mean "not yet"; after mining, the nonce is spent and the
         intent ends (its key freed, so that automation may queue it anew if it still applies)."""
         intent.error = revert.as_json()
@@ -281,7 +287,3 @@ def _is_answer(exc: Exception) -> bool:
         "not supported", "invalid nonce", "already imported",
     ))
 
-
-def relayed(session: Session) -> dict[str, int]:
-    """How many intents are in each state (for status reports and tests)."""
-    return dict(session.execute(select(RelayIntent.status, func.count()).group_by(RelayIntent.status)).all())
