@@ -244,3 +244,15 @@ def test_the_embedded_chain_runs_its_worker_in_the_api_process(chain, database_u
         while api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["milestones"][0]["status"] != "settled":
             assert time.monotonic() < deadline, "the in-process worker did not settle the milestone"
             time.sleep(0.05)
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("http://hooks.example.com/x", "must use https"),
+    ("https://127.0.0.1/hook", "not a public address"),
+    ("https://localhost:8443/hook", "not a public address"),
+    ("https://10.1.2.3/hook", "not a public address"),
+])
+def test_production_refuses_webhooks_into_the_services_own_network(chain, database_url, url, reason):
+    api = Api(chain, database_url, environment="production", rpc_url="http://127.0.0.1:1", deployment_file="/dev/null")
+    refused = api.client.post("/v1/webhooks", json={"url": url}, headers=api.sign_in(chain.client))
+    assert refused.status_code == 422 and reason in refused.json()["detail"]

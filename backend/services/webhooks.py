@@ -5,23 +5,42 @@ agreements it is a party to. Notifications are queued in the transaction that ma
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+import socket
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db.models import Agreement, ChainEvent, Webhook, WebhookDelivery
-from backend.errors import NotFound
+from backend.errors import InvalidInput, NotFound
 from backend.services.access import require_role
 from backend.services.auth import Principal
 
 
-def register(session: Session, principal: Principal, url: str) -> tuple[Webhook, str]:
+def register(session: Session, principal: Principal, url: str, production: bool) -> tuple[Webhook, str]:
     require_role(principal, "wallet")
+    if production:
+        _public_https(url)
     hook = Webhook(owner=principal.address, url=url, secret=secrets.token_hex(32))
     session.add(hook)
     session.commit()
     return hook, hook.secret
+
+
+def _public_https(url: str) -> None:
+    """In production a webhook is HTTPS to a public address: the worker must not be made to POST
+    into the service's own network (server-side request forgery)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        raise InvalidInput("a webhook URL must use https", field="url")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except OSError:
+        raise InvalidInput(f"the webhook host {parts.hostname} does not resolve", field="url") from None
+    if any(not ipaddress.ip_address(a).is_global for a in addresses):
+        raise InvalidInput(f"the webhook host {parts.hostname} is not a public address", field="url")
 
 
 def owned(session: Session, principal: Principal) -> list[Webhook]:

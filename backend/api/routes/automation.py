@@ -53,9 +53,10 @@ def accept_partial(
 
 
 @router.post("/webhooks", status_code=201)
-def register_webhook(body: WebhookIn, session: SessionDep, principal: WriterDep) -> WebhookOut:
-    """Notifications of every change to your agreements, POSTed to `url` and signed (the secret is shown once)."""
-    hook, secret = webhooks.register(session, principal, str(body.url))
+def register_webhook(body: WebhookIn, session: SessionDep, settings: SettingsDep, principal: WriterDep) -> WebhookOut:
+    """Notifications of every change to your agreements, POSTed to `url` and signed (the secret is
+    shown once). In production the URL must be HTTPS to a public address."""
+    hook, secret = webhooks.register(session, principal, str(body.url), settings.environment == "production")
     return WebhookOut(id=hook.id, url=hook.url, created_at=hook.created_at, secret=secret)
 
 
