@@ -1,9 +1,11 @@
 """Wallet transactions the backend prepares, signed and sent by the parties' own keys against the
 real escrow: ERC-20 funding, registering before funding, partial results, client approval,
-disputes, reclaims, cancellation, withdrawal, and refusals decoded to the escrow's custom errors."""
+disputes and their splits, reclaims, cancellation, withdrawal, and refusals decoded to the escrow's
+custom errors."""
 
 from __future__ import annotations
 
+from eth_account import Account
 from factories import DAY, agreement_body
 
 
@@ -148,6 +150,42 @@ def test_a_dispute_freezes_the_milestone(api):
     assert frozen.status_code == 409 and frozen.json()["revert"]["name"] == "WrongMilestoneStatus"
     arbiter = api.sign_in(chain.arbiter)
     assert api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": 1}, headers=arbiter).status_code == 403
+
+
+def test_the_arbiter_splits_a_dispute_and_a_party_splits_one_with_the_others_signed_split(api):
+    chain = api.chain
+    agreement, client, provider = funded(api, agreement_body(chain))
+    pk = agreement["id"]
+    for index, opener in ((0, (chain.client, client)), (1, (chain.provider, provider))):
+        api.send_all(opener[0], api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": index}, headers=opener[1]))
+    alone = api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute", json={"index": 0, "provider_share_bps": 6000}, headers=provider)
+    assert alone.status_code == 409 and "DisputeSplit signature is needed" in alone.json()["detail"]
+
+    before = chain.w3.eth.get_balance(chain.provider.address)
+    arbiter = api.sign_in(chain.arbiter)
+    split = api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute", json={"index": 0, "provider_share_bps": 6000}, headers=arbiter)
+    api.send_all(chain.arbiter, split)
+    assert chain.w3.eth.get_balance(chain.provider.address) - before == 66 * 10**18  # 60% of 100 + 10 bonus
+
+    url = f"/v1/agreements/{pk}/dispute-split"
+    data = api.client.get(url, params={"index": 1, "provider_share_bps": 2500}, headers=client).json()
+    signed = "0x" + Account.sign_typed_data(chain.client.key, full_message=data["typed_data"]).signature.hex()
+    other = api.client.get(url, params={"index": 1, "provider_share_bps": 9000}, headers=client).json()
+    not_agreed = "0x" + Account.sign_typed_data(chain.client.key, full_message=other["typed_data"]).signature.hex()
+    body = {"index": 1, "provider_share_bps": 2500}
+    refused = api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute", json=body | {"counterparty_signature": not_agreed}, headers=provider)
+    assert refused.status_code == 409 and refused.json()["revert"]["name"] == "InvalidPartySignature"
+    before = chain.w3.eth.get_balance(chain.escrow.address)
+    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute",
+                                                 json=body | {"counterparty_signature": signed}, headers=provider))
+    assert before - chain.w3.eth.get_balance(chain.escrow.address) == 110 * 10**18  # 27.5 to the provider, 82.5 to the client
+
+    state = api.client.get(f"/v1/agreements/{pk}", headers=client).json()
+    assert [m["status"] for m in state["milestones"]] == ["resolved", "resolved"] and state["status"] == "completed"
+    invoices = [api.client.get(f"/v1/invoices/{n}", headers=client).json() for n in api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()]
+    assert [(i["kind"], i["total"]) for i in invoices] == [("dispute", str(66 * 10**18)), ("dispute", str(275 * 10**17))]
+    assert "60.00% to the provider" in api.client.get(f"/v1/invoices/{invoices[0]['number']}/html", headers=client).text
+    assert api.client.get(f"/v1/invoices/{invoices[1]['number']}/pdf", headers=provider).content.startswith(b"%PDF")
 
 
 def test_an_unfunded_agreement_is_cancelled_on_the_escrow(api):

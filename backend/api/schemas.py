@@ -183,6 +183,14 @@ class SettleIn(_In):
     attestation: Hex32 = Field(description="digest of a stored attestation with enough signatures")
 
 
+class ResolveDisputeIn(_In):
+    index: int = Field(ge=0, lt=112)
+    holdback: bool = Field(default=False, description="the dispute is over the holdback of a settled milestone")
+    provider_share_bps: Bps = Field(description="the provider's share of the disputed amount, in basis points")
+    counterparty_signature: Signature | None = Field(
+        default=None, description="the other party's DisputeSplit signature; not needed when the arbiter resolves")
+
+
 class WithdrawIn(_In):
     token: Address | None = None
     to: Address | None = None
@@ -267,7 +275,7 @@ class InvoiceLine(BaseModel):
 
 class InvoiceOut(BaseModel):
     number: str
-    kind: Literal["settlement", "holdback"]
+    kind: Literal["settlement", "holdback", "dispute"]
     agreement_id: str
     agreement_title: str
     milestone_index: int

@@ -184,7 +184,7 @@ class Invoice(Base):
     number: Mapped[str | None] = mapped_column(String(20), unique=True)
     agreement_pk: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), index=True)
     milestone_index: Mapped[int]
-    kind: Mapped[str] = mapped_column(String(16))  # settlement holdback
+    kind: Mapped[str] = mapped_column(String(16))  # settlement holdback dispute
     tx_hash: Mapped[str] = mapped_column(Hash)
     log_index: Mapped[int]
     issued_at: Mapped[int]

@@ -28,6 +28,11 @@ def holdback_lines(amount: int) -> list[dict]:
     return [{"item": "Holdback released after the warranty period", "amount": amount, "effect": "add"}]
 
 
+def dispute_lines(provider_share_bps: int, to_provider: int, to_client: int) -> list[dict]:
+    return [{"item": f"Dispute split: {provider_share_bps / 100:.2f}% to the provider ({to_client:,} back to the client)",
+             "amount": to_provider, "effect": "add"}]
+
+
 def unit(token: str) -> str:
     return "wei (ETH)" if token == ETH else f"base units of token {token}"
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from attestpay import payout
 from backend.chain import ChainGateway, _jsonable
 from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice, Milestone
-from backend.domain.invoices import holdback_lines, settlement_lines
+from backend.domain.invoices import dispute_lines, holdback_lines, settlement_lines
 from backend.domain.terms import milestone_terms
 from backend.errors import InvalidInput
 from backend.services import webhooks
@@ -159,6 +159,8 @@ def _update(session: Session, agreement: Agreement, event: ChainEvent) -> None:
             m.holdback_status = "resolved"
         else:
             m.status = "resolved"
+        to_provider = int(a["toProvider"])
+        _invoice(session, agreement, m, event, "dispute", dispute_lines(int(a["providerShareBps"]), to_provider, int(a["toClient"])), to_provider)
     if agreement.status == "active" and all(_final(x) for x in agreement.milestones):
         agreement.status = "completed"
 

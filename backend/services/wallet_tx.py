@@ -137,6 +137,44 @@ def dispute(session: Session, chain: ChainGateway, principal: Principal, agreeme
     return [chain.transaction(principal.address, call) | {"description": f"open a dispute on milestone {index}"}]
 
 
+def split_message(agreement: Agreement, index: int, holdback: bool, provider_share_bps: int) -> dict:
+    return {"agreementId": agreement.agreement_id, "milestoneIndex": index, "holdback": holdback, "providerShareBps": provider_share_bps}
+
+
+def split_typed_data(principal: Principal, agreement: Agreement, index: int, holdback: bool, provider_share_bps: int) -> tuple[str, dict]:
+    """The EIP-712 DisputeSplit a party signs so that the other party may resolve with it."""
+    require_party(agreement, principal, "client", "provider", "arbiter")
+    _ready(agreement)
+    _milestone(agreement, index)
+    message = split_message(agreement, index, holdback, provider_share_bps)
+    struct = typed_data.struct_hash("DisputeSplit", message | {"agreementId": _hex(agreement.agreement_id)})
+    digest = typed_data.digest(struct, agreement.chain_id, agreement.escrow)
+    return "0x" + digest.hex(), typed_data.typed_data("DisputeSplit", message, agreement.chain_id, agreement.escrow)
+
+
+def resolve_dispute(
+    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int, holdback: bool,
+    provider_share_bps: int, counterparty_signature: str | None,
+) -> list[dict]:
+    """Splits a disputed milestone (or holdback): the arbiter alone, or a party with the other
+    party's DisputeSplit signature for exactly this split."""
+    role = require_party(agreement, principal, "client", "provider", "arbiter")
+    _ready(agreement)
+    m = _milestone(agreement, index)
+    if role != "arbiter" and not counterparty_signature:
+        other = "provider" if role == "client" else "client"
+        raise Conflict(f"without the arbiter, the {other}'s DisputeSplit signature is needed (GET .../dispute-split)")
+    signature = _hex(counterparty_signature) if counterparty_signature else b""
+    agreement_id, terms = _hex(agreement.agreement_id), agreement_terms(agreement).as_abi()
+    if holdback:
+        call = chain.escrow.functions.resolveHoldbackDispute(agreement_id, terms, index, provider_share_bps, signature)
+    else:
+        proof = typed_data.milestone_proof([milestone_terms(x) for x in agreement.milestones], index)
+        call = chain.escrow.functions.resolveDispute(agreement_id, terms, index, milestone_terms(m).as_abi(), proof, provider_share_bps, signature)
+    what = "holdback of milestone" if holdback else "milestone"
+    return [chain.transaction(principal.address, call) | {"description": f"split the disputed {what} {index}: {provider_share_bps / 100:.2f}% to the provider"}]
+
+
 def reclaim(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
     require_party(agreement, principal, "client")
     _ready(agreement)

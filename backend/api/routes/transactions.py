@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
-from backend.api.deps import ChainDep, SessionDep, WriterDep
-from backend.api.schemas import ChainEventOut, IndexIn, RecordTransactionIn, SettleIn, WalletTransactions, WithdrawIn
+from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
+from backend.api.schemas import (
+    ChainEventOut, IndexIn, RecordTransactionIn, ResolveDisputeIn, SettleIn, TypedDataOut, WalletTransactions, WithdrawIn,
+)
 from backend.services import agreements, chain_sync, wallet_tx
 
 router = APIRouter(prefix="/v1", tags=["transactions"])
@@ -54,6 +56,25 @@ def accept_partial(pk: AgreementPk, body: SettleIn, session: SessionDep, chain: 
 def dispute(pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
     """Freezes an open milestone, or a settled milestone's holdback."""
     return _out(wallet_tx.dispute(session, chain, principal, agreements.get(session, pk), body.index))
+
+
+@router.post("/agreements/{pk}/transactions/resolve-dispute")
+def resolve_dispute(pk: AgreementPk, body: ResolveDisputeIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+    """Splits a disputed milestone or holdback: the arbiter alone, or a party with the other's signed split."""
+    agreement = agreements.get(session, pk)
+    return _out(wallet_tx.resolve_dispute(
+        session, chain, principal, agreement, body.index, body.holdback, body.provider_share_bps, body.counterparty_signature,
+    ))
+
+
+@router.get("/agreements/{pk}/dispute-split")
+def dispute_split(
+    pk: AgreementPk, index: Annotated[int, Query(ge=0, lt=112)], provider_share_bps: Annotated[int, Query(ge=0, le=10_000)],
+    session: SessionDep, principal: PrincipalDep, holdback: bool = False,
+) -> TypedDataOut:
+    """The EIP-712 DisputeSplit a party signs to agree to a split the other party then submits."""
+    digest, data = wallet_tx.split_typed_data(principal, agreements.get(session, pk), index, holdback, provider_share_bps)
+    return TypedDataOut(primary_type="DisputeSplit", digest=digest, typed_data=data)
 
 
 @router.post("/agreements/{pk}/transactions/reclaim")
