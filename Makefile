@@ -62,6 +62,7 @@ bench: install
 	$(PY) scripts/bench_oracle.py
 	$(PY) scripts/bench_api.py
 	$(PY) scripts/bench_chain.py
+	$(PY) scripts/bench_auditor.py
 
 clean:
 	rm -rf build crytic-export .pytest_cache .hypothesis

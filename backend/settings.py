@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     oracle_nodes: list[str] = []  # oracle services asked to measure when a provider requests release
     oracle_node_api_key: SecretStr | None = None
     webhook_max_attempts: int = 10
+    evidence_dir: Path | None = None  # the published evidence store the auditor reads (batch files, specs, evidence)
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

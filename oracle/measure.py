@@ -29,6 +29,13 @@ def measure(spec: MetricSpec, data_root: Path, store: EvidenceStore, observed_at
     raw = fetch(spec.source, Path(data_root), observed_at, spec.window_seconds)
     store.put(spec.canonical())
     evidence_hash = store.put(raw)
+    value, used, ignored = value_from_evidence(spec, raw, observed_at)
+    return Measurement(value, observed_at, evidence_hash, used, ignored)
+
+
+def value_from_evidence(spec: MetricSpec, raw: bytes, observed_at: int) -> tuple[int, int, int]:
+    """The scaled value the spec gives over evidence bytes at `observed_at`, with the data points
+    used and ignored: what the oracle computed, and what an auditor recomputes."""
     rows = parse_rows(spec.source, raw)
     start = observed_at - spec.window_seconds if spec.window_seconds else None
     inside = [r for r in rows if r[0] <= observed_at and (start is None or r[0] > start)]
@@ -37,4 +44,4 @@ def measure(spec: MetricSpec, data_root: Path, store: EvidenceStore, observed_at
         value = classification_metric(pairs, spec.source.metric, spec.source.positive_label)
     else:
         value = aggregate([r[1] for r in inside], spec.aggregation)
-    return Measurement(scale(value, spec.decimals), observed_at, evidence_hash, len(inside), len(rows) - len(inside))
+    return scale(value, spec.decimals), len(inside), len(rows) - len(inside)

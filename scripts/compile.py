@@ -20,10 +20,12 @@ ARTIFACTS = ROOT / "attestpay" / "artifacts"
 SOURCES = {
     "MilestoneEscrow": "contracts/solidity/MilestoneEscrow.sol",
     "AttestationRegistry": "contracts/solidity/AttestationRegistry.sol",
-    # Test and demo helpers, never deployed in production: a mintable ERC-20 and a contract
-    # party that refuses ETH (so its payouts are credited).
+    # Test and demo helpers, never deployed in production: a mintable ERC-20, a contract party
+    # that refuses ETH (so its payouts are credited), and a fake escrow that checks no signature
+    # and can pay the wrong amount (for the auditor to catch).
     "MockERC20": "contracts/solidity/test/utils/tokens/MockERC20.sol",
     "ForwardingWallet": "contracts/solidity/test/utils/ForwardingWallet.sol",
+    "FakeEscrow": "contracts/solidity/test/utils/FakeEscrow.sol",
 }
 
 

@@ -75,3 +75,20 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
     portfolio = api.client.get("/v1/reports/portfolio", headers=client).json()
     assert portfolio["milestones_settled"] == 2 and portfolio["completion_rate"] == 1.0
     assert portfolio["on_time_rate"] == 1.0 and portfolio["funds_at_risk"] == {}
+
+
+def test_the_audit_endpoint_reverifies_the_payouts_from_the_chain(api):
+    chain = api.chain
+    agreement, client, provider = api.consented(agreement_body(chain, milestones=1))
+    pk = agreement["id"]
+    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
+    pushed = api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9400, chain.oracles[:2])
+    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=provider))
+
+    assert api.client.get("/v1/reports/audit", headers=client).status_code == 403
+    auditor_key = api.api_key("auditor-1", "auditor")
+    report = api.client.get("/v1/reports/audit", headers=auditor_key).json()
+    assert report["passed"] and report["settlementsVerified"] == 1
+    (mine,) = [a for a in report["agreements"] if a["agreementId"] == agreement["agreement_id"]]
+    assert mine["passed"] and "anchoring not checked" in mine["notes"][0]  # no evidence store configured
+    assert "Every payout checks out." in api.client.get("/v1/reports/audit/html", headers=auditor_key).text

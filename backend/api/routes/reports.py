@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
 
-from backend.api.deps import ChainDep, PrincipalDep, SessionDep
+import auditor
+from auditor.report import as_html
+from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep
 from backend.services import agreements, reports
 from backend.services.access import require_role
 
@@ -17,3 +20,18 @@ def portfolio(session: SessionDep, chain: ChainDep, principal: PrincipalDep) -> 
     best / expected / worst cash-flow projection (definitions in docs/backend.md)."""
     require_role(principal, "wallet", "auditor", "operator", "worker")
     return reports.portfolio(session, agreements.visible(session, principal), chain.now())
+
+
+@router.get("/audit")
+def audit(chain: ChainDep, settings: SettingsDep, principal: PrincipalDep) -> dict:
+    """The independent audit of every payout on this escrow, from chain data and the evidence
+    store alone (not this database); auditors and operators."""
+    require_role(principal, "auditor", "operator")
+    with chain.lock:
+        return auditor.audit(chain.w3, chain.escrow.address, chain.start_block, settings.evidence_dir)
+
+
+@router.get("/audit/html", response_class=HTMLResponse)
+def audit_html(chain: ChainDep, settings: SettingsDep, principal: PrincipalDep) -> HTMLResponse:
+    """The audit as a printable page."""
+    return HTMLResponse(as_html(audit(chain, settings, principal)))

@@ -1,0 +1,71 @@
+"""`python -m auditor --rpc URL --deployment deployment.json [--evidence DIR] [--json F] [--html F]`:
+the verdict per agreement, the reason for every discrepancy. Exit status: 0 every payout checks
+out, 1 a discrepancy, 2 bad input or an unreachable chain."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from web3 import HTTPProvider, Web3
+
+from auditor import audit
+from auditor.report import as_html
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="attestpay-audit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rpc", required=True, help="the chain's JSON-RPC URL")
+    parser.add_argument("--deployment", type=Path, help="the deployment file (escrow address and start block)")
+    parser.add_argument("--escrow", help="the escrow's address (instead of --deployment)")
+    parser.add_argument("--from-block", type=int, help="where to start reading (default: the deployment's block, else 0)")
+    parser.add_argument("--evidence", type=Path, help="the published evidence store: batch files, metric specs, evidence bytes")
+    parser.add_argument("--json", type=Path, help="write the JSON report here ('-': standard output)")
+    parser.add_argument("--html", type=Path, help="write the printable HTML report here")
+    args = parser.parse_args(argv)
+    try:
+        deployment = json.loads(args.deployment.read_text()) if args.deployment else {}
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read the deployment file: {exc}", file=sys.stderr)
+        return 2
+    escrow = args.escrow or deployment.get("escrow")
+    if not escrow or not Web3.is_address(escrow):
+        print("error: give --deployment or --escrow with the escrow's address", file=sys.stderr)
+        return 2
+    if args.evidence and not args.evidence.is_dir():
+        print(f"error: no evidence directory {args.evidence}", file=sys.stderr)
+        return 2
+    start = args.from_block if args.from_block is not None else deployment.get("block", 0)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rreading the chain: block {done:,} of {total:,}", end="", file=sys.stderr, flush=True)
+
+    try:
+        w3 = Web3(HTTPProvider(args.rpc, request_kwargs={"timeout": 60}))
+        report = audit(w3, Web3.to_checksum_address(escrow), start, args.evidence, progress)
+    except (ConnectionError, OSError) as exc:
+        print(f"\nerror: the chain at {args.rpc} did not answer: {exc}", file=sys.stderr)
+        return 2
+    print(file=sys.stderr)
+    if args.json:
+        text = json.dumps(report, indent=2)
+        sys.stdout.write(text + "\n") if str(args.json) == "-" else args.json.write_text(text + "\n")
+    if args.html:
+        args.html.write_text(as_html(report))
+    if str(args.json) != "-":
+        for a in report["agreements"]:
+            print(f"{a['agreementId']}: {'passed' if a['passed'] else 'FAILED'} ({a['settlements']} settlements)")
+            for failure in a["failures"]:
+                print(f"  - {failure}")
+        print(f"{report['settlementsVerified']} settlements verified: {'every payout checks out' if report['passed'] else 'DISCREPANCIES FOUND'}")
+    return 0 if report["passed"] else 1
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

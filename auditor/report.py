@@ -1,0 +1,47 @@
+"""The audit as data (JSON) and as a printable HTML page."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, select_autoescape
+
+from auditor.checks import Verdict
+from auditor.history import History
+
+
+def as_json(history: History, verdicts: list[Verdict]) -> dict:
+    failures = [f"{v.agreement_id}: {f}" for v in verdicts for f in v.failures]
+    return {
+        "passed": not failures, "failures": failures, "chainId": history.chain_id, "escrow": history.escrow,
+        "registry": history.registry, "headBlock": history.head, "settlementsVerified": sum(v.settlements for v in verdicts),
+        "agreements": [
+            {"agreementId": v.agreement_id, "token": v.token, "settlements": v.settlements, "passed": v.passed,
+             "failures": v.failures, "notes": v.notes}
+            for v in verdicts
+        ],
+    }
+
+
+_HTML = Environment(autoescape=select_autoescape(default=True, default_for_string=True)).from_string("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>AttestPay audit of {{ r.escrow }}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #111; }
+.pass { color: #0a6b2d; } .fail { color: #a4161a; }
+table { border-collapse: collapse; width: 100%; } td, th { padding: .4rem; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
+code { font-size: .85em; word-break: break-all; }
+@media print { body { margin: 0; } }
+</style></head><body>
+<h1>Audit of escrow <code>{{ r.escrow }}</code></h1>
+<p>Chain {{ r.chainId }}, registry <code>{{ r.registry }}</code>, up to block {{ r.headBlock }}.
+{{ r.settlementsVerified }} settlements verified from chain data and evidence alone.</p>
+<p class="{{ 'pass' if r.passed else 'fail' }}"><strong>{{ 'Every payout checks out.' if r.passed else r.failures|length ~ ' discrepancies found.' }}</strong></p>
+<table><thead><tr><th scope="col">agreement</th><th scope="col">settlements</th><th scope="col">verdict</th></tr></thead><tbody>
+{% for a in r.agreements %}<tr><td><code>{{ a.agreementId }}</code></td><td>{{ a.settlements }}</td>
+<td class="{{ 'pass' if a.passed else 'fail' }}">{{ 'passed' if a.passed else 'failed' }}
+{% if a.failures %}<ul>{% for f in a.failures %}<li>{{ f }}</li>{% endfor %}</ul>{% endif %}
+{% if a.notes %}<ul>{% for n in a.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}</td></tr>
+{% endfor %}</tbody></table></body></html>
+""")
+
+
+def as_html(report: dict) -> str:
+    return _HTML.render(r=report)
