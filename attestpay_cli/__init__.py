@@ -1,0 +1,1 @@
+"""The `attestpay` command: what a newcomer, an operator and an auditor run."""

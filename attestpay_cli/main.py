@@ -1,0 +1,127 @@
+"""`attestpay`: start a development chain, deploy, serve the backend and its workers, run the
+oracle's commands, verify every payout. Human output by default, `--json` for scripts. Exit
+status: 0 done, 1 a check failed (verify), 2 bad input or an unreachable chain."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from eth_account import Account
+from web3 import HTTPProvider, Web3
+
+from attestpay.deployment import DeploymentError, deploy_contracts, write
+from oracle.cli import main as oracle_commands
+
+
+class Failed(click.ClickException):
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def app() -> None:
+    """Milestone escrow settled by M-of-N oracle attestations."""
+
+
+app.add_command(oracle_commands, name="oracle")
+
+
+@app.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("deployment.json"), show_default=True)
+@click.option("--block-time", type=int, help="mine a block every N seconds (default: on each transaction)")
+@click.option("--json", "as_json", is_flag=True, help="print the deployment as JSON")
+def chain(out: Path, block_time: int | None, as_json: bool) -> None:
+    """Start anvil (from npm, Prague) with the contracts deployed; runs until interrupted."""
+    from attestpay.devchain import start_anvil
+
+    try:
+        dev = start_anvil(*(("--block-time", str(block_time)) if block_time else ()))
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise Failed(str(exc)) from None
+    dev.deployment(out)
+    info = {"rpc": dev.url, "chainId": dev.chain_id, "escrow": dev.escrow.address, "registry": dev.registry.address,
+            "token": dev.token.address, "deployment": str(out)}
+    click.echo(json.dumps(info) if as_json else "\n".join(f"{k:>10}: {v}" for k, v in info.items()))
+    if not as_json:
+        click.echo("anvil's dev accounts are funded (mnemonic: test test ... junk); Ctrl-C stops the chain")
+    try:
+        dev.process.wait()
+    except KeyboardInterrupt:
+        dev.stop()
+
+
+@app.command()
+@click.option("--rpc", required=True, help="the chain's JSON-RPC URL")
+@click.option("--keystore", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="the deployer's encrypted keystore")
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="else ATTESTPAY_DEPLOYER_PASSWORD, else a prompt")
+@click.option("--confirmations", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("deployment.json"), show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def deploy(rpc: str, keystore: Path, password_file: Path | None, confirmations: int, out: Path, as_json: bool) -> None:
+    """Deploy the escrow and the registry from a keystore and write the deployment file."""
+    if password_file is not None:
+        password = password_file.read_text().splitlines()[0]
+    else:
+        password = os.environ.get("ATTESTPAY_DEPLOYER_PASSWORD") or click.prompt("keystore password", hide_input=True)
+    try:
+        key = Account.decrypt(json.loads(keystore.read_text()), password)
+    except (ValueError, KeyError) as exc:
+        raise Failed(f"cannot open the keystore {keystore}: {exc}") from None
+    w3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 30}))
+    if not w3.is_connected():
+        raise Failed(f"no JSON-RPC node answers at {rpc}")
+    say = (lambda _: None) if as_json else (lambda line: click.echo(line, err=True))
+    try:
+        deployment = deploy_contracts(w3, Account.from_key(key), confirmations, progress=say)
+    except DeploymentError as exc:
+        raise Failed(str(exc)) from None
+    write(deployment, out)
+    click.echo(json.dumps(deployment, indent=2) if as_json else f"wrote {out}: escrow {deployment['escrow']}, registry {deployment['registry']}")
+
+
+@app.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
+              help="worker processes beside the API (on the embedded chain: one, in the API's process)")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the backend's API and run its workers, with the ATTESTPAY_* settings (docs/backend.md)."""
+    import uvicorn
+
+    from backend.settings import get_settings
+
+    settings = get_settings()
+    processes = []
+    if settings.rpc_url is None:
+        os.environ["ATTESTPAY_WORKER_IN_PROCESS"] = "true" if workers else "false"
+    else:
+        processes = [subprocess.Popen([sys.executable, "-m", "backend.engine", "worker"]) for _ in range(workers)]
+    get_settings.cache_clear()
+    try:
+        uvicorn.run("backend.api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+@app.command(add_help_option=False, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def verify(ctx: click.Context) -> None:
+    """Re-verify every payout from chain data and evidence (the auditor; see `attestpay verify -h`)."""
+    from auditor.__main__ import main as audit
+
+    sys.exit(audit(ctx.args or ["--help"]))
+
+
+def run() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    run()
