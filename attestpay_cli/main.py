@@ -15,11 +15,9 @@ from eth_account import Account
 from web3 import HTTPProvider, Web3
 
 from attestpay.deployment import DeploymentError, deploy_contracts, write
+from attestpay_cli import Failed
+from attestpay_cli.agreement import agreement
 from oracle.cli import main as oracle_commands
-
-
-class Failed(click.ClickException):
-    exit_code = 2
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,6 +26,7 @@ def app() -> None:
 
 
 app.add_command(oracle_commands, name="oracle")
+app.add_command(agreement)
 
 
 @app.command()

@@ -11,6 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
+from anvil_support import service_env, start_api, stop
+from engine_support import RELAYER_PASSWORD, relayer_keystore
+from eth_account import Account
+from factories import agreement_body
 from web3 import HTTPProvider, Web3
 
 from attestpay.devchain import free_port
@@ -72,3 +76,35 @@ def test_deploy_refuses_a_keystore_it_cannot_open(tmp_path):
     (tmp_path / "key.json").write_text("{}")
     result = attestpay("deploy", "--rpc", f"http://127.0.0.1:{free_port()}", "--keystore", "key.json", "--password-file", "key.json", cwd=tmp_path)
     assert result.returncode == 2 and "cannot open the keystore" in result.stderr
+
+
+def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp_path):
+    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
+    env = service_env(anvil, tmp_path, f"sqlite:///{tmp_path}/api.db", keystore, RELAYER_PASSWORD, ATTESTPAY_MIGRATE_ON_START="true")
+    api, url = start_api(env, tmp_path / "api.log")
+    try:
+        (tmp_path / "password").write_text("wallet password\n")
+        for name, party in (("client", anvil.client), ("provider", anvil.provider)):
+            (tmp_path / f"{name}.json").write_text(json.dumps(Account.encrypt(party.key, "wallet password", kdf="pbkdf2", iterations=1_000)))
+        (tmp_path / "terms.json").write_text(json.dumps(agreement_body(anvil)))
+
+        def as_party(name: str, *args: str) -> subprocess.CompletedProcess:
+            return attestpay("agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password", *args, cwd=tmp_path)
+
+        created = as_party("client", "--json", "create", "terms.json")
+        assert created.returncode == 0, created.stderr
+        pk = str(json.loads(created.stdout)["id"])
+        assert as_party("client", "propose", pk).returncode == 0
+        for name in ("client", "provider"):
+            assert as_party(name, "consent", pk).returncode == 0
+        assert as_party("client", "status", pk).stdout.strip() == "consented (open, open)"
+
+        refused = as_party("provider", "fund", pk, "--rpc", anvil.url)
+        assert refused.returncode == 2 and "only the agreement's client may do this" in refused.stderr
+        funded = as_party("client", "fund", pk, "--rpc", anvil.url)
+        assert funded.returncode == 0, funded.stderr
+        assert "sent 0x" in funded.stdout and f"agreement {pk} " in funded.stdout
+        assert as_party("provider", "status", pk).stdout.strip() == "active (open, open)"
+        assert anvil.w3.eth.get_balance(anvil.escrow.address) == 220 * 10**18
+    finally:
+        stop(api)
