@@ -17,24 +17,38 @@ from backend.client import ApiError, BackendClient
 
 
 class Party:
-    """The caller: the backend's URL and the wallet key from the keystore."""
+    """The caller: the backend's URL and either a wallet key (from an encrypted keystore, signing
+    in with Ethereum) or a service's API key."""
 
-    def __init__(self, api: str, keystore: Path, password_file: Path | None) -> None:
-        password = password_file.read_text().splitlines()[0] if password_file else (
-            os.environ.get("ATTESTPAY_WALLET_PASSWORD") or click.prompt("keystore password", hide_input=True))
-        try:
-            self.key = "0x" + bytes(Account.decrypt(json.loads(keystore.read_text()), password)).hex()
-        except (ValueError, KeyError) as exc:
-            raise Failed(f"cannot open the keystore {keystore}: {exc}") from None
-        self.api = BackendClient(api)
+    def __init__(self, api: str, keystore: Path | None, password_file: Path | None, api_key: str | None = None) -> None:
+        self.api, self.key, self.api_key = BackendClient(api), None, api_key
+        if api_key is None and keystore is None:
+            raise Failed("give --keystore (a wallet) or --api-key (a service)")
+        if api_key is None:
+            password = password_file.read_text().splitlines()[0] if password_file else (
+                os.environ.get("ATTESTPAY_WALLET_PASSWORD") or click.prompt("keystore password", hide_input=True))
+            try:
+                self.key = "0x" + bytes(Account.decrypt(json.loads(keystore.read_text()), password)).hex()
+            except (ValueError, KeyError) as exc:
+                raise Failed(f"cannot open the keystore {keystore}: {exc}") from None
+
+    def headers(self) -> dict:
+        return {"X-API-Key": self.api_key} if self.api_key else self.api.wallet(self.key)
 
     def call(self, method: str, path: str, **kwargs):
         try:
-            return self.api.request(method, path, headers=self.api.wallet(self.key), **kwargs)
+            return self.api.request(method, path, headers=self.headers(), **kwargs)
         except ApiError as exc:
             raise Failed(str(exc)) from None
         except OSError as exc:
             raise Failed(f"the backend did not answer: {exc}") from None
+
+    def document(self, path: str) -> bytes:
+        """A non-JSON answer (an HTML page, a PDF)."""
+        response = self.api.http.get(path, headers=self.headers())
+        if response.status_code >= 400:
+            raise Failed(f"HTTP {response.status_code}: {response.json().get('detail', response.text)}")
+        return response.content
 
 
 @click.group()
@@ -49,7 +63,7 @@ def agreement(ctx: click.Context, api: str, keystore: Path, password_file: Path 
     ctx.obj = {"open": lambda: Party(api, keystore, password_file), "json": as_json}
 
 
-def _party(ctx: click.Context) -> Party:
+def party_of(ctx: click.Context) -> Party:
     """The caller, opened (keystore decrypted) on first use, so `--help` asks for no password."""
     if "party" not in ctx.obj:
         ctx.obj["party"] = ctx.obj["open"]()
@@ -77,7 +91,7 @@ def create(ctx: click.Context, terms: Path) -> None:
         body = json.loads(terms.read_text())
     except ValueError as exc:
         raise Failed(f"{terms} is not JSON: {exc}") from None
-    _show(ctx, _party(ctx).call("POST", "/v1/agreements", json=body))
+    _show(ctx, party_of(ctx).call("POST", "/v1/agreements", json=body))
 
 
 @agreement.command()
@@ -85,7 +99,7 @@ def create(ctx: click.Context, terms: Path) -> None:
 @click.pass_context
 def propose(ctx: click.Context, pk: int) -> None:
     """Freeze the terms; the agreement id (their EIP-712 hash) is fixed from now on."""
-    _show(ctx, _party(ctx).call("POST", f"/v1/agreements/{pk}/propose"))
+    _show(ctx, party_of(ctx).call("POST", f"/v1/agreements/{pk}/propose"))
 
 
 @agreement.command()
@@ -93,7 +107,7 @@ def propose(ctx: click.Context, pk: int) -> None:
 @click.pass_context
 def consent(ctx: click.Context, pk: int) -> None:
     """Sign the proposed terms (EIP-712) with your key and hand the signature to the backend."""
-    party = _party(ctx)
+    party = party_of(ctx)
     data = party.call("GET", f"/v1/agreements/{pk}/typed-data")
     signature = "0x" + Account.sign_typed_data(party.key, full_message=data["typed_data"]).signature.hex()
     _show(ctx, party.call("POST", f"/v1/agreements/{pk}/consents", json={"signature": signature}))
@@ -105,7 +119,7 @@ def consent(ctx: click.Context, pk: int) -> None:
 @click.pass_context
 def fund(ctx: click.Context, pk: int, rpc: str) -> None:
     """Fund the escrow from your wallet (the client): an ERC-20 approval first if needed."""
-    party = _party(ctx)
+    party = party_of(ctx)
     w3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 60}))
     try:
         hashes = party.api.act(w3, party.key, f"/v1/agreements/{pk}/transactions/fund")
@@ -123,7 +137,7 @@ def fund(ctx: click.Context, pk: int, rpc: str) -> None:
 @click.pass_context
 def show(ctx: click.Context, pk: int) -> None:
     """The agreement, its milestones and their terms, as the backend knows them."""
-    _show(ctx, _party(ctx).call("GET", f"/v1/agreements/{pk}"))
+    _show(ctx, party_of(ctx).call("GET", f"/v1/agreements/{pk}"))
 
 
 @agreement.command()
@@ -131,7 +145,7 @@ def show(ctx: click.Context, pk: int) -> None:
 @click.pass_context
 def status(ctx: click.Context, pk: int) -> None:
     """One line: the agreement's status and each milestone's."""
-    body = _party(ctx).call("GET", f"/v1/agreements/{pk}")
+    body = party_of(ctx).call("GET", f"/v1/agreements/{pk}")
     if ctx.obj["json"]:
         click.echo(json.dumps({"status": body["status"], "milestones": [m["status"] for m in body["milestones"]]}))
     else:

@@ -12,12 +12,16 @@ from pathlib import Path
 
 import httpx
 from anvil_support import service_env, start_api, stop
+from backend_support import OPERATOR_KEY
 from engine_support import RELAYER_PASSWORD, relayer_keystore
 from eth_account import Account
 from factories import agreement_body
 from web3 import HTTPProvider, Web3
 
+from attestpay import typed_data
+from attestpay.terms import Attestation
 from attestpay.devchain import free_port
+from backend.client import BackendClient
 
 CLI = str(Path(sys.executable).parent / "attestpay")
 
@@ -80,7 +84,8 @@ def test_deploy_refuses_a_keystore_it_cannot_open(tmp_path):
 
 def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp_path):
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
-    env = service_env(anvil, tmp_path, f"sqlite:///{tmp_path}/api.db", keystore, RELAYER_PASSWORD, ATTESTPAY_MIGRATE_ON_START="true")
+    env = service_env(anvil, tmp_path, f"sqlite:///{tmp_path}/api.db", keystore, RELAYER_PASSWORD, ATTESTPAY_MIGRATE_ON_START="true",
+                      ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY)
     api, url = start_api(env, tmp_path / "api.log")
     try:
         (tmp_path / "password").write_text("wallet password\n")
@@ -106,5 +111,32 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         assert "sent 0x" in funded.stdout and f"agreement {pk} " in funded.stdout
         assert as_party("provider", "status", pk).stdout.strip() == "active (open, open)"
         assert anvil.w3.eth.get_balance(anvil.escrow.address) == 220 * 10**18
+
+        # a settlement, then the reports: the audit trail for an auditor's key, the portfolio and the invoice for a party
+        client = BackendClient(url)
+        agreement = client.request("GET", f"/v1/agreements/{pk}", headers=client.wallet(anvil.client.key))
+        keys = {role: client.request("POST", "/v1/api-keys", json={"name": role, "role": role}, headers={"X-API-Key": OPERATOR_KEY})["key"]
+                for role in ("oracle", "auditor")}
+        att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), 0, bytes.fromhex(agreement["milestones"][0]["metric_id"][2:]),
+                          9700, anvil.now(), b"\x11" * 32, anvil.now() + 86_400)
+        digest = typed_data.attestation_digest(att, anvil.chain_id, anvil.escrow.address)
+        message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
+        for oracle in anvil.oracles[:2]:
+            client.request("POST", "/v1/attestations", headers={"X-API-Key": keys["oracle"]}, json={
+                "attestation": message, "signer": oracle.address, "signature": "0x" + typed_data.sign(oracle.key, digest).hex()})
+        client.act(anvil.w3, anvil.client.key, f"/v1/agreements/{pk}/transactions/settle", {"index": 0, "attestation": "0x" + digest.hex()})
+
+        trail = attestpay("report", "--api", url, "--api-key", keys["auditor"], "agreement", pk, cwd=tmp_path)
+        assert trail.returncode == 0, trail.stderr
+        assert [line.split()[2] for line in trail.stdout.splitlines()[1:4]] == ["AgreementCreated", "AgreementFunded", "MilestoneSettled"]
+        number = trail.stdout.strip().splitlines()[-1].split(": ")[1]
+        figures = attestpay("report", "--api", url, "--keystore", "client.json", "--password-file", "password", "--json", "portfolio", cwd=tmp_path)
+        assert json.loads(figures.stdout)["milestones_settled"] == 1
+        lines = attestpay("report", "--api", url, "--api-key", keys["auditor"], "invoice", number, cwd=tmp_path)
+        assert lines.stdout.startswith(f"invoice {number} (settlement), total {110 * 10**18}")
+        printed = attestpay("report", "--api", url, "--api-key", keys["auditor"], "invoice", number, "--pdf", "invoice.pdf", cwd=tmp_path)
+        assert printed.returncode == 0 and (tmp_path / "invoice.pdf").read_bytes().startswith(b"%PDF")
+        nobody = attestpay("report", "--api", url, "portfolio", cwd=tmp_path)
+        assert nobody.returncode == 2 and "--keystore" in nobody.stderr
     finally:
         stop(api)

@@ -1,0 +1,78 @@
+"""`attestpay report ...`: the backend's reports for a party (wallet keystore) or a service (API
+key, e.g. an auditor's): an agreement's audit trail, portfolio analytics, invoices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from attestpay_cli.agreement import Party, party_of
+
+
+@click.group()
+@click.option("--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL")
+@click.option("--api-key", envvar="ATTESTPAY_API_KEY", help="a service's API key (auditor, operator)")
+@click.option("--keystore", type=click.Path(exists=True, dir_okay=False, path_type=Path), envvar="ATTESTPAY_WALLET_KEYSTORE",
+              help="or your wallet's encrypted keystore")
+@click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@click.pass_context
+def report(ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file: Path | None, as_json: bool) -> None:
+    """Reports from the backend: an agreement's audit trail, the portfolio, invoices."""
+    ctx.obj = {"open": lambda: Party(api, keystore, password_file, api_key), "json": as_json}
+
+
+@report.command("agreement")
+@click.argument("pk", type=int)
+@click.pass_context
+def agreement_report(ctx: click.Context, pk: int) -> None:
+    """Terms, consents, attestations and every chain event with its transaction, in order."""
+    body = party_of(ctx).call("GET", f"/v1/agreements/{pk}/audit-report")
+    if ctx.obj["json"]:
+        click.echo(json.dumps(body, indent=2))
+        return
+    a = body["agreement"]
+    click.echo(f"agreement {a['id']} \"{a['title']}\": {a['status']} ({len(body['attestations'])} attestations)")
+    for e in body["events"]:
+        index = f" milestone {e['args']['index']}" if "index" in e["args"] else ""
+        click.echo(f"  block {e['block_number']:>8}  {e['name']}{index}  {e['tx_hash']}")
+    if body["invoices"]:
+        click.echo(f"  invoices: {', '.join(body['invoices'])}")
+
+
+@report.command()
+@click.pass_context
+def portfolio(ctx: click.Context) -> None:
+    """Completion and on-time rates, lateness, achievement, funds at risk, cash-flow projection."""
+    body = party_of(ctx).call("GET", "/v1/reports/portfolio")
+    if ctx.obj["json"]:
+        click.echo(json.dumps(body, indent=2))
+        return
+    for key, value in body.items():
+        if not isinstance(value, (dict, list)):
+            click.echo(f"{key.replace('_', ' '):>28}: {value}")
+
+
+@report.command()
+@click.argument("number")
+@click.option("--pdf", type=click.Path(dir_okay=False, path_type=Path), help="write the printable PDF here")
+@click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="write the printable HTML here")
+@click.pass_context
+def invoice(ctx: click.Context, number: str, pdf: Path | None, html: Path | None) -> None:
+    """An invoice (AP-000001, ...): its lines, or its printable document."""
+    party = party_of(ctx)
+    for path, kind in ((pdf, "pdf"), (html, "html")):
+        if path is not None:
+            path.write_bytes(party.document(f"/v1/invoices/{number}/{kind}"))
+            click.echo(f"wrote {path}")
+    if pdf or html:
+        return
+    body = party.call("GET", f"/v1/invoices/{number}")
+    if ctx.obj["json"]:
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(f"invoice {body['number']} ({body['kind']}), total {body['total']}")
+    for line in body["lines"]:
+        click.echo(f"  {'+' if line['effect'] == 'add' else '-'} {line['amount']:>28}  {line['item']}")
