@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: install build artifacts test test-forge test-slither test-artifacts test-python bench clean
+.PHONY: install build artifacts demo test test-forge test-slither test-artifacts test-python bench clean
 
 install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed
 
@@ -34,6 +34,10 @@ build: install
 
 artifacts: install
 	$(PY) scripts/compile.py
+
+# The end-to-end demo needs only the Python side: the embedded chain runs in its process.
+demo: $(VENV)/.installed
+	$(VENV)/bin/attestpay demo
 
 test: install test-forge test-slither test-artifacts test-python
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import httpx
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
@@ -35,17 +37,24 @@ class Party:
     def headers(self) -> dict:
         return {"X-API-Key": self.api_key} if self.api_key else self.api.wallet(self.key)
 
-    def call(self, method: str, path: str, **kwargs):
+    @contextmanager
+    def answered(self):
+        """The API's refusal or silence as a Failed with its reason."""
         try:
-            return self.api.request(method, path, headers=self.headers(), **kwargs)
+            yield
         except ApiError as exc:
             raise Failed(str(exc)) from None
-        except OSError as exc:
-            raise Failed(f"the backend did not answer: {exc}") from None
+        except (OSError, httpx.HTTPError) as exc:
+            raise Failed(f"the backend at {self.api.http.base_url} did not answer: {exc}") from None
+
+    def call(self, method: str, path: str, **kwargs):
+        with self.answered():
+            return self.api.request(method, path, headers=self.headers(), **kwargs)
 
     def document(self, path: str) -> bytes:
         """A non-JSON answer (an HTML page, a PDF)."""
-        response = self.api.http.get(path, headers=self.headers())
+        with self.answered():
+            response = self.api.http.get(path, headers=self.headers())
         if response.status_code >= 400:
             raise Failed(f"HTTP {response.status_code}: {response.json().get('detail', response.text)}")
         return response.content
@@ -122,10 +131,9 @@ def fund(ctx: click.Context, pk: int, rpc: str) -> None:
     party = party_of(ctx)
     w3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 60}))
     try:
-        hashes = party.api.act(w3, party.key, f"/v1/agreements/{pk}/transactions/fund")
-    except ApiError as exc:
-        raise Failed(str(exc)) from None
-    except (OSError, RuntimeError) as exc:
+        with party.answered():
+            hashes = party.api.act(w3, party.key, f"/v1/agreements/{pk}/transactions/fund")
+    except (OSError, RuntimeError) as exc:  # the chain: unreachable, or the transaction reverted
         raise Failed(f"the funding did not go through: {exc}") from None
     if not ctx.obj["json"]:
         click.echo("\n".join(f"sent {h}" for h in hashes))

@@ -1,13 +1,16 @@
 """`attestpay`: start a development chain, deploy, serve the backend and its workers, run the
-oracle's commands, verify every payout. Human output by default, `--json` for scripts. Exit
-status: 0 done, 1 a check failed (verify), 2 bad input or an unreachable chain."""
+oracle's commands, verify every payout, play the demo. Human output by default, `--json` for
+scripts. Exit status: 0 done, 1 a check failed (verify, the demo), 2 bad input or an unreachable chain."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import click
@@ -36,7 +39,7 @@ app.add_command(report)
 @click.option("--block-time", type=int, help="mine a block every N seconds (default: on each transaction)")
 @click.option("--json", "as_json", is_flag=True, help="print the deployment as JSON")
 def chain(out: Path, block_time: int | None, as_json: bool) -> None:
-    """Start anvil (from npm, Prague) with the contracts deployed; runs until interrupted."""
+    """Start anvil (from npm, Prague) with the contracts deployed; runs until interrupted or terminated."""
     from attestpay.devchain import start_anvil
 
     try:
@@ -49,6 +52,8 @@ def chain(out: Path, block_time: int | None, as_json: bool) -> None:
     click.echo(json.dumps(info) if as_json else "\n".join(f"{k:>10}: {v}" for k, v in info.items()))
     if not as_json:
         click.echo("anvil's dev accounts are funded (mnemonic: test test ... junk); Ctrl-C stops the chain")
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a process manager's stop, like Ctrl-C: anvil stops too
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (a script's `&`)
     try:
         dev.process.wait()
     except KeyboardInterrupt:
@@ -118,6 +123,30 @@ def verify(ctx: click.Context) -> None:
     from auditor.__main__ import main as audit
 
     sys.exit(audit(ctx.args or ["--help"]))
+
+
+@app.command()
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="an empty or new directory for the database, evidence, oracle queues and audit report (default: a new temporary one)")
+@click.option("--json", "as_json", is_flag=True, help="print the whole account as one JSON document")
+def demo(workdir: Path | None, as_json: bool) -> None:
+    """Play four business agreements end to end on the embedded chain and audit every payout."""
+    from attestpay_cli.demo import account, play
+    from attestpay_cli.demo.stage import DemoFailed
+
+    if workdir is not None and workdir.exists() and any(workdir.iterdir()):
+        raise Failed(f"{workdir} is not empty: the demo starts from a fresh chain and database")
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="attestpay-demo-"))
+    started = time.monotonic()
+    try:
+        document = play(workdir, lambda line: click.echo(f"{time.monotonic() - started:6.1f}s  {line}", err=True))
+    except DemoFailed as exc:
+        raise click.ClickException(f"the demo stopped: {exc} (its files are in {workdir})") from None
+    click.echo(json.dumps(document, indent=2) if as_json else account.text(document))
+    if not as_json:
+        click.echo(f"\nDatabase, evidence and the audit report (audit.html) are in {workdir}")
+    if not document["audit"]["passed"]:
+        sys.exit(1)
 
 
 def run() -> None:

@@ -3,8 +3,8 @@
 For every settlement:
 - the calldata's terms hash to the agreement id and its milestone is the one registered;
 - the signatures recover to distinct members of the oracle set in force at that block, enough;
-- the attestation was anchored in a registry batch at or before the settlement (inclusion proof
-  against the root the registry stored, from the published batch file) and was never revoked;
+- the attestation was anchored in a registry batch (inclusion proof against the root the registry
+  stored, from the published batch file) and was never revoked;
 - the payout recomputed with the spec's formula equals the event, and what moved equals the
   event, to the wei: ERC-20 transfers out of the escrow or credits in the same transaction; for
   ether, which moves without logs, each block's change of the escrow's balance;
@@ -173,7 +173,7 @@ class Auditor:
             signers_of_digest(digest, s.signatures, {bytes.fromhex(o[2:]) for o in oracles}, threshold)
         except InvalidAttestation as exc:
             verdict.failures.append(f"{where}: signatures: {exc} (the set at block {e['blockNumber']}, threshold {threshold})")
-        self._anchoring(verdict, where, a["attestation"], e["blockNumber"])
+        self._anchoring(verdict, where, a["attestation"])
         figures = payout.compute(s.milestone, s.attestation.value, s.attestation.observed_at)
         expected = (figures.paid_now, figures.holdback, figures.refund)
         if (a["paidNow"], a["holdback"], a["refund"]) != expected:
@@ -184,18 +184,15 @@ class Auditor:
         if self.evidence is not None:
             self._evidence(verdict, where, s)
 
-    def _anchoring(self, verdict: Verdict, where: str, digest: str, block: int) -> None:
+    def _anchoring(self, verdict: Verdict, where: str, digest: str) -> None:
         if digest in self.history.revoked:
             verdict.failures.append(f"{where}: attestation {digest} was revoked (block {self.history.revoked[digest]})")
         if self.evidence is None:
             verdict.notes.append(f"{where}: anchoring not checked (no evidence location for the batch files)")
             return
         leaf = "0x" + typed_data.registry_leaf(bytes.fromhex(digest[2:])).hex()
-        anchored = [b for root, (b, uri) in self.history.batches.items() if self._proves(root, uri, leaf)]
-        if not anchored:
+        if not any(self._proves(root, uri, leaf) for root, (_, uri) in self.history.batches.items()):
             verdict.failures.append(f"{where}: attestation {digest} is not in any batch anchored in the registry")
-        elif min(anchored) > block:
-            verdict.failures.append(f"{where}: attestation {digest} was anchored at block {min(anchored)}, after the settlement")
 
     def _proves(self, root: str, uri: str, leaf: str) -> bool:
         """The published batch file under `uri` has `leaf`, and its proof leads to the registry's `root`."""

@@ -1,18 +1,15 @@
 """The chain engine under test: a funded relayer key in an encrypted keystore, a worker on the
-test's app and database, a webhook receiver and apps served over real HTTP."""
+test's app and database and a webhook receiver (apps over real HTTP: `attestpay_cli.demo.stage.Served`)."""
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import uvicorn
 from eth_account import Account
 from sqlalchemy import select
 
-from attestpay.devchain import free_port
 from backend.db.models import AttestationRecord, ChainEvent, Invoice, Milestone
 from backend.engine.worker import Worker
 
@@ -70,22 +67,6 @@ class WebhookReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-class Served:
-    """An ASGI app served by uvicorn on a free port in a thread: real HTTP, in this process."""
-
-    def __init__(self, app) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-        self.url = f"http://127.0.0.1:{self.server.config.port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def chain_derived(api) -> dict:

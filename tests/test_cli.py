@@ -33,7 +33,7 @@ def attestpay(*args: str, cwd: Path, env: dict | None = None, timeout: int = 120
 def test_the_help_lists_every_command(tmp_path):
     result = attestpay("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for command in ("chain", "deploy", "serve", "verify", "oracle"):
+    for command in ("chain", "deploy", "serve", "agreement", "oracle", "verify", "report", "demo"):
         assert command in result.stdout
 
 
@@ -54,6 +54,7 @@ def test_chain_starts_anvil_with_the_contracts_and_verify_audits_it(tmp_path):
     finally:
         chain.send_signal(signal.SIGINT)
         chain.wait(timeout=20)
+    assert not w3.is_connected()  # anvil stopped with it
 
 
 def test_serve_runs_the_backend_on_the_embedded_chain(tmp_path):
@@ -82,10 +83,32 @@ def test_deploy_refuses_a_keystore_it_cannot_open(tmp_path):
     assert result.returncode == 2 and "cannot open the keystore" in result.stderr
 
 
+def test_unreadable_input_and_unreachable_services_get_a_reason_and_exit_2(tmp_path):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    (tmp_path / "password").write_text("wallet password\n")
+    (tmp_path / "me.json").write_text(json.dumps(Account.encrypt(Account.create().key, "wallet password", kdf="pbkdf2", iterations=1_000)))
+    (tmp_path / "terms.txt").write_text("client: me")
+    wallet = ("agreement", "--api", nowhere, "--keystore", "me.json", "--password-file", "password")
+    cases = [
+        (("agreement", "--api", nowhere, "--keystore", "missing.json", "show", "1"), "'missing.json' does not exist"),
+        ((*wallet, "create", "missing.json"), "'missing.json' does not exist"),
+        ((*wallet, "create", "terms.txt"), "terms.txt is not JSON"),
+        ((*wallet, "status", "1"), f"the backend at {nowhere} did not answer"),
+        (("deploy", "--rpc", nowhere, "--keystore", "me.json", "--password-file", "password"), f"no JSON-RPC node answers at {nowhere}"),
+        (("verify", "--rpc", nowhere, "--escrow", "0x" + "11" * 20), f"the chain at {nowhere} did not answer"),
+        (("verify", "--rpc", nowhere, "--deployment", "missing.json"), "cannot read the deployment file"),
+    ]
+    for args, reason in cases:
+        result = attestpay(*args, cwd=tmp_path)
+        assert result.returncode == 2 and reason in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
 def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp_path):
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
+    # each command is a new process that signs in anew: more sign-ins a minute than the default limit of 20
     env = service_env(anvil, tmp_path, f"sqlite:///{tmp_path}/api.db", keystore, RELAYER_PASSWORD, ATTESTPAY_MIGRATE_ON_START="true",
-                      ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY)
+                      ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY, ATTESTPAY_SIGN_INS_PER_MINUTE="60")
     api, url = start_api(env, tmp_path / "api.log")
     try:
         (tmp_path / "password").write_text("wallet password\n")
@@ -96,6 +119,9 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         def as_party(name: str, *args: str) -> subprocess.CompletedProcess:
             return attestpay("agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password", *args, cwd=tmp_path)
 
+        (tmp_path / "bad-terms.json").write_text(json.dumps(agreement_body(anvil, threshold=4)))
+        refused = as_party("client", "create", "bad-terms.json")
+        assert refused.returncode == 2 and "HTTP 422" in refused.stderr and "threshold" in refused.stderr, refused.stderr
         created = as_party("client", "--json", "create", "terms.json")
         assert created.returncode == 0, created.stderr
         pk = str(json.loads(created.stdout)["id"])
@@ -131,6 +157,7 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         assert [line.split()[2] for line in trail.stdout.splitlines()[1:4]] == ["AgreementCreated", "AgreementFunded", "MilestoneSettled"]
         number = trail.stdout.strip().splitlines()[-1].split(": ")[1]
         figures = attestpay("report", "--api", url, "--keystore", "client.json", "--password-file", "password", "--json", "portfolio", cwd=tmp_path)
+        assert figures.returncode == 0, figures.stderr
         assert json.loads(figures.stdout)["milestones_settled"] == 1
         lines = attestpay("report", "--api", url, "--api-key", keys["auditor"], "invoice", number, cwd=tmp_path)
         assert lines.stdout.startswith(f"invoice {number} (settlement), total {110 * 10**18}")

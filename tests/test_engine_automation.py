@@ -13,11 +13,12 @@ import time
 import pytest
 from backend_support import Api
 from eth_account import Account
-from engine_support import Served, WebhookReceiver, chain_derived, engine_settings, relayer_keystore, turn_until, worker_for
+from engine_support import WebhookReceiver, chain_derived, engine_settings, relayer_keystore, turn_until, worker_for
 from factories import DAY, ORACLE_NODE_KEY, agreement_body, oracle_node_app
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
+from attestpay_cli.demo.stage import Served
 from backend.db.models import Milestone, RelayIntent, RelayNonce, WebhookDelivery
 from backend.engine.deliveries import signature
 from oracle.service import BackendPush
