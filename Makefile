@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: install build artifacts demo test test-forge test-slither test-artifacts test-python bench clean
+.PHONY: install build artifacts demo test test-forge test-slither test-artifacts test-python test-browser bench clean
 
-install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed build/web/app.js
 
 $(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ $(SLITHER_VENV)/.installed: requirements-slither.lock
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
 	touch $@
+
+# The web dashboard: bundled from npm packages at install time, served by the backend at /app.
+build/web/app.js: node_modules/.installed $(wildcard web/src/*.js) web/index.html web/app.css
+	mkdir -p build/web
+	esbuild web/src/main.js --bundle --minify --format=esm --target=es2020 --log-level=warning --outfile=build/web/app.js
+	cp web/index.html web/app.css build/web/
 
 build: install
 	forge build
@@ -60,6 +66,10 @@ test-artifacts: install
 
 test-python: install
 	$(PY) -m pytest
+
+# The dashboard in Debian's Chromium (skipped with a message where it is absent, except under CI).
+test-browser: install
+	$(PY) -m pytest -m browser
 
 bench: install
 	$(PY) scripts/bench_gas.py

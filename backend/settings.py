@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+WEB_BUILD = Path(__file__).resolve().parent.parent / "build" / "web"  # `make install` bundles the dashboard here
 PLACEHOLDER_KEYS = {"", "change-me", "changeme", "dev", "development", "secret"}
 
 
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     oracle_node_api_key: SecretStr | None = None
     webhook_max_attempts: int = 10
     evidence_dir: Path | None = None  # the published evidence store the auditor reads (batch files, specs, evidence)
+    web_dir: Path = WEB_BUILD  # the dashboard's bundle, served at /app
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

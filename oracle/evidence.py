@@ -26,6 +26,9 @@ class EvidenceStore:
             tmp.replace(path)
         return digest
 
+    def has(self, digest: bytes) -> bool:
+        return self._path(digest).exists()
+
     def get(self, digest: bytes) -> bytes:
         path = self._path(digest)
         if not path.exists():

@@ -20,10 +20,11 @@ ARTIFACTS = ROOT / "attestpay" / "artifacts"
 SOURCES = {
     "MilestoneEscrow": "contracts/solidity/MilestoneEscrow.sol",
     "AttestationRegistry": "contracts/solidity/AttestationRegistry.sol",
-    # Test and demo helpers, never deployed in production: a mintable ERC-20, a contract party
-    # that refuses ETH (so its payouts are credited), and a fake escrow that checks no signature
-    # and can pay the wrong amount (for the auditor to catch).
+    # Test and demo helpers, never deployed in production: a mintable ERC-20, a token that can
+    # block an account and a contract party that refuses ETH (so their payouts are credited), and
+    # a fake escrow that checks no signature and can pay the wrong amount (for the auditor to catch).
     "MockERC20": "contracts/solidity/test/utils/tokens/MockERC20.sol",
+    "BlocklistToken": "contracts/solidity/test/utils/tokens/WeirdTokens.sol",
     "ForwardingWallet": "contracts/solidity/test/utils/ForwardingWallet.sol",
     "FakeEscrow": "contracts/solidity/test/utils/FakeEscrow.sol",
 }

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 
 from backend.api.ratelimit import RateLimiter
 from backend.api.schemas import ERROR_RESPONSES
-from backend.api.routes import agreements, attestations, auth, automation, health, invoices, reports, transactions
+from backend.api.routes import agreements, attestations, auth, automation, evidence, health, invoices, reports, transactions
 from backend.chain import ChainGateway, connect
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine, make_sessionmaker
@@ -56,9 +58,24 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         body = {"detail": "the connection to the database was lost; retry", "error": "DatabaseUnavailable", "retry_after": 1}
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
-    for module in (health, auth, agreements, transactions, attestations, automation, invoices, reports):
+    for module in (health, auth, agreements, transactions, attestations, automation, invoices, reports, evidence):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    _serve_dashboard(app, settings.web_dir)
     return app
+
+
+def _serve_dashboard(app: FastAPI, web_dir: Path) -> None:
+    """The web dashboard (a static bundle) at /app, and / leading there."""
+    if (web_dir / "index.html").is_file():
+        app.mount("/app", StaticFiles(directory=web_dir, html=True), name="dashboard")
+    else:
+        @app.get("/app", include_in_schema=False)
+        def _not_built() -> JSONResponse:
+            return JSONResponse({"detail": f"the dashboard is not built: no {web_dir / 'index.html'} (run `make install`)"}, status_code=404)
+
+    @app.get("/", include_in_schema=False)
+    def _home() -> RedirectResponse:
+        return RedirectResponse("/app/")
 
 
 @asynccontextmanager
