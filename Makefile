@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: install build artifacts demo test test-forge test-slither test-artifacts test-python test-browser bench clean
+.PHONY: install build artifacts demo test test-forge test-slither test-artifacts test-python test-browser bench soak clean
 
 install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed build/web/app.js
 
@@ -77,6 +77,13 @@ bench: install
 	$(PY) scripts/bench_api.py
 	$(PY) scripts/bench_chain.py
 	$(PY) scripts/bench_auditor.py
+	$(PY) scripts/bench_peers.py
+	$(PY) scripts/bench_report.py
+
+# Soak and faults (scripts/soak.py): SOAK_SECONDS of lifecycles under injected faults, then every invariant.
+SOAK_SECONDS ?= 120
+soak: install
+	$(PY) scripts/soak.py --seconds $(SOAK_SECONDS)
 
 clean:
 	rm -rf build crytic-export .pytest_cache .hypothesis

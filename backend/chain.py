@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,13 +127,26 @@ def connect(settings: Settings) -> ChainGateway:
         return embedded_chain()
     deployment = json.loads(settings.deployment_file.read_text())
     w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": settings.rpc_timeout_seconds}))
-    chain_id = w3.eth.chain_id
+    chain_id = _first_answer(lambda: w3.eth.chain_id, settings.rpc_url)
     if chain_id != deployment["chainId"]:
         raise ChainUnavailable(f"{settings.rpc_url} is chain {chain_id}, the deployment file is for {deployment['chainId']}")
     return ChainGateway(
         w3, contract_at(w3, "MilestoneEscrow", deployment["escrow"]),
         contract_at(w3, "AttestationRegistry", deployment["registry"]), chain_id, int(deployment.get("block", 0)),
     )
+
+
+def _first_answer(ask, url: str, attempts: int = 8):
+    """A node that drops or fails a call at start-up is asked again (after 0.25 s, doubling, about
+    30 s in all), so a worker or an API replica waits out a flaky endpoint instead of exiting."""
+    for attempt in range(attempts):
+        try:
+            return ask()
+        except Exception as exc:  # every provider raises its own kinds
+            failure = exc
+        if attempt < attempts - 1:
+            time.sleep(0.25 * 2**attempt)
+    raise ChainUnavailable(f"{url} did not answer: {type(failure).__name__}: {failure}")
 
 
 def embedded_chain() -> ChainGateway:

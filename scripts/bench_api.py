@@ -2,9 +2,9 @@
 PostgreSQL, beside a bare FastAPI endpoint as the ceiling, served by the same uvicorn processes.
 
 Phases, each for a fixed time after a warm-up: the bare endpoint; reads (an agreement with its
-milestones and consents); writes (new agreement drafts); attestation intake (new attestations,
-each signature verified against the agreement's oracle set); the bare endpoint again (the ceiling
-is the mean of both). The server and this load generator share the machine. Writes
+milestones and consents, among 100); writes (new agreement drafts); attestation intake (new
+attestations, each signature verified against the agreement's oracle set); the bare endpoint again
+(the ceiling is the mean of both); then, once 10,000 agreements exist, reads again (among all). The server and this load generator share the machine. Writes
 bench/results/api.json."""
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ CLIENTS = 50
 SECONDS = float(os.environ.get("ATTESTPAY_BENCH_SECONDS", "6"))
 WARMUP = 1.0
 OPERATOR_KEY = "bench-operator-key-0123456789abcdef0123"
-AGREEMENTS = 20
+AGREEMENTS = 100  # the reads phase runs with these; the growth phase again with GROWN
+GROWN = 10_000
 WORKERS = str(2 * (os.cpu_count() or 1))  # two uvicorn workers per core (one waits on PostgreSQL while the other runs)
 
 def bare_endpoint() -> dict:
@@ -173,8 +174,26 @@ async def backend_phases(base: str) -> dict:
             "headers": wallet, "json": agreement_body(client, provider, oracles, deadline, next(n))}))
         intake = await load(session, lambda: ("POST", "/v1/attestations", {"headers": oracle_key, "json": next(pushes)}))
         bare_after = await load(session, lambda: ("GET", "/bare", {}))
+        grown = await grow(session, wallet, lambda: agreement_body(client, provider, oracles, deadline, next(n)))
+        reads_grown = await load(session, lambda: ("GET", f"/v1/agreements/{random.randint(1, grown)}", {"headers": wallet}))
     bare = {k: (bare_before[k] + bare_after[k]) / 2 for k in bare_before}
-    return {"bare": bare, "reads": reads, "writes": writes, "intake": intake}
+    return {"bare": bare, "reads": reads, "writes": writes, "intake": intake, "reads_grown": reads_grown}
+
+
+async def grow(session: aiohttp.ClientSession, wallet: dict, body) -> int:
+    """Drafts agreements (CLIENTS at a time, untimed) until GROWN exist; returns the highest id."""
+    async with session.get("/v1/agreements", headers=wallet) as response:
+        ids = [a["id"] for a in await response.json()]
+    missing = iter(range(GROWN - len(ids)))
+
+    async def client() -> None:
+        for _ in missing:
+            async with session.post("/v1/agreements", json=body(), headers=wallet) as response:
+                if response.status != 201:
+                    raise SystemExit(f"growing to {GROWN} agreements: {response.status} {(await response.read())[:300]!r}")
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    return max(ids) + GROWN - len(ids)
 
 
 def signed_pushes(agreements: list[dict], oracles, chain_id: int, escrow: str, count: int = 15_000) -> list[dict]:
@@ -207,7 +226,11 @@ def main() -> None:
         "reads_per_s": phases["reads"]["per_s"], "read_p50_ms": phases["reads"]["p50_ms"], "read_p99_ms": phases["reads"]["p99_ms"],
         "writes_per_s": phases["writes"]["per_s"], "write_p50_ms": phases["writes"]["p50_ms"], "write_p99_ms": phases["writes"]["p99_ms"],
         "intake_per_s": phases["intake"]["per_s"], "intake_p99_ms": phases["intake"]["p99_ms"],
+        f"reads_per_s_at_{GROWN}_agreements": phases["reads_grown"]["per_s"],
+        f"read_p50_ms_at_{GROWN}_agreements": phases["reads_grown"]["p50_ms"],
+        f"read_p99_ms_at_{GROWN}_agreements": phases["reads_grown"]["p99_ms"],
     }
+    result[f"read_p50_growth_{AGREEMENTS}_to_{GROWN}_agreements"] = round(phases["reads_grown"]["p50_ms"] / phases["reads"]["p50_ms"], 3)
     result["reads_vs_bare"] = round(result["reads_per_s"] / result["bare_per_s"], 3)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

@@ -36,14 +36,17 @@ TARGETS = {
 
 
 class Bench:
-    def __init__(self) -> None:
-        self.w3 = Web3(EthereumTesterProvider())
-        tester = self.w3.provider.ethereum_tester
-        self.tester = tester
+    def __init__(self, w3: Web3 | None = None, keys: list[str] | None = None) -> None:
+        """On the embedded chain by default; or on `w3` whose first accounts are unlocked and
+        have `keys` (anvil's dev accounts)."""
+        if w3 is None:
+            w3 = Web3(EthereumTesterProvider())
+            self.tester = w3.provider.ethereum_tester
+            keys = [k.to_hex() for k in self.tester.backend.account_keys]
+        self.w3, self.keys = w3, keys
         accounts = self.w3.eth.accounts
-        keys = tester.backend.account_keys
         self.deployer, self.client, self.provider, self.relayer = accounts[:4]
-        self.provider_key = keys[2].to_hex()
+        self.provider_key = keys[2]
         self.oracles = sorted((Account.from_key(bytes([0x0A] * 31 + [i])) for i in range(1, 4)), key=lambda a: int(a.address, 16))
         self.registry = deploy(self.w3, "AttestationRegistry", sender=self.deployer)
         self.escrow = deploy(self.w3, "MilestoneEscrow", self.registry.address, sender=self.deployer)
@@ -161,7 +164,7 @@ class Bench:
         ms = [self.milestone()]
         terms = replace(self.terms(ETH, ms), provider=wallet.address)
         terms_hash = typed_data.terms_hash(terms)
-        consent = typed_data.sign(self.tester.backend.account_keys[1].to_hex(), self.digest(terms_hash))
+        consent = typed_data.sign(self.keys[1], self.digest(terms_hash))
         create = self.escrow.functions.create(terms.as_abi(), [m.as_abi() for m in ms], consent)
         self._send(wallet.functions.execute(self.escrow.address, create._encode_transaction_data()), self.provider)
         self._send(self.escrow.functions.fund(terms_hash, terms.as_abi(), [m.as_abi() for m in ms]), self.client, ms[0].amount)

@@ -1,23 +1,17 @@
-"""Real processes for the chain engine's tests: the backend's API (uvicorn) and workers as
-subprocesses on PostgreSQL against anvil (`attestpay.devchain`), and an RPC proxy that misbehaves."""
+"""Real processes for the chain engine's tests: anvil (`attestpay.devchain`), a PostgreSQL schema,
+and the API, workers and faulty RPC proxy of `attestpay.devstack`, plus a worker that crashes on cue."""
 
 from __future__ import annotations
 
-import json
-import os
-import random
 import subprocess
 import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 from backend_support import fresh_postgres_schema, postgres_or_skip, postgres_url
 
-from attestpay.devchain import AnvilChain, free_port, start_anvil
+from attestpay import devstack
+from attestpay.devchain import start_anvil
 from backend.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,112 +35,6 @@ def engine_database() -> str:
     return postgres_url(SCHEMA)
 
 
-def service_env(chain: AnvilChain, tmp_path: Path, database_url: str, keystore: str, password: str, **extra: str) -> dict:
-    """The environment of an API replica or a worker on this chain and database."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")}
-    return env | {
-        "ATTESTPAY_ENVIRONMENT": "test", "ATTESTPAY_DATABASE_URL": database_url, "ATTESTPAY_MIGRATE_ON_START": "false",
-        "ATTESTPAY_RPC_URL": chain.url, "ATTESTPAY_DEPLOYMENT_FILE": str(chain.deployment(tmp_path / "deployment.json")),
-        "ATTESTPAY_RELAYER_KEYSTORE": keystore, "ATTESTPAY_RELAYER_PASSWORD": password, "ATTESTPAY_POLL_SECONDS": "0.1",
-        "ATTESTPAY_RPC_TIMEOUT_SECONDS": "3",
-    } | extra
-
-
 def start_worker(env: dict, log: Path, crash_at: str | None = None) -> subprocess.Popen:
     """`python -m backend.engine worker`, or the crashing variant that dies at `crash_at`."""
-    command = [sys.executable, str(ROOT / "tests" / "crashing_worker.py"), crash_at] if crash_at else [sys.executable, "-m", "backend.engine", "worker"]
-    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def start_api(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "backend.api.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise AssertionError(f"the API exited: {log.read_text()[-2000:]}")
-        time.sleep(0.1)
-    raise AssertionError("the API did not start")
-
-
-def stop(*processes: subprocess.Popen) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-class FaultyRpc:
-    """A JSON-RPC proxy in front of anvil that misbehaves on a share of the calls, as networks and
-    providers do: a reply too late (after the client's timeout, the call still reaches anvil), a
-    connection dropped before or after anvil ran the call, an HTTP 502, a JSON-RPC internal error."""
-
-    FAULTS = (("late", 0.03), ("drop_before", 0.08), ("drop_after", 0.08), ("http_502", 0.05), ("rpc_error", 0.05))
-
-    def __init__(self, upstream: str, late_seconds: float, seed: int = 7) -> None:
-        rng, lock, proxy = random.Random(seed), threading.Lock(), self
-        self.counts: dict[str, int] = {}
-
-        def pick() -> str:
-            with lock:
-                roll, edge = rng.random(), 0.0
-                for fault, share in proxy.FAULTS:
-                    edge += share
-                    if roll < edge:
-                        proxy.counts[fault] = proxy.counts.get(fault, 0) + 1
-                        return fault
-                proxy.counts["ok"] = proxy.counts.get("ok", 0) + 1
-                return "ok"
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                fault = pick()
-                if fault == "drop_before":
-                    self.close_connection = True
-                    return
-                if fault == "http_502":
-                    self._reply(502, b"bad gateway")
-                    return
-                if fault == "rpc_error":
-                    request = json.loads(body)
-                    self._reply(200, json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32603, "message": "internal error"}}).encode())
-                    return
-                if fault == "late":
-                    time.sleep(late_seconds)
-                answer = httpx.post(upstream, content=body, headers={"Content-Type": "application/json"}, timeout=30)
-                if fault == "drop_after":
-                    self.close_connection = True
-                    return
-                self._reply(answer.status_code, answer.content)
-
-            def _reply(self, status: int, content: bytes) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(content)))
-                    self.end_headers()
-                    self.wfile.write(content)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up on a late reply
-                    pass
-
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return devstack.start_worker(env, log, [sys.executable, str(ROOT / "tests" / "crashing_worker.py"), crash_at] if crash_at else None)

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from anvil_support import service_env, start_api, start_worker, stop
 from backend_support import OPERATOR_KEY
 from engine_support import RELAYER_PASSWORD, relayer_keystore
 from eth_account import Account
@@ -22,6 +21,7 @@ from eth_account.messages import encode_defunct
 from attestpay import typed_data
 from attestpay.contracts import deploy
 from attestpay.devchain import dev_party
+from attestpay.devstack import service_env, start_api, start_worker, stop
 from attestpay.terms import Attestation
 from oracle.anchoring import AttestationBatch
 from backend.client import BackendClient

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import httpx
-from anvil_support import service_env, start_api, stop
 from backend_support import OPERATOR_KEY
 from engine_support import RELAYER_PASSWORD, relayer_keystore
 from eth_account import Account
@@ -19,6 +18,7 @@ from factories import agreement_body
 from web3 import HTTPProvider, Web3
 
 from attestpay import typed_data
+from attestpay.devstack import service_env, start_api, stop
 from attestpay.terms import Attestation
 from attestpay.devchain import free_port
 from backend.client import BackendClient

@@ -1,7 +1,8 @@
 """The chain engine as it runs in production: workers as processes on PostgreSQL, against anvil
 over JSON-RPC. A worker killed at each point of the relayer's work converges on restart with the
 milestone paid exactly once; a reorganisation that drops a settlement is rolled back by the
-indexer and the relayer sends the same transaction again."""
+indexer and the relayer sends the same transaction again, and one that drops what a wallet
+reported before the indexer got there is rolled back too."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import sys
 import time
 
 import pytest
-from anvil_support import service_env, start_worker, stop
+from anvil_support import start_worker
 from backend_support import Api
 from engine_support import RELAYER_PASSWORD, chain_derived, engine_settings, relayer_keystore, worker_for
 from factories import agreement_body
 from sqlalchemy import select
 
+from attestpay.devstack import service_env, stop
 from backend.db.models import Milestone, RelayIntent
 
 PAID = 110 * 10**18  # a milestone of 100 + 10 bonus, measured past the stretch
@@ -112,6 +114,24 @@ def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(
     assert (intent.status, intent.nonce, len(intent.hashes)) == ("confirmed", 0, 1)  # the same bytes, sent again
     assert api_milestone(api, 0).status == "settled"
     assert anvil.w3.eth.get_transaction_count(relayer) == 1
+
+
+def test_what_a_wallet_reported_from_a_block_replaced_before_the_indexer_got_there_is_rolled_back(anvil, engine_database, tmp_path):
+    api = Api(anvil, engine_database)
+    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
+    worker = worker_for(api, **engine_settings(keystore))
+    agreement, client, _ = api.consented(agreement_body(anvil, milestones=1))
+    worker.indexer.catch_up()
+    before_funding = anvil.snapshot()
+    api.send_all(anvil.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
+    assert api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["status"] == "active"  # from the wallet's report
+
+    anvil.revert(before_funding)  # the funding's blocks are replaced before the indexer saw them
+    anvil.mine(3)
+    assert anvil.escrow.functions.milestoneStatus(bytes.fromhex(agreement["agreement_id"][2:]), 0).call() == 0
+    worker.indexer.catch_up()
+    assert api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["status"] == "consented"  # as the chain says
+    assert chain_derived(api)["events"] == []
 
 
 def test_a_stuck_transaction_is_replaced_at_the_same_nonce_with_both_fees_raised(anvil, engine_database, tmp_path):

@@ -9,7 +9,6 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from anvil_support import FaultyRpc, service_env, start_api, start_worker, stop
 from backend_support import OPERATOR_KEY, Api
 from engine_support import RELAYER_PASSWORD, relayer_keystore
 from factories import agreement_body
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from test_engine_anvil import wait_for
 
 from attestpay import typed_data
+from attestpay.devstack import FaultyRpc, service_env, start_api, start_worker, stop
 from backend.db.models import ChainEvent, Milestone, RelayIntent
 
 STATUS = {"open": 0, "disputed": 1, "settled": 2, "reclaimed": 3, "resolved": 4}

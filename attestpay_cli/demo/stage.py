@@ -99,14 +99,14 @@ class Stage:
         backend_port, node_ports = free_port(), [free_port() for _ in range(3)]
         operator_key, node_key = secrets.token_hex(24), secrets.token_hex(24)
         self.api = BackendClient(f"http://127.0.0.1:{backend_port}")
-        self.settings = Settings(
+        settings = Settings(
             environment="development", database_url=f"sqlite:///{workdir / 'attestpay.db'}",
             siwe_domain=f"127.0.0.1:{backend_port}", siwe_uri=f"http://127.0.0.1:{backend_port}", operator_api_key=operator_key,
             relayer_keystore=self._relayer_keystore(keys[4]), relayer_password=RELAYER_PASSWORD, poll_seconds=0.05,
             worker_in_process=True, oracle_nodes=[f"http://127.0.0.1:{p}" for p in node_ports], oracle_node_api_key=node_key,
             evidence_dir=self.evidence.root,
         )
-        self._servers.append(Served(create_app(self.settings, self.chain), backend_port))
+        self._servers.append(Served(create_app(settings, self.chain), backend_port))
         push_key = self.api.request("POST", "/v1/api-keys", json={"name": "oracle-nodes", "role": "oracle"},
                                     headers={"X-API-Key": operator_key})["key"]
         self.oracles: list[tuple[OracleNode, AnchorQueue]] = []

@@ -8,6 +8,9 @@
   was reorganised: the common ancestor is found among the recently indexed blocks' hashes, the
   events above it are rolled back, the relayer's transactions mined above it are sent again, and
   indexing resumes from there.
+- What was learnt ahead of the indexer (events a wallet reported from its receipt, the relayer's
+  transactions seen mined) is checked against each range's logs and block hashes: from a block
+  replaced before the indexer got there, it is rolled back the same way.
 - On PostgreSQL one replica indexes at a time (a transaction-scoped advisory lock); the others skip.
 `rebuild` forgets every chain-derived row and indexes again from the start block."""
 
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import BlockNotFound
 
 from backend.chain import ChainGateway
-from backend.db.models import IndexedBlock, IndexerCursor, RelayIntent, now
+from backend.db.models import ChainEvent, IndexedBlock, IndexerCursor, RelayIntent, now
 from backend.engine import rpc
 from backend.engine.rpc import RpcFault
 from backend.services import chain_sync
@@ -66,6 +69,8 @@ class Indexer:
             last = min(target, first + self.range - 1)
             last_hash = self._hash(last)
             logs = self._logs(first, last)
+            if self._replaced_ahead(session, first, last, logs):
+                self._rewind(session, first - 1)
             self._apply(session, logs)
             cursor.block_number, cursor.block_hash = last, last_hash
             self._keep_hashes(session, logs, last, last_hash)
@@ -125,17 +130,34 @@ class Indexer:
             if self._hash(block.number) == block.hash:
                 ancestor, ancestor_hash = block.number, block.hash
                 break
-        removed = chain_sync.roll_back(session, ancestor)
+        self._rewind(session, ancestor)
         session.execute(delete(IndexedBlock).where(IndexedBlock.number > ancestor))
-        # The relayer's transactions in the replaced blocks are sent again, as the same bytes.
+        log.warning("reorganisation below block %s: back to %s", cursor.block_number, ancestor)
+        depth = cursor.block_number - ancestor
+        cursor.block_number, cursor.block_hash = ancestor, ancestor_hash
+        return depth
+
+    def _rewind(self, session: Session, ancestor: int) -> None:
+        """Events above `ancestor` are rolled back (the agreements replayed without them) and the
+        relayer's transactions mined above it are sent again, as the same bytes."""
+        removed = chain_sync.roll_back(session, ancestor)
         session.execute(
             update(RelayIntent).where(RelayIntent.mined_block > ancestor, RelayIntent.status.in_(("mined", "confirmed")))
             .values(status="sent", mined_hash=None, mined_block=None, mined_block_hash=None, sent_at=now(), next_attempt_at=0.0)
         )
-        log.warning("reorganisation below block %s: back to %s, %s events rolled back", cursor.block_number, ancestor, len(removed))
-        depth = cursor.block_number - ancestor
-        cursor.block_number, cursor.block_hash = ancestor, ancestor_hash
-        return depth
+        log.warning("rolled back %s events above block %s", len(removed), ancestor)
+
+    def _replaced_ahead(self, session: Session, first: int, last: int, logs: list) -> bool:
+        """Whether something learnt ahead of the indexer in [first, last] is not on the chain any
+        more: an event a wallet reported from its receipt (`POST /v1/transactions`) or a relayer
+        transaction seen mined, in a block that was replaced before the indexer got there."""
+        canonical = {("0x" + bytes(e["transactionHash"]).hex(), e["logIndex"]) for e in logs}
+        reported = session.execute(select(ChainEvent.tx_hash, ChainEvent.log_index).where(ChainEvent.block_number.between(first, last)))
+        if any((tx_hash, index) not in canonical for tx_hash, index in reported):
+            return True
+        mined = session.execute(select(RelayIntent.mined_block, RelayIntent.mined_block_hash).where(
+            RelayIntent.mined_block.between(first, last), RelayIntent.status.in_(("mined", "confirmed")))).all()
+        return any(self._hash(number) != block_hash for number, block_hash in set(mined))
 
     def _keep_hashes(self, session: Session, logs: list, last: int, last_hash: str) -> None:
         """The hashes of the blocks with events and of the range's last block; the oldest go."""

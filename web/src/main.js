@@ -485,7 +485,9 @@ async function portfolioPage() {
     <div><strong>Completion rate</strong><br>${pct(p.completion_rate)}</div>
     <div><strong>On-time rate</strong><br>${pct(p.on_time_rate)}</div>
     <div><strong>Average lateness</strong><br>${p.average_days_late ?? "n/a"} days</div>
-    <div><strong>Achievement vs target</strong><br>${pct(p.average_achievement)}</div></div></section>
+    <div><strong>Achievement vs target</strong><br>${pct(p.average_achievement)}</div></div>
+    ${barChart("Completion, on-time and achievement rates (%)", [["completion", p.completion_rate], ["on time", p.on_time_rate],
+      ["achievement", p.average_achievement]].map(([label, r]) => ({ label, values: [(r ?? 0) * 100] })), ["rate (%)"], (y) => `${y.toFixed(0)}%`)}</section>
     ${charts.join("") || `<section><p class="muted">No funded agreement yet: nothing to project.</p></section>`}`;
 }
 
