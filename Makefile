@@ -30,7 +30,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # The web dashboard: bundled from npm packages at install time, served by the backend at /app.
-build/web/app.js: node_modules/.installed $(wildcard web/src/*.js) web/index.html web/app.css
+build/web/app.js: node_modules/.installed $(wildcard web/src/*.js web/src/pages/*.js) web/index.html web/app.css
 	mkdir -p build/web
 	esbuild web/src/main.js --bundle --minify --format=esm --target=es2020 --log-level=warning --outfile=build/web/app.js
 	cp web/index.html web/app.css build/web/

@@ -1,0 +1,68 @@
+// What every page shares: formatting (amounts by the token's own decimals, metric values by the
+// spec's), HTML escaping, the status at a glance, the caller's role, the toast.
+import { createPublicClient, custom, erc20Abi, formatUnits } from "viem";
+import { session } from "./api.js";
+
+export const ETH = "0x0000000000000000000000000000000000000000";
+export const DAY = 86400;
+export const view = document.getElementById("view");
+export const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+export const short = (h) => (h ? `${h.slice(0, 8)}…${h.slice(-6)}` : "");
+export const date = (t) => new Date(t * 1000).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+const tokens = new Map();
+
+export async function token(address) {
+  if (!address || address === ETH) return { symbol: "ETH", decimals: 18 };
+  if (!tokens.has(address)) {
+    tokens.set(address, (async () => {
+      try {
+        const chain = createPublicClient({ transport: custom(window.ethereum) });
+        const [symbol, decimals] = await Promise.all([
+          chain.readContract({ address, abi: erc20Abi, functionName: "symbol" }),
+          chain.readContract({ address, abi: erc20Abi, functionName: "decimals" }),
+        ]);
+        return { symbol, decimals };
+      } catch {
+        return { symbol: short(address), decimals: 18 };
+      }
+    })());
+  }
+  return tokens.get(address);
+}
+
+const CREDITS_ABI = [{ type: "function", name: "credits", stateMutability: "view", inputs: [{ type: "address" }, { type: "address" }], outputs: [{ type: "uint256" }] }];
+
+/** What the escrow credited to `account` in `tokenAddress` (payments it could not push), from the chain. */
+export async function credited(escrow, tokenAddress, account) {
+  try {
+    const chain = createPublicClient({ transport: custom(window.ethereum) });
+    return await chain.readContract({ address: escrow, abi: CREDITS_ABI, functionName: "credits", args: [tokenAddress, account] });
+  } catch {
+    return 0n;
+  }
+}
+
+// Both return HTML-safe text: a token's symbol and a metric's unit come from whoever deployed or drafted them.
+export const money = (amount, t) => `${Number(formatUnits(BigInt(amount ?? 0), t.decimals)).toLocaleString("en-US", { maximumFractionDigits: 4 })} ${esc(t.symbol)}`;
+export const metricText = (value, m) => `${Number(value) / 10 ** m.spec.decimals} ${m.spec.unit}`; // for the charts, which escape
+export const metric = (value, m) => esc(metricText(value, m));
+
+/** The status at a glance: what the agreement waits for. */
+export function stage(a) {
+  if (a.status === "draft" || a.status === "proposed") return "awaiting consent";
+  if (a.status === "consented") return "awaiting funds";
+  if (a.status === "completed") return "complete";
+  if (a.status === "cancelled") return "cancelled";
+  if (a.milestones.some((m) => m.status === "disputed" || m.holdback_status === "disputed")) return "disputed";
+  if (a.milestones.every((m) => m.status !== "open")) return "settled";
+  return "in progress";
+}
+export const badge = (text) => `<span class="badge ${esc(text.replace(/ /g, "-"))}">${esc(text)}</span>`;
+export const role = (a, address) => ["client", "provider", "arbiter"].find((r) => a[r].toLowerCase() === address.toLowerCase()) || (session().apiKey ? "auditor" : "observer");
+
+export function toast(text) {
+  const p = document.createElement("p");
+  p.textContent = text;
+  document.getElementById("toast").append(p);
+  setTimeout(() => p.remove(), 6000);
+}
