@@ -19,6 +19,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///attestpay.db"
     migrate_on_start: bool = True
+    # PostgreSQL connections each process keeps open. The API serves at most this many requests at
+    # once (its thread pool is sized to match), so no request opens a connection of its own: opening
+    # one costs PostgreSQL a process. Replicas x pool size must stay under max_connections.
+    database_pool_size: int = Field(default=40, ge=1)
 
     rpc_url: str | None = None  # None: the embedded eth-tester chain, in process
     deployment_file: Path | None = None  # {"chainId", "escrow", "registry", "block"}; required with rpc_url

@@ -13,7 +13,7 @@ import time
 import pytest
 from anvil_support import start_worker
 from backend_support import Api
-from engine_support import RELAYER_PASSWORD, chain_derived, engine_settings, relayer_keystore, worker_for
+from engine_support import RELAYER_PASSWORD, chain_derived, engine_settings, relayer_keystore, turn_until, worker_for
 from factories import agreement_body
 from sqlalchemy import select
 
@@ -155,8 +155,7 @@ def test_a_stuck_transaction_is_replaced_at_the_same_nonce_with_both_fees_raised
     assert second.max_fee * 8 >= first.max_fee * 9 and second.priority_fee * 8 >= first.priority_fee * 9  # both +12.5% or more
 
     anvil.mine()
-    for _ in range(3):
-        worker.turn()
+    turn_until(worker, lambda: intents(api)[0].status not in ("sent", "mined"))  # tracked once its poll interval passed
     (intent,) = intents(api)
     assert (intent.status, intent.mined_hash) == ("confirmed", second.hashes[1])  # the replacement won the nonce
     assert settled_events(anvil, agreement) == [(0, PAID)]

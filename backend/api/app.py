@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import threading
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -32,18 +34,17 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     if settings.migrate_on_start:
         upgrade(settings.database_url)
     app = FastAPI(
-        title="AttestPay backend", version="1", lifespan=_worker_in_process if settings.worker_in_process else None,
+        title="AttestPay backend", version="1", lifespan=_lifespan,
         description="Milestone agreements, consent, wallet transactions, attestations, invoices and reports.",
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(settings.database_url, settings.database_pool_size)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.read_sessions = make_sessionmaker(app.state.engine.execution_options(isolation_level="AUTOCOMMIT"))
     app.state.chain = chain or connect(settings)
     app.state.limiter = RateLimiter()
     app.state.principals = PrincipalCache()
     app.state.agreement_facts = BoundedMap(10_000)  # what intake checks, per agreement id
-    app.state.agreement_documents = BoundedMap(2_000)  # agreements' JSON by (pk, version)
 
     @app.exception_handler(BackendError)
     def _domain_error(_request: Request, exc: BackendError) -> JSONResponse:
@@ -79,8 +80,17 @@ def _serve_dashboard(app: FastAPI, web_dir: Path) -> None:
 
 
 @asynccontextmanager
-async def _worker_in_process(app: FastAPI) -> AsyncIterator[None]:
-    """A worker thread beside the API: the embedded chain lives in this process, so its worker must too."""
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # What start-up built (modules, the app, the contracts' ABIs: some 360,000 objects) lives as
+    # long as the process. Frozen, the collector stops walking it: each full collection would
+    # otherwise stall every request in the process for 200-500 ms.
+    gc.freeze()
+    # Sync endpoints run in this thread pool: no more at once than there are pooled connections.
+    to_thread.current_default_thread_limiter().total_tokens = app.state.settings.database_pool_size
+    if not app.state.settings.worker_in_process:
+        yield
+        return
+    # A worker thread beside the API: the embedded chain lives in this process, so its worker must too.
     stop = threading.Event()
     worker = Worker(app.state.settings, app.state.sessions, app.state.chain)
     thread = threading.Thread(target=worker.run, args=(stop,), name="attestpay-worker", daemon=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from backend.db.types import BigInt
@@ -60,6 +60,17 @@ class Agreement(Base):
     consents: Mapped[list[Consent]] = relationship(
         back_populates="agreement", order_by="Consent.id", cascade="all, delete-orphan", lazy="selectin"
     )
+
+
+class AgreementDocument(Base):
+    """An agreement as the API returns it (`AgreementOut` JSON), written in the transaction of each
+    change (`backend.services.documents`), so that any replica serves a read with one query."""
+
+    __tablename__ = "agreement_documents"
+
+    agreement_pk: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int]  # the agreement's version it shows
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Milestone(Base):

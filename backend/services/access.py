@@ -3,6 +3,8 @@ and workers read every agreement; oracles only push attestations."""
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, false, or_, true
+
 from backend.db.models import Agreement
 from backend.errors import Forbidden
 from backend.services.auth import Principal
@@ -17,6 +19,16 @@ def party_role(agreement: Agreement, principal: Principal) -> str | None:
         if getattr(agreement, role) == principal.address:
             return role
     return None
+
+
+def readable_by(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause for the agreements `principal` may read."""
+    if principal.role in READ_ALL:
+        return true()
+    if principal.role == "wallet":
+        a = principal.address
+        return or_(Agreement.client == a, Agreement.provider == a, Agreement.arbiter == a)
+    return false()
 
 
 def require_read(agreement: Agreement, principal: Principal) -> None:

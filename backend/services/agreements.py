@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 from attestpay import typed_data
 from attestpay.terms import ETH
 from attestpay.verify import InvalidAttestation, recover
-from backend.api.schemas import AgreementIn, AgreementOut
+from backend.api.schemas import AgreementIn
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, ChainEvent, Consent, Milestone
 from backend.domain.terms import agreement_terms, check_agreement, docs_hash
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.memory import BoundedMap
-from backend.services.access import require_party, require_read
+from backend.services.access import readable_by, require_party
 from backend.services.auth import Principal
 
 EDITABLE = ("draft",)
@@ -32,24 +31,6 @@ def get(session: Session, pk: int) -> Agreement:
     return agreement
 
 
-def document(session: Session, principal: Principal, pk: int, cache: BoundedMap[tuple[int, int], bytes]) -> bytes:
-    """The agreement as `AgreementOut` JSON, for a caller who may read it. `cache` holds the JSON
-    by (pk, version): while the agreement is unchanged a read costs one narrow query."""
-    head = session.execute(
-        select(Agreement.id, Agreement.version, Agreement.client, Agreement.provider, Agreement.arbiter).where(Agreement.id == pk)
-    ).one_or_none()
-    if head is None:
-        raise NotFound(f"no agreement {pk}")
-    require_read(head, principal)
-    cached = cache.get((pk, head.version))
-    if cached is not None:
-        return cached
-    agreement = get(session, pk)  # at head.version or newer: cached under its own version
-    body = AgreementOut.model_validate(agreement, from_attributes=True).model_dump_json().encode()
-    cache.put((pk, agreement.version), body)
-    return body
-
-
 def by_agreement_id(session: Session, agreement_id: str) -> Agreement:
     agreement = session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id.lower()))
     if agreement is None:
@@ -58,11 +39,7 @@ def by_agreement_id(session: Session, agreement_id: str) -> Agreement:
 
 
 def visible(session: Session, principal: Principal) -> list[Agreement]:
-    query = select(Agreement).order_by(Agreement.id)
-    if principal.role == "wallet":
-        a = principal.address
-        query = query.where((Agreement.client == a) | (Agreement.provider == a) | (Agreement.arbiter == a))
-    return list(session.scalars(query))
+    return list(session.scalars(select(Agreement).where(readable_by(principal)).order_by(Agreement.id)))
 
 
 def create(session: Session, chain: ChainGateway, principal: Principal, body: AgreementIn) -> Agreement:

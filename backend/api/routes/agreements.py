@@ -4,53 +4,57 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from attestpay import payout, typed_data
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
 from backend.api.schemas import AgreementIn, AgreementOut, AttestationOut, ConsentIn, Int256, PayoutOut, TypedDataOut, Uint64
 from backend.domain.terms import milestone_terms
 from backend.errors import InvalidInput
-from backend.services import agreements, attestations, reports
+from backend.services import agreements, attestations, documents, reports
 from backend.services.access import require_read
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
 
 
-def _out(agreement) -> AgreementOut:
-    return AgreementOut.model_validate(agreement, from_attributes=True)
+def _json(body: bytes, status_code: int = 200) -> Response:
+    return Response(body, status_code, media_type="application/json")
 
 
-@router.post("", status_code=201)
-def create(body: AgreementIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> AgreementOut:
+def _out(session, agreement, status_code: int = 200) -> Response:
+    """The agreement as the request's commit stored it (`backend.services.documents`)."""
+    return _json(documents.committed(session, agreement), status_code)
+
+
+@router.post("", status_code=201, response_model=AgreementOut)
+def create(body: AgreementIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
     """A draft by its client or provider; metric ids and the documents' hash are computed here."""
-    return _out(agreements.create(session, chain, principal, body))
+    return _out(session, agreements.create(session, chain, principal, body), 201)
 
 
-@router.get("")
-def list_agreements(session: SessionDep, principal: PrincipalDep) -> list[AgreementOut]:
+@router.get("", response_model=list[AgreementOut])
+def list_agreements(session: SessionDep, principal: PrincipalDep) -> Response:
     """The caller's agreements (a wallet's as client, provider or arbiter; every one for auditors)."""
-    return [_out(a) for a in agreements.visible(session, principal) if principal.role != "oracle"]
+    return _json(documents.listing(session, principal))
 
 
 @router.get("/{pk}", response_model=AgreementOut)
-def read(request: Request, pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> Response:
+def read(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> Response:
     """The agreement with its milestones (terms and state) and consents."""
-    body = agreements.document(session, principal, pk, request.app.state.agreement_documents)
-    return Response(body, media_type="application/json")
+    return _json(documents.read(session, principal, pk))
 
 
-@router.put("/{pk}")
-def replace(pk: AgreementPk, body: AgreementIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> AgreementOut:
+@router.put("/{pk}", response_model=AgreementOut)
+def replace(pk: AgreementPk, body: AgreementIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
     """Rewrites a draft's terms."""
-    return _out(agreements.replace_terms(session, chain, principal, agreements.get(session, pk), body))
+    return _out(session, agreements.replace_terms(session, chain, principal, agreements.get(session, pk), body))
 
 
-@router.post("/{pk}/propose")
-def propose(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> AgreementOut:
+@router.post("/{pk}/propose", response_model=AgreementOut)
+def propose(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
     """Freezes the terms; the agreement id (their EIP-712 hash) is fixed from now on."""
-    return _out(agreements.propose(session, chain, principal, agreements.get(session, pk)))
+    return _out(session, agreements.propose(session, chain, principal, agreements.get(session, pk)))
 
 
 @router.get("/{pk}/typed-data")
@@ -66,16 +70,16 @@ def _digest(agreement) -> str:
     return "0x" + typed_data.digest(struct, agreement.chain_id, agreement.escrow).hex()
 
 
-@router.post("/{pk}/consents", status_code=201)
-def consent(pk: AgreementPk, body: ConsentIn, session: SessionDep, principal: WriterDep) -> AgreementOut:
+@router.post("/{pk}/consents", status_code=201, response_model=AgreementOut)
+def consent(pk: AgreementPk, body: ConsentIn, session: SessionDep, principal: WriterDep) -> Response:
     """The caller's signature over the proposed terms; both parties' make the agreement consented."""
-    return _out(agreements.consent(session, principal, agreements.get(session, pk), body.signature))
+    return _out(session, agreements.consent(session, principal, agreements.get(session, pk), body.signature), 201)
 
 
-@router.post("/{pk}/cancel")
-def cancel(pk: AgreementPk, session: SessionDep, principal: WriterDep) -> AgreementOut:
+@router.post("/{pk}/cancel", response_model=AgreementOut)
+def cancel(pk: AgreementPk, session: SessionDep, principal: WriterDep) -> Response:
     """Drops an agreement that is not on the chain yet (on the chain: transactions/cancel)."""
-    return _out(agreements.cancel(session, principal, agreements.get(session, pk)))
+    return _out(session, agreements.cancel(session, principal, agreements.get(session, pk)))
 
 
 @router.get("/{pk}/milestones/{index}/preview")
