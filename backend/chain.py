@@ -2,26 +2,41 @@
 or the decoded reason it would revert), receipts and their escrow events.
 
 The embedded eth-tester chain runs in process (development and tests); any JSON-RPC URL with a
-deployment file otherwise. The embedded chain is not thread-safe, so calls go through one lock."""
+deployment file otherwise. The embedded chain is not thread-safe, so its calls go through one lock;
+a node over HTTP takes concurrent calls (web3 keeps a session per thread), so it gets none.
+
+A node that fails (a dropped connection, a timeout, an HTTP error, a JSON-RPC error of its own) is
+`ChainUnavailable`, 503 with Retry-After: never mistaken for the escrow refusing the transaction.
+web3 has already retried the transport faults of read calls by then."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.logs import DISCARD
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from attestpay.contracts import contract_at, deploy, load_artifact
 from attestpay.reverts import decode_revert, revert_data
 from backend.errors import ChainUnavailable, ContractRejected, NotFound
 from backend.settings import Settings
 
+# The node's own JSON-RPC errors, and transport faults (HTTPProvider's are requests'; others raise the builtins).
+NODE_FAULTS = (Web3RPCError, requests.RequestException, ConnectionError, TimeoutError)
+# web3 retries read calls (its allowlist) on transport faults, but by default only on the builtin
+# ConnectionError, which requests' ConnectionError (a dropped connection) is not.
+READS_RETRIED = ExceptionRetryConfiguration(
+    errors=(ConnectionError, requests.ConnectionError, requests.HTTPError, requests.Timeout), retries=5, backoff_factor=0.125,
+)
 ESCROW_EVENTS = (
     "AgreementCreated", "AgreementConsented", "AgreementFunded", "AgreementCancelled", "TermsAmended",
     "MilestoneAdded", "DeadlineExtended", "OraclesRotated", "MilestoneApproved", "MilestoneSettled",
@@ -45,7 +60,7 @@ class ChainGateway:
     registry: Contract
     chain_id: int
     start_block: int = 0  # the deployment's block: nothing of ours happened before it
-    lock: Any = field(default_factory=threading.RLock)  # reentrant: the engine holds it over several calls
+    lock: Any = field(default_factory=threading.RLock)  # reentrant: the auditor holds it over many calls
 
     def transaction(self, sender: str, call: Any, value: int = 0, estimate: bool = True) -> dict:
         """`call` (a contract function call) as a transaction for the sender's wallet to sign."""
@@ -68,10 +83,10 @@ class ChainGateway:
 
     def rejection(self, exc: Exception) -> Exception:
         data = revert_data(exc)
+        if data is None and isinstance(exc, NODE_FAULTS) and not isinstance(exc, ContractLogicError):
+            return ChainUnavailable(f"the chain's node did not answer usefully ({type(exc).__name__}: {exc}); retry")
         error = decode_revert(load_artifact("MilestoneEscrow")["abi"], data) if data else None
         if error is None:
-            if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
-                return ChainUnavailable(f"the chain did not answer: {type(exc).__name__}")
             return ContractRejected(f"the transaction would fail: {exc}")
         return ContractRejected(
             f"the escrow would revert with {error}", revert={"name": error.name, "args": [_jsonable(a) for a in error.args]}
@@ -126,13 +141,15 @@ def connect(settings: Settings) -> ChainGateway:
     if settings.rpc_url is None:
         return embedded_chain()
     deployment = json.loads(settings.deployment_file.read_text())
-    w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": settings.rpc_timeout_seconds}))
+    w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": settings.rpc_timeout_seconds},
+                           exception_retry_configuration=READS_RETRIED))
     chain_id = _first_answer(lambda: w3.eth.chain_id, settings.rpc_url)
     if chain_id != deployment["chainId"]:
         raise ChainUnavailable(f"{settings.rpc_url} is chain {chain_id}, the deployment file is for {deployment['chainId']}")
     return ChainGateway(
         w3, contract_at(w3, "MilestoneEscrow", deployment["escrow"]),
         contract_at(w3, "AttestationRegistry", deployment["registry"]), chain_id, int(deployment.get("block", 0)),
+        lock=nullcontext(),
     )
 
 

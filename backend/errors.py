@@ -44,4 +44,9 @@ class ContractRejected(Conflict):
 
 
 class ChainUnavailable(BackendError):
+    """The chain's node failed or did not answer: the same request may work in a moment."""
+
     status = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after=1)

@@ -1,5 +1,5 @@
-"""Soak and faults: the whole system on anvil and PostgreSQL with 2 API replicas and 2 workers (the
-workers reach the chain through a JSON-RPC proxy that delays, errors and drops a share of calls),
+"""Soak and faults: the whole system on anvil and PostgreSQL with 2 API replicas and 2 workers (both
+reach the chain through a JSON-RPC proxy that delays, errors and drops a share of calls),
 under a random mix of agreement lifecycles driven through the API and the parties' own wallets
 for a fixed time (and at most a number of lifecycles), while faults are injected on a schedule:
 a worker killed and restarted, PostgreSQL restarted (later, every database connection dropped),
@@ -197,7 +197,7 @@ SPEC = {"name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 
 
 
 class Stack:
-    """anvil, the database, 2 API replicas, 2 workers behind the faulty RPC proxy, and a supervisor."""
+    """anvil, the database, 2 API replicas and 2 workers behind the faulty RPC proxy, and a supervisor."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir, self.chain = workdir, start_anvil()
@@ -211,11 +211,13 @@ class Stack:
         keystore = workdir / "relayer.json"
         keystore.write_text(json.dumps(Account.encrypt(self.chain.relayer.key, PASSWORD, kdf="pbkdf2", iterations=1_000)))
         self.proxy = FaultyRpc(self.chain.url, late_seconds=1.5)
-        env = service_env(self.chain, workdir, self.database, str(keystore), PASSWORD, ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
-                          ATTESTPAY_SIGN_INS_PER_MINUTE="100000", ATTESTPAY_WRITES_PER_MINUTE="100000")
-        self.worker_env = env | {"ATTESTPAY_RPC_URL": self.proxy.url, "ATTESTPAY_RPC_TIMEOUT_SECONDS": "1"}
-        self.apis = [start_api(env, workdir / f"api{n}.log") for n in range(2)]
-        self.workers = [start_worker(self.worker_env, workdir / f"worker{n}.log") for n in range(2)]
+        self.env = service_env(
+            self.chain, workdir, self.database, str(keystore), PASSWORD, ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
+            ATTESTPAY_SIGN_INS_PER_MINUTE="100000", ATTESTPAY_WRITES_PER_MINUTE="100000",
+            ATTESTPAY_RPC_URL=self.proxy.url, ATTESTPAY_RPC_TIMEOUT_SECONDS="1",
+        )
+        self.apis = [start_api(self.env, workdir / f"api{n}.log") for n in range(2)]
+        self.workers = [start_worker(self.env, workdir / f"worker{n}.log") for n in range(2)]
         self.faults: Counter = Counter()
 
     def supervise(self) -> None:
@@ -223,14 +225,14 @@ class Stack:
         for n, process in enumerate(self.workers):
             if process.poll() is not None:
                 self.faults[f"worker restarted after it exited by itself (status {process.returncode})"] += 1
-                self.workers[n] = start_worker(self.worker_env, self.workdir / f"worker{n}.log")
+                self.workers[n] = start_worker(self.env, self.workdir / f"worker{n}.log")
 
     def kill_worker(self, n: int) -> None:
         self.workers[n].send_signal(signal.SIGKILL)
         self.workers[n].wait()
         self.faults["worker killed (SIGKILL) and restarted"] += 1
         time.sleep(1)
-        self.workers[n] = start_worker(self.worker_env, self.workdir / f"worker{n}.log")
+        self.workers[n] = start_worker(self.env, self.workdir / f"worker{n}.log")
 
     def drop_database_connections(self) -> None:
         engine = sqlalchemy.create_engine(POSTGRES)
@@ -370,7 +372,7 @@ def print_summary(load: Load, held: float, stack: Stack, checks, workdir: Path) 
         print(f"  {name:>20}: {len(values):5,}  p50 {statistics.median(values) * 1000:7.1f} ms  p99 {values[int(len(values) * 0.99)] * 1000:7.1f} ms")
     print("lifecycles: " + ", ".join(f"{k} {v}" for k, v in sorted(load.outcomes.items())))
     rpc = {k: v for k, v in stack.proxy.counts.items() if k != "ok"}
-    print("faults survived: " + ", ".join(f"{k} ×{v}" for k, v in stack.faults.items()) + f"; RPC faults seen by the workers {rpc}")
+    print("faults survived: " + ", ".join(f"{k} ×{v}" for k, v in stack.faults.items()) + f"; RPC faults seen by the API replicas and workers {rpc}")
     for name, ok, detail in checks:
         print(f"  [{'ok' if ok else 'FAILED'}] {name}: {detail}")
     print("every invariant holds" if all(ok for _, ok, _ in checks) else "INVARIANTS BROKEN", f"(logs in {workdir})")

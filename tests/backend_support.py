@@ -108,9 +108,9 @@ def settings(database_url: str, **changes) -> Settings:
 class Api:
     """A TestClient on the app with helpers for signing in wallets and services."""
 
-    def __init__(self, chain, database_url: str, **setting_changes) -> None:
+    def __init__(self, chain, database_url: str, gateway: ChainGateway | None = None, **setting_changes) -> None:
         self.chain = chain
-        gateway = ChainGateway(chain.w3, chain.escrow, chain.registry, chain.chain_id)
+        gateway = gateway or ChainGateway(chain.w3, chain.escrow, chain.registry, chain.chain_id)
         self.app = create_app(settings(database_url, **setting_changes), gateway)
         self.client = TestClient(self.app)
 

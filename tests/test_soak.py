@@ -1,5 +1,5 @@
 """`make soak`, briefly: 25 seconds of lifecycles through 2 API replicas and 2 workers on anvil and
-PostgreSQL while a worker is killed, PostgreSQL restarts, the chain reorganises and the workers'
+PostgreSQL while a worker is killed, PostgreSQL restarts, the chain reorganises and the services'
 RPC endpoint misbehaves; every invariant must hold afterwards."""
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from sqlalchemy.exc import DBAPIError
 from backend.api.ratelimit import RateLimiter
 from backend.api.schemas import ERROR_RESPONSES
 from backend.api.routes import agreements, attestations, auth, automation, evidence, health, invoices, reports, transactions
-from backend.chain import ChainGateway, connect
+from backend.chain import NODE_FAULTS, ChainGateway, connect
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine, make_sessionmaker
 from backend.engine.worker import Worker
-from backend.errors import BackendError, RateLimited
+from backend.errors import BackendError, ChainUnavailable
 from backend.memory import BoundedMap
 from backend.services.auth import PrincipalCache
 from backend.settings import Settings, get_settings
@@ -48,9 +48,16 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
 
     @app.exception_handler(BackendError)
     def _domain_error(_request: Request, exc: BackendError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.details["retry_after"])} if isinstance(exc, RateLimited) else None
+        headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else None
         body = {"detail": str(exc), "error": type(exc).__name__} | exc.details
         return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    def _node_fault(request: Request, exc: Exception) -> JSONResponse:
+        """A chain call outside the gateway's own handling (a block's time, an allowance) failed at the node."""
+        return _domain_error(request, ChainUnavailable(f"the chain's node did not answer usefully ({type(exc).__name__}); retry"))
+
+    for fault in NODE_FAULTS:
+        app.add_exception_handler(fault, _node_fault)
 
     @app.exception_handler(DBAPIError)
     def _database_error(_request: Request, exc: DBAPIError) -> JSONResponse:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -33,7 +34,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         if reading or not session.in_transaction():
             session.close()
         else:
-            await run_in_threadpool(session.close)
+            try:
+                await run_in_threadpool(session.close)
+            except DBAPIError as exc:  # the connection died (a database restart) and its transaction with it
+                if not exc.connection_invalidated:
+                    raise
 
 
 async def get_chain(request: Request) -> ChainGateway:
