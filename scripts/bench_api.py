@@ -1,11 +1,15 @@
 """API benchmark: requests per second and latency at 50 concurrent clients against uvicorn with
 PostgreSQL, beside a bare FastAPI endpoint as the ceiling, served by the same uvicorn processes.
 
-Phases, each for a fixed time after a warm-up: the bare endpoint; reads (an agreement with its
-milestones and consents, among 100); writes (new agreement drafts); attestation intake (new
-attestations, each signature verified against the agreement's oracle set); the bare endpoint again
-(the ceiling is the mean of both); then, once 10,000 agreements exist, reads again (among all). The server and this load generator share the machine. Writes
-bench/results/api.json."""
+Phases, each for a fixed time after a warm-up:
+- the bare endpoint and reads (an agreement with its milestones and consents, among 100 proposed
+  agreements), alternating, three times each: the ceiling and the reads are the means;
+- writes (new drafts) and attestation intake (new attestations on random agreements, each
+  signature verified against the agreement's oracle set);
+- reads of agreements with 1, 10 and 100 milestones;
+- once 10,000 agreements exist: reads, writes and intake again, among all of them.
+
+The server and this load generator share the machine. Writes bench/results/api.json."""
 
 from __future__ import annotations
 
@@ -41,8 +45,10 @@ CLIENTS = 50
 SECONDS = float(os.environ.get("ATTESTPAY_BENCH_SECONDS", "6"))
 WARMUP = 1.0
 OPERATOR_KEY = "bench-operator-key-0123456789abcdef0123"
-AGREEMENTS = 100  # the reads phase runs with these; the growth phase again with GROWN
+AGREEMENTS = 100  # reads, writes and intake run among these, then again among GROWN
 GROWN = 10_000
+MILESTONES = (1, 10, 100)  # reads of agreements with this many milestones
+ROUNDS = 3  # of the bare endpoint and reads, alternating
 WORKERS = str(2 * (os.cpu_count() or 1))  # two uvicorn workers per core (one waits on PostgreSQL while the other runs)
 
 def bare_endpoint() -> dict:
@@ -137,14 +143,14 @@ async def sign_in(session: aiohttp.ClientSession, account, domain: str, chain_id
         return {"Authorization": f"Bearer {(await response.json())['token']}"}
 
 
-def agreement_body(client, provider, oracles, deadline: int, n: int) -> dict:
+def agreement_body(client, provider, oracles, deadline: int, n: int, milestones: int = 3) -> dict:
     spec = {"name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
             "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"}}
     return {
         "title": f"benchmark agreement {n}", "client": client.address, "provider": provider.address,
         "oracles": [o.address for o in oracles], "threshold": 2,
         "milestones": [{"title": f"milestone {i}", "spec": spec, "amount": str(10**20), "bonus": str(10**19), "floor": "8000",
-                        "target": "9200", "stretch": "9600", "deadline": deadline, "floor_payout_bps": 5000} for i in range(3)],
+                        "target": "9200", "stretch": "9600", "deadline": deadline, "floor_payout_bps": 5000} for i in range(milestones)],
     }
 
 
@@ -157,53 +163,74 @@ async def backend_phases(base: str) -> dict:
         oracles = sorted((Account.create() for _ in range(3)), key=lambda a: int(a.address, 16))
         wallet = await sign_in(session, client, "localhost:8000", chain_id)
         deadline = int(time.time()) + 30 * 86_400
-        agreements = []
-        for n in range(AGREEMENTS):
-            async with session.post("/v1/agreements", json=agreement_body(client, provider, oracles, deadline, n), headers=wallet) as r:
-                pk = (await r.json())["id"]
-            async with session.post(f"/v1/agreements/{pk}/propose", headers=wallet) as r:
-                agreements.append(await r.json())
+        numbers = iter(range(10**9))
+
+        def draft(milestones: int = 3) -> dict:
+            return agreement_body(client, provider, oracles, deadline, next(numbers), milestones)
+
         async with session.post("/v1/api-keys", json={"name": "bench-oracle", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}) as r:
             oracle_key = {"X-API-Key": (await r.json())["key"]}
 
-        pushes = iter(signed_pushes(agreements, oracles, chain_id, escrow))
-        n = iter(range(AGREEMENTS, 10**9))
-        bare_before = await load(session, lambda: ("GET", "/bare", {}))
-        reads = await load(session, lambda: ("GET", f"/v1/agreements/{random.choice(agreements)['id']}", {"headers": wallet}))
-        writes = await load(session, lambda: ("POST", "/v1/agreements", {
-            "headers": wallet, "json": agreement_body(client, provider, oracles, deadline, next(n))}))
-        intake = await load(session, lambda: ("POST", "/v1/attestations", {"headers": oracle_key, "json": next(pushes)}))
-        bare_after = await load(session, lambda: ("GET", "/bare", {}))
-        grown = await grow(session, wallet, lambda: agreement_body(client, provider, oracles, deadline, next(n)))
-        reads_grown = await load(session, lambda: ("GET", f"/v1/agreements/{random.randint(1, grown)}", {"headers": wallet}))
-    bare = {k: (bare_before[k] + bare_after[k]) / 2 for k in bare_before}
-    return {"bare": bare, "reads": reads, "writes": writes, "intake": intake, "reads_grown": reads_grown}
+        def read(agreements: list[dict]):
+            return lambda: ("GET", f"/v1/agreements/{random.choice(agreements)['id']}", {"headers": wallet})
+
+        async def writes_and_intake(agreements: list[dict]) -> dict:
+            """New drafts, then attestations on random `agreements`."""
+            pushes = iter(signed_pushes(agreements, oracles, chain_id, escrow))
+            return {
+                "writes": await load(session, lambda: ("POST", "/v1/agreements", {"headers": wallet, "json": draft()})),
+                "intake": await load(session, lambda: ("POST", "/v1/attestations", {"headers": oracle_key, "json": next(pushes)})),
+            }
+
+        proposed = await propose(session, wallet, [draft() for _ in range(AGREEMENTS)])
+        rounds = []  # the ceiling and the reads alternate, so that both see the machine alike
+        for _ in range(ROUNDS):
+            rounds.append((await load(session, lambda: ("GET", "/bare", {})), await load(session, read(proposed))))
+        first = {"reads": mean_of([r for _, r in rounds])} | await writes_and_intake(proposed)
+        by_milestones = {}
+        for count in MILESTONES:
+            some = await propose(session, wallet, [draft(count) for _ in range(20)])
+            by_milestones[count] = await load(session, read(some))
+        async with session.get("/v1/agreements", headers=wallet) as response:
+            existing = len(await response.json())
+        grown = await propose(session, wallet, [draft() for _ in range(GROWN - existing)])
+        at_grown = {"reads": await load(session, read(grown + proposed))} | await writes_and_intake(grown + proposed)
+    return {"bare": mean_of([b for b, _ in rounds]), "first": first, "grown": at_grown, "by_milestones": by_milestones}
 
 
-async def grow(session: aiohttp.ClientSession, wallet: dict, body) -> int:
-    """Drafts agreements (CLIENTS at a time, untimed) until GROWN exist; returns the highest id."""
-    async with session.get("/v1/agreements", headers=wallet) as response:
-        ids = [a["id"] for a in await response.json()]
-    missing = iter(range(GROWN - len(ids)))
+def mean_of(results: list[dict]) -> dict:
+    """The mean of each figure of `load` results (requests per second whole, latencies in 0.01 ms)."""
+    means = {k: sum(r[k] for r in results) / len(results) for k in results[0]}
+    return {k: round(v) if k == "per_s" else round(v, 2) for k, v in means.items()}
+
+
+async def propose(session: aiohttp.ClientSession, wallet: dict, bodies: list[dict]) -> list[dict]:
+    """Drafts and proposes each body (CLIENTS at a time, untimed); returns the proposed agreements."""
+    todo, out = iter(bodies), []
 
     async def client() -> None:
-        for _ in missing:
-            async with session.post("/v1/agreements", json=body(), headers=wallet) as response:
-                if response.status != 201:
-                    raise SystemExit(f"growing to {GROWN} agreements: {response.status} {(await response.read())[:300]!r}")
+        for body in todo:
+            async with session.post("/v1/agreements", json=body, headers=wallet) as response:
+                created = await response.json()
+            async with session.post(f"/v1/agreements/{created['id']}/propose", headers=wallet) as response:
+                if response.status != 200:
+                    raise SystemExit(f"proposing: {response.status} {(await response.read())[:300]!r}")
+                agreement = await response.json()
+            out.append({"id": agreement["id"], "agreement_id": agreement["agreement_id"],
+                        "metric_ids": [m["metric_id"] for m in agreement["milestones"][:3]]})
 
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
-    return max(ids) + GROWN - len(ids)
+    return out
 
 
 def signed_pushes(agreements: list[dict], oracles, chain_id: int, escrow: str, count: int = 15_000) -> list[dict]:
-    """Distinct attestations, each pushed by one oracle as the oracle service does; signed before
-    the clock starts."""
+    """Distinct attestations on random agreements, each pushed by one oracle as the oracle service
+    does; signed before the clock starts."""
     out = []
     for i in range(count):
-        agreement = agreements[i % len(agreements)]
-        att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), i % 3, bytes.fromhex(agreement["milestones"][i % 3]["metric_id"][2:]),
-                          8000 + i % 2000, 1_800_000_000 + i, i.to_bytes(32, "big"), 1_900_000_000)
+        agreement = random.choice(agreements)
+        att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), i % 3, bytes.fromhex(agreement["metric_ids"][i % 3][2:]),
+                          8000 + i % 2000, 1_800_000_000 + i, random.randbytes(32), 1_900_000_000)
         digest = typed_data.attestation_digest(att, chain_id, escrow)
         oracle = oracles[i % len(oracles)]
         message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
@@ -219,18 +246,22 @@ def main() -> None:
     }
     with uvicorn("bench_api:app_with_ceiling", env, "--factory", "--app-dir", str(ROOT / "scripts")) as base:
         phases = asyncio.run(backend_phases(base))
-    ceiling = phases["bare"]
+    ceiling, first, grown = phases["bare"], phases["first"], phases["grown"]
     result = {
         "clients": CLIENTS, "seconds_per_phase": SECONDS, "database": "postgresql", "server": f"uvicorn, {WORKERS} workers, uvloop, httptools",
         "bare_per_s": round(ceiling["per_s"]), "bare_p99_ms": round(ceiling["p99_ms"], 2),
-        "reads_per_s": phases["reads"]["per_s"], "read_p50_ms": phases["reads"]["p50_ms"], "read_p99_ms": phases["reads"]["p99_ms"],
-        "writes_per_s": phases["writes"]["per_s"], "write_p50_ms": phases["writes"]["p50_ms"], "write_p99_ms": phases["writes"]["p99_ms"],
-        "intake_per_s": phases["intake"]["per_s"], "intake_p99_ms": phases["intake"]["p99_ms"],
-        f"reads_per_s_at_{GROWN}_agreements": phases["reads_grown"]["per_s"],
-        f"read_p50_ms_at_{GROWN}_agreements": phases["reads_grown"]["p50_ms"],
-        f"read_p99_ms_at_{GROWN}_agreements": phases["reads_grown"]["p99_ms"],
+        "reads_per_s": first["reads"]["per_s"], "read_p50_ms": first["reads"]["p50_ms"], "read_p99_ms": first["reads"]["p99_ms"],
+        "writes_per_s": first["writes"]["per_s"], "write_p50_ms": first["writes"]["p50_ms"], "write_p99_ms": first["writes"]["p99_ms"],
+        "intake_per_s": first["intake"]["per_s"], "intake_p50_ms": first["intake"]["p50_ms"], "intake_p99_ms": first["intake"]["p99_ms"],
     }
-    result[f"read_p50_growth_{AGREEMENTS}_to_{GROWN}_agreements"] = round(phases["reads_grown"]["p50_ms"] / phases["reads"]["p50_ms"], 3)
+    for name, key in (("reads", "read"), ("writes", "write"), ("intake", "intake")):
+        result[f"{name}_per_s_at_{GROWN}_agreements"] = grown[name]["per_s"]
+        result[f"{key}_p50_ms_at_{GROWN}_agreements"] = grown[name]["p50_ms"]
+        result[f"{key}_p99_ms_at_{GROWN}_agreements"] = grown[name]["p99_ms"]
+        result[f"{key}_p50_growth_{AGREEMENTS}_to_{GROWN}_agreements"] = round(grown[name]["p50_ms"] / first[name]["p50_ms"], 3)
+    for count, figures in phases["by_milestones"].items():
+        result[f"reads_per_s_with_{count}_milestones"] = figures["per_s"]
+        result[f"read_p50_ms_with_{count}_milestones"] = figures["p50_ms"]
     result["reads_vs_bare"] = round(result["reads_per_s"] / result["bare_per_s"], 3)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

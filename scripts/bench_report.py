@@ -26,7 +26,7 @@ benchmarks, their cases and their rules:
 | gas | `scripts/bench_gas.py` | every money path of the escrow in steady state (the escrow and provider already hold the token) |
 | peers and growth | `scripts/bench_peers.py` | the floors (an ERC-20 transfer, an ether transfer, one ecrecover); the Ethereum Attestation Service deployed from its npm package's artifacts; settlement gas with 1, 10 and 100 milestones and after 100 and 10,000 agreements |
 | oracle | `scripts/bench_oracle.py` | attestation signature verification (the oracle's own verifier, 1 and 2 cores) and signing, beside plain eth-account's recover |
-| API | `scripts/bench_api.py` | 50 concurrent clients against uvicorn on PostgreSQL: reads, writes, attestation intake, beside a bare FastAPI endpoint served by the same processes |
+| API | `scripts/bench_api.py` | 50 concurrent clients against uvicorn on PostgreSQL: reads alternating with a bare FastAPI endpoint served by the same processes (three rounds each), writes, attestation intake; reads of agreements with 1, 10 and 100 milestones; reads, writes and intake again once 10,000 agreements exist |
 | chain engine | `scripts/bench_chain.py` | anvil with 1-second blocks, an API process and 2 workers on PostgreSQL: intake to confirmed settlement, settlements per minute, indexer catch-up |
 | auditor | `scripts/bench_auditor.py` | the independent audit of 1,000 settlements over JSON-RPC |
 """
@@ -72,9 +72,15 @@ def rows() -> list[tuple[str, str, str]]:
             ("API writes", f"{api['writes_per_s']:,}/s, p99 {api['write_p99_ms']} ms", ""),
             ("attestation intake", f"{api['intake_per_s']:,}/s, p99 {api['intake_p99_ms']} ms", ""),
         ]
-        if "read_p50_ms_at_10000_agreements" in api:
-            out.append(("API reads with 100 → 10,000 agreements", f"p50 {api['read_p50_ms']} → {api['read_p50_ms_at_10000_agreements']} ms",
-                        f"x{api['read_p50_growth_100_to_10000_agreements']}"))
+        for name, key, label in (("reads", "read", "API reads"), ("writes", "write", "API writes"), ("intake", "intake", "attestation intake")):
+            if f"{key}_p50_ms_at_10000_agreements" in api:
+                out.append((f"{label} with 100 → 10,000 agreements",
+                            f"p50 {api[f'{key}_p50_ms']} → {api[f'{key}_p50_ms_at_10000_agreements']} ms, "
+                            f"{api[f'{name}_per_s']:,} → {api[f'{name}_per_s_at_10000_agreements']:,}/s",
+                            f"p50 x{api[f'{key}_p50_growth_100_to_10000_agreements']}"))
+        if "read_p50_ms_with_100_milestones" in api:
+            out.append(("API reads with 1 → 10 → 100 milestones", " → ".join(f"p50 {api[f'read_p50_ms_with_{n}_milestones']} ms" for n in (1, 10, 100)),
+                        " → ".join(f"{api[f'reads_per_s_with_{n}_milestones']:,}/s" for n in (1, 10, 100))))
     if chain:
         out += [
             ("intake to confirmed settlement", f"{chain['intake_to_settled_blocks']} block(s)", "1-second blocks"),

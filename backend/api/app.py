@@ -90,7 +90,9 @@ def _serve_dashboard(app: FastAPI, web_dir: Path) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # What start-up built (modules, the app, the contracts' ABIs: some 360,000 objects) lives as
     # long as the process. Frozen, the collector stops walking it: each full collection would
-    # otherwise stall every request in the process for 200-500 ms.
+    # otherwise stall every request in the process for 200-500 ms. Garbage is collected first, so
+    # that none is frozen for good.
+    gc.collect()
     gc.freeze()
     # Sync endpoints run in this thread pool: no more at once than there are pooled connections.
     to_thread.current_default_thread_limiter().total_tokens = app.state.settings.database_pool_size

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -54,21 +55,27 @@ ChainDep = Annotated[ChainGateway, Depends(get_chain)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+# Security schemes, as the OpenAPI document shows them. They read their header straight from the
+# request: a Header parameter would cost a pydantic validation on every request.
+BEARER = HTTPBearer(auto_error=False, scheme_name="session", description="the session token from sign-in (SIWE)")
+API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="apiKey", description="a service's API key")
+
+
 async def get_principal(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header(description="Bearer <session token from sign-in>")] = None,
-    x_api_key: Annotated[str | None, Header(description="a service's API key")] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    api_key: Annotated[str | None, Depends(API_KEY)],
 ) -> Principal:
     cache: auth.PrincipalCache = request.app.state.principals
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("Authorization must be 'Bearer <token>'")
-        credential, lookup = "session:" + token.strip(), lambda: auth.wallet(session, token.strip())
-    elif x_api_key:
-        credential, lookup = "key:" + x_api_key, lambda: auth.operator_from_settings(settings, x_api_key) or auth.service(session, x_api_key)
+    if bearer is not None:
+        token = bearer.credentials.strip()
+        credential, lookup = "session:" + token, lambda: auth.wallet(session, token)
+    elif request.headers.get("authorization"):
+        raise Unauthenticated("Authorization must be 'Bearer <token>'")
+    elif api_key:
+        settings = request.app.state.settings
+        credential, lookup = "key:" + api_key, lambda: auth.operator_from_settings(settings, api_key) or auth.service(session, api_key)
     else:
         raise Unauthenticated("sign in with Ethereum (Authorization: Bearer) or send an X-API-Key")
     principal = cache.get(credential)

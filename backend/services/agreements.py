@@ -31,13 +31,6 @@ def get(session: Session, pk: int) -> Agreement:
     return agreement
 
 
-def by_agreement_id(session: Session, agreement_id: str) -> Agreement:
-    agreement = session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id.lower()))
-    if agreement is None:
-        raise NotFound(f"no agreement with id {agreement_id}")
-    return agreement
-
-
 def visible(session: Session, principal: Principal) -> list[Agreement]:
     return list(session.scalars(select(Agreement).where(readable_by(principal)).order_by(Agreement.id)))
 
