@@ -288,12 +288,14 @@ def drain(stack: Stack, sessions, seconds: float = 120) -> None:
     while time.monotonic() < deadline:
         stack.supervise()
         with sessions() as session:
-            open_intents = session.scalar(select(sqlalchemy.func.count()).select_from(RelayIntent).where(RelayIntent.status.not_in(FINAL)))
+            open_intents = list(session.scalars(select(RelayIntent).where(RelayIntent.status.not_in(FINAL))))
             cursor = session.scalar(select(sqlalchemy.func.max(IndexerCursor.block_number)))
-        if open_intents == 0 and cursor is not None and cursor >= stack.chain.w3.eth.block_number - 1:
+        if not open_intents and cursor is not None and cursor >= stack.chain.w3.eth.block_number - 1:
             return
         time.sleep(1)
-    raise SystemExit(f"the workers did not drain within {seconds:.0f} s ({open_intents} intents not final)")
+    stuck = [(i.key, i.status, i.nonce, i.attempts, i.error) for i in open_intents]
+    raise SystemExit(f"the workers did not drain within {seconds:.0f} s: indexer at {cursor} of {stack.chain.w3.eth.block_number}, "
+                     f"intents not final {stuck} (logs in {stack.workdir})")
 
 
 def invariants(stack: Stack, sessions) -> list[tuple[str, bool, str]]:

@@ -116,6 +116,36 @@ def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(
     assert anvil.w3.eth.get_transaction_count(relayer) == 1
 
 
+def test_a_receipt_whose_block_is_replaced_before_it_is_stored_counts_for_nothing(anvil, engine_database, tmp_path):
+    """The relayer reads the settlement's receipt; before it stores it, the block is replaced and
+    the indexer passes that height on the new chain. Stored, the receipt would never be looked at
+    again, and the milestone would stay unpaid with its intent confirmed."""
+    api = Api(anvil, engine_database)
+    keystore, relayer = relayer_keystore(tmp_path, anvil.relayer.key)
+    worker = worker_for(api, **engine_settings(keystore))
+    agreement = funded_and_attested(api)
+    worker.indexer.catch_up()
+    before_settlement = anvil.snapshot()
+    read_receipt, reorganised = worker.relayer._receipt, []
+
+    def receipt_then_reorganisation(intent):
+        receipt = read_receipt(intent)
+        if receipt is not None and not reorganised:
+            anvil.revert(before_settlement)
+            anvil.mine(3)
+            worker.indexer.catch_up()
+            reorganised.append(receipt["blockNumber"])
+        return receipt
+
+    worker.relayer._receipt = receipt_then_reorganisation
+    worker.turn()
+    assert reorganised and settled_events(anvil, agreement) == [(0, PAID)]  # sent again, as the same bytes
+    turn_until(worker, lambda: intents(api)[0].status == "confirmed" and api_milestone(api, 0).status == "settled")
+    (intent,) = intents(api)
+    assert anvil.w3.eth.get_transaction_receipt(intent.mined_hash)["blockHash"].to_0x_hex() == intent.mined_block_hash
+    assert (intent.nonce, anvil.w3.eth.get_transaction_count(relayer)) == (0, 1)
+
+
 def test_what_a_wallet_reported_from_a_block_replaced_before_the_indexer_got_there_is_rolled_back(anvil, engine_database, tmp_path):
     api = Api(anvil, engine_database)
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)

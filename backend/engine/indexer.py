@@ -21,7 +21,6 @@ import logging
 from eth_utils import event_abi_to_log_topic
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
-from web3.exceptions import BlockNotFound
 
 from backend.chain import ChainGateway
 from backend.db.models import ChainEvent, IndexedBlock, IndexerCursor, RelayIntent, now
@@ -176,14 +175,7 @@ class Indexer:
         return session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
 
     def _hash(self, number: int) -> str | None:
-        """The chain's hash at `number`; None past the head (a reorganisation may shorten the chain)."""
-        def block_hash(w3):
-            try:
-                return "0x" + bytes(w3.eth.get_block(number)["hash"]).hex()
-            except BlockNotFound:
-                return None
-
-        return self._rpc(block_hash)
+        return rpc.block_hash(self.chain, number)
 
     def _rpc(self, do):
         return rpc.call(self.chain, do)

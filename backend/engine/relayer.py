@@ -31,8 +31,9 @@ from web3.exceptions import ContractLogicError, TransactionNotFound
 from attestpay.contracts import load_artifact
 from attestpay.reverts import decode_revert, revert_data
 from backend.chain import ChainGateway, _jsonable
-from backend.db.models import RelayIntent, RelayNonce, now
+from backend.db.models import IndexerCursor, RelayIntent, RelayNonce, now
 from backend.engine import rpc
+from backend.engine.indexer import CURSOR
 from backend.engine.rpc import RpcFault
 from backend.settings import Settings
 
@@ -121,7 +122,7 @@ class Relayer:
                 elif before == "signed":
                     self._broadcast(intent)
                 else:
-                    self._track(intent)
+                    self._track(session, intent)
                 intent.attempts = 0 if intent.status != before else intent.attempts
             except RpcFault as exc:
                 intent.attempts += 1
@@ -151,8 +152,14 @@ class Relayer:
         intent.status, intent.sent_at = "sent", now()
         intent.next_attempt_at = time.time() + self.settings.poll_seconds
 
-    def _track(self, intent: RelayIntent) -> None:
+    def _track(self, session: Session, intent: RelayIntent) -> None:
         receipt = self._receipt(intent)
+        if receipt is not None:
+            if not self._hold_indexer(session):  # it is applying a range now: look again shortly
+                intent.next_attempt_at = time.time() + self.settings.poll_seconds
+                return
+            if rpc.block_hash(self.chain, receipt["blockNumber"]) != "0x" + bytes(receipt["blockHash"]).hex():
+                receipt = None  # its block was replaced since the receipt was read: as if never mined
         if receipt is None:
             if intent.status == "mined":
                 log.warning("intent %s: its transaction left the chain (reorganisation); sending it again", intent.key)
@@ -220,6 +227,20 @@ class Relayer:
         nonce = max(row.next_nonce, chain_nonce)  # the key may also have been used elsewhere
         row.next_nonce = nonce + 1
         return nonce
+
+    def _hold_indexer(self, session: Session) -> bool:
+        """Holds the indexer's cursor (shared) until this transaction ends, or says it is held.
+
+        A receipt read just before a reorganisation names a block that is gone. Were it stored after
+        the indexer had passed that height on the new chain, the indexer would never look at it
+        again. So the receipt's block is checked while the indexer cannot move, and the indexer's
+        next range, which waits for this transaction, checks what it stored. Without waiting
+        (SKIP LOCKED), so that the two never deadlock. No cursor yet: the indexer has passed
+        nothing. SQLite has no row locks; its writers take turns anyway."""
+        held = session.scalar(
+            select(IndexerCursor.name).where(IndexerCursor.name == CURSOR).with_for_update(read=True, skip_locked=True)
+        )
+        return held is not None or session.get(IndexerCursor, CURSOR) is None
 
     def _send_raw(self, raw_tx: str) -> None:
         try:

@@ -35,3 +35,14 @@ def call(chain: ChainGateway, do, passed_on: tuple[type[Exception], ...] = PASSE
                 fault = exc
         time.sleep(BACKOFF_SECONDS * 2**attempt)
     raise RpcFault(f"{type(fault).__name__}: {fault}") from None
+
+
+def block_hash(chain: ChainGateway, number: int) -> str | None:
+    """The chain's hash at `number`; None past the head (a reorganisation may shorten the chain)."""
+    def ask(w3) -> str | None:
+        try:
+            return "0x" + bytes(w3.eth.get_block(number)["hash"]).hex()
+        except BlockNotFound:
+            return None
+
+    return call(chain, ask)

@@ -73,7 +73,7 @@ FACTS = (
 
 
 def facts_of(session: Session, agreement_id: str, known: BoundedMap[str, AgreementFacts]) -> AgreementFacts:
-    """The agreement's facts, from this replica's memory once read (then from one query)."""
+    """The agreement's facts: from this replica's memory, else from one query (then kept)."""
     key = agreement_id.lower()
     facts = known.get(key)
     if facts is None:
