@@ -85,12 +85,18 @@ def api_milestone(api: Api, index: int) -> Milestone:
         return session.scalars(select(Milestone).order_by(Milestone.agreement_pk, Milestone.index)).all()[index]
 
 
-def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(anvil, engine_database, tmp_path):
+def ready_to_settle(anvil, engine_database, tmp_path):
+    """An API and a worker with a relayer, and an agreement attested above target, all indexed."""
     api = Api(anvil, engine_database)
     keystore, relayer = relayer_keystore(tmp_path, anvil.relayer.key)
     worker = worker_for(api, **engine_settings(keystore))
     agreement = funded_and_attested(api)
     worker.indexer.catch_up()
+    return api, relayer, worker, agreement
+
+
+def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(anvil, engine_database, tmp_path):
+    api, relayer, worker, agreement = ready_to_settle(anvil, engine_database, tmp_path)
     before_settlement = anvil.snapshot()
     for _ in range(5):
         worker.turn()
@@ -120,11 +126,7 @@ def test_a_receipt_whose_block_is_replaced_before_it_is_stored_counts_for_nothin
     """The relayer reads the settlement's receipt; before it stores it, the block is replaced and
     the indexer passes that height on the new chain. Stored, the receipt would never be looked at
     again, and the milestone would stay unpaid with its intent confirmed."""
-    api = Api(anvil, engine_database)
-    keystore, relayer = relayer_keystore(tmp_path, anvil.relayer.key)
-    worker = worker_for(api, **engine_settings(keystore))
-    agreement = funded_and_attested(api)
-    worker.indexer.catch_up()
+    api, relayer, worker, agreement = ready_to_settle(anvil, engine_database, tmp_path)
     before_settlement = anvil.snapshot()
     read_receipt, reorganised = worker.relayer._receipt, []
 
