@@ -5,8 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# Foundry's platform binaries, never the npm wrappers in node_modules/.bin: those always exit 0.
+FORGE := scripts/foundry forge
 
-.PHONY: install build artifacts demo test test-forge test-slither test-artifacts test-python test-browser bench soak clean
+.PHONY: install build artifacts demo test lint test-forge test-slither test-artifacts test-python test-browser bench soak clean
 
 install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed build/web/app.js
 
@@ -36,7 +38,7 @@ build/web/app.js: node_modules/.installed $(wildcard web/src/*.js web/src/pages/
 	cp web/index.html web/app.css build/web/
 
 build: install
-	forge build
+	$(FORGE) build
 
 artifacts: install
 	$(PY) scripts/compile.py
@@ -45,10 +47,16 @@ artifacts: install
 demo: $(VENV)/.installed
 	$(VENV)/bin/attestpay demo
 
-test: install test-forge test-slither test-artifacts test-python
+test: install lint test-forge test-slither test-artifacts test-python
 
-test-forge: install
-	forge test
+# Lint and format: ruff on the Python tree, forge fmt on the contracts.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(FORGE) fmt --check
+
+test-forge: node_modules/.installed
+	$(FORGE) test
 
 # Fails on any high or medium finding not justified by a slither-disable comment at the line.
 # Slither reads its own build (sources without tests, with build info) in build/slither: left to
@@ -56,7 +64,7 @@ test-forge: install
 test-slither: install
 	rm -rf build/slither build/slither-cache
 	FOUNDRY_OUT=build/slither FOUNDRY_CACHE_PATH=build/slither-cache \
-		forge build --build-info --deny never --skip './contracts/solidity/test/**'
+		$(FORGE) build --build-info --deny never --skip './contracts/solidity/test/**'
 	$(SLITHER_VENV)/bin/slither . --foundry-ignore-compile --foundry-out-directory build/slither \
 		--filter-paths "node_modules|contracts/solidity/test" \
 		--exclude-informational --exclude-low --exclude-optimization --fail-medium

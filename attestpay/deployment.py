@@ -20,7 +20,11 @@ class DeploymentError(Exception):
 
 
 def deploy_contracts(
-    w3: Web3, account: LocalAccount, confirmations: int = 1, timeout: float = 300, progress: Callable[[str], None] = lambda _: None
+    w3: Web3,
+    account: LocalAccount,
+    confirmations: int = 1,
+    timeout: float = 300,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> dict:
     """Deploys AttestationRegistry, then MilestoneEscrow bound to it; returns the deployment."""
     balance = w3.eth.get_balance(account.address)
@@ -30,8 +34,11 @@ def deploy_contracts(
     escrow = _create(w3, account, "MilestoneEscrow", (registry["contractAddress"],), timeout, progress)
     _confirm(w3, escrow["blockNumber"], confirmations, timeout, progress)
     return {
-        "chainId": w3.eth.chain_id, "escrow": escrow["contractAddress"], "registry": registry["contractAddress"],
-        "block": registry["blockNumber"], "deployer": account.address,
+        "chainId": w3.eth.chain_id,
+        "escrow": escrow["contractAddress"],
+        "registry": registry["contractAddress"],
+        "block": registry["blockNumber"],
+        "deployer": account.address,
         "transactions": ["0x" + bytes(r["transactionHash"]).hex() for r in (registry, escrow)],
     }
 
@@ -45,10 +52,15 @@ def _create(w3: Web3, account: LocalAccount, name: str, args: tuple, timeout: fl
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     base_fee = w3.eth.get_block("latest").get("baseFeePerGas", 0)
     tip = w3.eth.max_priority_fee
-    tx = factory.constructor(*args).build_transaction({
-        "from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending"), "chainId": w3.eth.chain_id,
-        "maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip,
-    })
+    tx = factory.constructor(*args).build_transaction(
+        {
+            "from": account.address,
+            "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+            "chainId": w3.eth.chain_id,
+            "maxFeePerGas": 2 * base_fee + tip,
+            "maxPriorityFeePerGas": tip,
+        }
+    )
     tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
     progress(f"{name}: sent {tx_hash.to_0x_hex()}")
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout)
@@ -62,6 +74,8 @@ def _confirm(w3: Web3, block: int, confirmations: int, timeout: float, progress)
     deadline = time.monotonic() + timeout
     while (held := w3.eth.block_number - block + 1) < confirmations:
         if time.monotonic() > deadline:
-            raise DeploymentError(f"only {held} of {confirmations} confirmations after {timeout:.0f} s; is the chain producing blocks?")
+            raise DeploymentError(
+                f"only {held} of {confirmations} confirmations after {timeout:.0f} s; is the chain producing blocks?"
+            )
         time.sleep(1)
     progress(f"confirmed by {confirmations} block(s)")

@@ -17,7 +17,19 @@ from web3.contract import Contract
 
 from attestpay.contracts import deploy
 
-ANVIL = Path(__file__).resolve().parent.parent / "node_modules" / ".bin" / "anvil"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def foundry_binary(tool: str) -> Path:
+    """The platform binary of a Foundry tool from npm: the wrapper in node_modules/.bin always exits 0
+    and, killed, leaves its child running."""
+    for binary in sorted(ROOT.glob(f"node_modules/@foundry-rs/{tool}-*/bin/{tool}")):
+        return binary
+    raise FileNotFoundError(
+        f"no {tool} under node_modules/@foundry-rs/{tool}-*/bin; run `make install` ({tool} comes from npm)"
+    )
+
+
 MNEMONIC = "test test test test test test test test test test test junk"  # anvil's dev accounts, funded
 Account.enable_unaudited_hdwallet_features()
 
@@ -79,9 +91,16 @@ class AnvilChain:
             raise RuntimeError(f"anvil could not revert to snapshot {snapshot}")
 
     def deployment(self, path: Path) -> Path:
-        path.write_text(json.dumps({
-            "chainId": self.chain_id, "escrow": self.escrow.address, "registry": self.registry.address, "block": self.start_block,
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "chainId": self.chain_id,
+                    "escrow": self.escrow.address,
+                    "registry": self.registry.address,
+                    "block": self.start_block,
+                }
+            )
+        )
         return path
 
     def stop(self) -> None:
@@ -91,10 +110,10 @@ class AnvilChain:
 
 def start_anvil(*args: str) -> AnvilChain:
     """A fresh anvil (extra command-line `args`, such as --block-time 1) with the contracts deployed."""
-    if not ANVIL.exists():
-        raise FileNotFoundError(f"{ANVIL} is missing; run `make install` (anvil comes from npm)")
     port = free_port()
-    process = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", "prague", "--silent", *args])
+    process = subprocess.Popen(
+        [str(foundry_binary("anvil")), "--port", str(port), "--hardfork", "prague", "--silent", *args]
+    )
     url = f"http://127.0.0.1:{port}"
     w3 = Web3(HTTPProvider(url))
     for _ in range(200):
@@ -110,4 +129,17 @@ def start_anvil(*args: str) -> AnvilChain:
     escrow = deploy(w3, "MilestoneEscrow", registry.address, sender=deployer)
     token = deploy(w3, "MockERC20", sender=deployer)
     oracles = sorted((dev_party(i) for i in (5, 6, 7)), key=lambda p: int(p.address, 16))
-    return AnvilChain(process, url, w3, registry, escrow, token, start, dev_party(1), dev_party(2), dev_party(3), dev_party(9), oracles)
+    return AnvilChain(
+        process,
+        url,
+        w3,
+        registry,
+        escrow,
+        token,
+        start,
+        dev_party(1),
+        dev_party(2),
+        dev_party(3),
+        dev_party(9),
+        oracles,
+    )

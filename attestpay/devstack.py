@@ -20,15 +20,26 @@ from attestpay.devchain import AnvilChain, free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def service_env(chain: AnvilChain, workdir: Path, database_url: str, keystore: str, password: str, **extra: str) -> dict:
+def service_env(
+    chain: AnvilChain, workdir: Path, database_url: str, keystore: str, password: str, **extra: str
+) -> dict:
     """The environment of an API replica or a worker on this chain and database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")}
-    return env | {
-        "ATTESTPAY_ENVIRONMENT": "test", "ATTESTPAY_DATABASE_URL": database_url, "ATTESTPAY_MIGRATE_ON_START": "false",
-        "ATTESTPAY_RPC_URL": chain.url, "ATTESTPAY_DEPLOYMENT_FILE": str(chain.deployment(workdir / "deployment.json")),
-        "ATTESTPAY_RELAYER_KEYSTORE": keystore, "ATTESTPAY_RELAYER_PASSWORD": password, "ATTESTPAY_POLL_SECONDS": "0.1",
-        "ATTESTPAY_RPC_TIMEOUT_SECONDS": "3",
-    } | extra
+    return (
+        env
+        | {
+            "ATTESTPAY_ENVIRONMENT": "test",
+            "ATTESTPAY_DATABASE_URL": database_url,
+            "ATTESTPAY_MIGRATE_ON_START": "false",
+            "ATTESTPAY_RPC_URL": chain.url,
+            "ATTESTPAY_DEPLOYMENT_FILE": str(chain.deployment(workdir / "deployment.json")),
+            "ATTESTPAY_RELAYER_KEYSTORE": keystore,
+            "ATTESTPAY_RELAYER_PASSWORD": password,
+            "ATTESTPAY_POLL_SECONDS": "0.1",
+            "ATTESTPAY_RPC_TIMEOUT_SECONDS": "3",
+        }
+        | extra
+    )
 
 
 def start_worker(env: dict, log: Path, command: list[str] | None = None) -> subprocess.Popen:
@@ -39,7 +50,17 @@ def start_worker(env: dict, log: Path, command: list[str] | None = None) -> subp
 
 def start_api(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "backend.api.app:create_app", "--factory", "--port", str(port), "--log-level", "warning"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "backend.api.app:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -99,7 +120,16 @@ class FaultyRpc:
                     return
                 if fault == "rpc_error":
                     request = json.loads(body)
-                    self._reply(200, json.dumps({"jsonrpc": "2.0", "id": request.get("id"), "error": {"code": -32603, "message": "internal error"}}).encode())
+                    self._reply(
+                        200,
+                        json.dumps(
+                            {
+                                "jsonrpc": "2.0",
+                                "id": request.get("id"),
+                                "error": {"code": -32603, "message": "internal error"},
+                            }
+                        ).encode(),
+                    )
                     return
                 if fault == "late":
                     time.sleep(late_seconds)

@@ -27,7 +27,10 @@ def decode_revert(abi: list[dict], data: bytes | str) -> CustomError | None:
         types = [i["type"] if i["type"] != "tuple" else _tuple_type(i) for i in item["inputs"]]
         if keccak(text=f"{item['name']}({','.join(types)})")[:4] == raw[:4]:
             values = decode(types, raw[4:])
-            return CustomError(item["name"], tuple(to_checksum_address(v) if t == "address" else v for t, v in zip(types, values)))
+            return CustomError(
+                item["name"],
+                tuple(to_checksum_address(v) if t == "address" else v for t, v in zip(types, values, strict=False)),
+            )
     return None
 
 

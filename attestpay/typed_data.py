@@ -19,28 +19,57 @@ DOMAIN_VERSION = "1"
 
 TYPES: dict[str, list[tuple[str, str]]] = {
     "Agreement": [
-        ("client", "address"), ("provider", "address"), ("arbiter", "address"), ("token", "address"),
-        ("oracles", "address[]"), ("threshold", "uint8"), ("cureWindow", "uint32"), ("revision", "uint32"),
-        ("docsHash", "bytes32"), ("salt", "bytes32"), ("milestonesRoot", "bytes32"),
+        ("client", "address"),
+        ("provider", "address"),
+        ("arbiter", "address"),
+        ("token", "address"),
+        ("oracles", "address[]"),
+        ("threshold", "uint8"),
+        ("cureWindow", "uint32"),
+        ("revision", "uint32"),
+        ("docsHash", "bytes32"),
+        ("salt", "bytes32"),
+        ("milestonesRoot", "bytes32"),
     ],
     "Milestone": [
-        ("index", "uint256"), ("amount", "uint128"), ("bonus", "uint128"), ("metricId", "bytes32"),
-        ("floor", "int256"), ("target", "int256"), ("stretch", "int256"), ("deadline", "uint64"),
-        ("holdbackPeriod", "uint32"), ("floorPayoutBps", "uint16"), ("latePenaltyBpsPerDay", "uint16"),
-        ("maxLatePenaltyBps", "uint16"), ("holdbackBps", "uint16"), ("higherIsBetter", "bool"),
+        ("index", "uint256"),
+        ("amount", "uint128"),
+        ("bonus", "uint128"),
+        ("metricId", "bytes32"),
+        ("floor", "int256"),
+        ("target", "int256"),
+        ("stretch", "int256"),
+        ("deadline", "uint64"),
+        ("holdbackPeriod", "uint32"),
+        ("floorPayoutBps", "uint16"),
+        ("latePenaltyBpsPerDay", "uint16"),
+        ("maxLatePenaltyBps", "uint16"),
+        ("holdbackBps", "uint16"),
+        ("higherIsBetter", "bool"),
         ("requiresClientApproval", "bool"),
     ],
     "MetricAttestation": [
-        ("agreementId", "bytes32"), ("milestoneIndex", "uint256"), ("metricId", "bytes32"), ("value", "int256"),
-        ("observedAt", "uint64"), ("evidenceHash", "bytes32"), ("expiresAt", "uint64"),
+        ("agreementId", "bytes32"),
+        ("milestoneIndex", "uint256"),
+        ("metricId", "bytes32"),
+        ("value", "int256"),
+        ("observedAt", "uint64"),
+        ("evidenceHash", "bytes32"),
+        ("expiresAt", "uint64"),
     ],
     "Amendment": [("agreementId", "bytes32"), ("fromTermsHash", "bytes32"), ("toTermsHash", "bytes32")],
     "MilestoneApproval": [("agreementId", "bytes32"), ("milestoneIndex", "uint256")],
     "PartialAcceptance": [
-        ("agreementId", "bytes32"), ("milestoneIndex", "uint256"), ("value", "int256"), ("attestation", "bytes32"),
+        ("agreementId", "bytes32"),
+        ("milestoneIndex", "uint256"),
+        ("value", "int256"),
+        ("attestation", "bytes32"),
     ],
     "DisputeSplit": [
-        ("agreementId", "bytes32"), ("milestoneIndex", "uint256"), ("holdback", "bool"), ("providerShareBps", "uint16"),
+        ("agreementId", "bytes32"),
+        ("milestoneIndex", "uint256"),
+        ("holdback", "bool"),
+        ("providerShareBps", "uint16"),
     ],
 }
 DOMAIN_FIELDS = [("name", "string"), ("version", "string"), ("chainId", "uint256"), ("verifyingContract", "address")]
@@ -89,17 +118,24 @@ def _word(kind: str, value) -> bytes:
 
 
 def domain(chain_id: int, escrow: str) -> dict:
-    return {"name": DOMAIN_NAME, "version": DOMAIN_VERSION, "chainId": chain_id, "verifyingContract": to_checksum_address(escrow)}
+    return {
+        "name": DOMAIN_NAME,
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(escrow),
+    }
 
 
 @cache
 def domain_separator(chain_id: int, escrow: str) -> bytes:
     d = domain(chain_id, escrow)
     type_hash = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-    return keccak(encode(
-        ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-        [type_hash, keccak(text=d["name"]), keccak(text=d["version"]), chain_id, d["verifyingContract"]],
-    ))
+    return keccak(
+        encode(
+            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
+            [type_hash, keccak(text=d["name"]), keccak(text=d["version"]), chain_id, d["verifyingContract"]],
+        )
+    )
 
 
 def digest(struct: bytes, chain_id: int, escrow: str) -> bytes:

@@ -27,8 +27,11 @@ class Party:
         if api_key is None and keystore is None:
             raise Failed("give --keystore (a wallet) or --api-key (a service)")
         if api_key is None:
-            password = password_file.read_text().splitlines()[0] if password_file else (
-                os.environ.get("ATTESTPAY_WALLET_PASSWORD") or click.prompt("keystore password", hide_input=True))
+            password = (
+                password_file.read_text().splitlines()[0]
+                if password_file
+                else (os.environ.get("ATTESTPAY_WALLET_PASSWORD") or click.prompt("keystore password", hide_input=True))
+            )
             try:
                 self.key = "0x" + bytes(Account.decrypt(json.loads(keystore.read_text()), password)).hex()
             except (ValueError, KeyError) as exc:
@@ -61,10 +64,21 @@ class Party:
 
 
 @click.group()
-@click.option("--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL")
-@click.option("--keystore", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), envvar="ATTESTPAY_WALLET_KEYSTORE",
-              help="your wallet's encrypted keystore")
-@click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="else ATTESTPAY_WALLET_PASSWORD, else a prompt")
+@click.option(
+    "--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL"
+)
+@click.option(
+    "--keystore",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="ATTESTPAY_WALLET_KEYSTORE",
+    help="your wallet's encrypted keystore",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="else ATTESTPAY_WALLET_PASSWORD, else a prompt",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the agreement as JSON")
 @click.pass_context
 def agreement(ctx: click.Context, api: str, keystore: Path, password_file: Path | None, as_json: bool) -> None:
@@ -83,12 +97,14 @@ def _show(ctx: click.Context, body: dict) -> None:
     if ctx.obj["json"]:
         click.echo(json.dumps(body, indent=2))
         return
-    click.echo(f"agreement {body['id']} \"{body['title']}\": {body['status']}")
+    click.echo(f'agreement {body["id"]} "{body["title"]}": {body["status"]}')
     if body.get("agreement_id"):
         click.echo(f"  id on chain: {body['agreement_id']}")
     for m in body["milestones"]:
-        click.echo(f"  milestone {m['index']} {m['title']}: {m['status']}, amount {m['amount']} + bonus {m['bonus']}, "
-                   f"target {m['target']} ({'higher' if m['higher_is_better'] else 'lower'} is better)")
+        click.echo(
+            f"  milestone {m['index']} {m['title']}: {m['status']}, amount {m['amount']} + bonus {m['bonus']}, "
+            f"target {m['target']} ({'higher' if m['higher_is_better'] else 'lower'} is better)"
+        )
 
 
 @agreement.command()

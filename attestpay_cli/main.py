@@ -35,7 +35,9 @@ app.add_command(report)
 
 
 @app.command()
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("deployment.json"), show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("deployment.json"), show_default=True
+)
 @click.option("--block-time", type=int, help="mine a block every N seconds (default: on each transaction)")
 @click.option("--json", "as_json", is_flag=True, help="print the deployment as JSON")
 def chain(out: Path, block_time: int | None, as_json: bool) -> None:
@@ -47,8 +49,14 @@ def chain(out: Path, block_time: int | None, as_json: bool) -> None:
     except (FileNotFoundError, RuntimeError) as exc:
         raise Failed(str(exc)) from None
     dev.deployment(out)
-    info = {"rpc": dev.url, "chainId": dev.chain_id, "escrow": dev.escrow.address, "registry": dev.registry.address,
-            "token": dev.token.address, "deployment": str(out)}
+    info = {
+        "rpc": dev.url,
+        "chainId": dev.chain_id,
+        "escrow": dev.escrow.address,
+        "registry": dev.registry.address,
+        "token": dev.token.address,
+        "deployment": str(out),
+    }
     click.echo(json.dumps(info) if as_json else "\n".join(f"{k:>10}: {v}" for k, v in info.items()))
     if not as_json:
         click.echo("anvil's dev accounts are funded (mnemonic: test test ... junk); Ctrl-C stops the chain")
@@ -62,10 +70,21 @@ def chain(out: Path, block_time: int | None, as_json: bool) -> None:
 
 @app.command()
 @click.option("--rpc", required=True, help="the chain's JSON-RPC URL")
-@click.option("--keystore", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="the deployer's encrypted keystore")
-@click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="else ATTESTPAY_DEPLOYER_PASSWORD, else a prompt")
+@click.option(
+    "--keystore",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="the deployer's encrypted keystore",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="else ATTESTPAY_DEPLOYER_PASSWORD, else a prompt",
+)
 @click.option("--confirmations", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("deployment.json"), show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("deployment.json"), show_default=True
+)
 @click.option("--json", "as_json", is_flag=True)
 def deploy(rpc: str, keystore: Path, password_file: Path | None, confirmations: int, out: Path, as_json: bool) -> None:
     """Deploy the escrow and the registry from a keystore and write the deployment file."""
@@ -86,14 +105,23 @@ def deploy(rpc: str, keystore: Path, password_file: Path | None, confirmations: 
     except DeploymentError as exc:
         raise Failed(str(exc)) from None
     write(deployment, out)
-    click.echo(json.dumps(deployment, indent=2) if as_json else f"wrote {out}: escrow {deployment['escrow']}, registry {deployment['registry']}")
+    click.echo(
+        json.dumps(deployment, indent=2)
+        if as_json
+        else f"wrote {out}: escrow {deployment['escrow']}, registry {deployment['registry']}"
+    )
 
 
 @app.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(min=0), default=1, show_default=True,
-              help="worker processes beside the API (on the embedded chain: one, in the API's process)")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="worker processes beside the API (on the embedded chain: one, in the API's process)",
+)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the backend's API and run its workers, with the ATTESTPAY_* settings (docs/backend.md)."""
     import uvicorn
@@ -126,8 +154,11 @@ def verify(ctx: click.Context) -> None:
 
 
 @app.command()
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
-              help="an empty or new directory for the database, evidence, oracle queues and audit report (default: a new temporary one)")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="an empty or new directory for the database, evidence, oracle queues and audit report (default: a new temporary one)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the whole account as one JSON document")
 def demo(workdir: Path | None, as_json: bool) -> None:
     """Play four business agreements end to end on the embedded chain and audit every payout."""

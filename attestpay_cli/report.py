@@ -12,14 +12,22 @@ from attestpay_cli.agreement import Party, party_of
 
 
 @click.group()
-@click.option("--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL")
+@click.option(
+    "--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL"
+)
 @click.option("--api-key", envvar="ATTESTPAY_API_KEY", help="a service's API key (auditor, operator)")
-@click.option("--keystore", type=click.Path(exists=True, dir_okay=False, path_type=Path), envvar="ATTESTPAY_WALLET_KEYSTORE",
-              help="or your wallet's encrypted keystore")
+@click.option(
+    "--keystore",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="ATTESTPAY_WALLET_KEYSTORE",
+    help="or your wallet's encrypted keystore",
+)
 @click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 @click.pass_context
-def report(ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file: Path | None, as_json: bool) -> None:
+def report(
+    ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file: Path | None, as_json: bool
+) -> None:
     """Reports from the backend: an agreement's audit trail, the portfolio, invoices."""
     ctx.obj = {"open": lambda: Party(api, keystore, password_file, api_key), "json": as_json}
 
@@ -34,7 +42,7 @@ def agreement_report(ctx: click.Context, pk: int) -> None:
         click.echo(json.dumps(body, indent=2))
         return
     a = body["agreement"]
-    click.echo(f"agreement {a['id']} \"{a['title']}\": {a['status']} ({len(body['attestations'])} attestations)")
+    click.echo(f'agreement {a["id"]} "{a["title"]}": {a["status"]} ({len(body["attestations"])} attestations)')
     for e in body["events"]:
         index = f" milestone {e['args']['index']}" if "index" in e["args"] else ""
         click.echo(f"  block {e['block_number']:>8}  {e['name']}{index}  {e['tx_hash']}")

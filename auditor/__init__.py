@@ -10,8 +10,13 @@ from pathlib import Path
 from web3 import Web3
 
 
-def audit(w3: Web3, escrow: str, start_block: int = 0, evidence: Path | None = None,
-          progress: Callable[[int, int], None] = lambda done, total: None) -> dict:
+def audit(
+    w3: Web3,
+    escrow: str,
+    start_block: int = 0,
+    evidence: Path | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> dict:
     """The JSON report (`auditor.report.as_json`) of every agreement on `escrow`."""
     from auditor import history as chain_history
     from auditor.checks import Auditor

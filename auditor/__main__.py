@@ -20,8 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rpc", required=True, help="the chain's JSON-RPC URL")
     parser.add_argument("--deployment", type=Path, help="the deployment file (escrow address and start block)")
     parser.add_argument("--escrow", help="the escrow's address (instead of --deployment)")
-    parser.add_argument("--from-block", type=int, help="where to start reading (default: the deployment's block, else 0)")
-    parser.add_argument("--evidence", type=Path, help="the published evidence store: batch files, metric specs, evidence bytes")
+    parser.add_argument(
+        "--from-block", type=int, help="where to start reading (default: the deployment's block, else 0)"
+    )
+    parser.add_argument(
+        "--evidence", type=Path, help="the published evidence store: batch files, metric specs, evidence bytes"
+    )
     parser.add_argument("--json", type=Path, help="write the JSON report here ('-': standard output)")
     parser.add_argument("--html", type=Path, help="write the printable HTML report here")
     args = parser.parse_args(argv)
@@ -59,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{a['agreementId']}: {'passed' if a['passed'] else 'FAILED'} ({a['settlements']} settlements)")
             for failure in a["failures"]:
                 print(f"  - {failure}")
-        print(f"{report['settlementsVerified']} settlements verified: {'every payout checks out' if report['passed'] else 'DISCREPANCIES FOUND'}")
+        print(
+            f"{report['settlementsVerified']} settlements verified: {'every payout checks out' if report['passed'] else 'DISCREPANCIES FOUND'}"
+        )
     return 0 if report["passed"] else 1
 
 

@@ -101,7 +101,12 @@ class Auditor:
             if name == "AgreementCreated":
                 t = a["terms"]
                 self.agreements[a["agreementId"]] = Agreement(
-                    a["agreementId"], t["token"], t["client"], t["provider"], [(0, tuple(t["oracles"]), t["threshold"])], list(a["milestones"]),
+                    a["agreementId"],
+                    t["token"],
+                    t["client"],
+                    t["provider"],
+                    [(0, tuple(t["oracles"]), t["threshold"])],
+                    list(a["milestones"]),
                 )
                 self.verdicts[a["agreementId"]] = Verdict(a["agreementId"], t["token"])
                 continue
@@ -121,15 +126,22 @@ class Auditor:
                 if a["holdback"]:
                     agreement.held_back[a["index"]] = a["holdback"]
             elif name == "HoldbackReleased":
-                self._expect(agreement, agreement.held_back.pop(a["index"], 0) == a["amount"],
-                             f"milestone {a['index']}: released a holdback of {a['amount']} that was not held")
+                self._expect(
+                    agreement,
+                    agreement.held_back.pop(a["index"], 0) == a["amount"],
+                    f"milestone {a['index']}: released a holdback of {a['amount']} that was not held",
+                )
                 agreement.paid_out += a["amount"]
                 self._moved(agreement, e, [(agreement.provider, a["amount"])])
             elif name == "MilestoneReclaimed":
                 agreement.closed.add(a["index"])
                 agreement.paid_out += a["amount"]
                 m = agreement.milestones[a["index"]]
-                self._expect(agreement, a["amount"] == m["amount"] + m["bonus"], f"milestone {a['index']}: reclaimed {a['amount']}, not amount + bonus")
+                self._expect(
+                    agreement,
+                    a["amount"] == m["amount"] + m["bonus"],
+                    f"milestone {a['index']}: reclaimed {a['amount']}, not amount + bonus",
+                )
                 self._moved(agreement, e, [(agreement.client, a["amount"])])
             elif name == "DisputeResolved":
                 self._split(agreement, e)
@@ -143,8 +155,11 @@ class Auditor:
             m = agreement.milestones[a["index"]]
             disputed = m["amount"] + m["bonus"]
         to_provider = disputed * a["providerShareBps"] // 10_000
-        self._expect(agreement, (a["toProvider"], a["toClient"]) == (to_provider, disputed - to_provider),
-                     f"milestone {a['index']}: the dispute split {a['toProvider']} + {a['toClient']} is not {a['providerShareBps']} bps of {disputed}")
+        self._expect(
+            agreement,
+            (a["toProvider"], a["toClient"]) == (to_provider, disputed - to_provider),
+            f"milestone {a['index']}: the dispute split {a['toProvider']} + {a['toClient']} is not {a['providerShareBps']} bps of {disputed}",
+        )
         agreement.paid_out += a["toProvider"] + a["toClient"]
         self._moved(agreement, e, [(agreement.provider, a["toProvider"]), (agreement.client, a["toClient"])])
 
@@ -172,14 +187,17 @@ class Auditor:
         try:
             signers_of_digest(digest, s.signatures, {bytes.fromhex(o[2:]) for o in oracles}, threshold)
         except InvalidAttestation as exc:
-            verdict.failures.append(f"{where}: signatures: {exc} (the set at block {e['blockNumber']}, threshold {threshold})")
+            verdict.failures.append(
+                f"{where}: signatures: {exc} (the set at block {e['blockNumber']}, threshold {threshold})"
+            )
         self._anchoring(verdict, where, a["attestation"])
         figures = payout.compute(s.milestone, s.attestation.value, s.attestation.observed_at)
         expected = (figures.paid_now, figures.holdback, figures.refund)
         if (a["paidNow"], a["holdback"], a["refund"]) != expected:
             verdict.failures.append(
                 f"{where}: the payout differs from the formula: paid {a['paidNow']}, held {a['holdback']}, refunded "
-                f"{a['refund']}; the formula gives {expected[0]}, {expected[1]}, {expected[2]}")
+                f"{a['refund']}; the formula gives {expected[0]}, {expected[1]}, {expected[2]}"
+            )
         self._moved(agreement, e, [(agreement.provider, a["paidNow"]), (agreement.client, a["refund"])])
         if self.evidence is not None:
             self._evidence(verdict, where, s)
@@ -225,7 +243,9 @@ class Auditor:
             return
         value, _, _ = value_from_evidence(spec, raw, att.observed_at)
         if value != att.value:
-            verdict.failures.append(f"{where}: the evidence gives {value} by the metric's spec, the oracles attested {att.value}")
+            verdict.failures.append(
+                f"{where}: the evidence gives {value} by the metric's spec, the oracles attested {att.value}"
+            )
 
     # ------------------------------------------------------------------ money that moved
 
@@ -244,7 +264,8 @@ class Auditor:
                 credits.remove((agreement.token, payee, amount))
             else:
                 self.verdicts[agreement.agreement_id].failures.append(
-                    f"{e['event']} of milestone {e['args']['index']} (tx {tx}): {amount} to {payee} neither moved nor was credited")
+                    f"{e['event']} of milestone {e['args']['index']} (tx {tx}): {amount} to {payee} neither moved nor was credited"
+                )
 
     def _ether_flows(self, w3: Web3) -> None:
         """Ether moves without logs, so each block's change of the escrow's ether balance must be
@@ -265,13 +286,15 @@ class Auditor:
             if moved != delta:
                 for agreement_id in touched[block] or self.verdicts:
                     self.verdicts[agreement_id].failures.append(
-                        f"block {block}: the escrow's ether changed by {moved}; its events account for {delta}")
+                        f"block {block}: the escrow's ether changed by {moved}; its events account for {delta}"
+                    )
 
     def _conservation(self, agreement: Agreement) -> None:
         held = agreement.still_held()
         if agreement.funded and agreement.funded != agreement.paid_out + held:
             self.verdicts[agreement.agreement_id].failures.append(
-                f"funds not conserved: funded {agreement.funded}, paid out {agreement.paid_out}, still held {held}")
+                f"funds not conserved: funded {agreement.funded}, paid out {agreement.paid_out}, still held {held}"
+            )
 
     def _coverage(self, w3: Web3) -> None:
         """Per token: the escrow's balance now covers the funds it holds and the credits it owes."""
@@ -290,7 +313,8 @@ class Auditor:
                 for agreement in self.agreements.values():
                     if agreement.token == token and agreement.funded:
                         self.verdicts[agreement.agreement_id].failures.append(
-                            f"the escrow holds {balance} of {token} but owes {amount} (held funds and credits)")
+                            f"the escrow holds {balance} of {token} but owes {amount} (held funds and credits)"
+                        )
 
     def _expect(self, agreement: Agreement, ok: bool, failure: str) -> None:
         if not ok:
@@ -310,8 +334,10 @@ def _ether_out(e: dict) -> int:
     """What the event paid out of the escrow (a payment that failed shows as Credited, added back)."""
     a = e["args"]
     return {
-        "MilestoneSettled": lambda: a["paidNow"] + a["refund"], "HoldbackReleased": lambda: a["amount"],
-        "MilestoneReclaimed": lambda: a["amount"], "DisputeResolved": lambda: a["toProvider"] + a["toClient"],
+        "MilestoneSettled": lambda: a["paidNow"] + a["refund"],
+        "HoldbackReleased": lambda: a["amount"],
+        "MilestoneReclaimed": lambda: a["amount"],
+        "DisputeResolved": lambda: a["toProvider"] + a["toClient"],
     }.get(e["event"], lambda: 0)()
 
 

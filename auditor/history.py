@@ -41,7 +41,9 @@ class History:
     head: int
     events: list[dict] = field(default_factory=list)  # escrow and registry events, in chain order
     settlements: list[Settlement] = field(default_factory=list)
-    transfers: dict[str, list[tuple[str, str, int]]] = field(default_factory=lambda: defaultdict(list))  # tx -> (token, to, amount)
+    transfers: dict[str, list[tuple[str, str, int]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )  # tx -> (token, to, amount)
     batches: dict[str, tuple[int, str]] = field(default_factory=dict)  # root -> (block, uri)
     revoked: dict[str, int] = field(default_factory=dict)  # digest -> block
 
@@ -49,14 +51,18 @@ class History:
         return [e for e in self.events if e["event"] == name]
 
 
-def read(w3: Web3, escrow_address: str, start_block: int, progress: Callable[[int, int], None] = lambda done, total: None) -> History:
+def read(
+    w3: Web3, escrow_address: str, start_block: int, progress: Callable[[int, int], None] = lambda done, total: None
+) -> History:
     escrow = contract_at(w3, "MilestoneEscrow", escrow_address)
     registry = contract_at(w3, "AttestationRegistry", escrow.functions.registry().call())
     head = w3.eth.block_number
     history = History(w3.eth.chain_id, escrow.address, registry.address, head)
     decoders = _decoders(escrow, registry)
     padded_escrow = b"\0" * 12 + bytes.fromhex(escrow.address[2:])
-    for first, last, logs in _ranges(w3, {"address": [escrow.address, registry.address]}, start_block, head, progress):
+    for _first, _last, logs in _ranges(
+        w3, {"address": [escrow.address, registry.address]}, start_block, head, progress
+    ):
         for raw in logs:
             decoder = decoders.get(bytes(raw["topics"][0])) if raw["topics"] else None
             if decoder is not None:
@@ -65,7 +71,8 @@ def read(w3: Web3, escrow_address: str, start_block: int, progress: Callable[[in
         for raw in logs:
             to = Web3.to_checksum_address(bytes(raw["topics"][2])[-20:])
             history.transfers["0x" + bytes(raw["transactionHash"]).hex()].append(
-                (raw["address"], to, int.from_bytes(bytes(raw["data"]), "big")))
+                (raw["address"], to, int.from_bytes(bytes(raw["data"]), "big"))
+            )
     history.events.sort(key=lambda e: (e["blockNumber"], e["logIndex"]))
     for e in history.events:
         if e["event"] == "BatchAnchored":
@@ -75,9 +82,11 @@ def read(w3: Web3, escrow_address: str, start_block: int, progress: Callable[[in
     settled = history.of("MilestoneSettled")
     calls = SettleCalls(escrow)
     for start in range(0, len(settled), BATCH):
-        chunk = settled[start:start + BATCH]
+        chunk = settled[start : start + BATCH]
         transactions = _transactions(w3, [e["transactionHash"] for e in chunk])
-        history.settlements.extend(calls.settlement(e, bytes(tx["input"])) for e, tx in zip(chunk, transactions, strict=True))
+        history.settlements.extend(
+            calls.settlement(e, bytes(tx["input"])) for e, tx in zip(chunk, transactions, strict=True)
+        )
     return history
 
 
@@ -121,8 +130,11 @@ def _ranges(w3: Web3, query: dict, first: int, head: int, progress):
 def _plain(event) -> dict:
     """An event as plain data: hashes and bytes as 0x-hex, structs as dicts."""
     return {
-        "event": event.event, "blockNumber": event.blockNumber, "logIndex": event.logIndex,
-        "transactionHash": "0x" + bytes(event.transactionHash).hex(), "args": {k: _value(v) for k, v in event.args.items()},
+        "event": event.event,
+        "blockNumber": event.blockNumber,
+        "logIndex": event.logIndex,
+        "transactionHash": "0x" + bytes(event.transactionHash).hex(),
+        "args": {k: _value(v) for k, v in event.args.items()},
     }
 
 
@@ -144,7 +156,8 @@ class SettleCalls:
         self.codec = escrow.w3.codec
         self.types = {
             function_abi_to_4byte_selector(abi): get_abi_input_types(abi)
-            for abi in escrow.abi if abi.get("name") in ("settle", "settleWithConsents")
+            for abi in escrow.abi
+            if abi.get("name") in ("settle", "settleWithConsents")
         }
 
     def settlement(self, event: dict, data: bytes) -> Settlement:
@@ -152,16 +165,28 @@ class SettleCalls:
         if types is None:
             raise ValueError(f"transaction {event['transactionHash']} settled without calling settle")
         terms, milestone, _, attestation, signatures = self.codec.decode(types, data[4:])[:5]
-        return Settlement(event, AgreementTerms(*terms), Milestone(*milestone), Attestation(*attestation), bytes(signatures))
+        return Settlement(
+            event, AgreementTerms(*terms), Milestone(*milestone), Attestation(*attestation), bytes(signatures)
+        )
 
 
 def milestone_of(m: dict) -> Milestone:
     """A Milestone from the ABI's struct (as the calldata or an event decodes it)."""
     return Milestone(
-        amount=m["amount"], bonus=m["bonus"], metric_id=_bytes(m["metricId"]), floor=m["floor"], target=m["target"],
-        stretch=m["stretch"], deadline=m["deadline"], holdback_period=m["holdbackPeriod"], floor_payout_bps=m["floorPayoutBps"],
-        late_penalty_bps_per_day=m["latePenaltyBpsPerDay"], max_late_penalty_bps=m["maxLatePenaltyBps"],
-        holdback_bps=m["holdbackBps"], higher_is_better=m["higherIsBetter"], requires_client_approval=m["requiresClientApproval"],
+        amount=m["amount"],
+        bonus=m["bonus"],
+        metric_id=_bytes(m["metricId"]),
+        floor=m["floor"],
+        target=m["target"],
+        stretch=m["stretch"],
+        deadline=m["deadline"],
+        holdback_period=m["holdbackPeriod"],
+        floor_payout_bps=m["floorPayoutBps"],
+        late_penalty_bps_per_day=m["latePenaltyBpsPerDay"],
+        max_late_penalty_bps=m["maxLatePenaltyBps"],
+        holdback_bps=m["holdbackBps"],
+        higher_is_better=m["higherIsBetter"],
+        requires_client_approval=m["requiresClientApproval"],
     )
 
 

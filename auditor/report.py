@@ -11,11 +11,22 @@ from auditor.history import History
 def as_json(history: History, verdicts: list[Verdict]) -> dict:
     failures = [f"{v.agreement_id}: {f}" for v in verdicts for f in v.failures]
     return {
-        "passed": not failures, "failures": failures, "chainId": history.chain_id, "escrow": history.escrow,
-        "registry": history.registry, "headBlock": history.head, "settlementsVerified": sum(v.settlements for v in verdicts),
+        "passed": not failures,
+        "failures": failures,
+        "chainId": history.chain_id,
+        "escrow": history.escrow,
+        "registry": history.registry,
+        "headBlock": history.head,
+        "settlementsVerified": sum(v.settlements for v in verdicts),
         "agreements": [
-            {"agreementId": v.agreement_id, "token": v.token, "settlements": v.settlements, "passed": v.passed,
-             "failures": v.failures, "notes": v.notes}
+            {
+                "agreementId": v.agreement_id,
+                "token": v.token,
+                "settlements": v.settlements,
+                "passed": v.passed,
+                "failures": v.failures,
+                "notes": v.notes,
+            }
             for v in verdicts
         ],
     }

@@ -35,22 +35,44 @@ NODE_FAULTS = (Web3RPCError, requests.RequestException, ConnectionError, Timeout
 # web3 retries read calls (its allowlist) on transport faults, but by default only on the builtin
 # ConnectionError, which requests' ConnectionError (a dropped connection) is not.
 READS_RETRIED = ExceptionRetryConfiguration(
-    errors=(ConnectionError, requests.ConnectionError, requests.HTTPError, requests.Timeout), retries=5, backoff_factor=0.125,
+    errors=(ConnectionError, requests.ConnectionError, requests.HTTPError, requests.Timeout),
+    retries=5,
+    backoff_factor=0.125,
 )
 ESCROW_EVENTS = (
-    "AgreementCreated", "AgreementConsented", "AgreementFunded", "AgreementCancelled", "TermsAmended",
-    "MilestoneAdded", "DeadlineExtended", "OraclesRotated", "MilestoneApproved", "MilestoneSettled",
-    "MilestoneReclaimed", "HoldbackReleased", "DisputeOpened", "DisputeResolved", "Credited", "Withdrawn",
+    "AgreementCreated",
+    "AgreementConsented",
+    "AgreementFunded",
+    "AgreementCancelled",
+    "TermsAmended",
+    "MilestoneAdded",
+    "DeadlineExtended",
+    "OraclesRotated",
+    "MilestoneApproved",
+    "MilestoneSettled",
+    "MilestoneReclaimed",
+    "HoldbackReleased",
+    "DisputeOpened",
+    "DisputeResolved",
+    "Credited",
+    "Withdrawn",
 )
-ERC20_APPROVE_ABI = [{
-    "type": "function", "name": "approve", "stateMutability": "nonpayable",
-    "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
-    "outputs": [{"name": "", "type": "bool"}],
-}, {
-    "type": "function", "name": "allowance", "stateMutability": "view",
-    "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
-    "outputs": [{"name": "", "type": "uint256"}],
-}]
+ERC20_APPROVE_ABI = [
+    {
+        "type": "function",
+        "name": "approve",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    },
+    {
+        "type": "function",
+        "name": "allowance",
+        "stateMutability": "view",
+        "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+]
 
 
 @dataclass
@@ -65,8 +87,12 @@ class ChainGateway:
     def transaction(self, sender: str, call: Any, value: int = 0, estimate: bool = True) -> dict:
         """`call` (a contract function call) as a transaction for the sender's wallet to sign."""
         tx = {
-            "from": Web3.to_checksum_address(sender), "to": call.address, "data": call._encode_transaction_data(),
-            "value": value, "chainId": self.chain_id, "gas": None,
+            "from": Web3.to_checksum_address(sender),
+            "to": call.address,
+            "data": call._encode_transaction_data(),
+            "value": value,
+            "chainId": self.chain_id,
+            "gas": None,
         }
         if estimate:
             tx["gas"] = self.estimate_gas(tx)
@@ -89,7 +115,8 @@ class ChainGateway:
         if error is None:
             return ContractRejected(f"the transaction would fail: {exc}")
         return ContractRejected(
-            f"the escrow would revert with {error}", revert={"name": error.name, "args": [_jsonable(a) for a in error.args]}
+            f"the escrow would revert with {error}",
+            revert={"name": error.name, "args": [_jsonable(a) for a in error.args]},
         )
 
     def allowance(self, token: str, owner: str) -> int:
@@ -141,14 +168,24 @@ def connect(settings: Settings) -> ChainGateway:
     if settings.rpc_url is None:
         return embedded_chain()
     deployment = json.loads(settings.deployment_file.read_text())
-    w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": settings.rpc_timeout_seconds},
-                           exception_retry_configuration=READS_RETRIED))
+    w3 = Web3(
+        HTTPProvider(
+            settings.rpc_url,
+            request_kwargs={"timeout": settings.rpc_timeout_seconds},
+            exception_retry_configuration=READS_RETRIED,
+        )
+    )
     chain_id = _first_answer(lambda: w3.eth.chain_id, settings.rpc_url)
     if chain_id != deployment["chainId"]:
-        raise ChainUnavailable(f"{settings.rpc_url} is chain {chain_id}, the deployment file is for {deployment['chainId']}")
+        raise ChainUnavailable(
+            f"{settings.rpc_url} is chain {chain_id}, the deployment file is for {deployment['chainId']}"
+        )
     return ChainGateway(
-        w3, contract_at(w3, "MilestoneEscrow", deployment["escrow"]),
-        contract_at(w3, "AttestationRegistry", deployment["registry"]), chain_id, int(deployment.get("block", 0)),
+        w3,
+        contract_at(w3, "MilestoneEscrow", deployment["escrow"]),
+        contract_at(w3, "AttestationRegistry", deployment["registry"]),
+        chain_id,
+        int(deployment.get("block", 0)),
         lock=nullcontext(),
     )
 

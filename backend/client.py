@@ -4,7 +4,7 @@ wallet does, for scripts, benchmarks and the command line; the keys stay in the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from eth_account import Account
@@ -42,10 +42,16 @@ class BackendClient:
         account = Account.from_key(key)
         if account.address not in self.sessions:
             offer = self.request("POST", "/v1/auth/nonce")
-            issued = datetime.now(timezone.utc)
+            issued = datetime.now(UTC)
             message = SiweMessage(
-                domain=offer["domain"], address=account.address, uri=offer["uri"], version="1", chain_id=offer["chain_id"],
-                nonce=offer["nonce"], issued_at=issued.isoformat().replace("+00:00", "Z"), statement="Sign in to AttestPay",
+                domain=offer["domain"],
+                address=account.address,
+                uri=offer["uri"],
+                version="1",
+                chain_id=offer["chain_id"],
+                nonce=offer["nonce"],
+                issued_at=issued.isoformat().replace("+00:00", "Z"),
+                statement="Sign in to AttestPay",
                 expiration_time=(issued + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
             ).prepare_message()
             signature = "0x" + Account.sign_message(encode_defunct(text=message), account.key).signature.hex()
@@ -61,7 +67,9 @@ class BackendClient:
         for key in (client_key, provider_key):
             data = self.request("GET", f"/v1/agreements/{pk}/typed-data", headers=self.wallet(key))
             signature = "0x" + Account.sign_typed_data(key, full_message=data["typed_data"]).signature.hex()
-            agreement = self.request("POST", f"/v1/agreements/{pk}/consents", json={"signature": signature}, headers=self.wallet(key))
+            agreement = self.request(
+                "POST", f"/v1/agreements/{pk}/consents", json={"signature": signature}, headers=self.wallet(key)
+            )
         return agreement
 
     def act(self, w3: Web3, key: str, path: str, body: dict | None = None) -> list[str]:
@@ -83,8 +91,14 @@ def send(w3: Web3, key: str, tx: dict) -> str:
     account = Account.from_key(key)
     base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
     fields = {
-        "to": tx["to"], "data": tx["data"], "value": int(tx["value"]), "chainId": tx["chainId"], "gas": tx["gas"] or 3_000_000,
-        "nonce": w3.eth.get_transaction_count(account.address), "maxFeePerGas": 2 * base_fee + 10**9, "maxPriorityFeePerGas": 10**9,
+        "to": tx["to"],
+        "data": tx["data"],
+        "value": int(tx["value"]),
+        "chainId": tx["chainId"],
+        "gas": tx["gas"] or 3_000_000,
+        "nonce": w3.eth.get_transaction_count(account.address),
+        "maxFeePerGas": 2 * base_fee + 10**9,
+        "maxPriorityFeePerGas": 10**9,
     }
     tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(fields).raw_transaction)
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)

@@ -48,12 +48,14 @@ class AttestationBatch:
     def dump(self) -> bytes:
         """StandardMerkleTree.dump() format ("standard-v1"), loadable by the npm library."""
         values = [{"value": ["0x" + d.hex()], "treeIndex": self.tree.index(registry_leaf(d))} for d in self.digests]
-        return json.dumps({
-            "format": "standard-v1",
-            "leafEncoding": ["bytes32"],
-            "tree": ["0x" + node.hex() for node in self.tree],
-            "values": values,
-        }).encode()
+        return json.dumps(
+            {
+                "format": "standard-v1",
+                "leafEncoding": ["bytes32"],
+                "tree": ["0x" + node.hex() for node in self.tree],
+                "values": values,
+            }
+        ).encode()
 
 
 def publish(batch: AttestationBatch, store: EvidenceStore) -> str:

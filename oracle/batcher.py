@@ -42,7 +42,9 @@ class AnchorQueue:
     def pending(self) -> list[bytes]:
         return [bytes.fromhex(json.loads(line)[2:]) for line in _lines(self._pending)]
 
-    def anchor_pending(self, w3: Web3, registry: Contract, signer: OracleSigner, store: EvidenceStore) -> AnchoredBatch | None:
+    def anchor_pending(
+        self, w3: Web3, registry: Contract, signer: OracleSigner, store: EvidenceStore
+    ) -> AnchoredBatch | None:
         """Anchor everything pending as one batch; None when nothing is pending."""
         digests = self.pending()
         if not digests:
@@ -52,7 +54,10 @@ class AnchorQueue:
         uri = publish(batch, store) if anchored_at else anchor(w3, registry, signer, batch, store)
         record = AnchoredBatch(batch.root, uri, tuple(digests))
         with self._anchored.open("a") as f:
-            f.write(json.dumps({"root": "0x" + batch.root.hex(), "uri": uri, "digests": ["0x" + d.hex() for d in digests]}) + "\n")
+            f.write(
+                json.dumps({"root": "0x" + batch.root.hex(), "uri": uri, "digests": ["0x" + d.hex() for d in digests]})
+                + "\n"
+            )
         self._pending.write_text("")
         return record
 

@@ -23,11 +23,37 @@ from oracle.registry import revoke as revoke_attestation
 from oracle.signer import OracleSigner, create_keystore, read_password
 from oracle.spec import load_spec
 
-_data = click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=".", envvar="ORACLE_DATA_DIR", show_default=True, help="where file sources' paths start")
-_evidence = click.option("--evidence", type=click.Path(file_okay=False, path_type=Path), default="evidence", envvar="ORACLE_EVIDENCE_DIR", show_default=True)
-_queue = click.option("--queue", type=click.Path(file_okay=False, path_type=Path), default="anchor-queue", envvar="ORACLE_QUEUE_DIR", show_default=True)
-_keystore = click.option("--keystore", type=click.Path(dir_okay=False, path_type=Path), envvar="ORACLE_KEYSTORE", required=True)
-_password_file = click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), envvar="ORACLE_PASSWORD_FILE", help="else ORACLE_KEYSTORE_PASSWORD")
+_data = click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    envvar="ORACLE_DATA_DIR",
+    show_default=True,
+    help="where file sources' paths start",
+)
+_evidence = click.option(
+    "--evidence",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="evidence",
+    envvar="ORACLE_EVIDENCE_DIR",
+    show_default=True,
+)
+_queue = click.option(
+    "--queue",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="anchor-queue",
+    envvar="ORACLE_QUEUE_DIR",
+    show_default=True,
+)
+_keystore = click.option(
+    "--keystore", type=click.Path(dir_okay=False, path_type=Path), envvar="ORACLE_KEYSTORE", required=True
+)
+_password_file = click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ORACLE_PASSWORD_FILE",
+    help="else ORACLE_KEYSTORE_PASSWORD",
+)
 _rpc = click.option("--rpc", envvar="ORACLE_RPC_URL", required=True, help="JSON-RPC URL of the chain")
 _registry = click.option("--registry", envvar="ORACLE_REGISTRY", required=True, help="AttestationRegistry address")
 _json = click.option("--json", "as_json", is_flag=True, help="machine-readable output")
@@ -63,10 +89,20 @@ def measure(spec_file: Path, observed_at: int | None, data: Path, evidence: Path
     """Measure SPEC_FILE and print the value and evidence hash; signs nothing."""
     spec = load_spec(spec_file.read_text())
     m = measure_spec(spec, data, EvidenceStore(evidence), observed_at or int(time.time()))
-    out = {"metricId": "0x" + spec.metric_id.hex(), "value": m.value, "observedAt": m.observed_at,
-           "evidenceHash": "0x" + m.evidence_hash.hex(), "used": m.used, "ignored": m.ignored}
-    _emit(as_json, out, f"{spec.name}: {m.value} (10^-{spec.decimals} {spec.unit}) from {m.used} points, "
-          f"{m.ignored} outside the window\nevidence 0x{m.evidence_hash.hex()}")
+    out = {
+        "metricId": "0x" + spec.metric_id.hex(),
+        "value": m.value,
+        "observedAt": m.observed_at,
+        "evidenceHash": "0x" + m.evidence_hash.hex(),
+        "used": m.used,
+        "ignored": m.ignored,
+    }
+    _emit(
+        as_json,
+        out,
+        f"{spec.name}: {m.value} (10^-{spec.decimals} {spec.unit}) from {m.used} points, "
+        f"{m.ignored} outside the window\nevidence 0x{m.evidence_hash.hex()}",
+    )
 
 
 @main.command()
@@ -83,21 +119,48 @@ def measure(spec_file: Path, observed_at: int | None, data: Path, evidence: Path
 @_keystore
 @_password_file
 @_json
-def attest(spec_file, agreement, milestone_index, escrow, chain_id, observed_at, valid_for, data, evidence, queue, keystore, password_file, as_json):  # noqa: PLR0913 - one option each
+def attest(
+    spec_file,
+    agreement,
+    milestone_index,
+    escrow,
+    chain_id,
+    observed_at,
+    valid_for,
+    data,
+    evidence,
+    queue,
+    keystore,
+    password_file,
+    as_json,
+):  # noqa: PLR0913 - one option each
     """Measure SPEC_FILE, sign the attestation, and queue it for the next anchoring batch."""
     signer = _signer(keystore, password_file)
     node = OracleNode(signer, data, EvidenceStore(evidence), chain_id, Web3.to_checksum_address(escrow))
     at = observed_at or int(time.time())
-    request = MeasurementRequest(_hex32(agreement), milestone_index, load_spec(spec_file.read_text()), at, at + valid_for)
+    request = MeasurementRequest(
+        _hex32(agreement), milestone_index, load_spec(spec_file.read_text()), at, at + valid_for
+    )
     measured = node.measure(request)
     att = node.attestation(request, measured)
     signature = signer.sign_attestation(att, chain_id, node.escrow)
     digest = typed_data.attestation_digest(att, chain_id, node.escrow)
     AnchorQueue(queue).add(digest)
-    out = {"attestation": {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()},
-           "digest": "0x" + digest.hex(), "signer": signer.address, "signature": "0x" + signature.hex(),
-           "used": measured.used, "ignored": measured.ignored}
-    _emit(as_json, out, f"signed value {att.value} ({measured.used} points, {measured.ignored} outside the window) as {signer.address}\ndigest 0x{digest.hex()}\nsignature 0x{signature.hex()}")
+    out = {
+        "attestation": {
+            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
+        },
+        "digest": "0x" + digest.hex(),
+        "signer": signer.address,
+        "signature": "0x" + signature.hex(),
+        "used": measured.used,
+        "ignored": measured.ignored,
+    }
+    _emit(
+        as_json,
+        out,
+        f"signed value {att.value} ({measured.used} points, {measured.ignored} outside the window) as {signer.address}\ndigest 0x{digest.hex()}\nsignature 0x{signature.hex()}",
+    )
 
 
 @main.command()
@@ -111,12 +174,17 @@ def attest(spec_file, agreement, milestone_index, escrow, chain_id, observed_at,
 def anchor(rpc, registry, evidence, queue, keystore, password_file, as_json):
     """Anchor every queued attestation as one Merkle batch in the registry."""
     w3 = Web3(HTTPProvider(rpc))
-    record = AnchorQueue(queue).anchor_pending(w3, contract_at(w3, "AttestationRegistry", registry), _signer(keystore, password_file), EvidenceStore(evidence))
+    record = AnchorQueue(queue).anchor_pending(
+        w3, contract_at(w3, "AttestationRegistry", registry), _signer(keystore, password_file), EvidenceStore(evidence)
+    )
     if record is None:
         _emit(as_json, {"anchored": None}, "nothing to anchor")
         return
-    _emit(as_json, {"root": "0x" + record.root.hex(), "uri": record.uri, "attestations": len(record.digests)},
-          f"anchored {len(record.digests)} attestations, root 0x{record.root.hex()}, batch file {record.uri}")
+    _emit(
+        as_json,
+        {"root": "0x" + record.root.hex(), "uri": record.uri, "attestations": len(record.digests)},
+        f"anchored {len(record.digests)} attestations, root 0x{record.root.hex()}, batch file {record.uri}",
+    )
 
 
 @main.command()
@@ -157,13 +225,17 @@ def revoke(digest, rpc, registry, keystore, password_file):
 @_queue
 @_keystore
 @_password_file
-def serve(host, port, api_key, escrow, chain_id, backend, backend_api_key, data, evidence, queue, keystore, password_file):  # noqa: PLR0913
+def serve(
+    host, port, api_key, escrow, chain_id, backend, backend_api_key, data, evidence, queue, keystore, password_file
+):  # noqa: PLR0913
     """Run this node's HTTP service (measure and sign, co-sign, proofs)."""
     import uvicorn
 
     from oracle.service import BackendPush, create_app
 
-    node = OracleNode(_signer(keystore, password_file), data, EvidenceStore(evidence), chain_id, Web3.to_checksum_address(escrow))
+    node = OracleNode(
+        _signer(keystore, password_file), data, EvidenceStore(evidence), chain_id, Web3.to_checksum_address(escrow)
+    )
     push = BackendPush(backend, backend_api_key) if backend else None
     uvicorn.run(create_app(node, AnchorQueue(queue), api_key, push), host=host, port=port, log_level="warning")
 
@@ -192,7 +264,9 @@ def keys_import(path: Path, password_file: Path | None) -> None:
         raise click.ClickException(f"{path} exists; refusing to overwrite a key")
     key = sys.stdin.readline().strip()
     try:
-        click.echo(create_keystore(path, read_password(password_file), private_key=bytes.fromhex(key.removeprefix("0x"))))
+        click.echo(
+            create_keystore(path, read_password(password_file), private_key=bytes.fromhex(key.removeprefix("0x")))
+        )
     except ValueError:
         raise click.ClickException("standard input is not a 32-byte hex private key") from None
 

@@ -53,8 +53,13 @@ class OracleNode:
     @staticmethod
     def attestation(request: MeasurementRequest, m: Measurement) -> Attestation:
         return Attestation(
-            request.agreement_id, request.milestone_index, request.spec.metric_id, m.value,
-            m.observed_at, m.evidence_hash, request.expires_at,
+            request.agreement_id,
+            request.milestone_index,
+            request.spec.metric_id,
+            m.value,
+            m.observed_at,
+            m.evidence_hash,
+            request.expires_at,
         )
 
     def cosign(self, attestation: Attestation, request: MeasurementRequest) -> bytes:

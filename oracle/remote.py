@@ -22,20 +22,34 @@ class RemoteNode:
         return self._http.get(f"{self.url}/healthz", timeout=10).json()["signer"]
 
     def propose(self, request: MeasurementRequest) -> Attestation:
-        body = {"agreement_id": "0x" + request.agreement_id.hex(), "milestone_index": request.milestone_index,
-                "spec": request.spec.model_dump(mode="json"), "observed_at": request.observed_at,
-                "valid_for": request.expires_at - request.observed_at}
+        body = {
+            "agreement_id": "0x" + request.agreement_id.hex(),
+            "milestone_index": request.milestone_index,
+            "spec": request.spec.model_dump(mode="json"),
+            "observed_at": request.observed_at,
+            "valid_for": request.expires_at - request.observed_at,
+        }
         a = self._post("/v1/measurements", body)["attestation"]
         return Attestation(
-            bytes.fromhex(a["agreementId"][2:]), a["milestoneIndex"], bytes.fromhex(a["metricId"][2:]), a["value"],
-            a["observedAt"], bytes.fromhex(a["evidenceHash"][2:]), a["expiresAt"],
+            bytes.fromhex(a["agreementId"][2:]),
+            a["milestoneIndex"],
+            bytes.fromhex(a["metricId"][2:]),
+            a["value"],
+            a["observedAt"],
+            bytes.fromhex(a["evidenceHash"][2:]),
+            a["expiresAt"],
         )
 
     def cosign(self, attestation: Attestation, request: MeasurementRequest) -> bytes:
-        body = {"spec": request.spec.model_dump(mode="json"), "agreement_id": "0x" + attestation.agreement_id.hex(),
-                "milestone_index": attestation.milestone_index, "value": attestation.value,
-                "observed_at": attestation.observed_at, "evidence_hash": "0x" + attestation.evidence_hash.hex(),
-                "expires_at": attestation.expires_at}
+        body = {
+            "spec": request.spec.model_dump(mode="json"),
+            "agreement_id": "0x" + attestation.agreement_id.hex(),
+            "milestone_index": attestation.milestone_index,
+            "value": attestation.value,
+            "observed_at": attestation.observed_at,
+            "evidence_hash": "0x" + attestation.evidence_hash.hex(),
+            "expires_at": attestation.expires_at,
+        }
         return bytes.fromhex(self._post("/v1/cosign", body)["signature"][2:])
 
     def _post(self, path: str, body: dict) -> dict:

@@ -63,8 +63,15 @@ class BackendPush:
 
 
 def _signed_json(att: Attestation, digest: bytes, signer: str, signature: bytes) -> dict:
-    message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
-    return {"attestation": message, "digest": "0x" + digest.hex(), "signer": signer, "signature": "0x" + signature.hex()}
+    message = {
+        k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
+    }
+    return {
+        "attestation": message,
+        "digest": "0x" + digest.hex(),
+        "signer": signer,
+        "signature": "0x" + signature.hex(),
+    }
 
 
 def create_app(node: OracleNode, queue: AnchorQueue, api_key: str, backend: BackendPush | None = None) -> FastAPI:
@@ -92,7 +99,9 @@ def create_app(node: OracleNode, queue: AnchorQueue, api_key: str, backend: Back
     def measure_and_sign(body: MeasureBody) -> dict:
         """Measure the metric for a milestone now (or at `observed_at`) and sign what was measured."""
         at = body.observed_at if body.observed_at is not None else int(time.time())
-        request = MeasurementRequest(bytes.fromhex(body.agreement_id[2:]), body.milestone_index, body.spec, at, at + body.valid_for)
+        request = MeasurementRequest(
+            bytes.fromhex(body.agreement_id[2:]), body.milestone_index, body.spec, at, at + body.valid_for
+        )
         try:
             measured = node.measure(request)
         except SourceError as exc:
@@ -107,8 +116,13 @@ def create_app(node: OracleNode, queue: AnchorQueue, api_key: str, backend: Back
     def cosign(body: CosignBody) -> dict:
         """Sign another node's attestation only if this node measures exactly the same."""
         att = Attestation(
-            bytes.fromhex(body.agreement_id[2:]), body.milestone_index, body.spec.metric_id, body.value,
-            body.observed_at, bytes.fromhex(body.evidence_hash[2:]), body.expires_at,
+            bytes.fromhex(body.agreement_id[2:]),
+            body.milestone_index,
+            body.spec.metric_id,
+            body.value,
+            body.observed_at,
+            bytes.fromhex(body.evidence_hash[2:]),
+            body.expires_at,
         )
         request = MeasurementRequest(att.agreement_id, att.milestone_index, body.spec, att.observed_at, att.expires_at)
         try:

@@ -31,7 +31,12 @@ def fetch(
         return _http_get(source.url, {}, source.token_env, retry_delays)
     if isinstance(source, PrometheusSource):
         if window_seconds:
-            params = {"query": source.query, "start": observed_at - window_seconds, "end": observed_at, "step": source.step_seconds}
+            params = {
+                "query": source.query,
+                "start": observed_at - window_seconds,
+                "end": observed_at,
+                "step": source.step_seconds,
+            }
             return _http_get(source.url.rstrip("/") + "/api/v1/query_range", params, source.token_env, retry_delays)
         params = {"query": source.query, "time": observed_at}
         return _http_get(source.url.rstrip("/") + "/api/v1/query", params, source.token_env, retry_delays)
@@ -55,7 +60,7 @@ def _http_get(url: str, params: dict, token_env: str | None, retry_delays: tuple
             raise SourceError(f"{url} needs a token: set {token_env}")
         headers["Authorization"] = f"Bearer {token}"
     failure = ""
-    for attempt, delay in enumerate((0.0, *retry_delays)):
+    for attempt, delay in enumerate((0.0, *retry_delays)):  # noqa: B007 (attempt is reported below)
         time.sleep(delay)
         try:
             response = requests.get(url, params=params, headers=headers, timeout=10)
@@ -124,7 +129,11 @@ def parse_rows(source: Source, raw: bytes) -> list[tuple]:
                 rows = [(int(r[source.time_column]), Fraction(r[source.value_column])) for r in records]
             else:  # ModelEvaluationSource
                 rows = [
-                    (int(_field(r, source.time_field)), _field(r, source.prediction_field), _field(r, source.label_field))
+                    (
+                        int(_field(r, source.time_field)),
+                        _field(r, source.prediction_field),
+                        _field(r, source.label_field),
+                    )
                     for r in records
                 ]
     except (KeyError, IndexError, ValueError, TypeError, UnicodeDecodeError) as exc:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -51,6 +51,7 @@ MILESTONES = (1, 10, 100)  # reads of agreements with this many milestones
 ROUNDS = 3  # of the bare endpoint and reads, alternating
 WORKERS = str(2 * (os.cpu_count() or 1))  # two uvicorn workers per core (one waits on PostgreSQL while the other runs)
 
+
 def bare_endpoint() -> dict:
     """The ceiling: a sync endpoint (as the backend's are) that returns a constant."""
     return {"status": "ok"}
@@ -74,8 +75,24 @@ def uvicorn(app: str, env: dict[str, str], *extra: str):
     """uvicorn (WORKERS workers, uvloop and httptools) serving `app`; yields its base URL once
     every worker answers."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log", "--log-level", "warning",
-               "--loop", "uvloop", "--http", "httptools", "--workers", WORKERS, *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--workers",
+        WORKERS,
+        *extra,
+    ]
     process = subprocess.Popen(command, env=os.environ | env, cwd=ROOT)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -132,9 +149,14 @@ async def load(session: aiohttp.ClientSession, requests) -> dict:
 async def sign_in(session: aiohttp.ClientSession, account, domain: str, chain_id: int) -> dict:
     async with session.post("/v1/auth/nonce") as response:
         nonce = (await response.json())["nonce"]
-    issued = datetime.now(timezone.utc)
+    issued = datetime.now(UTC)
     message = SiweMessage(
-        domain=domain, address=account.address, uri=f"http://{domain}", version="1", chain_id=chain_id, nonce=nonce,
+        domain=domain,
+        address=account.address,
+        uri=f"http://{domain}",
+        version="1",
+        chain_id=chain_id,
+        nonce=nonce,
         issued_at=issued.isoformat().replace("+00:00", "Z"),
         expiration_time=(issued + timedelta(minutes=10)).isoformat().replace("+00:00", "Z"),
     ).prepare_message()
@@ -144,13 +166,34 @@ async def sign_in(session: aiohttp.ClientSession, account, domain: str, chain_id
 
 
 def agreement_body(client, provider, oracles, deadline: int, n: int, milestones: int = 3) -> dict:
-    spec = {"name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
-            "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"}}
+    spec = {
+        "name": "model accuracy",
+        "version": 1,
+        "unit": "fraction",
+        "decimals": 4,
+        "higher_is_better": True,
+        "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+    }
     return {
-        "title": f"benchmark agreement {n}", "client": client.address, "provider": provider.address,
-        "oracles": [o.address for o in oracles], "threshold": 2,
-        "milestones": [{"title": f"milestone {i}", "spec": spec, "amount": str(10**20), "bonus": str(10**19), "floor": "8000",
-                        "target": "9200", "stretch": "9600", "deadline": deadline, "floor_payout_bps": 5000} for i in range(milestones)],
+        "title": f"benchmark agreement {n}",
+        "client": client.address,
+        "provider": provider.address,
+        "oracles": [o.address for o in oracles],
+        "threshold": 2,
+        "milestones": [
+            {
+                "title": f"milestone {i}",
+                "spec": spec,
+                "amount": str(10**20),
+                "bonus": str(10**19),
+                "floor": "8000",
+                "target": "9200",
+                "stretch": "9600",
+                "deadline": deadline,
+                "floor_payout_bps": 5000,
+            }
+            for i in range(milestones)
+        ],
     }
 
 
@@ -168,7 +211,9 @@ async def backend_phases(base: str) -> dict:
         def draft(milestones: int = 3) -> dict:
             return agreement_body(client, provider, oracles, deadline, next(numbers), milestones)
 
-        async with session.post("/v1/api-keys", json={"name": "bench-oracle", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}) as r:
+        async with session.post(
+            "/v1/api-keys", json={"name": "bench-oracle", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}
+        ) as r:
             oracle_key = {"X-API-Key": (await r.json())["key"]}
 
         def read(agreements: list[dict]):
@@ -179,7 +224,9 @@ async def backend_phases(base: str) -> dict:
             pushes = iter(signed_pushes(agreements, oracles, chain_id, escrow))
             return {
                 "writes": await load(session, lambda: ("POST", "/v1/agreements", {"headers": wallet, "json": draft()})),
-                "intake": await load(session, lambda: ("POST", "/v1/attestations", {"headers": oracle_key, "json": next(pushes)})),
+                "intake": await load(
+                    session, lambda: ("POST", "/v1/attestations", {"headers": oracle_key, "json": next(pushes)})
+                ),
             }
 
         proposed = await propose(session, wallet, [draft() for _ in range(AGREEMENTS)])
@@ -216,8 +263,13 @@ async def propose(session: aiohttp.ClientSession, wallet: dict, bodies: list[dic
                 if response.status != 200:
                     raise SystemExit(f"proposing: {response.status} {(await response.read())[:300]!r}")
                 agreement = await response.json()
-            out.append({"id": agreement["id"], "agreement_id": agreement["agreement_id"],
-                        "metric_ids": [m["metric_id"] for m in agreement["milestones"][:3]]})
+            out.append(
+                {
+                    "id": agreement["id"],
+                    "agreement_id": agreement["agreement_id"],
+                    "metric_ids": [m["metric_id"] for m in agreement["milestones"][:3]],
+                }
+            )
 
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
     return out
@@ -229,36 +281,65 @@ def signed_pushes(agreements: list[dict], oracles, chain_id: int, escrow: str, c
     out = []
     for i in range(count):
         agreement = random.choice(agreements)
-        att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), i % 3, bytes.fromhex(agreement["metric_ids"][i % 3][2:]),
-                          8000 + i % 2000, 1_800_000_000 + i, random.randbytes(32), 1_900_000_000)
+        att = Attestation(
+            bytes.fromhex(agreement["agreement_id"][2:]),
+            i % 3,
+            bytes.fromhex(agreement["metric_ids"][i % 3][2:]),
+            8000 + i % 2000,
+            1_800_000_000 + i,
+            random.randbytes(32),
+            1_900_000_000,
+        )
         digest = typed_data.attestation_digest(att, chain_id, escrow)
         oracle = oracles[i % len(oracles)]
-        message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
-        out.append({"attestation": message, "digest": "0x" + digest.hex(), "signer": oracle.address,
-                    "signature": "0x" + typed_data.sign(oracle.key, digest).hex()})
+        message = {
+            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
+        }
+        out.append(
+            {
+                "attestation": message,
+                "digest": "0x" + digest.hex(),
+                "signer": oracle.address,
+                "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
+            }
+        )
     return out
 
 
 def main() -> None:
     env = {
-        "ATTESTPAY_DATABASE_URL": fresh_schema(), "ATTESTPAY_OPERATOR_API_KEY": OPERATOR_KEY,
-        "ATTESTPAY_WRITES_PER_MINUTE": str(10**9), "ATTESTPAY_SIGN_INS_PER_MINUTE": str(10**9),
+        "ATTESTPAY_DATABASE_URL": fresh_schema(),
+        "ATTESTPAY_OPERATOR_API_KEY": OPERATOR_KEY,
+        "ATTESTPAY_WRITES_PER_MINUTE": str(10**9),
+        "ATTESTPAY_SIGN_INS_PER_MINUTE": str(10**9),
     }
     with uvicorn("bench_api:app_with_ceiling", env, "--factory", "--app-dir", str(ROOT / "scripts")) as base:
         phases = asyncio.run(backend_phases(base))
     ceiling, first, grown = phases["bare"], phases["first"], phases["grown"]
     result = {
-        "clients": CLIENTS, "seconds_per_phase": SECONDS, "database": "postgresql", "server": f"uvicorn, {WORKERS} workers, uvloop, httptools",
-        "bare_per_s": round(ceiling["per_s"]), "bare_p99_ms": round(ceiling["p99_ms"], 2),
-        "reads_per_s": first["reads"]["per_s"], "read_p50_ms": first["reads"]["p50_ms"], "read_p99_ms": first["reads"]["p99_ms"],
-        "writes_per_s": first["writes"]["per_s"], "write_p50_ms": first["writes"]["p50_ms"], "write_p99_ms": first["writes"]["p99_ms"],
-        "intake_per_s": first["intake"]["per_s"], "intake_p50_ms": first["intake"]["p50_ms"], "intake_p99_ms": first["intake"]["p99_ms"],
+        "clients": CLIENTS,
+        "seconds_per_phase": SECONDS,
+        "database": "postgresql",
+        "server": f"uvicorn, {WORKERS} workers, uvloop, httptools",
+        "bare_per_s": round(ceiling["per_s"]),
+        "bare_p99_ms": round(ceiling["p99_ms"], 2),
+        "reads_per_s": first["reads"]["per_s"],
+        "read_p50_ms": first["reads"]["p50_ms"],
+        "read_p99_ms": first["reads"]["p99_ms"],
+        "writes_per_s": first["writes"]["per_s"],
+        "write_p50_ms": first["writes"]["p50_ms"],
+        "write_p99_ms": first["writes"]["p99_ms"],
+        "intake_per_s": first["intake"]["per_s"],
+        "intake_p50_ms": first["intake"]["p50_ms"],
+        "intake_p99_ms": first["intake"]["p99_ms"],
     }
     for name, key in (("reads", "read"), ("writes", "write"), ("intake", "intake")):
         result[f"{name}_per_s_at_{GROWN}_agreements"] = grown[name]["per_s"]
         result[f"{key}_p50_ms_at_{GROWN}_agreements"] = grown[name]["p50_ms"]
         result[f"{key}_p99_ms_at_{GROWN}_agreements"] = grown[name]["p99_ms"]
-        result[f"{key}_p50_growth_{AGREEMENTS}_to_{GROWN}_agreements"] = round(grown[name]["p50_ms"] / first[name]["p50_ms"], 3)
+        result[f"{key}_p50_growth_{AGREEMENTS}_to_{GROWN}_agreements"] = round(
+            grown[name]["p50_ms"] / first[name]["p50_ms"], 3
+        )
     for count, figures in phases["by_milestones"].items():
         result[f"reads_per_s_with_{count}_milestones"] = figures["per_s"]
         result[f"read_p50_ms_with_{count}_milestones"] = figures["p50_ms"]
@@ -266,8 +347,10 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    print(f"reads {result['reads_vs_bare']:.0%} of the bare ceiling (target >= 40%); intake {result['intake_per_s']}/s (target >= 300); "
-          f"p99 read {result['read_p99_ms']} ms, write {result['write_p99_ms']} ms (target < 100)")
+    print(
+        f"reads {result['reads_vs_bare']:.0%} of the bare ceiling (target >= 40%); intake {result['intake_per_s']}/s (target >= 300); "
+        f"p99 read {result['read_p99_ms']} ms, write {result['write_p99_ms']} ms (target < 100)"
+    )
 
 
 if __name__ == "__main__":

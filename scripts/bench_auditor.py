@@ -24,10 +24,16 @@ from oracle.spec import MetricSpec
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "auditor.json"
 AGREEMENTS, MILESTONES = 100, 10
-SPEC = MetricSpec.model_validate({
-    "name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
-    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-})
+SPEC = MetricSpec.model_validate(
+    {
+        "name": "model accuracy",
+        "version": 1,
+        "unit": "fraction",
+        "decimals": 4,
+        "higher_is_better": True,
+        "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+    }
+)
 
 
 def history(chain: AnvilChain, store: EvidenceStore, data: Path) -> int:
@@ -40,32 +46,63 @@ def history(chain: AnvilChain, store: EvidenceStore, data: Path) -> int:
     (data / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     measured = measure(SPEC, data, store, chain.now())
     milestone = Milestone(
-        amount=10**18, bonus=10**17, metric_id=SPEC.metric_id, floor=8000, target=9200, stretch=9600, deadline=chain.now() + 86_400 * 30,
-        holdback_period=0, floor_payout_bps=5000, late_penalty_bps_per_day=0, max_late_penalty_bps=0, holdback_bps=0,
-        higher_is_better=True, requires_client_approval=False,
+        amount=10**18,
+        bonus=10**17,
+        metric_id=SPEC.metric_id,
+        floor=8000,
+        target=9200,
+        stretch=9600,
+        deadline=chain.now() + 86_400 * 30,
+        holdback_period=0,
+        floor_payout_bps=5000,
+        late_penalty_bps_per_day=0,
+        max_late_penalty_bps=0,
+        holdback_bps=0,
+        higher_is_better=True,
+        requires_client_approval=False,
     )
     milestones = [milestone] * MILESTONES
     settlements = []
     for n in range(AGREEMENTS):
         terms = AgreementTerms(
-            client=chain.client.address, provider=chain.provider.address, arbiter=chain.arbiter.address, token=token.address,
-            oracles=(oracle.address,), threshold=1, cure_window=86_400, revision=0, docs_hash=b"\x01" * 32,
-            salt=n.to_bytes(32, "big"), milestones_root=typed_data.milestones_root(milestones),
+            client=chain.client.address,
+            provider=chain.provider.address,
+            arbiter=chain.arbiter.address,
+            token=token.address,
+            oracles=(oracle.address,),
+            threshold=1,
+            cure_window=86_400,
+            revision=0,
+            docs_hash=b"\x01" * 32,
+            salt=n.to_bytes(32, "big"),
+            milestones_root=typed_data.milestones_root(milestones),
         )
         full = typed_data.typed_data("Agreement", typed_data.terms_message(terms), chain.chain_id, escrow.address)
         consent = Account.sign_typed_data(chain.provider.key, full_message=full).signature
-        escrow.functions.createAndFund(terms.as_abi(), [m.as_abi() for m in milestones], consent).transact({"from": chain.client.address})
+        escrow.functions.createAndFund(terms.as_abi(), [m.as_abi() for m in milestones], consent).transact(
+            {"from": chain.client.address}
+        )
         for index in range(MILESTONES):
-            att = Attestation(typed_data.terms_hash(terms), index, SPEC.metric_id, measured.value, measured.observed_at,
-                              measured.evidence_hash, measured.observed_at + 86_400 * 365)
+            att = Attestation(
+                typed_data.terms_hash(terms),
+                index,
+                SPEC.metric_id,
+                measured.value,
+                measured.observed_at,
+                measured.evidence_hash,
+                measured.observed_at + 86_400 * 365,
+            )
             digest = typed_data.attestation_digest(att, chain.chain_id, escrow.address)
             settlements.append((terms, index, att, digest, typed_data.sign(oracle.key, digest)))
     batch = AttestationBatch.of([s[3] for s in settlements])
-    chain.registry.functions.anchor(batch.root, len(settlements), publish(batch, store)).transact({"from": oracle.address})
+    chain.registry.functions.anchor(batch.root, len(settlements), publish(batch, store)).transact(
+        {"from": oracle.address}
+    )
     for terms, index, att, _, signature in settlements:
         proof = typed_data.milestone_proof(milestones, index)
         escrow.functions.settle(terms.as_abi(), milestone.as_abi(), proof, att.as_abi(), signature).transact(
-            {"from": chain.provider.address, "gas": 400_000})
+            {"from": chain.provider.address, "gas": 400_000}
+        )
     return len(settlements)
 
 
@@ -84,8 +121,12 @@ def main() -> None:
     if not report["passed"] or report["settlementsVerified"] != settled:
         raise SystemExit(f"the audit did not pass: {report['failures'][:3]}")
     result = {
-        "chain": "anvil over JSON-RPC", "settlements": settled, "blocks": report["headBlock"], "seconds": round(elapsed, 3),
-        "settlements_verified_per_s": round(settled / elapsed), "checks": "signatures, anchoring proof, revocation, payout formula, "
+        "chain": "anvil over JSON-RPC",
+        "settlements": settled,
+        "blocks": report["headBlock"],
+        "seconds": round(elapsed, 3),
+        "settlements_verified_per_s": round(settled / elapsed),
+        "checks": "signatures, anchoring proof, revocation, payout formula, "
         "ERC-20 transfers, evidence recomputed, conservation, coverage",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -40,8 +40,14 @@ LATENCY_SAMPLES = 10
 THROUGHPUT_MILESTONES = 100
 INDEXED_BLOCKS = 10_000
 EVENT_EVERY = 500
-SPEC = {"name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
-        "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"}}
+SPEC = {
+    "name": "model accuracy",
+    "version": 1,
+    "unit": "fraction",
+    "decimals": 4,
+    "higher_is_better": True,
+    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+}
 
 
 def fresh_database(schema: str) -> str:
@@ -58,21 +64,53 @@ def fresh_database(schema: str) -> str:
 def agreement_body(chain: AnvilChain, n: int, milestones: int) -> dict:
     deadline = chain.now() + 30 * 86_400
     return {
-        "title": f"benchmark agreement {n}", "client": chain.client.address, "provider": chain.provider.address,
-        "arbiter": chain.arbiter.address, "oracles": [o.address for o in chain.oracles], "threshold": 2,
-        "milestones": [{"title": f"milestone {i}", "spec": SPEC, "amount": str(10**18), "bonus": "0", "floor": "8000",
-                        "target": "9200", "stretch": "9200", "deadline": deadline, "floor_payout_bps": 5000} for i in range(milestones)],
+        "title": f"benchmark agreement {n}",
+        "client": chain.client.address,
+        "provider": chain.provider.address,
+        "arbiter": chain.arbiter.address,
+        "oracles": [o.address for o in chain.oracles],
+        "threshold": 2,
+        "milestones": [
+            {
+                "title": f"milestone {i}",
+                "spec": SPEC,
+                "amount": str(10**18),
+                "bonus": "0",
+                "floor": "8000",
+                "target": "9200",
+                "stretch": "9200",
+                "deadline": deadline,
+                "floor_payout_bps": 5000,
+            }
+            for i in range(milestones)
+        ],
     }
 
 
 def pushes(chain: AnvilChain, agreement: dict, index: int) -> list[dict]:
     """Both oracles' signed pushes of a value past the target, observed at the chain's time."""
-    att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), index, bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
-                      9700, chain.now(), b"\x11" * 32, chain.now() + 86_400)
+    att = Attestation(
+        bytes.fromhex(agreement["agreement_id"][2:]),
+        index,
+        bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
+        9700,
+        chain.now(),
+        b"\x11" * 32,
+        chain.now() + 86_400,
+    )
     digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
-    message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
-    return [{"attestation": message, "digest": "0x" + digest.hex(), "signer": o.address,
-             "signature": "0x" + typed_data.sign(o.key, digest).hex()} for o in chain.oracles[:2]]
+    message = {
+        k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
+    }
+    return [
+        {
+            "attestation": message,
+            "digest": "0x" + digest.hex(),
+            "signer": o.address,
+            "signature": "0x" + typed_data.sign(o.key, digest).hex(),
+        }
+        for o in chain.oracles[:2]
+    ]
 
 
 def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -80,7 +118,12 @@ def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
 
 
 def confirmed_intents(api: BackendClient, headers: dict, pks: list[int]) -> list[dict]:
-    return [i for pk in pks for i in api.request("GET", f"/v1/agreements/{pk}/intents", headers=headers) if i["status"] == "confirmed"]
+    return [
+        i
+        for pk in pks
+        for i in api.request("GET", f"/v1/agreements/{pk}/intents", headers=headers)
+        if i["status"] == "confirmed"
+    ]
 
 
 def wait(condition, seconds: float, what: str):
@@ -99,29 +142,66 @@ def settlement_figures(workdir: Path) -> dict:
         keystore = workdir / "relayer.json"
         keystore.write_text(json.dumps(Account.encrypt(chain.relayer.key, PASSWORD)))
         env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")} | {
-            "ATTESTPAY_ENVIRONMENT": "test", "ATTESTPAY_DATABASE_URL": fresh_database("attestpay_bench_chain"),
-            "ATTESTPAY_MIGRATE_ON_START": "false", "ATTESTPAY_RPC_URL": chain.url,
-            "ATTESTPAY_DEPLOYMENT_FILE": str(chain.deployment(workdir / "deployment.json")), "ATTESTPAY_RELAYER_KEYSTORE": str(keystore),
-            "ATTESTPAY_RELAYER_PASSWORD": PASSWORD, "ATTESTPAY_POLL_SECONDS": "0.05", "ATTESTPAY_OPERATOR_API_KEY": OPERATOR_KEY,
-            "ATTESTPAY_WRITES_PER_MINUTE": str(10**9), "ATTESTPAY_SIGN_INS_PER_MINUTE": str(10**9),
+            "ATTESTPAY_ENVIRONMENT": "test",
+            "ATTESTPAY_DATABASE_URL": fresh_database("attestpay_bench_chain"),
+            "ATTESTPAY_MIGRATE_ON_START": "false",
+            "ATTESTPAY_RPC_URL": chain.url,
+            "ATTESTPAY_DEPLOYMENT_FILE": str(chain.deployment(workdir / "deployment.json")),
+            "ATTESTPAY_RELAYER_KEYSTORE": str(keystore),
+            "ATTESTPAY_RELAYER_PASSWORD": PASSWORD,
+            "ATTESTPAY_POLL_SECONDS": "0.05",
+            "ATTESTPAY_OPERATOR_API_KEY": OPERATOR_KEY,
+            "ATTESTPAY_WRITES_PER_MINUTE": str(10**9),
+            "ATTESTPAY_SIGN_INS_PER_MINUTE": str(10**9),
         }
         port = free_port()
-        processes.append(start([sys.executable, "-m", "uvicorn", "backend.api.app:create_app", "--factory", "--port", str(port),
-                                "--log-level", "warning"], env, workdir / "api.log"))
+        processes.append(
+            start(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "backend.api.app:create_app",
+                    "--factory",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                ],
+                env,
+                workdir / "api.log",
+            )
+        )
         api = BackendClient(f"http://127.0.0.1:{port}")
         wait(lambda: _answers(api), 60, "the API start")
-        processes += [start([sys.executable, "-m", "backend.engine", "worker"], env, workdir / f"worker{n}.log") for n in range(2)]
-        oracle = {"X-API-Key": api.request("POST", "/v1/api-keys", json={"name": "bench-oracle", "role": "oracle"},
-                                           headers={"X-API-Key": OPERATOR_KEY})["key"]}
+        processes += [
+            start([sys.executable, "-m", "backend.engine", "worker"], env, workdir / f"worker{n}.log") for n in range(2)
+        ]
+        oracle = {
+            "X-API-Key": api.request(
+                "POST",
+                "/v1/api-keys",
+                json={"name": "bench-oracle", "role": "oracle"},
+                headers={"X-API-Key": OPERATOR_KEY},
+            )["key"]
+        }
         agreements = []
         for n in range(1 + THROUGHPUT_MILESTONES // 10):
             milestones = LATENCY_SAMPLES if n == 0 else 10
-            agreement = api.consented_agreement(agreement_body(chain, n, milestones), chain.client.key, chain.provider.key)
+            agreement = api.consented_agreement(
+                agreement_body(chain, n, milestones), chain.client.key, chain.provider.key
+            )
             api.act(chain.w3, chain.client.key, f"/v1/agreements/{agreement['id']}/transactions/fund")
             agreements.append(agreement)
         reader = api.wallet(chain.client.key)
-        wait(lambda: all(api.request("GET", f"/v1/agreements/{a['id']}", headers=reader)["status"] == "active" for a in agreements),
-             60, "the fundings indexed")
+        wait(
+            lambda: all(
+                api.request("GET", f"/v1/agreements/{a['id']}", headers=reader)["status"] == "active"
+                for a in agreements
+            ),
+            60,
+            "the fundings indexed",
+        )
 
         latencies = []
         first = agreements[0]
@@ -130,8 +210,11 @@ def settlement_figures(workdir: Path) -> dict:
             for body in bodies:
                 api.request("POST", "/v1/attestations", json=body, headers=oracle)
             intake_block = chain.w3.eth.block_number
-            (settled,) = wait(lambda i=index: [x for x in confirmed_intents(api, reader, [first["id"]]) if x["milestone_index"] == i],
-                              30, f"settlement of milestone {index}")
+            (settled,) = wait(
+                lambda i=index: [x for x in confirmed_intents(api, reader, [first["id"]]) if x["milestone_index"] == i],
+                30,
+                f"settlement of milestone {index}",
+            )
             latencies.append(settled["mined_block"] - intake_block)
 
         rest = agreements[1:]
@@ -143,7 +226,8 @@ def settlement_figures(workdir: Path) -> dict:
         wait(lambda: len(confirmed_intents(api, reader, pks)) == THROUGHPUT_MILESTONES, 300, "the settlements")
         elapsed = time.perf_counter() - started
         return {
-            "intake_to_settled_blocks": max(latencies), "intake_to_settled_blocks_median": statistics.median(latencies),
+            "intake_to_settled_blocks": max(latencies),
+            "intake_to_settled_blocks_median": statistics.median(latencies),
             "settlements_per_min": round(THROUGHPUT_MILESTONES / elapsed * 60),
         }
     finally:
@@ -169,14 +253,20 @@ def indexer_figures(workdir: Path) -> dict:
             chain.mine(EVENT_EVERY - 1)
             chain.registry.functions.anchor((n + 1).to_bytes(32, "big"), 1, f"bench:{n}").transact({"from": sender})
         settings = Settings(
-            environment="test", database_url=fresh_database("attestpay_bench_indexer"), rpc_url=chain.url,
+            environment="test",
+            database_url=fresh_database("attestpay_bench_indexer"),
+            rpc_url=chain.url,
             deployment_file=chain.deployment(workdir / "deployment.json"),
         )
         indexer = Indexer(make_sessionmaker(make_engine(settings.database_url)), connect(settings), settings)
         started = time.perf_counter()
         blocks = indexer.catch_up()
         elapsed = time.perf_counter() - started
-        return {"indexer_blocks": blocks, "indexer_seconds": round(elapsed, 3), "indexer_blocks_per_s": round(blocks / elapsed)}
+        return {
+            "indexer_blocks": blocks,
+            "indexer_seconds": round(elapsed, 3),
+            "indexer_blocks_per_s": round(blocks / elapsed),
+        }
     finally:
         chain.stop()
 
@@ -184,14 +274,20 @@ def indexer_figures(workdir: Path) -> dict:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        result = {"chain": "anvil, 1-second blocks (settlements); mined on demand (indexer)", "workers": 2, "database": "postgresql"}
+        result = {
+            "chain": "anvil, 1-second blocks (settlements); mined on demand (indexer)",
+            "workers": 2,
+            "database": "postgresql",
+        }
         result |= settlement_figures(workdir)
         result |= indexer_figures(workdir)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-    print(f"intake to settled: {result['intake_to_settled_blocks']} blocks at most (target <= 2); "
-          f"indexer {result['indexer_blocks_per_s']} blocks/s (target >= 2,000); {result['settlements_per_min']} settlements/min")
+    print(
+        f"intake to settled: {result['intake_to_settled_blocks']} blocks at most (target <= 2); "
+        f"indexer {result['indexer_blocks_per_s']} blocks/s (target >= 2,000); {result['settlements_per_min']} settlements/min"
+    )
 
 
 if __name__ == "__main__":

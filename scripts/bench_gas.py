@@ -47,7 +47,9 @@ class Bench:
         accounts = self.w3.eth.accounts
         self.deployer, self.client, self.provider, self.relayer = accounts[:4]
         self.provider_key = keys[2]
-        self.oracles = sorted((Account.from_key(bytes([0x0A] * 31 + [i])) for i in range(1, 4)), key=lambda a: int(a.address, 16))
+        self.oracles = sorted(
+            (Account.from_key(bytes([0x0A] * 31 + [i])) for i in range(1, 4)), key=lambda a: int(a.address, 16)
+        )
         self.registry = deploy(self.w3, "AttestationRegistry", sender=self.deployer)
         self.escrow = deploy(self.w3, "MilestoneEscrow", self.registry.address, sender=self.deployer)
         self.token = deploy(self.w3, "MockERC20", sender=self.deployer)
@@ -76,19 +78,36 @@ class Bench:
 
     def milestone(self, **changes) -> Milestone:
         base = Milestone(
-            amount=100 * 10**18, bonus=0, metric_id=b"\x11" * 32, floor=8000, target=9200, stretch=9600,
-            deadline=self.now() + 30 * DAY, holdback_period=0, floor_payout_bps=5000,
-            late_penalty_bps_per_day=100, max_late_penalty_bps=1000, holdback_bps=0,
-            higher_is_better=True, requires_client_approval=False,
+            amount=100 * 10**18,
+            bonus=0,
+            metric_id=b"\x11" * 32,
+            floor=8000,
+            target=9200,
+            stretch=9600,
+            deadline=self.now() + 30 * DAY,
+            holdback_period=0,
+            floor_payout_bps=5000,
+            late_penalty_bps_per_day=100,
+            max_late_penalty_bps=1000,
+            holdback_bps=0,
+            higher_is_better=True,
+            requires_client_approval=False,
         )
         return replace(base, **changes)
 
     def terms(self, token: str, milestones: list[Milestone], threshold: int = 1) -> AgreementTerms:
         self.salt += 1
         return AgreementTerms(
-            client=self.client, provider=self.provider, arbiter=ETH, token=token,
-            oracles=tuple(o.address for o in self.oracles), threshold=threshold, cure_window=7 * DAY,
-            revision=0, docs_hash=b"\x22" * 32, salt=self.salt.to_bytes(32, "big"),
+            client=self.client,
+            provider=self.provider,
+            arbiter=ETH,
+            token=token,
+            oracles=tuple(o.address for o in self.oracles),
+            threshold=threshold,
+            cure_window=7 * DAY,
+            revision=0,
+            docs_hash=b"\x22" * 32,
+            salt=self.salt.to_bytes(32, "big"),
             milestones_root=typed_data.milestones_root(milestones),
         )
 
@@ -101,11 +120,18 @@ class Bench:
         gas = self._send(call, self.client, value)
         return terms_hash, terms, gas
 
-    def settle(self, agreement_id: bytes, terms: AgreementTerms, milestones: list[Milestone], index: int, signers: int) -> int:
+    def settle(
+        self, agreement_id: bytes, terms: AgreementTerms, milestones: list[Milestone], index: int, signers: int
+    ) -> int:
         m = milestones[index]
         att = Attestation(
-            agreement_id=agreement_id, milestone_index=index, metric_id=m.metric_id, value=m.target,
-            observed_at=self.now(), evidence_hash=b"\x33" * 32, expires_at=self.now() + DAY,
+            agreement_id=agreement_id,
+            milestone_index=index,
+            metric_id=m.metric_id,
+            value=m.target,
+            observed_at=self.now(),
+            evidence_hash=b"\x33" * 32,
+            expires_at=self.now() + DAY,
         )
         digest = typed_data.attestation_digest(att, self.w3.eth.chain_id, self.escrow.address)
         sigs = typed_data.pack_signatures([(o.address, typed_data.sign(o.key, digest)) for o in self.oracles[:signers]])
@@ -123,7 +149,11 @@ class Bench:
             r[f"create_fund_{n}_eth"] = self.create_and_fund(ETH, [self.milestone()] * n)[2]
             r[f"create_fund_{n}_erc20"] = self.create_and_fund(token, [self.milestone()] * n)[2]
 
-        for name, tok, threshold in (("settle_1sig_erc20", token, 1), ("settle_1sig_eth", ETH, 1), ("settle_2of3_erc20", token, 2)):
+        for name, tok, threshold in (
+            ("settle_1sig_erc20", token, 1),
+            ("settle_1sig_eth", ETH, 1),
+            ("settle_2of3_erc20", token, 2),
+        ):
             ms = [self.milestone()]
             agreement_id, terms, _ = self.create_and_fund(tok, ms, threshold)
             r[name] = self.settle(agreement_id, terms, ms, 0, threshold)
@@ -132,13 +162,17 @@ class Bench:
         agreement_id, terms, _ = self.create_and_fund(token, ms)
         r["settle_holdback_erc20"] = self.settle(agreement_id, terms, ms, 0, 1)
         self.warp(30 * DAY + 1)
-        r["release_holdback"] = self._send(self.escrow.functions.releaseHoldback(agreement_id, terms.as_abi(), 0), self.relayer)
+        r["release_holdback"] = self._send(
+            self.escrow.functions.releaseHoldback(agreement_id, terms.as_abi(), 0), self.relayer
+        )
 
         ms = [self.milestone(deadline=self.now() + DAY)]
         agreement_id, terms, _ = self.create_and_fund(token, ms)
         self.warp(DAY + 7 * DAY + 1)
         r["reclaim"] = self._send(
-            self.escrow.functions.reclaim(agreement_id, terms.as_abi(), 0, ms[0].as_abi(), typed_data.milestone_proof(ms, 0)),
+            self.escrow.functions.reclaim(
+                agreement_id, terms.as_abi(), 0, ms[0].as_abi(), typed_data.milestone_proof(ms, 0)
+            ),
             self.client,
         )
 
@@ -149,7 +183,9 @@ class Bench:
         r["full_cycle_3_erc20"] = gas + sum(self.settle(agreement_id, terms, ms, i, 1) for i in range(3))
 
         root = Web3.keccak(text="batch of 1024 attestation digests")
-        r["anchor_batch_1024"] = self._send(self.registry.functions.anchor(root, 1024, "file://evidence/batches/" + root.hex() + ".json"), self.relayer)
+        r["anchor_batch_1024"] = self._send(
+            self.registry.functions.anchor(root, 1024, "file://evidence/batches/" + root.hex() + ".json"), self.relayer
+        )
         r["revoke"] = self.revoke()
 
         r["floor_erc20_transfer"] = self._send(self.token.functions.transfer(self.provider, 10**18), self.client)
@@ -167,10 +203,14 @@ class Bench:
         consent = typed_data.sign(self.keys[1], self.digest(terms_hash))
         create = self.escrow.functions.create(terms.as_abi(), [m.as_abi() for m in ms], consent)
         self._send(wallet.functions.execute(self.escrow.address, create._encode_transaction_data()), self.provider)
-        self._send(self.escrow.functions.fund(terms_hash, terms.as_abi(), [m.as_abi() for m in ms]), self.client, ms[0].amount)
+        self._send(
+            self.escrow.functions.fund(terms_hash, terms.as_abi(), [m.as_abi() for m in ms]), self.client, ms[0].amount
+        )
         self.settle(terms_hash, terms, ms, 0, 1)
         withdraw = self.escrow.functions.withdraw(ETH, self.provider)
-        return self._send(wallet.functions.execute(self.escrow.address, withdraw._encode_transaction_data()), self.provider)
+        return self._send(
+            wallet.functions.execute(self.escrow.address, withdraw._encode_transaction_data()), self.provider
+        )
 
     def revoke(self) -> int:
         oracle = self.oracles[0]

@@ -27,7 +27,12 @@ COUNT = 4000
 
 
 def _attestations(n: int) -> list[Attestation]:
-    return [Attestation(i.to_bytes(32, "big"), i % 7, b"\x02" * 32, 9000 + i, 1_700_000_000 + i, b"\x03" * 32, 1_800_000_000) for i in range(n)]
+    return [
+        Attestation(
+            i.to_bytes(32, "big"), i % 7, b"\x02" * 32, 9000 + i, 1_700_000_000 + i, b"\x03" * 32, 1_800_000_000
+        )
+        for i in range(n)
+    ]
 
 
 def _verify_all(batch: list[tuple[Attestation, bytes]]) -> int:
@@ -84,7 +89,9 @@ def main() -> None:
     print(f"| sign | {sign_per_s:,} | |")
     print(f"| plain eth-account verify | {plain_per_s:,} | |")
     print(f"| plain eth-account sign | {plain_sign_per_s:,} | |")
-    print(f"\nverification is {one_core / plain_per_s:.1f}x, signing {sign_per_s / plain_sign_per_s:.1f}x the plain path on one core")
+    print(
+        f"\nverification is {one_core / plain_per_s:.1f}x, signing {sign_per_s / plain_sign_per_s:.1f}x the plain path on one core"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(RESULTS.parent.parent.parent)}")

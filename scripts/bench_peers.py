@@ -18,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from bench_gas import Bench
 from eth_abi import encode
 from eth_account import Account
 from web3 import Web3
@@ -25,7 +26,6 @@ from web3 import Web3
 from attestpay import typed_data
 from attestpay.devchain import dev_party, start_anvil
 from attestpay.terms import ETH
-from bench_gas import Bench
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "peers.json"
@@ -41,7 +41,9 @@ class Peers(Bench):
         digest = Web3.keccak(text="one signature")
         sig = Account.unsafe_sign_hash(digest, signer.key)
         data = digest + sig.v.to_bytes(32, "big") + sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big")
-        tx = self.w3.eth.send_transaction({"from": self.deployer, "to": "0x0000000000000000000000000000000000000001", "data": data})
+        tx = self.w3.eth.send_transaction(
+            {"from": self.deployer, "to": "0x0000000000000000000000000000000000000001", "data": data}
+        )
         return self.w3.eth.wait_for_transaction_receipt(tx)["gasUsed"]
 
     def _eas_contract(self, name: str, *args):
@@ -63,7 +65,9 @@ class Peers(Bench):
         self._send(eas.functions.attest((uid, item(0))), self.relayer)  # the first write of a fresh counter is dearer
         single = self._send(eas.functions.attest((uid, item(1))), self.relayer)
         multi = self._send(eas.functions.multiAttest([(uid, [item(i) for i in range(2, 2 + BATCH)])]), self.relayer)
-        stamps = self._send(eas.functions.multiTimestamp([Web3.keccak(i.to_bytes(32, "big")) for i in range(BATCH)]), self.relayer)
+        stamps = self._send(
+            eas.functions.multiTimestamp([Web3.keccak(i.to_bytes(32, "big")) for i in range(BATCH)]), self.relayer
+        )
         return {"eas_attest": single, f"eas_multiattest_{BATCH}": multi, f"eas_multitimestamp_{BATCH}": stamps}
 
     def anchor(self, count: int) -> int:
@@ -83,7 +87,11 @@ class Peers(Bench):
             ms = [self.milestone()]
             terms = self.terms(self.token.address, ms)
             consent = typed_data.sign(self.provider_key, self.digest(typed_data.terms_hash(terms)))
-            sent.append(self.escrow.functions.createAndFund(terms.as_abi(), [m.as_abi() for m in ms], consent).transact({"from": self.client}))
+            sent.append(
+                self.escrow.functions.createAndFund(terms.as_abi(), [m.as_abi() for m in ms], consent).transact(
+                    {"from": self.client}
+                )
+            )
             if self.salt % 1_000 == 0:
                 progress(self.salt)
         if sent:
@@ -97,7 +105,8 @@ class Peers(Bench):
         r = {
             "floor_erc20_transfer": self._send(self.token.functions.transfer(self.provider, 10**18), self.client),
             "floor_eth_transfer": self.w3.eth.wait_for_transaction_receipt(
-                self.w3.eth.send_transaction({"from": self.client, "to": self.relayer, "value": 1}))["gasUsed"],
+                self.w3.eth.send_transaction({"from": self.client, "to": self.relayer, "value": 1})
+            )["gasUsed"],
             "floor_ecrecover": self.ecrecover_floor(),
             "settle_1sig_erc20": self.settlement_with(1),
         }
@@ -107,7 +116,9 @@ class Peers(Bench):
         for n in (1, 10, 100):
             r[f"settle_with_{n}_milestones"] = self.settlement_with(n)
         for n in (100, 10_000):
-            r[f"settle_after_{n}_agreements"] = self.settlement_after(n, lambda done: print(f"  {done:,} agreements", file=sys.stderr))
+            r[f"settle_after_{n}_agreements"] = self.settlement_after(
+                n, lambda done: print(f"  {done:,} agreements", file=sys.stderr)
+            )
         return r
 
 
@@ -118,9 +129,13 @@ def ratios(r: dict[str, int]) -> dict[str, float]:
         "settle_vs_floor_sum": round(r["settle_1sig_erc20"] / floor, 3),
         "eas_attest_vs_our_anchoring_per_attestation": round(r["eas_attest"] / ours, 1),
         "eas_multiattest_vs_our_anchoring_per_attestation": round(r[f"eas_multiattest_{BATCH}"] / BATCH / ours, 1),
-        "eas_multitimestamp_vs_our_anchoring_per_attestation": round(r[f"eas_multitimestamp_{BATCH}"] / BATCH / ours, 1),
+        "eas_multitimestamp_vs_our_anchoring_per_attestation": round(
+            r[f"eas_multitimestamp_{BATCH}"] / BATCH / ours, 1
+        ),
         "settle_growth_1_to_100_milestones": round(r["settle_with_100_milestones"] / r["settle_with_1_milestones"], 3),
-        "settle_growth_100_to_10000_agreements": round(r["settle_after_10000_agreements"] / r["settle_after_100_agreements"], 3),
+        "settle_growth_100_to_10000_agreements": round(
+            r["settle_after_10000_agreements"] / r["settle_after_100_agreements"], 3
+        ),
     }
 
 
@@ -130,21 +145,45 @@ def table(r: dict[str, int], q: dict[str, float]) -> str:
         ("ERC-20 transfer (floor)", r["floor_erc20_transfer"], ""),
         ("ether transfer (floor)", r["floor_eth_transfer"], ""),
         ("one ecrecover (floor)", r["floor_ecrecover"], ""),
-        ("settle, 1 signature, ERC-20", r["settle_1sig_erc20"], f"{q['settle_vs_floor_sum']}x the floor sum (transfer + ecrecover)"),
-        ("EAS attest, per attestation", r["eas_attest"], f"{q['eas_attest_vs_our_anchoring_per_attestation']}x our anchoring"),
-        (f"EAS multiAttest ({BATCH}), per attestation", r[f"eas_multiattest_{BATCH}"] // BATCH,
-         f"{q['eas_multiattest_vs_our_anchoring_per_attestation']}x our anchoring"),
-        (f"EAS multiTimestamp ({BATCH}), per attestation", r[f"eas_multitimestamp_{BATCH}"] // BATCH,
-         f"{q['eas_multitimestamp_vs_our_anchoring_per_attestation']}x our anchoring"),
+        (
+            "settle, 1 signature, ERC-20",
+            r["settle_1sig_erc20"],
+            f"{q['settle_vs_floor_sum']}x the floor sum (transfer + ecrecover)",
+        ),
+        (
+            "EAS attest, per attestation",
+            r["eas_attest"],
+            f"{q['eas_attest_vs_our_anchoring_per_attestation']}x our anchoring",
+        ),
+        (
+            f"EAS multiAttest ({BATCH}), per attestation",
+            r[f"eas_multiattest_{BATCH}"] // BATCH,
+            f"{q['eas_multiattest_vs_our_anchoring_per_attestation']}x our anchoring",
+        ),
+        (
+            f"EAS multiTimestamp ({BATCH}), per attestation",
+            r[f"eas_multitimestamp_{BATCH}"] // BATCH,
+            f"{q['eas_multitimestamp_vs_our_anchoring_per_attestation']}x our anchoring",
+        ),
         (f"our anchor ({BATCH}), per attestation", r[f"anchor_batch_{BATCH}"] // BATCH, ""),
         ("our anchor (1024), per attestation", round(ours), ""),
-        ("settle with 1 / 10 / 100 milestones", f"{r['settle_with_1_milestones']:,} / {r['settle_with_10_milestones']:,} / "
-         f"{r['settle_with_100_milestones']:,}", f"x{q['settle_growth_1_to_100_milestones']} (log2 proof)"),
-        ("settle after 100 / 10,000 agreements", f"{r['settle_after_100_agreements']:,} / {r['settle_after_10000_agreements']:,}",
-         f"x{q['settle_growth_100_to_10000_agreements']}"),
+        (
+            "settle with 1 / 10 / 100 milestones",
+            f"{r['settle_with_1_milestones']:,} / {r['settle_with_10_milestones']:,} / "
+            f"{r['settle_with_100_milestones']:,}",
+            f"x{q['settle_growth_1_to_100_milestones']} (log2 proof)",
+        ),
+        (
+            "settle after 100 / 10,000 agreements",
+            f"{r['settle_after_100_agreements']:,} / {r['settle_after_10000_agreements']:,}",
+            f"x{q['settle_growth_100_to_10000_agreements']}",
+        ),
     ]
     lines = ["| case | gas | comparison |", "| --- | ---: | --- |"]
-    lines += [f"| {name} | {gas:,} | {note} |" if isinstance(gas, int) else f"| {name} | {gas} | {note} |" for name, gas, note in rows]
+    lines += [
+        f"| {name} | {gas:,} | {note} |" if isinstance(gas, int) else f"| {name} | {gas} | {note} |"
+        for name, gas, note in rows
+    ]
     return "\n".join(lines)
 
 

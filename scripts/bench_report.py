@@ -8,7 +8,7 @@ import json
 import os
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,62 +50,127 @@ def rows() -> list[tuple[str, str, str]]:
     if peers:
         g, q = peers["gas"], peers["ratios"]
         out += [
-            ("settle vs the floor sum (ERC-20 transfer + ecrecover)", f"{g['settle_1sig_erc20']:,} gas", f"{q['settle_vs_floor_sum']}x"),
-            ("anchoring, per attestation (batch of 1,024)", f"{g['anchor_batch_1024'] / 1024:,.0f} gas",
-             f"EAS attest {q['eas_attest_vs_our_anchoring_per_attestation']}x, multiAttest "
-             f"{q['eas_multiattest_vs_our_anchoring_per_attestation']}x, multiTimestamp {q['eas_multitimestamp_vs_our_anchoring_per_attestation']}x ours"),
-            ("settle with 1 → 100 milestones", f"{g['settle_with_1_milestones']:,} → {g['settle_with_100_milestones']:,} gas",
-             f"x{q['settle_growth_1_to_100_milestones']}"),
-            ("settle after 100 → 10,000 agreements", f"{g['settle_after_100_agreements']:,} → {g['settle_after_10000_agreements']:,} gas",
-             f"x{q['settle_growth_100_to_10000_agreements']}"),
+            (
+                "settle vs the floor sum (ERC-20 transfer + ecrecover)",
+                f"{g['settle_1sig_erc20']:,} gas",
+                f"{q['settle_vs_floor_sum']}x",
+            ),
+            (
+                "anchoring, per attestation (batch of 1,024)",
+                f"{g['anchor_batch_1024'] / 1024:,.0f} gas",
+                f"EAS attest {q['eas_attest_vs_our_anchoring_per_attestation']}x, multiAttest "
+                f"{q['eas_multiattest_vs_our_anchoring_per_attestation']}x, multiTimestamp {q['eas_multitimestamp_vs_our_anchoring_per_attestation']}x ours",
+            ),
+            (
+                "settle with 1 → 100 milestones",
+                f"{g['settle_with_1_milestones']:,} → {g['settle_with_100_milestones']:,} gas",
+                f"x{q['settle_growth_1_to_100_milestones']}",
+            ),
+            (
+                "settle after 100 → 10,000 agreements",
+                f"{g['settle_after_100_agreements']:,} → {g['settle_after_10000_agreements']:,} gas",
+                f"x{q['settle_growth_100_to_10000_agreements']}",
+            ),
         ]
     if oracle:
         out += [
-            ("attestation verification, 1 core", f"{oracle['verify_per_s_1core']:,}/s",
-             f"{oracle['verify_per_s_1core'] / oracle['plain_verify_per_s']:.1f}x plain eth-account"),
-            ("attestation signing", f"{oracle['sign_per_s']:,}/s", f"{oracle['sign_per_s'] / oracle['plain_sign_per_s']:.1f}x plain eth-account"
-             if "plain_sign_per_s" in oracle else ""),
+            (
+                "attestation verification, 1 core",
+                f"{oracle['verify_per_s_1core']:,}/s",
+                f"{oracle['verify_per_s_1core'] / oracle['plain_verify_per_s']:.1f}x plain eth-account",
+            ),
+            (
+                "attestation signing",
+                f"{oracle['sign_per_s']:,}/s",
+                f"{oracle['sign_per_s'] / oracle['plain_sign_per_s']:.1f}x plain eth-account"
+                if "plain_sign_per_s" in oracle
+                else "",
+            ),
         ]
     if api:
         out += [
-            ("API reads", f"{api['reads_per_s']:,}/s, p99 {api['read_p99_ms']} ms", f"{api['reads_vs_bare']:.0%} of the bare endpoint ({api['bare_per_s']:,}/s)"),
+            (
+                "API reads",
+                f"{api['reads_per_s']:,}/s, p99 {api['read_p99_ms']} ms",
+                f"{api['reads_vs_bare']:.0%} of the bare endpoint ({api['bare_per_s']:,}/s)",
+            ),
             ("API writes", f"{api['writes_per_s']:,}/s, p99 {api['write_p99_ms']} ms", ""),
             ("attestation intake", f"{api['intake_per_s']:,}/s, p99 {api['intake_p99_ms']} ms", ""),
         ]
-        for name, key, label in (("reads", "read", "API reads"), ("writes", "write", "API writes"), ("intake", "intake", "attestation intake")):
+        for name, key, label in (
+            ("reads", "read", "API reads"),
+            ("writes", "write", "API writes"),
+            ("intake", "intake", "attestation intake"),
+        ):
             if f"{key}_p50_ms_at_10000_agreements" in api:
-                out.append((f"{label} with 100 → 10,000 agreements",
-                            f"p50 {api[f'{key}_p50_ms']} → {api[f'{key}_p50_ms_at_10000_agreements']} ms, "
-                            f"{api[f'{name}_per_s']:,} → {api[f'{name}_per_s_at_10000_agreements']:,}/s",
-                            f"p50 x{api[f'{key}_p50_growth_100_to_10000_agreements']}"))
+                out.append(
+                    (
+                        f"{label} with 100 → 10,000 agreements",
+                        f"p50 {api[f'{key}_p50_ms']} → {api[f'{key}_p50_ms_at_10000_agreements']} ms, "
+                        f"{api[f'{name}_per_s']:,} → {api[f'{name}_per_s_at_10000_agreements']:,}/s",
+                        f"p50 x{api[f'{key}_p50_growth_100_to_10000_agreements']}",
+                    )
+                )
         if "read_p50_ms_with_100_milestones" in api:
-            out.append(("API reads with 1 → 10 → 100 milestones", " → ".join(f"p50 {api[f'read_p50_ms_with_{n}_milestones']} ms" for n in (1, 10, 100)),
-                        " → ".join(f"{api[f'reads_per_s_with_{n}_milestones']:,}/s" for n in (1, 10, 100))))
+            out.append(
+                (
+                    "API reads with 1 → 10 → 100 milestones",
+                    " → ".join(f"p50 {api[f'read_p50_ms_with_{n}_milestones']} ms" for n in (1, 10, 100)),
+                    " → ".join(f"{api[f'reads_per_s_with_{n}_milestones']:,}/s" for n in (1, 10, 100)),
+                )
+            )
     if chain:
         out += [
             ("intake to confirmed settlement", f"{chain['intake_to_settled_blocks']} block(s)", "1-second blocks"),
             ("settlements sustained", f"{chain['settlements_per_min']:,}/min", f"{chain['workers']} workers"),
-            ("indexer catch-up", f"{chain['indexer_blocks_per_s']:,} blocks/s", f"over {chain['indexer_blocks']:,} blocks"),
+            (
+                "indexer catch-up",
+                f"{chain['indexer_blocks_per_s']:,} blocks/s",
+                f"over {chain['indexer_blocks']:,} blocks",
+            ),
         ]
     if auditor:
-        out.append(("independent audit", f"{auditor['settlements_verified_per_s']:,} settlements/s", f"over {auditor['settlements']:,} settlements"))
+        out.append(
+            (
+                "independent audit",
+                f"{auditor['settlements_verified_per_s']:,} settlements/s",
+                f"over {auditor['settlements']:,} settlements",
+            )
+        )
     return out
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() or "absent"
-    return (f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
-            f"Node {node}; load generators and servers share the machine")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"Node {node}; load generators and servers share the machine"
+    )
 
 
 def main() -> None:
     table = ["| figure | measured | compared in the same run |", "| --- | ---: | --- |"]
     table += [f"| {a} | {b} | {c} |" for a, b, c in rows()]
     print("\n".join(table))
-    DOC.write_text(f"# Benchmarks\n\nMeasured {datetime.now(timezone.utc):%Y-%m-%d} on {machine()}.\n\n" + "\n".join(table)
-                   + "\n\n## Method\n\n" + METHOD + "\nThe raw figures are in `bench/results/*.json`.\n")
+    DOC.write_text(
+        f"# Benchmarks\n\nMeasured {datetime.now(UTC):%Y-%m-%d} on {machine()}.\n\n"
+        + "\n".join(table)
+        + "\n\n## Method\n\n"
+        + METHOD
+        + "\nThe raw figures are in `bench/results/*.json`.\n"
+    )
     print(f"\nwrote {DOC.relative_to(ROOT)}")
 
 

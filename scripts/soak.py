@@ -52,7 +52,13 @@ SCHEMA = "attestpay_soak"
 OPERATOR_KEY = "soak-operator-key-0123456789abcdef0123456789"
 PASSWORD = "soak-relayer-password"
 DAY = 86_400
-STATUS = {"open": 0, "disputed": 1, "settled": 2, "reclaimed": 3, "resolved": 3}  # the escrow's MilestoneStatus (Closed: 3)
+STATUS = {
+    "open": 0,
+    "disputed": 1,
+    "settled": 2,
+    "reclaimed": 3,
+    "resolved": 3,
+}  # the escrow's MilestoneStatus (Closed: 3)
 LIFECYCLES = ("settle", "partial", "dispute", "reclaim", "withdraw")
 FINAL = {"confirmed", "failed", "superseded"}
 
@@ -88,7 +94,9 @@ class Driver:
     """One thread of lifecycles with its own client, provider and arbiter wallets (so their
     transaction nonces are theirs alone), against a random API replica each time."""
 
-    def __init__(self, n: int, chain: AnvilChain, blocking, apis: list[str], oracle_key: str, load: Load, rng: random.Random) -> None:
+    def __init__(
+        self, n: int, chain: AnvilChain, blocking, apis: list[str], oracle_key: str, load: Load, rng: random.Random
+    ) -> None:
         self.chain, self.blocking, self.load, self.rng, self.oracle_key = chain, blocking, load, rng, oracle_key
         self.client, self.provider, self.arbiter = (dev_party(20 + 3 * n + i) for i in range(3))
         self.apis = [BackendClient(url) for url in apis]
@@ -115,20 +123,43 @@ class Driver:
         prepared = self.retried("prepare", lambda: api.request("POST", path, json=body, headers=api.wallet(party.key)))
         escrow = self.chain.escrow.address
         for tx in prepared["transactions"]:
-            tx_hash = self.load.timed("wallet send", lambda: send(self.chain.w3, party.key, tx))
+            tx_hash = self.load.timed("wallet send", lambda tx=tx: send(self.chain.w3, party.key, tx))
             if tx["to"] == escrow:
-                self.retried("record", lambda: api.request("POST", "/v1/transactions", json={"tx_hash": tx_hash}, headers=api.wallet(party.key)))
+                self.retried(
+                    "record",
+                    lambda tx_hash=tx_hash: api.request(
+                        "POST", "/v1/transactions", json={"tx_hash": tx_hash}, headers=api.wallet(party.key)
+                    ),
+                )
 
     def push(self, agreement: dict, value: int) -> str:
         """Two oracles' signatures of `value`, as their services push them."""
         now = self.chain.now()
-        att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), 0, bytes.fromhex(agreement["milestones"][0]["metric_id"][2:]),
-                          value, now, self.rng.randbytes(32), now + DAY)
+        att = Attestation(
+            bytes.fromhex(agreement["agreement_id"][2:]),
+            0,
+            bytes.fromhex(agreement["milestones"][0]["metric_id"][2:]),
+            value,
+            now,
+            self.rng.randbytes(32),
+            now + DAY,
+        )
         digest = typed_data.attestation_digest(att, self.chain.chain_id, self.chain.escrow.address)
-        message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
+        message = {
+            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
+        }
         for oracle in self.chain.oracles[:2]:
-            body = {"attestation": message, "signer": oracle.address, "signature": "0x" + typed_data.sign(oracle.key, digest).hex()}
-            self.retried("attestation intake", lambda: self.api().request("POST", "/v1/attestations", json=body, headers={"X-API-Key": self.oracle_key}))
+            body = {
+                "attestation": message,
+                "signer": oracle.address,
+                "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
+            }
+            self.retried(
+                "attestation intake",
+                lambda body=body: self.api().request(
+                    "POST", "/v1/attestations", json=body, headers={"X-API-Key": self.oracle_key}
+                ),
+            )
         return "0x" + digest.hex()
 
     def lifecycle(self, kind: str) -> None:
@@ -136,15 +167,32 @@ class Driver:
         token = self.blocking.address if kind == "withdraw" else self.rng.choice([None, self.chain.token.address])
         reclaim = kind == "reclaim"
         body = {
-            "title": f"soak {kind}", "client": self.client.address, "provider": self.provider.address, "arbiter": self.arbiter.address,
-            "token": token, "oracles": [o.address for o in self.chain.oracles], "threshold": 2, "cure_window": 0 if reclaim else 7 * DAY,
-            "milestones": [{
-                "title": "accuracy", "spec": SPEC, "amount": str(10**18), "bonus": str(10**17), "floor": "8000", "target": "9200",
-                "stretch": "9600", "deadline": self.chain.now() + (10 if reclaim else 30 * DAY), "floor_payout_bps": 5000,
-            }],
+            "title": f"soak {kind}",
+            "client": self.client.address,
+            "provider": self.provider.address,
+            "arbiter": self.arbiter.address,
+            "token": token,
+            "oracles": [o.address for o in self.chain.oracles],
+            "threshold": 2,
+            "cure_window": 0 if reclaim else 7 * DAY,
+            "milestones": [
+                {
+                    "title": "accuracy",
+                    "spec": SPEC,
+                    "amount": str(10**18),
+                    "bonus": str(10**17),
+                    "floor": "8000",
+                    "target": "9200",
+                    "stretch": "9600",
+                    "deadline": self.chain.now() + (10 if reclaim else 30 * DAY),
+                    "floor_payout_bps": 5000,
+                }
+            ],
         }
         api = self.api()
-        agreement = self.retried("create and consent", lambda: api.consented_agreement(body, self.client.key, self.provider.key))
+        agreement = self.retried(
+            "create and consent", lambda: api.consented_agreement(body, self.client.key, self.provider.key)
+        )
         base = f"/v1/agreements/{agreement['id']}"
         self.act(self.client, f"{base}/transactions/fund")
         if kind == "settle":
@@ -159,18 +207,40 @@ class Driver:
                     time.sleep(0.25)
                 self.act(self.provider, "/v1/transactions/withdraw", {"token": token, "to": self.arbiter.address})
             finally:
-                self.blocking.functions.setBlocked(self.provider.address, False).transact({"from": dev_party(0).address})
+                self.blocking.functions.setBlocked(self.provider.address, False).transact(
+                    {"from": dev_party(0).address}
+                )
         elif kind == "partial":
             digest = self.push(agreement, 8_600)
             api = self.api()
-            data = self.retried("partial acceptance", lambda: api.request(
-                "GET", f"{base}/milestones/0/accept-partial", params={"attestation": digest}, headers=api.wallet(self.provider.key)))
-            signature = "0x" + Account.sign_typed_data(self.provider.key, full_message=data["typed_data"]).signature.hex()
-            self.retried("partial acceptance", lambda: api.request(
-                "POST", f"{base}/milestones/0/accept-partial", json={"attestation": digest, "signature": signature}, headers=api.wallet(self.provider.key)))
+            data = self.retried(
+                "partial acceptance",
+                lambda: api.request(
+                    "GET",
+                    f"{base}/milestones/0/accept-partial",
+                    params={"attestation": digest},
+                    headers=api.wallet(self.provider.key),
+                ),
+            )
+            signature = (
+                "0x" + Account.sign_typed_data(self.provider.key, full_message=data["typed_data"]).signature.hex()
+            )
+            self.retried(
+                "partial acceptance",
+                lambda: api.request(
+                    "POST",
+                    f"{base}/milestones/0/accept-partial",
+                    json={"attestation": digest, "signature": signature},
+                    headers=api.wallet(self.provider.key),
+                ),
+            )
         elif kind == "dispute":
             self.act(self.client, f"{base}/transactions/dispute", {"index": 0})
-            self.act(self.arbiter, f"{base}/transactions/resolve-dispute", {"index": 0, "provider_share_bps": self.rng.randrange(10_001)})
+            self.act(
+                self.arbiter,
+                f"{base}/transactions/resolve-dispute",
+                {"index": 0, "provider_share_bps": self.rng.randrange(10_001)},
+            )
         else:
             deadline = body["milestones"][0]["deadline"]
             for _ in range(60):  # until the chain's clock passes the deadline (the cure window is 0)
@@ -192,8 +262,14 @@ class Driver:
                 self.load.count(f"{kind} cut short ({type(exc).__name__}: {str(exc)[:70]})")
 
 
-SPEC = {"name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
-        "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"}}
+SPEC = {
+    "name": "model accuracy",
+    "version": 1,
+    "unit": "fraction",
+    "decimals": 4,
+    "higher_is_better": True,
+    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+}
 
 
 class Stack:
@@ -209,12 +285,21 @@ class Stack:
         self.database = f"{POSTGRES}?options=-csearch_path%3D{SCHEMA}&application_name={SCHEMA}"
         upgrade(self.database)
         keystore = workdir / "relayer.json"
-        keystore.write_text(json.dumps(Account.encrypt(self.chain.relayer.key, PASSWORD, kdf="pbkdf2", iterations=1_000)))
+        keystore.write_text(
+            json.dumps(Account.encrypt(self.chain.relayer.key, PASSWORD, kdf="pbkdf2", iterations=1_000))
+        )
         self.proxy = FaultyRpc(self.chain.url, late_seconds=1.5)
         self.env = service_env(
-            self.chain, workdir, self.database, str(keystore), PASSWORD, ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
-            ATTESTPAY_SIGN_INS_PER_MINUTE="100000", ATTESTPAY_WRITES_PER_MINUTE="100000",
-            ATTESTPAY_RPC_URL=self.proxy.url, ATTESTPAY_RPC_TIMEOUT_SECONDS="1",
+            self.chain,
+            workdir,
+            self.database,
+            str(keystore),
+            PASSWORD,
+            ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
+            ATTESTPAY_SIGN_INS_PER_MINUTE="100000",
+            ATTESTPAY_WRITES_PER_MINUTE="100000",
+            ATTESTPAY_RPC_URL=self.proxy.url,
+            ATTESTPAY_RPC_TIMEOUT_SECONDS="1",
         )
         self.apis = [start_api(self.env, workdir / f"api{n}.log") for n in range(2)]
         self.workers = [start_worker(self.env, workdir / f"worker{n}.log") for n in range(2)]
@@ -239,7 +324,9 @@ class Stack:
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                "AND datname = current_database() AND application_name = %(name)s", {"name": SCHEMA})
+                "AND datname = current_database() AND application_name = %(name)s",
+                {"name": SCHEMA},
+            )
         engine.dispose()
         self.faults["every database connection dropped (a restart as clients see it)"] += 1
 
@@ -248,9 +335,20 @@ class Stack:
         where this machine lets the run do it; else its connections are terminated, which is what
         a restart does to clients."""
         port = sqlalchemy.engine.make_url(POSTGRES).port or 5432
-        clusters = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True) if shutil.which("pg_lsclusters") else None
-        mine = [line.split()[:2] for line in (clusters.stdout.splitlines() if clusters else []) if line.split()[2:3] == [str(port)]]
-        if mine and subprocess.run(["pg_ctlcluster", *mine[0], "restart"], capture_output=True, timeout=120).returncode == 0:
+        clusters = (
+            subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True)
+            if shutil.which("pg_lsclusters")
+            else None
+        )
+        mine = [
+            line.split()[:2]
+            for line in (clusters.stdout.splitlines() if clusters else [])
+            if line.split()[2:3] == [str(port)]
+        ]
+        if (
+            mine
+            and subprocess.run(["pg_ctlcluster", *mine[0], "restart"], capture_output=True, timeout=120).returncode == 0
+        ):
             self.faults["PostgreSQL restarted"] += 1
         else:
             self.drop_database_connections()
@@ -272,8 +370,13 @@ class Stack:
 
 
 def faults_on_schedule(stack: Stack, start: float, seconds: float, until: float) -> None:
-    schedule = [(1 / 6, lambda: stack.kill_worker(0)), (2 / 6, stack.restart_database), (3 / 6, stack.reorganise),
-                (4 / 6, lambda: stack.kill_worker(1)), (5 / 6, stack.drop_database_connections)]
+    schedule = [
+        (1 / 6, lambda: stack.kill_worker(0)),
+        (2 / 6, stack.restart_database),
+        (3 / 6, stack.reorganise),
+        (4 / 6, lambda: stack.kill_worker(1)),
+        (5 / 6, stack.drop_database_connections),
+    ]
     while time.monotonic() < until:
         now = time.monotonic()
         while schedule and now >= start + schedule[0][0] * seconds:
@@ -294,15 +397,22 @@ def drain(stack: Stack, sessions, seconds: float = 120) -> None:
             return
         time.sleep(1)
     stuck = [(i.key, i.status, i.nonce, i.attempts, i.error) for i in open_intents]
-    raise SystemExit(f"the workers did not drain within {seconds:.0f} s: indexer at {cursor} of {stack.chain.w3.eth.block_number}, "
-                     f"intents not final {stuck} (logs in {stack.workdir})")
+    raise SystemExit(
+        f"the workers did not drain within {seconds:.0f} s: indexer at {cursor} of {stack.chain.w3.eth.block_number}, "
+        f"intents not final {stuck} (logs in {stack.workdir})"
+    )
 
 
 def invariants(stack: Stack, sessions) -> list[tuple[str, bool, str]]:
     chain, out = stack.chain, []
     report = auditor.audit(chain.w3, chain.escrow.address, chain.start_block)
-    out.append(("the independent audit passes (formula, signatures, conservation, coverage)", report["passed"],
-                f"{report['settlementsVerified']} settlements of {len(report['agreements'])} agreements; {report['failures'][:3]}"))
+    out.append(
+        (
+            "the independent audit passes (formula, signatures, conservation, coverage)",
+            report["passed"],
+            f"{report['settlementsVerified']} settlements of {len(report['agreements'])} agreements; {report['failures'][:3]}",
+        )
+    )
     logs = chain.escrow.events.MilestoneSettled().get_logs(from_block=chain.start_block)
     paid = Counter((log.args.agreementId.hex(), log.args.index) for log in logs)
     out.append(("no milestone paid twice", all(n == 1 for n in paid.values()), f"{len(paid)} milestones settled"))
@@ -310,19 +420,38 @@ def invariants(stack: Stack, sessions) -> list[tuple[str, bool, str]]:
         mismatched = []
         for m in session.scalars(select(Milestone)):
             if m.agreement.agreement_id and m.agreement.status not in ("draft", "proposed", "consented", "cancelled"):
-                on_chain = chain.escrow.functions.milestoneStatus(bytes.fromhex(m.agreement.agreement_id[2:]), m.index).call()
+                on_chain = chain.escrow.functions.milestoneStatus(
+                    bytes.fromhex(m.agreement.agreement_id[2:]), m.index
+                ).call()
                 if STATUS[m.status] != on_chain:
                     mismatched.append((m.agreement.id, m.index, m.status, on_chain))
-        stored = {(e.tx_hash, e.log_index) for e in session.scalars(select(ChainEvent).where(ChainEvent.name == "MilestoneSettled"))}
+        stored = {
+            (e.tx_hash, e.log_index)
+            for e in session.scalars(select(ChainEvent).where(ChainEvent.name == "MilestoneSettled"))
+        }
         on_chain = {("0x" + log.transactionHash.hex(), log.logIndex) for log in logs}
-        out.append(("the database equals the chain (milestone states, settlement events)", not mismatched and stored == on_chain,
-                    f"{len(mismatched)} milestones differ {mismatched[:3]}; events stored {len(stored)}, on chain {len(on_chain)}"))
+        out.append(
+            (
+                "the database equals the chain (milestone states, settlement events)",
+                not mismatched and stored == on_chain,
+                f"{len(mismatched)} milestones differ {mismatched[:3]}; events stored {len(stored)}, on chain {len(on_chain)}",
+            )
+        )
         intents = list(session.scalars(select(RelayIntent)))
         lost = [i.key for i in intents if i.status not in FINAL or (i.status == "failed" and not i.error)]
-        unmined = [i.key for i in intents if i.status == "confirmed" and chain.w3.eth.get_transaction_receipt(i.mined_hash)["status"] != 1]
+        unmined = [
+            i.key
+            for i in intents
+            if i.status == "confirmed" and chain.w3.eth.get_transaction_receipt(i.mined_hash)["status"] != 1
+        ]
         kinds = Counter(i.status for i in intents)
-        out.append(("no intent lost (each final, a failure with its reason, each confirmation on chain)", not lost and not unmined,
-                    f"{dict(kinds)}; lost {lost[:3]}, confirmed but not on chain {unmined[:3]}"))
+        out.append(
+            (
+                "no intent lost (each final, a failure with its reason, each confirmation on chain)",
+                not lost and not unmined,
+                f"{dict(kinds)}; lost {lost[:3]}, confirmed but not on chain {unmined[:3]}",
+            )
+        )
     return out
 
 
@@ -337,12 +466,23 @@ def main(argv: list[str] | None = None) -> int:
     stack = Stack(workdir)
     try:
         oracle_key = BackendClient(stack.apis[0][1]).request(
-            "POST", "/v1/api-keys", json={"name": "soak-oracles", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY})["key"]
+            "POST", "/v1/api-keys", json={"name": "soak-oracles", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}
+        )["key"]
         load = Load()
         deployer = dev_party(0).address
         blocking = deploy(stack.chain.w3, "BlocklistToken", sender=deployer)
-        drivers = [Driver(n, stack.chain, blocking, [url for _, url in stack.apis], oracle_key, load, random.Random(args.seed * 100 + n))
-                   for n in range(args.drivers)]
+        drivers = [
+            Driver(
+                n,
+                stack.chain,
+                blocking,
+                [url for _, url in stack.apis],
+                oracle_key,
+                load,
+                random.Random(args.seed * 100 + n),
+            )
+            for n in range(args.drivers)
+        ]
         for d in drivers:
             for party in (d.client, d.provider, d.arbiter):
                 stack.chain.w3.eth.send_transaction({"from": deployer, "to": party.address, "value": 100 * 10**18})
@@ -368,13 +508,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_summary(load: Load, held: float, stack: Stack, checks, workdir: Path) -> None:
     operations = sum(len(v) for v in load.latencies.values())
-    print(f"load held: {operations:,} operations in {held:.0f} s ({operations / held:.1f}/s) by lifecycles through 2 API replicas")
+    print(
+        f"load held: {operations:,} operations in {held:.0f} s ({operations / held:.1f}/s) by lifecycles through 2 API replicas"
+    )
     for name, values in sorted(load.latencies.items()):
         values = sorted(values)
-        print(f"  {name:>20}: {len(values):5,}  p50 {statistics.median(values) * 1000:7.1f} ms  p99 {values[int(len(values) * 0.99)] * 1000:7.1f} ms")
+        print(
+            f"  {name:>20}: {len(values):5,}  p50 {statistics.median(values) * 1000:7.1f} ms  p99 {values[int(len(values) * 0.99)] * 1000:7.1f} ms"
+        )
     print("lifecycles: " + ", ".join(f"{k} {v}" for k, v in sorted(load.outcomes.items())))
     rpc = {k: v for k, v in stack.proxy.counts.items() if k != "ok"}
-    print("faults survived: " + ", ".join(f"{k} ×{v}" for k, v in stack.faults.items()) + f"; RPC faults seen by the API replicas and workers {rpc}")
+    print(
+        "faults survived: "
+        + ", ".join(f"{k} ×{v}" for k, v in stack.faults.items())
+        + f"; RPC faults seen by the API replicas and workers {rpc}"
+    )
     for name, ok, detail in checks:
         print(f"  [{'ok' if ok else 'FAILED'}] {name}: {detail}")
     print("every invariant holds" if all(ok for _, ok, _ in checks) else "INVARIANTS BROKEN", f"(logs in {workdir})")

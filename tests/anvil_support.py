@@ -37,4 +37,6 @@ def engine_database() -> str:
 
 def start_worker(env: dict, log: Path, crash_at: str | None = None) -> subprocess.Popen:
     """`python -m backend.engine worker`, or the crashing variant that dies at `crash_at`."""
-    return devstack.start_worker(env, log, [sys.executable, str(ROOT / "tests" / "crashing_worker.py"), crash_at] if crash_at else None)
+    return devstack.start_worker(
+        env, log, [sys.executable, str(ROOT / "tests" / "crashing_worker.py"), crash_at] if crash_at else None
+    )

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy
 from eth_account import Account
 from eth_account.messages import encode_defunct
-from fastapi.testclient import TestClient
 from factories import DAY, wallet_send
+from fastapi.testclient import TestClient
 from siwe import SiweMessage
 
 from attestpay import typed_data
 from attestpay.terms import Attestation
-
 from backend.api.app import create_app
 from backend.chain import ChainGateway
 from backend.db.migrate import upgrade
@@ -99,8 +98,12 @@ def api(chain, database_url) -> Api:
 
 def settings(database_url: str, **changes) -> Settings:
     base = {
-        "environment": "test", "database_url": database_url, "migrate_on_start": False, "siwe_domain": DOMAIN,
-        "siwe_uri": f"https://{DOMAIN}", "operator_api_key": OPERATOR_KEY,
+        "environment": "test",
+        "database_url": database_url,
+        "migrate_on_start": False,
+        "siwe_domain": DOMAIN,
+        "siwe_uri": f"https://{DOMAIN}",
+        "operator_api_key": OPERATOR_KEY,
     }
     return Settings(**(base | changes))
 
@@ -114,11 +117,19 @@ class Api:
         self.app = create_app(settings(database_url, **setting_changes), gateway)
         self.client = TestClient(self.app)
 
-    def siwe_message(self, address: str, nonce: str, domain: str = DOMAIN, expires_in: int = 300, chain_id: int | None = None) -> str:
-        issued = datetime.now(timezone.utc)
+    def siwe_message(
+        self, address: str, nonce: str, domain: str = DOMAIN, expires_in: int = 300, chain_id: int | None = None
+    ) -> str:
+        issued = datetime.now(UTC)
         return SiweMessage(
-            domain=domain, address=address, uri=f"https://{domain}", version="1", chain_id=chain_id or self.chain.chain_id,
-            nonce=nonce, issued_at=issued.isoformat().replace("+00:00", "Z"), statement="Sign in to AttestPay",
+            domain=domain,
+            address=address,
+            uri=f"https://{domain}",
+            version="1",
+            chain_id=chain_id or self.chain.chain_id,
+            nonce=nonce,
+            issued_at=issued.isoformat().replace("+00:00", "Z"),
+            statement="Sign in to AttestPay",
             expiration_time=(issued + timedelta(seconds=expires_in)).isoformat().replace("+00:00", "Z"),
         ).prepare_message()
 
@@ -129,12 +140,16 @@ class Api:
     def sign_in(self, party) -> dict:
         nonce = self.client.post("/v1/auth/nonce").json()["nonce"]
         message = self.siwe_message(party.address, nonce)
-        response = self.client.post("/v1/auth/sign-in", json={"message": message, "signature": self.personal_sign(party.key, message)})
+        response = self.client.post(
+            "/v1/auth/sign-in", json={"message": message, "signature": self.personal_sign(party.key, message)}
+        )
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
     def api_key(self, name: str, role: str) -> dict:
-        response = self.client.post("/v1/api-keys", json={"name": name, "role": role}, headers={"X-API-Key": OPERATOR_KEY})
+        response = self.client.post(
+            "/v1/api-keys", json={"name": name, "role": role}, headers={"X-API-Key": OPERATOR_KEY}
+        )
         assert response.status_code == 201, response.text
         return {"X-API-Key": response.json()["key"]}
 
@@ -148,7 +163,9 @@ class Api:
         for party, session in ((self.chain.client, client), (self.chain.provider, provider)):
             data = self.client.get(f"/v1/agreements/{pk}/typed-data", headers=session).json()
             signature = Account.sign_typed_data(party.key, full_message=data["typed_data"]).signature
-            response = self.client.post(f"/v1/agreements/{pk}/consents", json={"signature": "0x" + signature.hex()}, headers=session)
+            response = self.client.post(
+                f"/v1/agreements/{pk}/consents", json={"signature": "0x" + signature.hex()}, headers=session
+            )
             assert response.status_code == 201, response.text
         return response.json(), client, provider
 
@@ -158,30 +175,45 @@ class Api:
         assert response.status_code == 200, response.text
         txs = response.json()["transactions"]
         hashes = [wallet_send(self.chain, party, tx) for tx in txs]
-        for tx, tx_hash in zip(txs, hashes):
+        for tx, tx_hash in zip(txs, hashes, strict=False):
             if tx["to"] != self.chain.escrow.address:
                 continue
             recorded = self.client.post("/v1/transactions", json={"tx_hash": tx_hash}, headers=self.sign_in(party))
             assert recorded.status_code == 201, recorded.text
         return hashes
 
-    def attestation(self, agreement: dict, index: int, value: int, observed_at: int | None = None) -> tuple[dict, bytes]:
+    def attestation(
+        self, agreement: dict, index: int, value: int, observed_at: int | None = None
+    ) -> tuple[dict, bytes]:
         """The attestation message (JSON) for a milestone of an API agreement, and its digest."""
         chain = self.chain
         att = Attestation(
-            bytes.fromhex(agreement["agreement_id"][2:]), index, bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
-            value, observed_at or chain.now(), b"\x11" * 32, chain.now() + DAY,
+            bytes.fromhex(agreement["agreement_id"][2:]),
+            index,
+            bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
+            value,
+            observed_at or chain.now(),
+            b"\x11" * 32,
+            chain.now() + DAY,
         )
         digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
-        message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
+        message = {
+            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
+        }
         return message, digest
 
-    def push(self, oracle_key: dict, agreement: dict, index: int, value: int, oracles, observed_at: int | None = None) -> dict:
+    def push(
+        self, oracle_key: dict, agreement: dict, index: int, value: int, oracles, observed_at: int | None = None
+    ) -> dict:
         """Each oracle pushes its own signature, as the oracle service does."""
         message, digest = self.attestation(agreement, index, value, observed_at)
         for oracle in oracles:
-            body = {"attestation": message, "digest": "0x" + digest.hex(), "signer": oracle.address,
-                    "signature": "0x" + typed_data.sign(oracle.key, digest).hex()}
+            body = {
+                "attestation": message,
+                "digest": "0x" + digest.hex(),
+                "signer": oracle.address,
+                "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
+            }
             response = self.client.post("/v1/attestations", json=body, headers=oracle_key)
             assert response.status_code == 200, response.text
         return response.json()

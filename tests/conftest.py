@@ -67,4 +67,3 @@ def chain(session_chain: Chain):
     snapshot = session_chain.tester.take_snapshot()
     yield session_chain
     session_chain.tester.revert_to_snapshot(snapshot)
-

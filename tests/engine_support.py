@@ -73,10 +73,29 @@ def chain_derived(api) -> dict:
     """Every chain-derived row, without surrogate keys."""
     with api.app.state.sessions() as session:
         return {
-            "events": [(e.tx_hash, e.log_index, e.block_number, e.block_hash, e.name, e.args, e.sender)
-                       for e in session.scalars(select(ChainEvent).order_by(ChainEvent.block_number, ChainEvent.log_index))],
-            "milestones": [(m.agreement.status, m.index, m.status, m.client_approved, m.settled_value, m.settled_at, m.paid_now,
-                            m.holdback, m.refund, m.holdback_status) for m in session.scalars(select(Milestone).order_by(Milestone.id))],
-            "invoices": sorted((i.tx_hash, i.log_index, i.kind, i.total, i.lines) for i in session.scalars(select(Invoice))),
-            "revoked": [a.revoked for a in session.scalars(select(AttestationRecord).order_by(AttestationRecord.digest))],
+            "events": [
+                (e.tx_hash, e.log_index, e.block_number, e.block_hash, e.name, e.args, e.sender)
+                for e in session.scalars(select(ChainEvent).order_by(ChainEvent.block_number, ChainEvent.log_index))
+            ],
+            "milestones": [
+                (
+                    m.agreement.status,
+                    m.index,
+                    m.status,
+                    m.client_approved,
+                    m.settled_value,
+                    m.settled_at,
+                    m.paid_now,
+                    m.holdback,
+                    m.refund,
+                    m.holdback_status,
+                )
+                for m in session.scalars(select(Milestone).order_by(Milestone.id))
+            ],
+            "invoices": sorted(
+                (i.tx_hash, i.log_index, i.kind, i.total, i.lines) for i in session.scalars(select(Invoice))
+            ),
+            "revoked": [
+                a.revoked for a in session.scalars(select(AttestationRecord).order_by(AttestationRecord.digest))
+            ],
         }

@@ -23,18 +23,36 @@ ACCURACY = Web3.keccak(text="accuracy@v1")
 def milestone(chain, **changes) -> Milestone:
     """100 + 10 bonus (ether units), accuracy 80.00/92.00/96.00%, 50% at floor, 1%/day late up to 10%."""
     base = Milestone(
-        amount=100 * 10**18, bonus=10 * 10**18, metric_id=ACCURACY, floor=8000, target=9200, stretch=9600,
-        deadline=chain.now() + 30 * DAY, holdback_period=0, floor_payout_bps=5000, late_penalty_bps_per_day=100,
-        max_late_penalty_bps=1000, holdback_bps=0, higher_is_better=True, requires_client_approval=False,
+        amount=100 * 10**18,
+        bonus=10 * 10**18,
+        metric_id=ACCURACY,
+        floor=8000,
+        target=9200,
+        stretch=9600,
+        deadline=chain.now() + 30 * DAY,
+        holdback_period=0,
+        floor_payout_bps=5000,
+        late_penalty_bps_per_day=100,
+        max_late_penalty_bps=1000,
+        holdback_bps=0,
+        higher_is_better=True,
+        requires_client_approval=False,
     )
     return replace(base, **changes)
 
 
 def terms(chain, token: str, milestones: list[Milestone], threshold: int, **changes) -> AgreementTerms:
     base = AgreementTerms(
-        client=chain.client.address, provider=chain.provider.address, arbiter=chain.arbiter.address, token=token,
-        oracles=tuple(o.address for o in chain.oracles), threshold=threshold, cure_window=7 * DAY, revision=0,
-        docs_hash=Web3.keccak(text="statement of work v1"), salt=b"\x00" * 31 + b"\x01",
+        client=chain.client.address,
+        provider=chain.provider.address,
+        arbiter=chain.arbiter.address,
+        token=token,
+        oracles=tuple(o.address for o in chain.oracles),
+        threshold=threshold,
+        cure_window=7 * DAY,
+        revision=0,
+        docs_hash=Web3.keccak(text="statement of work v1"),
+        salt=b"\x00" * 31 + b"\x01",
         milestones_root=typed_data.milestones_root(milestones),
     )
     return replace(base, **changes)
@@ -62,7 +80,11 @@ def create_and_fund(chain, agreement: AgreementTerms, milestones: list[Milestone
 
 
 ACCURACY_SPEC = {
-    "name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
+    "name": "model accuracy",
+    "version": 1,
+    "unit": "fraction",
+    "decimals": 4,
+    "higher_is_better": True,
     "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
 }
 
@@ -71,15 +93,26 @@ def agreement_body(chain, token: str | None = None, milestones: int = 2, thresho
     """An API request for an agreement: 100 + 10 bonus per milestone, accuracy 80/92/96%."""
     body = {
         "title": "Fraud model in production",
-        "client": chain.client.address, "provider": chain.provider.address, "arbiter": chain.arbiter.address,
-        "token": token, "oracles": [o.address for o in reversed(chain.oracles)], "threshold": threshold,
+        "client": chain.client.address,
+        "provider": chain.provider.address,
+        "arbiter": chain.arbiter.address,
+        "token": token,
+        "oracles": [o.address for o in reversed(chain.oracles)],
+        "threshold": threshold,
         "cure_window": 7 * DAY,
         "documents": [{"name": "statement of work", "hash": "0x" + Web3.keccak(text="sow v1").hex()}],
         "milestones": [
             {
-                "title": f"accuracy milestone {i}", "spec": ACCURACY_SPEC, "amount": str(100 * 10**18),
-                "bonus": str(10 * 10**18), "floor": "8000", "target": "9200", "stretch": "9600",
-                "deadline": chain.now() + 30 * DAY, "floor_payout_bps": 5000, "late_penalty_bps_per_day": 100,
+                "title": f"accuracy milestone {i}",
+                "spec": ACCURACY_SPEC,
+                "amount": str(100 * 10**18),
+                "bonus": str(10 * 10**18),
+                "floor": "8000",
+                "target": "9200",
+                "stretch": "9600",
+                "deadline": chain.now() + 30 * DAY,
+                "floor_payout_bps": 5000,
+                "late_penalty_bps_per_day": 100,
                 "max_late_penalty_bps": 1000,
             }
             for i in range(milestones)
@@ -91,9 +124,14 @@ def agreement_body(chain, token: str | None = None, milestones: int = 2, thresho
 def wallet_send(chain, party, tx: dict):
     """What a wallet does with a transaction the backend prepared: fill nonce and fees, sign, send."""
     fields = {
-        "to": tx["to"], "data": tx["data"], "value": int(tx["value"]), "chainId": tx["chainId"],
-        "gas": tx["gas"] or 3_000_000, "nonce": chain.w3.eth.get_transaction_count(party.address),
-        "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9,
+        "to": tx["to"],
+        "data": tx["data"],
+        "value": int(tx["value"]),
+        "chainId": tx["chainId"],
+        "gas": tx["gas"] or 3_000_000,
+        "nonce": chain.w3.eth.get_transaction_count(party.address),
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 10**9,
     }
     signed = Account.sign_transaction(fields, party.key)
     receipt = chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))

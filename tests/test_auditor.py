@@ -34,15 +34,20 @@ class Deals:
         """On the real escrow, or on `FakeEscrow` (no signature checks, paying the provider that
         much of the amount beyond the formula)."""
         deployer = dev_party(0).address
-        escrow = chain.escrow if fake_paying_extra_bps is None else deploy(
-            chain.w3, "FakeEscrow", chain.registry.address, fake_paying_extra_bps, sender=deployer)
+        escrow = (
+            chain.escrow
+            if fake_paying_extra_bps is None
+            else deploy(chain.w3, "FakeEscrow", chain.registry.address, fake_paying_extra_bps, sender=deployer)
+        )
         self.chain = dataclasses.replace(chain, escrow=escrow)
         self.token = chain.token
         self.token.functions.mint(chain.client.address, 10**24).transact({"from": deployer})
         self.token.functions.approve(escrow.address, 2**256 - 1).transact({"from": chain.client.address})
         self.data, self.store, self.made = tmp_path / "data", EvidenceStore(tmp_path / "evidence"), 0
         self.deployment = tmp_path / "deployment.json"
-        self.deployment.write_text(json.dumps({"chainId": chain.chain_id, "escrow": escrow.address, "block": chain.start_block}))
+        self.deployment.write_text(
+            json.dumps({"chainId": chain.chain_id, "escrow": escrow.address, "block": chain.start_block})
+        )
 
     def funded(self, token: str) -> tuple:
         ms = [milestone(self.chain, metric_id=SPEC.metric_id)]
@@ -58,8 +63,15 @@ class Deals:
         rows = [{"time": 1, "prediction": 1, "label": 1 if i < 9500 + self.made else 0} for i in range(10_000)]
         (data / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
         measured = measure(SPEC, data, self.store, self.chain.now())
-        att = Attestation(typed_data.terms_hash(agreement), 0, SPEC.metric_id, measured.value, measured.observed_at,
-                          measured.evidence_hash, measured.observed_at + 86_400)
+        att = Attestation(
+            typed_data.terms_hash(agreement),
+            0,
+            SPEC.metric_id,
+            measured.value,
+            measured.observed_at,
+            measured.evidence_hash,
+            measured.observed_at + 86_400,
+        )
         digest = typed_data.attestation_digest(att, self.chain.chain_id, self.chain.escrow.address)
         signed = sorted(((s.address, typed_data.sign(s.key, digest)) for s in signers), key=lambda p: int(p[0], 16))
         return att, digest, typed_data.pack_signatures(signed)
@@ -67,10 +79,14 @@ class Deals:
     def anchor(self, digests: list[bytes]) -> None:
         batch = AttestationBatch.of(digests)
         uri = publish(batch, self.store)
-        self.chain.registry.functions.anchor(batch.root, len(digests), uri).transact({"from": self.chain.oracles[0].address})
+        self.chain.registry.functions.anchor(batch.root, len(digests), uri).transact(
+            {"from": self.chain.oracles[0].address}
+        )
 
     def settle(self, agreement, ms, att: Attestation, signatures: bytes) -> None:
-        call = self.chain.escrow.functions.settle(agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), signatures)
+        call = self.chain.escrow.functions.settle(
+            agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), signatures
+        )
         send(self.chain, call, self.chain.provider.address)
 
     def one_settled(self, token: str, signers=None, anchored: bool = True) -> tuple[Attestation, bytes]:
@@ -82,8 +98,21 @@ class Deals:
         return att, digest
 
     def audit(self, tmp_path: Path) -> tuple[int, dict, str]:
-        command = [sys.executable, "-m", "auditor", "--rpc", self.chain.url, "--deployment", str(self.deployment),
-                   "--evidence", str(self.store.root), "--json", str(tmp_path / "audit.json"), "--html", str(tmp_path / "audit.html")]
+        command = [
+            sys.executable,
+            "-m",
+            "auditor",
+            "--rpc",
+            self.chain.url,
+            "--deployment",
+            str(self.deployment),
+            "--evidence",
+            str(self.store.root),
+            "--json",
+            str(tmp_path / "audit.json"),
+            "--html",
+            str(tmp_path / "audit.html"),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
         assert done.returncode in (0, 1), done.stderr
         return done.returncode, json.loads((tmp_path / "audit.json").read_text()), done.stdout
@@ -101,25 +130,33 @@ def test_a_clean_history_passes(anvil, tmp_path):
     assert "Every payout checks out." in (tmp_path / "audit.html").read_text()
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("altered evidence", "was altered"),
-    ("never anchored", "is not in any batch anchored in the registry"),
-    ("signer outside the set", "is not in the oracle set"),
-    ("revoked", "was revoked"),
-    ("payout off the formula", "the payout differs from the formula"),
-])
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        ("altered evidence", "was altered"),
+        ("never anchored", "is not in any batch anchored in the registry"),
+        ("signer outside the set", "is not in the oracle set"),
+        ("revoked", "was revoked"),
+        ("payout off the formula", "the payout differs from the formula"),
+    ],
+)
 def test_each_kind_of_tampering_is_caught_with_its_reason(case, reason, anvil, tmp_path):
     deals = Deals(anvil, tmp_path, {"signer outside the set": 0, "payout off the formula": 100}.get(case))
     deals.one_settled(deals.token.address)  # a clean settlement beside the tampered one
     outsider = [anvil.oracles[0], dev_party(8)]
-    att, digest = deals.one_settled(deals.token.address, signers=outsider if case == "signer outside the set" else None,
-                                   anchored=case != "never anchored")
+    att, digest = deals.one_settled(
+        deals.token.address,
+        signers=outsider if case == "signer outside the set" else None,
+        anchored=case != "never anchored",
+    )
     if case == "altered evidence":
         path = deals.store.root / att.evidence_hash.hex()[:2] / att.evidence_hash.hex()
         path.write_bytes(path.read_bytes().replace(b'"label": 0', b'"label": 1', 1))
     if case == "revoked":
         oracle = anvil.oracles[0]
-        deals.chain.registry.functions.revoke(digest, typed_data.sign(oracle.key, digest)).transact({"from": oracle.address})
+        deals.chain.registry.functions.revoke(digest, typed_data.sign(oracle.key, digest)).transact(
+            {"from": oracle.address}
+        )
 
     status, report, out = deals.audit(tmp_path)
     assert status == 1 and not report["passed"], out

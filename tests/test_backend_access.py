@@ -4,16 +4,17 @@ roles, per-agreement parties, rate limits, and refused input that leaves nothing
 from __future__ import annotations
 
 import pytest
+from backend_support import OPERATOR_KEY, Api
 from eth_account import Account
 from factories import agreement_body
-
-from backend_support import OPERATOR_KEY, Api
 
 
 def sign_in_response(api: Api, party, **message_changes):
     nonce = api.client.post("/v1/auth/nonce").json()["nonce"]
     message = api.siwe_message(party.address, nonce, **message_changes)
-    return api.client.post("/v1/auth/sign-in", json={"message": message, "signature": api.personal_sign(party.key, message)})
+    return api.client.post(
+        "/v1/auth/sign-in", json={"message": message, "signature": api.personal_sign(party.key, message)}
+    )
 
 
 def test_without_a_session_or_key_nothing_is_readable(api):
@@ -55,16 +56,25 @@ def test_a_message_for_another_domain_or_chain_is_refused(api):
 def test_a_nonce_the_server_never_issued_or_a_foreign_signature_is_refused(api):
     party = api.chain.client
     message = api.siwe_message(party.address, "abcdef0123456789abcdef")
-    invented = api.client.post("/v1/auth/sign-in", json={"message": message, "signature": api.personal_sign(party.key, message)})
+    invented = api.client.post(
+        "/v1/auth/sign-in", json={"message": message, "signature": api.personal_sign(party.key, message)}
+    )
     assert invented.status_code == 401
     nonce = api.client.post("/v1/auth/nonce").json()["nonce"]
     message = api.siwe_message(party.address, nonce)
-    forged = api.client.post("/v1/auth/sign-in", json={"message": message, "signature": api.personal_sign(api.chain.provider.key, message)})
+    forged = api.client.post(
+        "/v1/auth/sign-in", json={"message": message, "signature": api.personal_sign(api.chain.provider.key, message)}
+    )
     assert forged.status_code == 401
     garbage = api.client.post("/v1/auth/sign-in", json={"message": "hello", "signature": "0x" + "00" * 65})
     assert garbage.status_code == 401 and "EIP-4361" in garbage.json()["detail"]
     # a refused attempt does not use up the nonce
-    assert api.client.post("/v1/auth/sign-in", json={"message": message, "signature": api.personal_sign(party.key, message)}).status_code == 200
+    assert (
+        api.client.post(
+            "/v1/auth/sign-in", json={"message": message, "signature": api.personal_sign(party.key, message)}
+        ).status_code
+        == 200
+    )
 
 
 def test_another_partys_agreement_is_out_of_reach(api):
@@ -73,8 +83,11 @@ def test_another_partys_agreement_is_out_of_reach(api):
     pk = agreement["id"]
     stranger = api.sign_in(chain.relayer)
     for method, path in (
-        ("get", f"/v1/agreements/{pk}"), ("get", f"/v1/agreements/{pk}/typed-data"), ("post", f"/v1/agreements/{pk}/cancel"),
-        ("get", f"/v1/agreements/{pk}/audit-report"), ("post", f"/v1/agreements/{pk}/transactions/fund"),
+        ("get", f"/v1/agreements/{pk}"),
+        ("get", f"/v1/agreements/{pk}/typed-data"),
+        ("post", f"/v1/agreements/{pk}/cancel"),
+        ("get", f"/v1/agreements/{pk}/audit-report"),
+        ("post", f"/v1/agreements/{pk}/transactions/fund"),
         ("get", f"/v1/agreements/{pk}/milestones/0/preview?value=1&observed_at=1"),
     ):
         response = getattr(api.client, method)(path, headers=stranger)
@@ -96,7 +109,9 @@ def test_service_keys_act_by_role(api):
     assert api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=auditor).status_code == 403
     assert api.client.get(f"/v1/agreements/{agreement['id']}", headers=oracle).status_code == 403
     assert api.client.post("/v1/api-keys", json={"name": "x", "role": "operator"}, headers=auditor).status_code == 403
-    duplicate = api.client.post("/v1/api-keys", json={"name": "auditor-1", "role": "auditor"}, headers={"X-API-Key": OPERATOR_KEY})
+    duplicate = api.client.post(
+        "/v1/api-keys", json={"name": "auditor-1", "role": "auditor"}, headers={"X-API-Key": OPERATOR_KEY}
+    )
     assert duplicate.status_code == 409
 
 
@@ -111,20 +126,27 @@ def test_sign_ins_and_writes_are_rate_limited(chain, database_url):
     api = Api(chain, database_url, writes_per_minute=2)
     client = api.sign_in(chain.client)
     body = agreement_body(chain)
-    assert [api.client.post("/v1/agreements", json=body, headers=client).status_code for _ in range(3)] == [201, 201, 429]
+    assert [api.client.post("/v1/agreements", json=body, headers=client).status_code for _ in range(3)] == [
+        201,
+        201,
+        429,
+    ]
     assert api.client.get("/v1/agreements", headers=client).status_code == 200  # reads are not writes
     assert len(api.client.get("/v1/agreements", headers=client).json()) == 2
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"threshold": 4}, "threshold"),
-    ({"provider": "CLIENT"}, "provider"),
-    ({"arbiter": "CLIENT"}, "arbiter"),
-    ({"milestone": {"target": "7000"}}, "milestones.0.target"),
-    ({"milestone": {"deadline": 1}}, "milestones.0.deadline"),
-    ({"milestone": {"stretch": "9200"}}, "milestones.0.stretch"),
-    ({"milestone": {"amount": "0"}}, "milestones.0.amount"),
-])
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"threshold": 4}, "threshold"),
+        ({"provider": "CLIENT"}, "provider"),
+        ({"arbiter": "CLIENT"}, "arbiter"),
+        ({"milestone": {"target": "7000"}}, "milestones.0.target"),
+        ({"milestone": {"deadline": 1}}, "milestones.0.deadline"),
+        ({"milestone": {"stretch": "9200"}}, "milestones.0.stretch"),
+        ({"milestone": {"amount": "0"}}, "milestones.0.amount"),
+    ],
+)
 def test_terms_the_escrow_would_refuse_are_refused_with_the_field_and_nothing_is_kept(api, change, field):
     chain = api.chain
     client = api.sign_in(chain.client)
@@ -161,7 +183,10 @@ def test_a_consent_must_be_the_callers_own_signature_over_these_terms(api):
     by_provider = "0x" + Account.sign_typed_data(chain.provider.key, full_message=data["typed_data"]).signature.hex()
     refused = api.client.post(f"/v1/agreements/{pk}/consents", json={"signature": by_provider}, headers=client)
     assert refused.status_code == 422 and refused.json()["field"] == "signature"
-    assert api.client.post(f"/v1/agreements/{pk}/consents", json={"signature": by_provider}, headers=provider).status_code == 201
+    assert (
+        api.client.post(f"/v1/agreements/{pk}/consents", json={"signature": by_provider}, headers=provider).status_code
+        == 201
+    )
     edit = api.client.put(f"/v1/agreements/{pk}", json=agreement_body(chain), headers=client)
     assert edit.status_code == 409 and "only a draft can be edited" in edit.json()["detail"]
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["status"] == "proposed"

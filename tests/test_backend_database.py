@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy
-from factories import agreement_body
-
 from backend_support import POSTGRES_SERVER, SCHEMA, Api
+from factories import agreement_body
 
 
 def drop_connections_to(schema: str) -> int:
@@ -16,7 +15,8 @@ def drop_connections_to(schema: str) -> int:
     with engine.begin() as conn:
         dropped = conn.exec_driver_sql(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()"
-            " AND application_name = %(name)s", {"name": schema},
+            " AND application_name = %(name)s",
+            {"name": schema},
         ).scalar()
     engine.dispose()
     return dropped

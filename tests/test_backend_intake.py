@@ -23,8 +23,12 @@ def proposed(api):
 
 def signed(api, agreement: dict, measured: int, oracle, **changes) -> dict:
     message, digest = api.attestation(agreement, 0, measured)
-    return {"attestation": message | changes, "digest": "0x" + digest.hex(), "signer": oracle.address,
-            "signature": "0x" + typed_data.sign(oracle.key, digest).hex()}
+    return {
+        "attestation": message | changes,
+        "digest": "0x" + digest.hex(),
+        "signer": oracle.address,
+        "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
+    }
 
 
 def stored(api, digest: str, headers: dict) -> int:
@@ -62,10 +66,13 @@ def test_an_altered_attestation_does_not_match_its_signature(api, proposed):
 def test_one_bad_signature_among_good_ones_stores_nothing(api, proposed):
     agreement, client, oracle_key = proposed
     good, stranger = signed(api, agreement, 9300, api.chain.oracles[0]), signed(api, agreement, 9300, api.chain.relayer)
-    body = {"attestation": good["attestation"], "signatures": [
-        {"signer": good["signer"], "signature": good["signature"]},
-        {"signer": stranger["signer"], "signature": stranger["signature"]},
-    ]}
+    body = {
+        "attestation": good["attestation"],
+        "signatures": [
+            {"signer": good["signer"], "signature": good["signature"]},
+            {"signer": stranger["signer"], "signature": stranger["signature"]},
+        ],
+    }
     assert api.client.post("/v1/attestations", json=body, headers=oracle_key).status_code == 403
     assert stored(api, good["digest"], client) == 404
     body["signatures"].pop()
@@ -108,19 +115,31 @@ def test_anchoring_is_kept_once_the_registry_confirms_it_and_revocation_shows(ap
     proof = ["0x" + p.hex() for p in batch.proof(digest)]
     root = "0x" + batch.root.hex()
 
-    early = api.client.post(f"/v1/attestations/{pushed['digest']}/anchoring", json={"root": root, "proof": proof}, headers=oracle_key)
+    early = api.client.post(
+        f"/v1/attestations/{pushed['digest']}/anchoring", json={"root": root, "proof": proof}, headers=oracle_key
+    )
     assert early.status_code == 422 and early.json()["field"] == "proof"  # not anchored yet
     anchor(chain.w3, chain.registry, signer, batch, EvidenceStore(tmp_path))
-    wrong = api.client.post(f"/v1/attestations/{pushed['digest']}/anchoring", json={"root": root, "proof": proof[1:]}, headers=oracle_key)
+    wrong = api.client.post(
+        f"/v1/attestations/{pushed['digest']}/anchoring", json={"root": root, "proof": proof[1:]}, headers=oracle_key
+    )
     assert wrong.status_code == 422
-    ok = api.client.post(f"/v1/attestations/{pushed['digest']}/anchoring", json={"root": root, "proof": proof}, headers=oracle_key)
+    ok = api.client.post(
+        f"/v1/attestations/{pushed['digest']}/anchoring", json={"root": root, "proof": proof}, headers=oracle_key
+    )
     assert ok.status_code == 200, ok.text
-    missing = api.client.post(f"/v1/attestations/0x{'12' * 32}/anchoring", json={"root": root, "proof": proof}, headers=oracle_key)
+    missing = api.client.post(
+        f"/v1/attestations/0x{'12' * 32}/anchoring", json={"root": root, "proof": proof}, headers=oracle_key
+    )
     assert missing.status_code == 404
 
     (entry,) = api.client.get(f"/v1/agreements/{agreement['id']}/audit-report", headers=client).json()["attestations"]
     assert entry["anchoring"]["anchored"] and entry["anchoring"]["root"] == root
-    assert (entry["anchoring"]["batch_size"], entry["anchoring"]["anchorer"], entry["anchoring"]["revoked"]) == (3, signer.address, False)
+    assert (entry["anchoring"]["batch_size"], entry["anchoring"]["anchorer"], entry["anchoring"]["revoked"]) == (
+        3,
+        signer.address,
+        False,
+    )
     revoke(chain.w3, chain.registry, signer, digest)
     (entry,) = api.client.get(f"/v1/agreements/{agreement['id']}/audit-report", headers=client).json()["attestations"]
     assert entry["anchoring"]["revoked"] is True

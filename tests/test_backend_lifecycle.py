@@ -31,14 +31,25 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
     assert pushed["complete"] and pushed["signers"] == [o.address for o in chain.oracles[:2]]
 
     provider_before = chain.w3.eth.get_balance(chain.provider.address)
-    settle = api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client)
+    settle = api.client.post(
+        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client
+    )
     api.send_all(chain.client, settle)
     m0 = api.client.get(f"/v1/agreements/{pk}", headers=provider).json()["milestones"][0]
-    assert m0["status"] == "settled" and m0["paid_now"] == str(110 * 10**18)  # 97.00% is past the stretch: the full bonus
+    assert m0["status"] == "settled" and m0["paid_now"] == str(
+        110 * 10**18
+    )  # 97.00% is past the stretch: the full bonus
     assert chain.w3.eth.get_balance(chain.provider.address) - provider_before == int(m0["paid_now"])
 
     second = api.push(oracle_key, agreement, 1, 9200, chain.oracles[1:3])
-    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 1, "attestation": second["digest"]}, headers=provider))
+    api.send_all(
+        chain.provider,
+        api.client.post(
+            f"/v1/agreements/{pk}/transactions/settle",
+            json={"index": 1, "attestation": second["digest"]},
+            headers=provider,
+        ),
+    )
     m1 = api.client.get(f"/v1/agreements/{pk}", headers=provider).json()["milestones"][1]
     assert (m1["paid_now"], m1["holdback"], m1["holdback_status"]) == (str(90 * 10**18), str(10 * 10**18), "held")
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["status"] == "active"
@@ -47,7 +58,10 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
     assert early.status_code == 409 and early.json()["error"] == "ContractRejected"
     assert early.json()["revert"]["name"] == "HoldbackNotDue"
     chain.warp(chain.now() + 10 * DAY + 1)
-    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/release-holdback", json={"index": 1}, headers=provider))
+    api.send_all(
+        chain.provider,
+        api.client.post(f"/v1/agreements/{pk}/transactions/release-holdback", json={"index": 1}, headers=provider),
+    )
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["status"] == "completed"
 
     numbers = api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()
@@ -55,7 +69,8 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
     invoice = api.client.get(f"/v1/invoices/{numbers[1]}", headers=client).json()
     assert invoice["kind"] == "settlement" and invoice["total"] == str(90 * 10**18)
     assert [(line["item"].split(" (")[0], line["amount"], line["effect"]) for line in invoice["lines"]] == [
-        ("Base payment", str(100 * 10**18), "add"), ("Holdback retained until the warranty ends", str(10 * 10**18), "deduct"),
+        ("Base payment", str(100 * 10**18), "add"),
+        ("Holdback retained until the warranty ends", str(10 * 10**18), "deduct"),
     ]
     assert invoice["refund_to_client"] == str(10 * 10**18)  # the unearned bonus
     html = api.client.get(f"/v1/invoices/{numbers[1]}/html", headers=client)
@@ -66,7 +81,11 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
 
     report = api.client.get(f"/v1/agreements/{pk}/audit-report", headers=client).json()
     assert [e["name"] for e in report["events"]] == [
-        "AgreementCreated", "AgreementFunded", "MilestoneSettled", "MilestoneSettled", "HoldbackReleased",
+        "AgreementCreated",
+        "AgreementFunded",
+        "MilestoneSettled",
+        "MilestoneSettled",
+        "HoldbackReleased",
     ]
     assert len(report["fundings"]) == 1 and len(report["settlements"]) == 2 and report["invoices"] == numbers
     assert [len(a["signatures"]) for a in report["attestations"]] == [2, 2]
@@ -83,7 +102,14 @@ def test_the_audit_endpoint_reverifies_the_payouts_from_the_chain(api):
     pk = agreement["id"]
     api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
     pushed = api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9400, chain.oracles[:2])
-    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=provider))
+    api.send_all(
+        chain.provider,
+        api.client.post(
+            f"/v1/agreements/{pk}/transactions/settle",
+            json={"index": 0, "attestation": pushed["digest"]},
+            headers=provider,
+        ),
+    )
 
     assert api.client.get("/v1/reports/audit", headers=client).status_code == 403
     auditor_key = api.api_key("auditor-1", "auditor")

@@ -9,10 +9,10 @@ import sys
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from backend_support import fresh_postgres_schema, postgres_or_skip, postgres_url
 
 from backend.db.migrate import downgrade, upgrade
 from backend.db.models import Base
-from backend_support import fresh_postgres_schema, postgres_or_skip, postgres_url
 
 SCHEMA_TABLES = {table.name for table in Base.metadata.sorted_tables}
 
@@ -57,7 +57,9 @@ def test_replicas_starting_together_migrate_one_after_the_other():
     postgres_or_skip()
     fresh_postgres_schema("attestpay_migration_race")
     url = postgres_url("attestpay_migration_race")
-    replicas = [subprocess.Popen([sys.executable, "-m", "backend.db.migrate", url], stderr=subprocess.PIPE) for _ in range(8)]
+    replicas = [
+        subprocess.Popen([sys.executable, "-m", "backend.db.migrate", url], stderr=subprocess.PIPE) for _ in range(8)
+    ]
     for replica in replicas:  # processes: Alembic's context is one per process
         _, errors = replica.communicate(timeout=120)
         assert replica.returncode == 0, errors.decode()[-2000:]

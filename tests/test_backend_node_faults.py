@@ -5,12 +5,12 @@ Retry-After that writes nothing, never a 409 saying the escrow would refuse, nev
 from __future__ import annotations
 
 import pytest
+from backend_support import Api
 from factories import agreement_body
 
 from attestpay.devstack import FaultyRpc
 from backend.chain import connect
 from backend.settings import Settings
-from backend_support import Api
 
 
 @pytest.fixture
@@ -18,7 +18,11 @@ def proxied(anvil, database_url, tmp_path):
     """An API whose chain calls go through a proxy in front of anvil (healthy until a test says)."""
     proxy = FaultyRpc(anvil.url, late_seconds=1.5)
     proxy.FAULTS = ()
-    gateway = connect(Settings(rpc_url=proxy.url, deployment_file=anvil.deployment(tmp_path / "deployment.json"), rpc_timeout_seconds=1))
+    gateway = connect(
+        Settings(
+            rpc_url=proxy.url, deployment_file=anvil.deployment(tmp_path / "deployment.json"), rpc_timeout_seconds=1
+        )
+    )
     yield Api(anvil, database_url, gateway), proxy
     proxy.close()
 
@@ -44,7 +48,11 @@ def test_a_failing_node_is_a_503_with_retry_after_and_nothing_written(proxied, f
     agreement, client, _ = api.consented(agreement_body(api.chain))
     proxy.FAULTS = ((fault, 1.0),)
     refused = api.client.post("/v1/agreements", json=agreement_body(api.chain), headers=client)
-    assert (refused.status_code, refused.json()["error"], refused.headers["Retry-After"]) == (503, "ChainUnavailable", "1"), refused.text
+    assert (refused.status_code, refused.json()["error"], refused.headers["Retry-After"]) == (
+        503,
+        "ChainUnavailable",
+        "1",
+    ), refused.text
     # estimating the funding transaction's gas: a node's failure, not the escrow refusing it
     funding = api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client)
     assert (funding.status_code, funding.json()["error"]) == (503, "ChainUnavailable"), funding.text

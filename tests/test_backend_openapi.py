@@ -8,12 +8,12 @@ import shutil
 
 import pytest
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
+from backend_support import OPERATOR_KEY, Api, fresh_postgres_schema, postgres_or_skip, postgres_url
 from factories import agreement_body
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from backend.db.migrate import upgrade
-from backend_support import OPERATOR_KEY, Api, fresh_postgres_schema, postgres_or_skip, postgres_url
 
 SCHEMA = "attestpay_openapi_test"
 
@@ -33,11 +33,17 @@ def seeded(request, session_chain, tmp_path_factory):
     snapshot = session_chain.tester.take_snapshot()
     api = Api(session_chain, url, writes_per_minute=10**6, sign_ins_per_minute=10**6)
     agreement, client, provider = api.consented(agreement_body(session_chain))
-    api.send_all(session_chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
+    api.send_all(
+        session_chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client)
+    )
     oracle = api.api_key("oracle-node", "oracle")
     met = api.push(oracle, agreement, 0, 9300, session_chain.oracles[:2])
     api.push(oracle, agreement, 1, 8500, session_chain.oracles[:1])
-    settle = api.client.post(f"/v1/agreements/{agreement['id']}/transactions/settle", json={"index": 0, "attestation": met["digest"]}, headers=provider)
+    settle = api.client.post(
+        f"/v1/agreements/{agreement['id']}/transactions/settle",
+        json={"index": 0, "attestation": met["digest"]},
+        headers=provider,
+    )
     api.send_all(session_chain.provider, settle)
     yield api, {"wallet": client, "oracle": oracle, "operator": {"X-API-Key": OPERATOR_KEY}}
     session_chain.tester.revert_to_snapshot(snapshot)
@@ -64,12 +70,17 @@ def test_every_operation_answers_within_its_schema(seeded):
     assert len(operations) >= 33
 
     for operation in operations:
+
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(case=operation.as_strategy())
         def check(case):
-            case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "x-api-key")}
+            case.headers = {
+                k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "x-api-key")
+            }
             # Passed to the call, the credentials count as the caller's own: schemathesis then also
             # checks that the operation refuses the request without them and with invalid ones.
-            case.call_and_validate(headers=credentials(case.method, case.path, headers), excluded_checks=[positive_data_acceptance])
+            case.call_and_validate(
+                headers=credentials(case.method, case.path, headers), excluded_checks=[positive_data_acceptance]
+            )
 
         check()

@@ -9,13 +9,13 @@ import json
 import threading
 import time
 
+from backend_support import Api
 from eth_account import Account
 from factories import agreement_body
 from sqlalchemy import delete
 
 from backend.db.models import Agreement, AgreementDocument
 from backend.services.documents import render
-from backend_support import Api
 
 
 def stored(api: Api, pk: int) -> dict:
@@ -83,4 +83,6 @@ def test_concurrent_changes_to_one_agreement_both_reach_its_document(api, chain)
     first.commit()
     waiting.join(timeout=30)
     first.close(), second.close()
-    assert [m["client_approved"] for m in stored(api, pk)["milestones"]] == [True, True, False][: len(agreement_body(chain)["milestones"])]
+    assert [m["client_approved"] for m in stored(api, pk)["milestones"]] == [True, True, False][
+        : len(agreement_body(chain)["milestones"])
+    ]

@@ -9,7 +9,6 @@ from eth_account import Account
 from factories import DAY, agreement_body
 
 
-
 def erc20_balance(chain, address: str) -> int:
     return chain.token.functions.balanceOf(address).call()
 
@@ -38,7 +37,9 @@ def test_erc20_funding_is_an_approval_then_register_and_fund(api):
 def test_with_the_allowance_in_place_funding_is_one_estimated_transaction(api):
     chain = api.chain
     agreement, client, _ = api.consented(agreement_body(chain, token=chain.token.address))
-    (fund,) = api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client).json()["transactions"]
+    (fund,) = api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client).json()[
+        "transactions"
+    ]
     assert fund["to"] == chain.escrow.address and fund["gas"] > 21_000
 
 
@@ -46,7 +47,9 @@ def test_the_provider_registers_and_the_client_funds_later(api):
     chain = api.chain
     agreement, client, provider = api.consented(agreement_body(chain))
     pk = agreement["id"]
-    assert api.client.post(f"/v1/agreements/{pk}/transactions/create", headers=client).json()["transactions"][0]["gas"] > 0
+    assert (
+        api.client.post(f"/v1/agreements/{pk}/transactions/create", headers=client).json()["transactions"][0]["gas"] > 0
+    )
     api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/create", headers=provider))
     stored = chain.escrow.functions.agreement(bytes.fromhex(agreement["agreement_id"][2:])).call()
     assert stored[0] != b"\x00" * 32  # the escrow knows the terms hash now
@@ -62,7 +65,9 @@ def test_the_provider_registers_and_the_client_funds_later(api):
 
 def funded(api, body: dict) -> tuple[dict, dict, dict]:
     agreement, client, provider = api.consented(body)
-    api.send_all(api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
+    api.send_all(
+        api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client)
+    )
     return agreement, client, provider
 
 
@@ -79,15 +84,26 @@ def test_a_partial_result_is_settled_only_when_the_provider_accepts_it(api):
     not_yours = api.client.post(f"/v1/agreements/{pk}/transactions/accept-partial", json=request, headers=client)
     assert not_yours.status_code == 403
 
-    preview = api.client.get(f"/v1/agreements/{pk}/milestones/0/preview", params={"value": 8600, "observed_at": below["observed_at"]}, headers=client)
-    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/accept-partial", json=request, headers=provider))
+    preview = api.client.get(
+        f"/v1/agreements/{pk}/milestones/0/preview",
+        params={"value": 8600, "observed_at": below["observed_at"]},
+        headers=client,
+    )
+    api.send_all(
+        chain.provider,
+        api.client.post(f"/v1/agreements/{pk}/transactions/accept-partial", json=request, headers=provider),
+    )
     m0 = api.client.get(f"/v1/agreements/{pk}", headers=client).json()["milestones"][0]
     # Halfway from floor (80%) to target (92%): 50% + 25% of the amount; the rest and the bonus go back.
     assert (m0["status"], m0["paid_now"], m0["refund"]) == ("settled", str(75 * 10**18), str(35 * 10**18))
     assert (preview.json()["paid_now"], preview.json()["refund"]) == (m0["paid_now"], m0["refund"])
 
     met = api.push(oracle, agreement, 1, 9300, chain.oracles[:2])
-    pointless = api.client.post(f"/v1/agreements/{pk}/transactions/accept-partial", json={"index": 1, "attestation": met["digest"]}, headers=provider)
+    pointless = api.client.post(
+        f"/v1/agreements/{pk}/transactions/accept-partial",
+        json={"index": 1, "attestation": met["digest"]},
+        headers=provider,
+    )
     assert pointless.status_code == 409 and "meets the target" in pointless.json()["detail"]
 
 
@@ -96,11 +112,17 @@ def test_settling_needs_enough_signatures_and_the_right_milestone(api):
     agreement, client, _ = funded(api, agreement_body(chain))
     pk, oracle = agreement["id"], api.api_key("oracle-node", "oracle")
     one = api.push(oracle, agreement, 0, 9300, chain.oracles[:1])
-    short = api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": one["digest"]}, headers=client)
+    short = api.client.post(
+        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": one["digest"]}, headers=client
+    )
     assert short.status_code == 409 and "1 of 2 signatures" in short.json()["detail"]
-    wrong = api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 1, "attestation": one["digest"]}, headers=client)
+    wrong = api.client.post(
+        f"/v1/agreements/{pk}/transactions/settle", json={"index": 1, "attestation": one["digest"]}, headers=client
+    )
     assert wrong.status_code == 404
-    out_of_range = api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 7, "attestation": one["digest"]}, headers=client)
+    out_of_range = api.client.post(
+        f"/v1/agreements/{pk}/transactions/settle", json={"index": 7, "attestation": one["digest"]}, headers=client
+    )
     assert out_of_range.status_code == 422 and out_of_range.json()["field"] == "index"
 
 
@@ -111,13 +133,27 @@ def test_an_acceptance_milestone_is_approved_by_the_client_then_settled(api):
     agreement, client, provider = funded(api, body)
     pk, oracle = agreement["id"], api.api_key("oracle-node", "oracle")
     met = api.push(oracle, agreement, 0, 9300, chain.oracles[:2])
-    early = api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": met["digest"]}, headers=provider)
+    early = api.client.post(
+        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": met["digest"]}, headers=provider
+    )
     assert early.status_code == 409 and early.json()["revert"] == {"name": "ClientApprovalMissing", "args": ["0"]}
 
-    assert api.client.post(f"/v1/agreements/{pk}/transactions/approve", json={"index": 0}, headers=provider).status_code == 403
-    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/approve", json={"index": 0}, headers=client))
+    assert (
+        api.client.post(f"/v1/agreements/{pk}/transactions/approve", json={"index": 0}, headers=provider).status_code
+        == 403
+    )
+    api.send_all(
+        chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/approve", json={"index": 0}, headers=client)
+    )
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["milestones"][0]["client_approved"] is True
-    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": met["digest"]}, headers=provider))
+    api.send_all(
+        chain.provider,
+        api.client.post(
+            f"/v1/agreements/{pk}/transactions/settle",
+            json={"index": 0, "attestation": met["digest"]},
+            headers=provider,
+        ),
+    )
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["milestones"][0]["status"] == "settled"
 
 
@@ -130,11 +166,16 @@ def test_a_missed_milestone_is_reclaimed_after_the_cure_window_and_not_before(ap
     assert early.status_code == 409
     assert early.json()["revert"] == {"name": "ReclaimTooEarly", "args": [str(deadline + 7 * DAY)]}
     assert f"ReclaimTooEarly({deadline + 7 * DAY})" in early.json()["detail"]
-    assert api.client.post(f"/v1/agreements/{pk}/transactions/reclaim", json={"index": 0}, headers=provider).status_code == 403
+    assert (
+        api.client.post(f"/v1/agreements/{pk}/transactions/reclaim", json={"index": 0}, headers=provider).status_code
+        == 403
+    )
 
     chain.warp(deadline + 7 * DAY + 1)
     client_before = chain.w3.eth.get_balance(chain.client.address)
-    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/reclaim", json={"index": 0}, headers=client))
+    api.send_all(
+        chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/reclaim", json={"index": 0}, headers=client)
+    )
     assert chain.w3.eth.get_balance(chain.client.address) - client_before > 109 * 10**18  # 110 back, less gas
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["milestones"][0]["status"] == "reclaimed"
 
@@ -143,13 +184,21 @@ def test_a_dispute_freezes_the_milestone(api):
     chain = api.chain
     agreement, client, provider = funded(api, agreement_body(chain))
     pk, oracle = agreement["id"], api.api_key("oracle-node", "oracle")
-    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": 0}, headers=provider))
+    api.send_all(
+        chain.provider,
+        api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": 0}, headers=provider),
+    )
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["milestones"][0]["status"] == "disputed"
     met = api.push(oracle, agreement, 0, 9300, chain.oracles[:2])
-    frozen = api.client.post(f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": met["digest"]}, headers=provider)
+    frozen = api.client.post(
+        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": met["digest"]}, headers=provider
+    )
     assert frozen.status_code == 409 and frozen.json()["revert"]["name"] == "WrongMilestoneStatus"
     arbiter = api.sign_in(chain.arbiter)
-    assert api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": 1}, headers=arbiter).status_code == 403
+    assert (
+        api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": 1}, headers=arbiter).status_code
+        == 403
+    )
 
 
 def test_the_arbiter_splits_a_dispute_and_a_party_splits_one_with_the_others_signed_split(api):
@@ -157,13 +206,24 @@ def test_the_arbiter_splits_a_dispute_and_a_party_splits_one_with_the_others_sig
     agreement, client, provider = funded(api, agreement_body(chain))
     pk = agreement["id"]
     for index, opener in ((0, (chain.client, client)), (1, (chain.provider, provider))):
-        api.send_all(opener[0], api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": index}, headers=opener[1]))
-    alone = api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute", json={"index": 0, "provider_share_bps": 6000}, headers=provider)
+        api.send_all(
+            opener[0],
+            api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": index}, headers=opener[1]),
+        )
+    alone = api.client.post(
+        f"/v1/agreements/{pk}/transactions/resolve-dispute",
+        json={"index": 0, "provider_share_bps": 6000},
+        headers=provider,
+    )
     assert alone.status_code == 409 and "DisputeSplit signature is needed" in alone.json()["detail"]
 
     before = chain.w3.eth.get_balance(chain.provider.address)
     arbiter = api.sign_in(chain.arbiter)
-    split = api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute", json={"index": 0, "provider_share_bps": 6000}, headers=arbiter)
+    split = api.client.post(
+        f"/v1/agreements/{pk}/transactions/resolve-dispute",
+        json={"index": 0, "provider_share_bps": 6000},
+        headers=arbiter,
+    )
     api.send_all(chain.arbiter, split)
     assert chain.w3.eth.get_balance(chain.provider.address) - before == 66 * 10**18  # 60% of 100 + 10 bonus
 
@@ -173,17 +233,35 @@ def test_the_arbiter_splits_a_dispute_and_a_party_splits_one_with_the_others_sig
     other = api.client.get(url, params={"index": 1, "provider_share_bps": 9000}, headers=client).json()
     not_agreed = "0x" + Account.sign_typed_data(chain.client.key, full_message=other["typed_data"]).signature.hex()
     body = {"index": 1, "provider_share_bps": 2500}
-    refused = api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute", json=body | {"counterparty_signature": not_agreed}, headers=provider)
+    refused = api.client.post(
+        f"/v1/agreements/{pk}/transactions/resolve-dispute",
+        json=body | {"counterparty_signature": not_agreed},
+        headers=provider,
+    )
     assert refused.status_code == 409 and refused.json()["revert"]["name"] == "InvalidPartySignature"
     before = chain.w3.eth.get_balance(chain.escrow.address)
-    api.send_all(chain.provider, api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute",
-                                                 json=body | {"counterparty_signature": signed}, headers=provider))
-    assert before - chain.w3.eth.get_balance(chain.escrow.address) == 110 * 10**18  # 27.5 to the provider, 82.5 to the client
+    api.send_all(
+        chain.provider,
+        api.client.post(
+            f"/v1/agreements/{pk}/transactions/resolve-dispute",
+            json=body | {"counterparty_signature": signed},
+            headers=provider,
+        ),
+    )
+    assert (
+        before - chain.w3.eth.get_balance(chain.escrow.address) == 110 * 10**18
+    )  # 27.5 to the provider, 82.5 to the client
 
     state = api.client.get(f"/v1/agreements/{pk}", headers=client).json()
     assert [m["status"] for m in state["milestones"]] == ["resolved", "resolved"] and state["status"] == "completed"
-    invoices = [api.client.get(f"/v1/invoices/{n}", headers=client).json() for n in api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()]
-    assert [(i["kind"], i["total"]) for i in invoices] == [("dispute", str(66 * 10**18)), ("dispute", str(275 * 10**17))]
+    invoices = [
+        api.client.get(f"/v1/invoices/{n}", headers=client).json()
+        for n in api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()
+    ]
+    assert [(i["kind"], i["total"]) for i in invoices] == [
+        ("dispute", str(66 * 10**18)),
+        ("dispute", str(275 * 10**17)),
+    ]
     assert "60.00% to the provider" in api.client.get(f"/v1/invoices/{invoices[0]['number']}/html", headers=client).text
     assert api.client.get(f"/v1/invoices/{invoices[1]['number']}/pdf", headers=provider).content.startswith(b"%PDF")
 
@@ -210,7 +288,9 @@ def test_withdrawing_without_a_credit_is_refused_with_the_reason(api):
 def test_a_transaction_not_sent_to_the_escrow_is_not_recorded(api):
     chain = api.chain
     tx_hash = chain.token.functions.approve(chain.escrow.address, 1).transact({"from": chain.client.address})
-    response = api.client.post("/v1/transactions", json={"tx_hash": "0x" + bytes(tx_hash).hex()}, headers=api.sign_in(chain.client))
+    response = api.client.post(
+        "/v1/transactions", json={"tx_hash": "0x" + bytes(tx_hash).hex()}, headers=api.sign_in(chain.client)
+    )
     assert response.status_code == 422 and response.json()["field"] == "tx_hash"
     unknown = api.client.post("/v1/transactions", json={"tx_hash": "0x" + "ab" * 32}, headers=api.sign_in(chain.client))
     assert unknown.status_code == 404

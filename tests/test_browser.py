@@ -23,8 +23,8 @@ from attestpay.contracts import deploy
 from attestpay.devchain import dev_party
 from attestpay.devstack import service_env, start_api, start_worker, stop
 from attestpay.terms import Attestation
-from oracle.anchoring import AttestationBatch
 from backend.client import BackendClient
+from oracle.anchoring import AttestationBatch
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,9 +74,16 @@ class Wallet:
             return "0x" + Account.sign_typed_data(key, full_message=json.loads(params[1])).signature.hex()
         if method == "eth_sendTransaction":
             tx = params[0]
-            fields = {"from": self.party.address, "to": tx["to"], "data": tx.get("data", "0x"), "value": int(tx.get("value", "0x0"), 16),
-                      "chainId": w3.eth.chain_id, "nonce": w3.eth.get_transaction_count(self.party.address),
-                      "maxFeePerGas": 2 * w3.eth.get_block("latest")["baseFeePerGas"] + 10**9, "maxPriorityFeePerGas": 10**9}
+            fields = {
+                "from": self.party.address,
+                "to": tx["to"],
+                "data": tx.get("data", "0x"),
+                "value": int(tx.get("value", "0x0"), 16),
+                "chainId": w3.eth.chain_id,
+                "nonce": w3.eth.get_transaction_count(self.party.address),
+                "maxFeePerGas": 2 * w3.eth.get_block("latest")["baseFeePerGas"] + 10**9,
+                "maxPriorityFeePerGas": 10**9,
+            }
             fields["gas"] = int(tx["gas"], 16) if tx.get("gas") else w3.eth.estimate_gas(fields)
             return w3.eth.send_raw_transaction(Account.sign_transaction(fields, key).raw_transaction).to_0x_hex()
         response = w3.provider.make_request(method, params)
@@ -103,8 +110,15 @@ def browser():
 def dashboard(anvil, tmp_path):
     """The backend (API and a worker) on anvil and SQLite, with a token that can block an account."""
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
-    env = service_env(anvil, tmp_path, f"sqlite:///{tmp_path}/api.db", keystore, RELAYER_PASSWORD, ATTESTPAY_MIGRATE_ON_START="true",
-                      ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY)
+    env = service_env(
+        anvil,
+        tmp_path,
+        f"sqlite:///{tmp_path}/api.db",
+        keystore,
+        RELAYER_PASSWORD,
+        ATTESTPAY_MIGRATE_ON_START="true",
+        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
+    )
     api, url = start_api(env, tmp_path / "api.log")
     worker = start_worker(env, tmp_path / "worker.log")
     token = deploy(anvil.w3, "BlocklistToken", sender=dev_party(0).address)
@@ -116,26 +130,53 @@ def dashboard(anvil, tmp_path):
 def attest(chain, url: str, agreement: dict, index: int, value: int) -> bytes:
     """Two of the three oracles push their signatures of `value`, as the oracle service does; returns the digest."""
     client = BackendClient(url)
-    key = client.request("POST", "/v1/api-keys", json={"name": f"oracle-{index}", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY})["key"]
-    att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), index, bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
-                      value, chain.now(), bytes([index + 1]) * 32, chain.now() + 86_400)
+    key = client.request(
+        "POST", "/v1/api-keys", json={"name": f"oracle-{index}", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}
+    )["key"]
+    att = Attestation(
+        bytes.fromhex(agreement["agreement_id"][2:]),
+        index,
+        bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
+        value,
+        chain.now(),
+        bytes([index + 1]) * 32,
+        chain.now() + 86_400,
+    )
     digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
-    message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
+    message = {
+        k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
+    }
     for oracle in chain.oracles[:2]:
-        client.request("POST", "/v1/attestations", headers={"X-API-Key": key}, json={
-            "attestation": message, "signer": oracle.address, "signature": "0x" + typed_data.sign(oracle.key, digest).hex()})
+        client.request(
+            "POST",
+            "/v1/attestations",
+            headers={"X-API-Key": key},
+            json={
+                "attestation": message,
+                "signer": oracle.address,
+                "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
+            },
+        )
     return digest
 
 
 def anchor(chain, url: str, digests: list[bytes]) -> None:
     """An oracle anchors the batch on the registry and reports each attestation's inclusion proof."""
     batch = AttestationBatch.of(digests)
-    chain.registry.functions.anchor(batch.root, len(digests), "evidence:0x" + "00" * 32).transact({"from": chain.oracles[0].address})
+    chain.registry.functions.anchor(batch.root, len(digests), "evidence:0x" + "00" * 32).transact(
+        {"from": chain.oracles[0].address}
+    )
     client = BackendClient(url)
-    key = client.request("POST", "/v1/api-keys", json={"name": "anchoring", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY})["key"]
+    key = client.request(
+        "POST", "/v1/api-keys", json={"name": "anchoring", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}
+    )["key"]
     for digest in digests:
-        client.request("POST", f"/v1/attestations/0x{digest.hex()}/anchoring", headers={"X-API-Key": key},
-                       json={"root": "0x" + batch.root.hex(), "proof": ["0x" + p.hex() for p in batch.proof(digest)]})
+        client.request(
+            "POST",
+            f"/v1/attestations/0x{digest.hex()}/anchoring",
+            headers={"X-API-Key": key},
+            json={"root": "0x" + batch.root.hex(), "proof": ["0x" + p.hex() for p in batch.proof(digest)]},
+        )
 
 
 def settled_count(page, count: int) -> None:
@@ -205,8 +246,12 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     assert page.locator("#progress .badge.confirmed").count() == 2
     assert token.functions.balanceOf(anvil.escrow.address).call() == 1600 * UNIT
 
-    token.functions.setBlocked(anvil.provider.address, True).transact({"from": dev_party(0).address})  # payments to it must be credited
-    agreement = BackendClient(url).request("GET", f"/v1/agreements/{pk}", headers=BackendClient(url).wallet(anvil.client.key))
+    token.functions.setBlocked(anvil.provider.address, True).transact(
+        {"from": dev_party(0).address}
+    )  # payments to it must be credited
+    agreement = BackendClient(url).request(
+        "GET", f"/v1/agreements/{pk}", headers=BackendClient(url).wallet(anvil.client.key)
+    )
     reached = attest(anvil, url, agreement, 0, 9_400)
     partial = attest(anvil, url, agreement, 1, 8_600)  # below the target: settles only on the provider's acceptance
     anchor(anvil, url, [reached, partial])
@@ -221,7 +266,9 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
 
     page.locator("text=0.94 fraction").first.click()  # the latest attested value links to the attestation
     page.wait_for_selector("text=Evidence hash")
-    assert "2 of the threshold 2" in page.inner_text("main") and "the registry confirms the inclusion proof" in page.inner_text("main")
+    assert "2 of the threshold 2" in page.inner_text(
+        "main"
+    ) and "the registry confirms the inclusion proof" in page.inner_text("main")
     page.screenshot(path=SHOTS / "attestation.png", full_page=True)
 
     page.goto(f"{url}/app/#/agreements/{pk}")
@@ -230,7 +277,9 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     page.fill("#withdraw-to", elsewhere)
     page.click("button:has-text('Withdraw')")
     page.wait_for_selector("#withdraw-to", state="detached", timeout=30_000)
-    milestones = BackendClient(url).request("GET", f"/v1/agreements/{pk}", headers=BackendClient(url).wallet(anvil.provider.key))["milestones"]
+    milestones = BackendClient(url).request(
+        "GET", f"/v1/agreements/{pk}", headers=BackendClient(url).wallet(anvil.provider.key)
+    )["milestones"]
     paid = sum(int(m["paid_now"]) for m in milestones)
     assert paid > 0 and token.functions.balanceOf(elsewhere).call() == paid  # both payments, credited, then withdrawn
 
@@ -242,12 +291,16 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     page.screenshot(path=SHOTS / "portfolio.png", full_page=True)
 
     auditor = browser.new_page()  # an auditor reads every agreement with an API key, no wallet
-    key = BackendClient(url).request("POST", "/v1/api-keys", json={"name": "audit-firm", "role": "auditor"}, headers={"X-API-Key": OPERATOR_KEY})["key"]
+    key = BackendClient(url).request(
+        "POST", "/v1/api-keys", json={"name": "audit-firm", "role": "auditor"}, headers={"X-API-Key": OPERATOR_KEY}
+    )["key"]
     auditor.goto(f"{url}/app/")
     auditor.fill("#api-key", key)
     auditor.click("text=Read as an auditor")
     auditor.wait_for_selector("text=Fraud model in production")
-    assert "Fraud model in production" in auditor.inner_text("main") and "audit-firm (API key)" in auditor.inner_text("header")
+    assert "Fraud model in production" in auditor.inner_text("main") and "audit-firm (API key)" in auditor.inner_text(
+        "header"
+    )
     auditor.screenshot(path=SHOTS / "auditor.png", full_page=True)
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
@@ -257,7 +310,9 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     phone.click("#sign-in")
     phone.goto(f"{url}/app/#/agreements/{pk}")
     phone.wait_for_selector("h3")
-    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")  # nothing wider than the phone
+    assert phone.evaluate(
+        "document.documentElement.scrollWidth <= window.innerWidth + 1"
+    )  # nothing wider than the phone
     phone.screenshot(path=SHOTS / "agreement-phone.png", full_page=True)
 
 

@@ -18,9 +18,9 @@ from factories import agreement_body
 from web3 import HTTPProvider, Web3
 
 from attestpay import typed_data
+from attestpay.devchain import free_port
 from attestpay.devstack import service_env, start_api, stop
 from attestpay.terms import Attestation
-from attestpay.devchain import free_port
 from backend.client import BackendClient
 
 CLI = str(Path(sys.executable).parent / "attestpay")
@@ -38,14 +38,18 @@ def test_the_help_lists_every_command(tmp_path):
 
 
 def test_chain_starts_anvil_with_the_contracts_and_verify_audits_it(tmp_path):
-    chain = subprocess.Popen([CLI, "chain", "--json", "--out", "deployment.json"], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    chain = subprocess.Popen(
+        [CLI, "chain", "--json", "--out", "deployment.json"], cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    )
     try:
         info = json.loads(chain.stdout.readline())
         w3 = Web3(HTTPProvider(info["rpc"]))
         assert w3.eth.chain_id == info["chainId"] and len(w3.eth.get_code(info["escrow"])) > 0
         assert json.loads((tmp_path / "deployment.json").read_text())["escrow"] == info["escrow"]
 
-        audited = attestpay("verify", "--rpc", info["rpc"], "--deployment", "deployment.json", "--json", "-", cwd=tmp_path)
+        audited = attestpay(
+            "verify", "--rpc", info["rpc"], "--deployment", "deployment.json", "--json", "-", cwd=tmp_path
+        )
         assert audited.returncode == 0, audited.stderr
         report = json.loads(audited.stdout)
         assert report["passed"] and report["escrow"] == info["escrow"] and report["settlementsVerified"] == 0
@@ -59,8 +63,12 @@ def test_chain_starts_anvil_with_the_contracts_and_verify_audits_it(tmp_path):
 
 def test_serve_runs_the_backend_on_the_embedded_chain(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")} | {"ATTESTPAY_DATABASE_URL": f"sqlite:///{tmp_path}/attestpay.db"}
-    server = subprocess.Popen([CLI, "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")} | {
+        "ATTESTPAY_DATABASE_URL": f"sqlite:///{tmp_path}/attestpay.db"
+    }
+    server = subprocess.Popen(
+        [CLI, "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -79,14 +87,25 @@ def test_serve_runs_the_backend_on_the_embedded_chain(tmp_path):
 
 def test_deploy_refuses_a_keystore_it_cannot_open(tmp_path):
     (tmp_path / "key.json").write_text("{}")
-    result = attestpay("deploy", "--rpc", f"http://127.0.0.1:{free_port()}", "--keystore", "key.json", "--password-file", "key.json", cwd=tmp_path)
+    result = attestpay(
+        "deploy",
+        "--rpc",
+        f"http://127.0.0.1:{free_port()}",
+        "--keystore",
+        "key.json",
+        "--password-file",
+        "key.json",
+        cwd=tmp_path,
+    )
     assert result.returncode == 2 and "cannot open the keystore" in result.stderr
 
 
 def test_unreadable_input_and_unreachable_services_get_a_reason_and_exit_2(tmp_path):
     nowhere = f"http://127.0.0.1:{free_port()}"
     (tmp_path / "password").write_text("wallet password\n")
-    (tmp_path / "me.json").write_text(json.dumps(Account.encrypt(Account.create().key, "wallet password", kdf="pbkdf2", iterations=1_000)))
+    (tmp_path / "me.json").write_text(
+        json.dumps(Account.encrypt(Account.create().key, "wallet password", kdf="pbkdf2", iterations=1_000))
+    )
     (tmp_path / "terms.txt").write_text("client: me")
     wallet = ("agreement", "--api", nowhere, "--keystore", "me.json", "--password-file", "password")
     cases = [
@@ -94,7 +113,10 @@ def test_unreadable_input_and_unreachable_services_get_a_reason_and_exit_2(tmp_p
         ((*wallet, "create", "missing.json"), "'missing.json' does not exist"),
         ((*wallet, "create", "terms.txt"), "terms.txt is not JSON"),
         ((*wallet, "status", "1"), f"the backend at {nowhere} did not answer"),
-        (("deploy", "--rpc", nowhere, "--keystore", "me.json", "--password-file", "password"), f"no JSON-RPC node answers at {nowhere}"),
+        (
+            ("deploy", "--rpc", nowhere, "--keystore", "me.json", "--password-file", "password"),
+            f"no JSON-RPC node answers at {nowhere}",
+        ),
         (("verify", "--rpc", nowhere, "--escrow", "0x" + "11" * 20), f"the chain at {nowhere} did not answer"),
         (("verify", "--rpc", nowhere, "--deployment", "missing.json"), "cannot read the deployment file"),
     ]
@@ -107,21 +129,43 @@ def test_unreadable_input_and_unreachable_services_get_a_reason_and_exit_2(tmp_p
 def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp_path):
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
     # each command is a new process that signs in anew: more sign-ins a minute than the default limit of 20
-    env = service_env(anvil, tmp_path, f"sqlite:///{tmp_path}/api.db", keystore, RELAYER_PASSWORD, ATTESTPAY_MIGRATE_ON_START="true",
-                      ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY, ATTESTPAY_SIGN_INS_PER_MINUTE="60")
+    env = service_env(
+        anvil,
+        tmp_path,
+        f"sqlite:///{tmp_path}/api.db",
+        keystore,
+        RELAYER_PASSWORD,
+        ATTESTPAY_MIGRATE_ON_START="true",
+        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
+        ATTESTPAY_SIGN_INS_PER_MINUTE="60",
+    )
     api, url = start_api(env, tmp_path / "api.log")
     try:
         (tmp_path / "password").write_text("wallet password\n")
         for name, party in (("client", anvil.client), ("provider", anvil.provider)):
-            (tmp_path / f"{name}.json").write_text(json.dumps(Account.encrypt(party.key, "wallet password", kdf="pbkdf2", iterations=1_000)))
+            (tmp_path / f"{name}.json").write_text(
+                json.dumps(Account.encrypt(party.key, "wallet password", kdf="pbkdf2", iterations=1_000))
+            )
         (tmp_path / "terms.json").write_text(json.dumps(agreement_body(anvil)))
 
         def as_party(name: str, *args: str) -> subprocess.CompletedProcess:
-            return attestpay("agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password", *args, cwd=tmp_path)
+            return attestpay(
+                "agreement",
+                "--api",
+                url,
+                "--keystore",
+                f"{name}.json",
+                "--password-file",
+                "password",
+                *args,
+                cwd=tmp_path,
+            )
 
         (tmp_path / "bad-terms.json").write_text(json.dumps(agreement_body(anvil, threshold=4)))
         refused = as_party("client", "create", "bad-terms.json")
-        assert refused.returncode == 2 and "HTTP 422" in refused.stderr and "threshold" in refused.stderr, refused.stderr
+        assert refused.returncode == 2 and "HTTP 422" in refused.stderr and "threshold" in refused.stderr, (
+            refused.stderr
+        )
         created = as_party("client", "--json", "create", "terms.json")
         assert created.returncode == 0, created.stderr
         pk = str(json.loads(created.stdout)["id"])
@@ -141,27 +185,79 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         # a settlement, then the reports: the audit trail for an auditor's key, the portfolio and the invoice for a party
         client = BackendClient(url)
         agreement = client.request("GET", f"/v1/agreements/{pk}", headers=client.wallet(anvil.client.key))
-        keys = {role: client.request("POST", "/v1/api-keys", json={"name": role, "role": role}, headers={"X-API-Key": OPERATOR_KEY})["key"]
-                for role in ("oracle", "auditor")}
-        att = Attestation(bytes.fromhex(agreement["agreement_id"][2:]), 0, bytes.fromhex(agreement["milestones"][0]["metric_id"][2:]),
-                          9700, anvil.now(), b"\x11" * 32, anvil.now() + 86_400)
+        keys = {
+            role: client.request(
+                "POST", "/v1/api-keys", json={"name": role, "role": role}, headers={"X-API-Key": OPERATOR_KEY}
+            )["key"]
+            for role in ("oracle", "auditor")
+        }
+        att = Attestation(
+            bytes.fromhex(agreement["agreement_id"][2:]),
+            0,
+            bytes.fromhex(agreement["milestones"][0]["metric_id"][2:]),
+            9700,
+            anvil.now(),
+            b"\x11" * 32,
+            anvil.now() + 86_400,
+        )
         digest = typed_data.attestation_digest(att, anvil.chain_id, anvil.escrow.address)
-        message = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()}
+        message = {
+            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
+        }
         for oracle in anvil.oracles[:2]:
-            client.request("POST", "/v1/attestations", headers={"X-API-Key": keys["oracle"]}, json={
-                "attestation": message, "signer": oracle.address, "signature": "0x" + typed_data.sign(oracle.key, digest).hex()})
-        client.act(anvil.w3, anvil.client.key, f"/v1/agreements/{pk}/transactions/settle", {"index": 0, "attestation": "0x" + digest.hex()})
+            client.request(
+                "POST",
+                "/v1/attestations",
+                headers={"X-API-Key": keys["oracle"]},
+                json={
+                    "attestation": message,
+                    "signer": oracle.address,
+                    "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
+                },
+            )
+        client.act(
+            anvil.w3,
+            anvil.client.key,
+            f"/v1/agreements/{pk}/transactions/settle",
+            {"index": 0, "attestation": "0x" + digest.hex()},
+        )
 
         trail = attestpay("report", "--api", url, "--api-key", keys["auditor"], "agreement", pk, cwd=tmp_path)
         assert trail.returncode == 0, trail.stderr
-        assert [line.split()[2] for line in trail.stdout.splitlines()[1:4]] == ["AgreementCreated", "AgreementFunded", "MilestoneSettled"]
+        assert [line.split()[2] for line in trail.stdout.splitlines()[1:4]] == [
+            "AgreementCreated",
+            "AgreementFunded",
+            "MilestoneSettled",
+        ]
         number = trail.stdout.strip().splitlines()[-1].split(": ")[1]
-        figures = attestpay("report", "--api", url, "--keystore", "client.json", "--password-file", "password", "--json", "portfolio", cwd=tmp_path)
+        figures = attestpay(
+            "report",
+            "--api",
+            url,
+            "--keystore",
+            "client.json",
+            "--password-file",
+            "password",
+            "--json",
+            "portfolio",
+            cwd=tmp_path,
+        )
         assert figures.returncode == 0, figures.stderr
         assert json.loads(figures.stdout)["milestones_settled"] == 1
         lines = attestpay("report", "--api", url, "--api-key", keys["auditor"], "invoice", number, cwd=tmp_path)
         assert lines.stdout.startswith(f"invoice {number} (settlement), total {110 * 10**18}")
-        printed = attestpay("report", "--api", url, "--api-key", keys["auditor"], "invoice", number, "--pdf", "invoice.pdf", cwd=tmp_path)
+        printed = attestpay(
+            "report",
+            "--api",
+            url,
+            "--api-key",
+            keys["auditor"],
+            "invoice",
+            number,
+            "--pdf",
+            "invoice.pdf",
+            cwd=tmp_path,
+        )
         assert printed.returncode == 0 and (tmp_path / "invoice.pdf").read_bytes().startswith(b"%PDF")
         nobody = attestpay("report", "--api", url, "portfolio", cwd=tmp_path)
         assert nobody.returncode == 2 and "--keystore" in nobody.stderr

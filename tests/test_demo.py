@@ -18,8 +18,21 @@ from oracle.evidence import EvidenceStore
 from oracle.measure import value_from_evidence
 from oracle.spec import MetricSpec
 
-TERMS = {"amount", "bonus", "higherIsBetter", "floor", "target", "stretch", "floorPayoutBps", "deadline",
-         "latePenaltyBpsPerDay", "maxLatePenaltyBps", "holdbackBps", "holdbackPeriod", "requiresClientApproval"}
+TERMS = {
+    "amount",
+    "bonus",
+    "higherIsBetter",
+    "floor",
+    "target",
+    "stretch",
+    "floorPayoutBps",
+    "deadline",
+    "latePenaltyBpsPerDay",
+    "maxLatePenaltyBps",
+    "holdbackBps",
+    "holdbackPeriod",
+    "requiresClientApproval",
+}
 OUTCOME = {"state", "paidNow", "holdback", "refund", "base", "bonusEarned", "penalty"}
 
 
@@ -38,9 +51,22 @@ def demo(tmp_path_factory) -> tuple[dict, EvidenceStore]:
 
 def terms_of(m: dict) -> Milestone:
     t = {k: int(v) if isinstance(v, str) else v for k, v in m["terms"].items()}
-    return Milestone(t["amount"], t["bonus"], bytes.fromhex(m["metricId"][2:]), t["floor"], t["target"], t["stretch"],
-                     t["deadline"], t["holdbackPeriod"], t["floorPayoutBps"], t["latePenaltyBpsPerDay"], t["maxLatePenaltyBps"],
-                     t["holdbackBps"], t["higherIsBetter"], t["requiresClientApproval"])
+    return Milestone(
+        t["amount"],
+        t["bonus"],
+        bytes.fromhex(m["metricId"][2:]),
+        t["floor"],
+        t["target"],
+        t["stretch"],
+        t["deadline"],
+        t["holdbackPeriod"],
+        t["floorPayoutBps"],
+        t["latePenaltyBpsPerDay"],
+        t["maxLatePenaltyBps"],
+        t["holdbackBps"],
+        t["higherIsBetter"],
+        t["requiresClientApproval"],
+    )
 
 
 def figures(m: dict) -> dict:
@@ -58,8 +84,14 @@ def test_every_milestone_conserves_its_funds_and_pays_by_the_formula(demo):
         if m["outcome"]["state"] == "settled":
             a = m["attestation"]
             expected = payout.compute(t, a["value"], a["observedAt"])
-            assert out == {"paidNow": expected.paid_now, "holdback": expected.holdback, "refund": expected.refund,
-                           "base": expected.base, "bonusEarned": expected.bonus_earned, "penalty": expected.penalty}, m["title"]
+            assert out == {
+                "paidNow": expected.paid_now,
+                "holdback": expected.holdback,
+                "refund": expected.refund,
+                "base": expected.base,
+                "bonusEarned": expected.bonus_earned,
+                "penalty": expected.penalty,
+            }, m["title"]
             assert len(a["signers"]) >= 2 and "MilestoneSettled" in [tx["event"] for tx in m["transactions"]]
     assert document["audit"]["passed"] and document["audit"]["failures"] == []
     assert document["audit"]["settlementsVerified"] == sum(m["outcome"]["state"] == "settled" for m in milestones) == 9
@@ -68,25 +100,39 @@ def test_every_milestone_conserves_its_funds_and_pays_by_the_formula(demo):
 def test_each_scenario_plays_what_the_business_background_describes(demo):
     document, _ = demo
     ai, saas, agency, software = document["scenarios"]
-    assert [s["name"] for s in document["scenarios"]] == ["AI implementation", "SaaS onboarding", "Marketing agency", "Custom software"]
+    assert [s["name"] for s in document["scenarios"]] == [
+        "AI implementation",
+        "SaaS onboarding",
+        "Marketing agency",
+        "Custom software",
+    ]
 
     integration, accuracy, rollout = ai["milestones"]
     assert ai["oracles"]["threshold"] == 2 and len(ai["oracles"]["signers"]) == 3
-    assert integration["terms"]["requiresClientApproval"] and "MilestoneApproved" in [t["event"] for t in integration["transactions"]]
+    assert integration["terms"]["requiresClientApproval"] and "MilestoneApproved" in [
+        t["event"] for t in integration["transactions"]
+    ]
     assert accuracy["attestation"]["value"] >= accuracy["terms"]["target"] == 9_200
     assert accuracy["terms"]["holdbackBps"] == 1_000 and int(accuracy["outcome"]["holdback"]) > 0
-    assert accuracy["outcome"]["holdbackStatus"] == "released" and "HoldbackReleased" in [t["event"] for t in accuracy["transactions"]]
+    assert accuracy["outcome"]["holdbackStatus"] == "released" and "HoldbackReleased" in [
+        t["event"] for t in accuracy["transactions"]
+    ]
     assert rollout["outcome"]["state"] == "settled"
 
     activated, adoption = saas["milestones"]
     assert activated["metric"]["name"] == "activated users" and int(activated["outcome"]["bonusEarned"]) > 0
     assert adoption["attestation"]["value"] < adoption["terms"]["target"] and adoption["outcome"]["state"] == "settled"
-    assert 0 < int(adoption["outcome"]["refund"]) < int(adoption["terms"]["amount"])  # partly paid, on the provider's acceptance
+    assert (
+        0 < int(adoption["outcome"]["refund"]) < int(adoption["terms"]["amount"])
+    )  # partly paid, on the provider's acceptance
 
     assert agency["token"] == "ETH"
     conversions = agency["milestones"][1]
     assert conversions["attestation"]["observedAt"] > conversions["terms"]["deadline"]
-    assert conversions["attestation"]["value"] >= conversions["terms"]["target"] and int(conversions["outcome"]["penalty"]) > 0
+    assert (
+        conversions["attestation"]["value"] >= conversions["terms"]["target"]
+        and int(conversions["outcome"]["penalty"]) > 0
+    )
 
     acceptance, latency, disputed, missed = software["milestones"]
     assert acceptance["terms"]["requiresClientApproval"] and acceptance["outcome"]["state"] == "settled"

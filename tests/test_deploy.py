@@ -27,8 +27,17 @@ def keystore(tmp_path: Path, key: str) -> Path:
 
 
 def deploy(tmp_path: Path, rpc: str, *extra: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, str(ROOT / "scripts" / "deploy.py"), "--rpc", rpc, "--keystore", str(tmp_path / "deployer.json"),
-               "--out", str(tmp_path / "deployment.json"), *extra]
+    command = [
+        sys.executable,
+        str(ROOT / "scripts" / "deploy.py"),
+        "--rpc",
+        rpc,
+        "--keystore",
+        str(tmp_path / "deployer.json"),
+        "--out",
+        str(tmp_path / "deployment.json"),
+        *extra,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
 
 
@@ -45,7 +54,10 @@ def test_deploys_both_contracts_and_writes_a_file_the_backend_connects_with(anvi
 
     gateway = connect(Settings(environment="test", rpc_url=anvil.url, deployment_file=tmp_path / "deployment.json"))
     assert (gateway.escrow.address, gateway.registry.address, gateway.start_block) == (
-        deployment["escrow"], deployment["registry"], deployment["block"])
+        deployment["escrow"],
+        deployment["registry"],
+        deployment["block"],
+    )
 
 
 def test_refuses_a_wrong_password_an_empty_account_and_a_missing_node(anvil, tmp_path):

@@ -25,7 +25,9 @@ PAID = 110 * 10**18  # a milestone of 100 + 10 bonus, measured past the stretch
 
 def funded_and_attested(api: Api, milestones: int = 1) -> dict:
     agreement, client, _ = api.consented(agreement_body(api.chain, milestones=milestones))
-    api.send_all(api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
+    api.send_all(
+        api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client)
+    )
     oracle_key = api.api_key("oracle-node", "oracle")
     for index in range(milestones):
         api.push(oracle_key, agreement, index, 9700, api.chain.oracles[:2])
@@ -39,7 +41,9 @@ def intents(api: Api) -> list[RelayIntent]:
 
 def settled_events(chain, agreement: dict) -> list:
     event = chain.escrow.events.MilestoneSettled()
-    logs = event.get_logs(from_block=chain.start_block, argument_filters={"agreementId": bytes.fromhex(agreement["agreement_id"][2:])})
+    logs = event.get_logs(
+        from_block=chain.start_block, argument_filters={"agreementId": bytes.fromhex(agreement["agreement_id"][2:])}
+    )
     return [(log.args.index, log.args.paidNow) for log in logs]
 
 
@@ -65,7 +69,9 @@ def test_a_worker_killed_mid_relay_converges_on_restart_paying_once(point, anvil
     (intent,) = intents(api)
     sent = anvil.w3.eth.get_transaction_count(relayer)
     assert (intent.status, intent.nonce, sent) == {
-        "after_sign": ("signed", 0, 0), "after_broadcast": ("signed", 0, 1), "after_receipt": ("sent", 0, 1),
+        "after_sign": ("signed", 0, 0),
+        "after_broadcast": ("signed", 0, 1),
+        "after_receipt": ("sent", 0, 1),
     }[point]
     assert intent.raw_tx and intent.tx_hash  # what was signed is known before the chain hears of it
 
@@ -148,7 +154,9 @@ def test_a_receipt_whose_block_is_replaced_before_it_is_stored_counts_for_nothin
     assert (intent.nonce, anvil.w3.eth.get_transaction_count(relayer)) == (0, 1)
 
 
-def test_what_a_wallet_reported_from_a_block_replaced_before_the_indexer_got_there_is_rolled_back(anvil, engine_database, tmp_path):
+def test_what_a_wallet_reported_from_a_block_replaced_before_the_indexer_got_there_is_rolled_back(
+    anvil, engine_database, tmp_path
+):
     api = Api(anvil, engine_database)
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
     worker = worker_for(api, **engine_settings(keystore))
@@ -156,13 +164,17 @@ def test_what_a_wallet_reported_from_a_block_replaced_before_the_indexer_got_the
     worker.indexer.catch_up()
     before_funding = anvil.snapshot()
     api.send_all(anvil.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
-    assert api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["status"] == "active"  # from the wallet's report
+    assert (
+        api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["status"] == "active"
+    )  # from the wallet's report
 
     anvil.revert(before_funding)  # the funding's blocks are replaced before the indexer saw them
     anvil.mine(3)
     assert anvil.escrow.functions.milestoneStatus(bytes.fromhex(agreement["agreement_id"][2:]), 0).call() == 0
     worker.indexer.catch_up()
-    assert api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["status"] == "consented"  # as the chain says
+    assert (
+        api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["status"] == "consented"
+    )  # as the chain says
     assert chain_derived(api)["events"] == []
 
 
@@ -184,7 +196,9 @@ def test_a_stuck_transaction_is_replaced_at_the_same_nonce_with_both_fees_raised
     worker.relayer.step()  # ...then broadcast
     second = intents(api)[0]
     assert (second.status, second.nonce, len(second.hashes)) == ("sent", 0, 2)
-    assert second.max_fee * 8 >= first.max_fee * 9 and second.priority_fee * 8 >= first.priority_fee * 9  # both +12.5% or more
+    assert (
+        second.max_fee * 8 >= first.max_fee * 9 and second.priority_fee * 8 >= first.priority_fee * 9
+    )  # both +12.5% or more
 
     anvil.mine()
     turn_until(worker, lambda: intents(api)[0].status not in ("sent", "mined"))  # tracked once its poll interval passed
@@ -194,7 +208,9 @@ def test_a_stuck_transaction_is_replaced_at_the_same_nonce_with_both_fees_raised
     assert anvil.w3.eth.get_transaction_count(relayer) == 1
 
 
-def test_confirmations_hold_back_the_relayer_and_the_indexer_and_the_rebuild_command_restores_the_state(anvil, engine_database, tmp_path):
+def test_confirmations_hold_back_the_relayer_and_the_indexer_and_the_rebuild_command_restores_the_state(
+    anvil, engine_database, tmp_path
+):
     api = Api(anvil, engine_database)
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
     worker = worker_for(api, **engine_settings(keystore, confirmations=3))
@@ -210,7 +226,9 @@ def test_confirmations_hold_back_the_relayer_and_the_indexer_and_the_rebuild_com
     live = chain_derived(api)
 
     env = service_env(anvil, tmp_path, engine_database, keystore, RELAYER_PASSWORD, ATTESTPAY_CONFIRMATIONS="3")
-    rebuilt = subprocess.run([sys.executable, "-m", "backend.engine", "rebuild"], env=env, capture_output=True, text=True, timeout=120)
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "backend.engine", "rebuild"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt from the chain's events" in rebuilt.stdout
     assert chain_derived(api) == live

@@ -12,8 +12,8 @@ import time
 
 import pytest
 from backend_support import Api
-from eth_account import Account
 from engine_support import WebhookReceiver, chain_derived, engine_settings, relayer_keystore, turn_until, worker_for
+from eth_account import Account
 from factories import DAY, ORACLE_NODE_KEY, agreement_body, oracle_node_app
 from pydantic import SecretStr
 from sqlalchemy import select, update
@@ -35,14 +35,18 @@ def relayer(tmp_path, chain):
 
 def funded(api, body):
     agreement, client, provider = api.consented(body)
-    api.send_all(api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
+    api.send_all(
+        api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client)
+    )
     return agreement, client, provider
 
 
 def milestone_rows(api, pk):
     with api.app.state.sessions() as session:
-        return [(m.status, m.paid_now, m.holdback, m.holdback_status) for m in session.scalars(
-            select(Milestone).where(Milestone.agreement_pk == pk).order_by(Milestone.index))]
+        return [
+            (m.status, m.paid_now, m.holdback, m.holdback_status)
+            for m in session.scalars(select(Milestone).where(Milestone.agreement_pk == pk).order_by(Milestone.index))
+        ]
 
 
 def test_settlement_and_holdback_release_need_no_click_and_every_party_hears_of_them(api, relayer):
@@ -61,20 +65,26 @@ def test_settlement_and_holdback_release_need_no_click_and_every_party_hears_of_
         api.push(oracle_key, agreement, 1, 9300, chain.oracles[1:3])
         api.push(oracle_key, agreement, 1, 9000, chain.oracles[:2])  # below target: waits for the provider
 
-        turn_until(worker, lambda: milestone_rows(api, pk)[0][0] == "settled" and milestone_rows(api, pk)[1][0] == "settled")
+        turn_until(
+            worker, lambda: milestone_rows(api, pk)[0][0] == "settled" and milestone_rows(api, pk)[1][0] == "settled"
+        )
         rows = milestone_rows(api, pk)
         assert rows[0] == ("settled", 110 * 10**18, 0, None)
         assert rows[1] == ("settled", 9225 * 10**16, 1025 * 10**16, "held")  # 100 + 2.5 bonus (93.00%), 10% held back
         assert chain.escrow.functions.milestoneStatus(bytes.fromhex(agreement["agreement_id"][2:]), 1).call() == SETTLED
 
         chain.warp(chain.now() + 10 * DAY + 1)
-        chain.w3.eth.send_transaction({"from": chain.w3.eth.accounts[0], "to": chain.w3.eth.accounts[0], "value": 0})  # a block at the new time
+        chain.w3.eth.send_transaction(
+            {"from": chain.w3.eth.accounts[0], "to": chain.w3.eth.accounts[0], "value": 0}
+        )  # a block at the new time
         turn_until(worker, lambda: milestone_rows(api, pk)[1][3] == "released")
         assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["status"] == "completed"
 
         intents = api.client.get(f"/v1/agreements/{pk}/intents", headers=client).json()
         assert sorted((i["kind"], i["milestone_index"], i["status"]) for i in intents) == [
-            ("release_holdback", 1, "confirmed"), ("settle", 0, "confirmed"), ("settle", 1, "confirmed"),
+            ("release_holdback", 1, "confirmed"),
+            ("settle", 0, "confirmed"),
+            ("settle", 1, "confirmed"),
         ]
         assert sorted(i["nonce"] for i in intents) == [0, 1, 2]  # the relayer's nonces, no gap
         assert chain.w3.eth.get_transaction_count(relayer[1]) == 3
@@ -88,7 +98,9 @@ def test_settlement_and_holdback_release_need_no_click_and_every_party_hears_of_
         for headers, raw in receiver.received:
             stamp, mac = (part.split("=", 1)[1] for part in headers["X-AttestPay-Signature"].split(","))
             assert headers["X-AttestPay-Signature"] == signature(hook["secret"], int(stamp), raw)
-            assert hmac.compare_digest(mac, hmac.new(hook["secret"].encode(), f"{stamp}.".encode() + raw, hashlib.sha256).hexdigest())
+            assert hmac.compare_digest(
+                mac, hmac.new(hook["secret"].encode(), f"{stamp}.".encode() + raw, hashlib.sha256).hexdigest()
+            )
             events.append(json.loads(raw)["event"])
         for name in ("AgreementCreated", "AgreementFunded", "MilestoneSettled", "HoldbackReleased"):
             assert name in events
@@ -130,7 +142,10 @@ def test_the_database_rebuilt_from_events_alone_equals_the_live_one(api, relayer
     worker = worker_for(api, **engine_settings(relayer[0]))
     oracle_key = api.api_key("oracle-node", "oracle")
     api.push(oracle_key, agreement, 0, 9400, chain.oracles[:2])
-    api.send_all(chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/dispute", json={"index": 1}, headers=client))
+    api.send_all(
+        chain.client,
+        api.client.post(f"/v1/agreements/{agreement['id']}/transactions/dispute", json={"index": 1}, headers=client),
+    )
     turn_until(worker, lambda: milestone_rows(api, agreement["id"])[0][0] == "settled")
     worker.indexer.catch_up()
     live = chain_derived(api)
@@ -140,7 +155,6 @@ def test_the_database_rebuilt_from_events_alone_equals_the_live_one(api, relayer
     assert chain_derived(api) == live
 
 
-
 def test_an_intent_overtaken_by_a_party_ends_superseded_without_sending(api, relayer):
     chain = api.chain
     agreement, client, _ = funded(api, agreement_body(chain, milestones=1))
@@ -148,7 +162,11 @@ def test_an_intent_overtaken_by_a_party_ends_superseded_without_sending(api, rel
     pushed = api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
     worker.indexer.catch_up()
     assert worker.automation.step() == 1  # queued
-    settle = api.client.post(f"/v1/agreements/{agreement['id']}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client)
+    settle = api.client.post(
+        f"/v1/agreements/{agreement['id']}/transactions/settle",
+        json={"index": 0, "attestation": pushed["digest"]},
+        headers=client,
+    )
     api.send_all(chain.client, settle)  # the client settles from its own wallet first
 
     worker.relayer.step()
@@ -167,10 +185,14 @@ def test_a_release_request_has_the_oracle_nodes_measure_now_and_the_result_settl
     agreement, _, provider = funded(api, agreement_body(chain, milestones=1))
     oracle_key = api.api_key("oracle-nodes", "oracle")["X-API-Key"]
     backend = Served(api.app)
-    nodes = [Served(oracle_node_app(chain, tmp_path, i, 95, BackendPush(backend.url, oracle_key, retry_delays=()))) for i in range(2)]
+    nodes = [
+        Served(oracle_node_app(chain, tmp_path, i, 95, BackendPush(backend.url, oracle_key, retry_delays=())))
+        for i in range(2)
+    ]
     try:
         api.app.state.settings = api.app.state.settings.model_copy(
-            update={"oracle_nodes": [n.url for n in nodes], "oracle_node_api_key": SecretStr(ORACLE_NODE_KEY)})
+            update={"oracle_nodes": [n.url for n in nodes], "oracle_node_api_key": SecretStr(ORACLE_NODE_KEY)}
+        )
         worker = worker_for(api, **engine_settings(relayer[0]))
         worker.indexer.catch_up()
         url = f"/v1/agreements/{agreement['id']}/milestones/0/request-release"
@@ -185,7 +207,6 @@ def test_a_release_request_has_the_oracle_nodes_measure_now_and_the_result_settl
             served.close()
     client_session = api.sign_in(chain.client)
     assert api.client.post(url, headers=client_session).status_code == 403  # only the provider asks
-
 
 
 def test_a_settlement_the_escrow_refuses_for_good_fails_with_its_reason_and_frees_its_key(api, relayer):
@@ -243,17 +264,23 @@ def test_the_embedded_chain_runs_its_worker_in_the_api_process(chain, database_u
     api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
     with api.client:  # starts the app's lifespan, and with it the worker thread (the chain is its alone now)
         deadline = time.monotonic() + 30
-        while api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["milestones"][0]["status"] != "settled":
+        while (
+            api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["milestones"][0]["status"]
+            != "settled"
+        ):
             assert time.monotonic() < deadline, "the in-process worker did not settle the milestone"
             time.sleep(0.05)
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://hooks.example.com/x", "must use https"),
-    ("https://127.0.0.1/hook", "not a public address"),
-    ("https://localhost:8443/hook", "not a public address"),
-    ("https://10.1.2.3/hook", "not a public address"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://hooks.example.com/x", "must use https"),
+        ("https://127.0.0.1/hook", "not a public address"),
+        ("https://localhost:8443/hook", "not a public address"),
+        ("https://10.1.2.3/hook", "not a public address"),
+    ],
+)
 def test_production_refuses_webhooks_into_the_services_own_network(chain, database_url, url, reason):
     api = Api(chain, database_url, environment="production", rpc_url="http://127.0.0.1:1", deployment_file="/dev/null")
     refused = api.client.post("/v1/webhooks", json={"url": url}, headers=api.sign_in(chain.client))

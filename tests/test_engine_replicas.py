@@ -26,7 +26,9 @@ def funded_agreements(api: Api, count: int, milestones: int) -> list[dict]:
     made = []
     for n in range(count):
         agreement, client, _ = api.consented(agreement_body(api.chain, milestones=milestones, title=f"agreement {n}"))
-        api.send_all(api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client))
+        api.send_all(
+            api.chain.client, api.client.post(f"/v1/agreements/{agreement['id']}/transactions/fund", headers=client)
+        )
         made.append(agreement)
     return made
 
@@ -37,8 +39,15 @@ def pushes(api: Api, agreements: list[dict], per_milestone: int) -> list[dict]:
     for agreement in agreements:
         for index in range(len(agreement["milestones"])):
             message, digest = api.attestation(agreement, index, 9700)
-            signed = [{"attestation": message, "digest": "0x" + digest.hex(), "signer": o.address,
-                       "signature": "0x" + typed_data.sign(o.key, digest).hex()} for o in api.chain.oracles[:2]]
+            signed = [
+                {
+                    "attestation": message,
+                    "digest": "0x" + digest.hex(),
+                    "signer": o.address,
+                    "signature": "0x" + typed_data.sign(o.key, digest).hex(),
+                }
+                for o in api.chain.oracles[:2]
+            ]
             bodies.extend(itertools.islice(itertools.cycle(signed), per_milestone))
     return bodies
 
@@ -56,11 +65,17 @@ def check_paid_once_and_database_equals_chain(api: Api, agreements: list[dict], 
         assert chain.w3.eth.get_transaction_count(relayer) == milestones
         for agreement in agreements:
             agreement_id = bytes.fromhex(agreement["agreement_id"][2:])
-            rows = session.scalars(select(Milestone).where(Milestone.agreement_pk == agreement["id"]).order_by(Milestone.index))
+            rows = session.scalars(
+                select(Milestone).where(Milestone.agreement_pk == agreement["id"]).order_by(Milestone.index)
+            )
             assert [STATUS[m.status] for m in rows] == [
-                chain.escrow.functions.milestoneStatus(agreement_id, i).call() for i in range(len(agreement["milestones"]))
+                chain.escrow.functions.milestoneStatus(agreement_id, i).call()
+                for i in range(len(agreement["milestones"]))
             ]
-        stored = {(e.tx_hash, e.log_index) for e in session.scalars(select(ChainEvent).where(ChainEvent.name == "MilestoneSettled"))}
+        stored = {
+            (e.tx_hash, e.log_index)
+            for e in session.scalars(select(ChainEvent).where(ChainEvent.name == "MilestoneSettled"))
+        }
         assert stored == {("0x" + log.transactionHash.hex(), log.logIndex) for log in logs}
 
 
@@ -69,7 +84,9 @@ def test_two_api_replicas_and_two_workers_settle_each_of_50_milestones_once(anvi
     agreements = funded_agreements(api, 5, 10)
     oracle_key = api.api_key("oracle-node", "oracle")
     keystore, relayer = relayer_keystore(tmp_path, anvil.relayer.key)
-    env = service_env(anvil, tmp_path, engine_database, keystore, RELAYER_PASSWORD, ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY)
+    env = service_env(
+        anvil, tmp_path, engine_database, keystore, RELAYER_PASSWORD, ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY
+    )
     replicas = [start_api(env, tmp_path / f"api{n}.log") for n in range(2)]
     workers = [start_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
     try:
@@ -98,10 +115,22 @@ def test_rpc_faults_neither_pay_twice_nor_lose_an_intent(anvil, engine_database,
         assert api.client.post("/v1/attestations", json=body, headers=oracle_key).status_code == 200
     keystore, relayer = relayer_keystore(tmp_path, anvil.relayer.key)
     proxy = FaultyRpc(anvil.url, late_seconds=1.5)
-    env = service_env(anvil, tmp_path, engine_database, keystore, RELAYER_PASSWORD, ATTESTPAY_RPC_URL=proxy.url, ATTESTPAY_RPC_TIMEOUT_SECONDS="1")
+    env = service_env(
+        anvil,
+        tmp_path,
+        engine_database,
+        keystore,
+        RELAYER_PASSWORD,
+        ATTESTPAY_RPC_URL=proxy.url,
+        ATTESTPAY_RPC_TIMEOUT_SECONDS="1",
+    )
     workers = [start_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
     try:
-        wait_for(lambda: settled_count(api) == 10 and all_confirmed(api, 10), seconds=180, what="10 settlements through faults")
+        wait_for(
+            lambda: settled_count(api) == 10 and all_confirmed(api, 10),
+            seconds=180,
+            what="10 settlements through faults",
+        )
     finally:
         stop(*workers)
         proxy.close()

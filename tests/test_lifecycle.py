@@ -12,8 +12,12 @@ from attestpay.contracts import deploy
 from attestpay.terms import ETH, Attestation, Milestone
 
 
-def _attest(chain, agreement_id: bytes, index: int, m: Milestone, value: int, signers: int) -> tuple[Attestation, bytes]:
-    att = Attestation(agreement_id, index, m.metric_id, value, chain.now(), Web3.keccak(text=f"evidence {index}"), chain.now() + DAY)
+def _attest(
+    chain, agreement_id: bytes, index: int, m: Milestone, value: int, signers: int
+) -> tuple[Attestation, bytes]:
+    att = Attestation(
+        agreement_id, index, m.metric_id, value, chain.now(), Web3.keccak(text=f"evidence {index}"), chain.now() + DAY
+    )
     digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
     sigs = typed_data.pack_signatures([(o.address, typed_data.sign(o.key, digest)) for o in chain.oracles[:signers]])
     return att, sigs
@@ -41,30 +45,61 @@ def test_an_erc20_agreement_from_consent_to_the_last_milestone(chain):
     expected = []
     # milestone 0: 93.00% with 2 of 3 oracles, settled by a relayer
     att, sigs = _attest(chain, agreement_id, 0, ms[0], 9300, signers=2)
-    receipt = send(chain, escrow.functions.settle(agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), sigs), chain.relayer.address)
+    receipt = send(
+        chain,
+        escrow.functions.settle(
+            agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), sigs
+        ),
+        chain.relayer.address,
+    )
     expected.append(payout.compute(ms[0], 9300, att.observed_at))
     (event,) = escrow.events.MilestoneSettled().process_receipt(receipt, errors=DISCARD)
     assert (event.args.paidNow, event.args.holdback, event.args.refund) == (expected[0].paid_now, 0, expected[0].refund)
 
     # milestone 1: 90.00%, below target: the relayer brings the provider's acceptance signature
     att, sigs = _attest(chain, agreement_id, 1, ms[1], 9000, signers=2)
-    acceptance = wallet_sign(chain, chain.provider.key, "PartialAcceptance", {
-        "agreementId": agreement_id, "milestoneIndex": 1, "value": 9000,
-        "attestation": typed_data.attestation_digest(att, chain.chain_id, escrow.address),
-    })
-    send(chain, escrow.functions.settleWithConsents(agreement.as_abi(), ms[1].as_abi(), typed_data.milestone_proof(ms, 1), att.as_abi(), sigs, b"", acceptance), chain.relayer.address)
+    acceptance = wallet_sign(
+        chain,
+        chain.provider.key,
+        "PartialAcceptance",
+        {
+            "agreementId": agreement_id,
+            "milestoneIndex": 1,
+            "value": 9000,
+            "attestation": typed_data.attestation_digest(att, chain.chain_id, escrow.address),
+        },
+    )
+    send(
+        chain,
+        escrow.functions.settleWithConsents(
+            agreement.as_abi(), ms[1].as_abi(), typed_data.milestone_proof(ms, 1), att.as_abi(), sigs, b"", acceptance
+        ),
+        chain.relayer.address,
+    )
     expected.append(payout.compute(ms[1], 9000, att.observed_at))
 
     # milestone 2: 97.00% with a 10% holdback, released after 30 days
     att, sigs = _attest(chain, agreement_id, 2, ms[2], 9700, signers=3)
-    send(chain, escrow.functions.settle(agreement.as_abi(), ms[2].as_abi(), typed_data.milestone_proof(ms, 2), att.as_abi(), sigs), chain.relayer.address)
+    send(
+        chain,
+        escrow.functions.settle(
+            agreement.as_abi(), ms[2].as_abi(), typed_data.milestone_proof(ms, 2), att.as_abi(), sigs
+        ),
+        chain.relayer.address,
+    )
     expected.append(payout.compute(ms[2], 9700, att.observed_at))
     holdback, release_at, _, _ = escrow.functions.milestoneExtra(agreement_id, 2).call()
     assert holdback == expected[2].holdback > 0
 
     # milestone 3: never attested; the client reclaims after deadline + cure window (day 12)
     chain.warp(ms[3].deadline + agreement.cure_window + 1)
-    send(chain, escrow.functions.reclaim(agreement_id, agreement.as_abi(), 3, ms[3].as_abi(), typed_data.milestone_proof(ms, 3)), chain.client.address)
+    send(
+        chain,
+        escrow.functions.reclaim(
+            agreement_id, agreement.as_abi(), 3, ms[3].as_abi(), typed_data.milestone_proof(ms, 3)
+        ),
+        chain.client.address,
+    )
 
     # day 30: the holdback of milestone 2 is due
     chain.warp(release_at)
@@ -87,10 +122,21 @@ def test_an_ether_dispute_split_by_the_arbiter_credits_a_payee_that_refuses_ethe
     consent = wallet_sign(chain, chain.client.key, "Agreement", typed_data.terms_message(agreement))
     create = escrow.functions.create(agreement.as_abi(), [m.as_abi() for m in ms], consent)
     send(chain, wallet.functions.execute(escrow.address, create._encode_transaction_data()), chain.provider.address)
-    send(chain, escrow.functions.fund(agreement_id, agreement.as_abi(), [m.as_abi() for m in ms]), chain.client.address, value=110 * 10**18)
+    send(
+        chain,
+        escrow.functions.fund(agreement_id, agreement.as_abi(), [m.as_abi() for m in ms]),
+        chain.client.address,
+        value=110 * 10**18,
+    )
 
     send(chain, escrow.functions.openDispute(agreement_id, agreement.as_abi(), 0), chain.client.address)
-    receipt = send(chain, escrow.functions.resolveDispute(agreement_id, agreement.as_abi(), 0, ms[0].as_abi(), typed_data.milestone_proof(ms, 0), 7000, b""), chain.arbiter.address)
+    receipt = send(
+        chain,
+        escrow.functions.resolveDispute(
+            agreement_id, agreement.as_abi(), 0, ms[0].as_abi(), typed_data.milestone_proof(ms, 0), 7000, b""
+        ),
+        chain.arbiter.address,
+    )
     (resolved,) = escrow.events.DisputeResolved().process_receipt(receipt, errors=DISCARD)
     assert (resolved.args.toProvider, resolved.args.toClient) == (77 * 10**18, 33 * 10**18)
     (credited,) = escrow.events.Credited().process_receipt(receipt, errors=DISCARD)

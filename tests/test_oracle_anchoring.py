@@ -44,7 +44,10 @@ def test_the_python_tree_is_the_npm_librarys(size):
     batch = AttestationBatch.of(digests)
     out = subprocess.run(
         ["node", "-e", NPM_VIEW, json.dumps([_hex(d) for d in digests]), batch.dump().decode()],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     npm = json.loads(out.stdout)
     assert npm["root"] == npm["loadedRoot"] == _hex(batch.root)

@@ -15,22 +15,28 @@ import requests
 from web3 import HTTPProvider, Web3
 
 from attestpay.contracts import deploy
+from attestpay.devchain import foundry_binary
 from attestpay.verify import recover
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "attestpay-oracle"
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's first dev account
 ANVIL_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 SPEC = {
-    "name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
+    "name": "model accuracy",
+    "version": 1,
+    "unit": "fraction",
+    "decimals": 4,
+    "higher_is_better": True,
     "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
 }
 
 
 def oracle(workdir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {"ORACLE_PASSWORD_FILE": str(workdir / "password"), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([str(CLI), *args], cwd=workdir, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [str(CLI), *args], cwd=workdir, input=stdin, capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 @pytest.fixture
@@ -48,7 +54,7 @@ def anvil():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    process = subprocess.Popen([str(ANVIL), "--port", str(port), "--hardfork", "prague", "--silent"])
+    process = subprocess.Popen([str(foundry_binary("anvil")), "--port", str(port), "--hardfork", "prague", "--silent"])
     w3 = Web3(HTTPProvider(f"http://127.0.0.1:{port}"))
     try:
         for _ in range(100):
@@ -72,8 +78,24 @@ def test_measure_prints_the_value_and_evidence(workdir):
 def test_attest_anchor_proof_and_revoke_on_a_real_chain(workdir, anvil):
     registry = deploy(anvil, "AttestationRegistry", sender=ANVIL_ADDRESS)
     agreement = "0x" + "ab" * 32
-    result = oracle(workdir, "attest", "spec.json", "--agreement", agreement, "--milestone", "0", "--at", "100",
-                    "--escrow", "0x" + "cd" * 20, "--chain-id", str(anvil.eth.chain_id), "--keystore", "oracle.json", "--json")
+    result = oracle(
+        workdir,
+        "attest",
+        "spec.json",
+        "--agreement",
+        agreement,
+        "--milestone",
+        "0",
+        "--at",
+        "100",
+        "--escrow",
+        "0x" + "cd" * 20,
+        "--chain-id",
+        str(anvil.eth.chain_id),
+        "--keystore",
+        "oracle.json",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     signed = json.loads(result.stdout)
     assert signed["attestation"]["value"] == 9300
@@ -103,8 +125,21 @@ def test_errors_are_messages_with_meaningful_exit_codes(workdir):
     again = oracle(workdir, "keys", "create", "oracle.json")
     assert again.returncode == 1 and "refusing to overwrite" in again.stderr
     (workdir / "password").write_text("wrong\n")
-    wrong = oracle(workdir, "attest", "spec.json", "--agreement", "0x" + "ab" * 32, "--milestone", "0",
-                   "--escrow", "0x" + "cd" * 20, "--chain-id", "1", "--keystore", "oracle.json")
+    wrong = oracle(
+        workdir,
+        "attest",
+        "spec.json",
+        "--agreement",
+        "0x" + "ab" * 32,
+        "--milestone",
+        "0",
+        "--escrow",
+        "0x" + "cd" * 20,
+        "--chain-id",
+        "1",
+        "--keystore",
+        "oracle.json",
+    )
     assert wrong.returncode == 1 and "wrong password" in wrong.stderr and ANVIL_KEY[2:] not in wrong.stderr
 
 
@@ -112,10 +147,28 @@ def test_serve_runs_the_http_service(workdir):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {"ORACLE_PASSWORD_FILE": str(workdir / "password"), "ORACLE_API_KEY": "node-api-key-0123456789", "PATH": "/usr/bin:/bin"}
+    env = {
+        "ORACLE_PASSWORD_FILE": str(workdir / "password"),
+        "ORACLE_API_KEY": "node-api-key-0123456789",
+        "PATH": "/usr/bin:/bin",
+    }
     server = subprocess.Popen(
-        [str(CLI), "serve", "--port", str(port), "--escrow", "0x" + "cd" * 20, "--chain-id", "31337", "--keystore", "oracle.json"],
-        cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            str(CLI),
+            "serve",
+            "--port",
+            str(port),
+            "--escrow",
+            "0x" + "cd" * 20,
+            "--chain-id",
+            "31337",
+            "--keystore",
+            "oracle.json",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         for _ in range(100):

@@ -68,12 +68,26 @@ def endpoint():
 
 
 def _spec(url: str, **source):
-    return load_spec(json.dumps({
-        "name": "conversions", "version": 1, "unit": "conversions", "decimals": 0, "higher_is_better": True,
-        "aggregation": "sum",
-        "source": {"kind": "http_json", "url": url, "records_field": "data.series", "value_field": "conversions",
-                   "time_field": "day", **source},
-    }))
+    return load_spec(
+        json.dumps(
+            {
+                "name": "conversions",
+                "version": 1,
+                "unit": "conversions",
+                "decimals": 0,
+                "higher_is_better": True,
+                "aggregation": "sum",
+                "source": {
+                    "kind": "http_json",
+                    "url": url,
+                    "records_field": "data.series",
+                    "value_field": "conversions",
+                    "time_field": "day",
+                    **source,
+                },
+            }
+        )
+    )
 
 
 FAST = (0.01, 0.01, 0.01)

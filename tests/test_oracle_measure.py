@@ -14,7 +14,11 @@ from oracle.measure import measure
 from oracle.spec import load_spec
 
 ACCURACY_SPEC = {
-    "name": "model accuracy in production", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
+    "name": "model accuracy in production",
+    "version": 1,
+    "unit": "fraction",
+    "decimals": 4,
+    "higher_is_better": True,
     "window_seconds": 1000,
     "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
 }
@@ -33,8 +37,13 @@ def test_the_metric_id_is_the_same_for_the_same_spec_however_written():
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"decimals": -1}, "decimals"), ({"aggregation": "median"}, "aggregation"), ({"colour": "red"}, "colour"),
-     ({"source": {"kind": "ftp", "path": "x"}}, "source"), ({"name": ""}, "name")],
+    [
+        ({"decimals": -1}, "decimals"),
+        ({"aggregation": "median"}, "aggregation"),
+        ({"colour": "red"}, "colour"),
+        ({"source": {"kind": "ftp", "path": "x"}}, "source"),
+        ({"name": ""}, "name"),
+    ],
 )
 def test_a_malformed_spec_names_the_field(change, field):
     with pytest.raises(SpecError, match=field):
@@ -68,22 +77,47 @@ def test_f1_precision_and_recall_are_exact(tmp_path):
 
 
 def test_p95_latency_from_a_load_test_log(tmp_path):
-    (tmp_path / "load.jsonl").write_text("".join(json.dumps({"t": 10 + i, "r": {"ms": i + 0.5}}) + "\n" for i in range(100)))
-    spec = load_spec(json.dumps({
-        "name": "p95 latency", "version": 1, "unit": "ms", "decimals": 1, "higher_is_better": False, "aggregation": "p95",
-        "source": {"kind": "jsonl", "path": "load.jsonl", "value_field": "r.ms", "time_field": "t"},
-    }))
+    (tmp_path / "load.jsonl").write_text(
+        "".join(json.dumps({"t": 10 + i, "r": {"ms": i + 0.5}}) + "\n" for i in range(100))
+    )
+    spec = load_spec(
+        json.dumps(
+            {
+                "name": "p95 latency",
+                "version": 1,
+                "unit": "ms",
+                "decimals": 1,
+                "higher_is_better": False,
+                "aggregation": "p95",
+                "source": {"kind": "jsonl", "path": "load.jsonl", "value_field": "r.ms", "time_field": "t"},
+            }
+        )
+    )
     m = measure(spec, tmp_path, EvidenceStore(tmp_path / "ev"), observed_at=500)
     assert m.value == 945  # nearest rank: the 95th of 100 values, 94.5 ms
 
 
 def test_conversions_summed_from_a_csv_export(tmp_path):
     (tmp_path / "conversions.csv").write_text("day,conversions\n86400,120\n172800,95.5\n259200,80\n")
-    spec = load_spec(json.dumps({
-        "name": "conversions", "version": 1, "unit": "conversions", "decimals": 0, "higher_is_better": True,
-        "aggregation": "sum", "window_seconds": 100000,
-        "source": {"kind": "csv", "path": "conversions.csv", "value_column": "conversions", "time_column": "day"},
-    }))
+    spec = load_spec(
+        json.dumps(
+            {
+                "name": "conversions",
+                "version": 1,
+                "unit": "conversions",
+                "decimals": 0,
+                "higher_is_better": True,
+                "aggregation": "sum",
+                "window_seconds": 100000,
+                "source": {
+                    "kind": "csv",
+                    "path": "conversions.csv",
+                    "value_column": "conversions",
+                    "time_column": "day",
+                },
+            }
+        )
+    )
     m = measure(spec, tmp_path, EvidenceStore(tmp_path / "ev"), observed_at=259200)
     assert (m.value, m.used, m.ignored) == (175, 2, 1)  # 95.5 + 80, floored
 

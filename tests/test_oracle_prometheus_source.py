@@ -32,15 +32,27 @@ def prometheus(tmp_path_factory):
     lines += [f'conversions{{campaign="spring"}} {i % 7} {START + 60 * i}' for i in range(120)]
     lines += [f'conversions{{campaign="autumn"}} 1 {START + 60 * i}' for i in range(120)]
     (root / "data.om").write_text("\n".join([*lines, "# EOF"]) + "\n")
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"], cwd=root, check=True, capture_output=True)
+    subprocess.run(
+        ["promtool", "tsdb", "create-blocks-from", "openmetrics", "data.om", "tsdb"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
     (root / "prometheus.yml").write_text("global:\n  scrape_interval: 1h\n")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        ["prometheus", "--config.file=prometheus.yml", "--storage.tsdb.path=tsdb", "--storage.tsdb.retention.time=100y",
-         f"--web.listen-address=127.0.0.1:{port}"],
-        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "prometheus",
+            "--config.file=prometheus.yml",
+            "--storage.tsdb.path=tsdb",
+            "--storage.tsdb.retention.time=100y",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -60,11 +72,20 @@ def prometheus(tmp_path_factory):
 
 
 def _spec(url: str, query: str, aggregation: str, window: int | None):
-    return load_spec(json.dumps({
-        "name": "conversions", "version": 1, "unit": "conversions", "decimals": 0, "higher_is_better": True,
-        "aggregation": aggregation, "window_seconds": window,
-        "source": {"kind": "prometheus", "url": url, "query": query, "step_seconds": 60},
-    }))
+    return load_spec(
+        json.dumps(
+            {
+                "name": "conversions",
+                "version": 1,
+                "unit": "conversions",
+                "decimals": 0,
+                "higher_is_better": True,
+                "aggregation": aggregation,
+                "window_seconds": window,
+                "source": {"kind": "prometheus", "url": url, "query": query, "step_seconds": 60},
+            }
+        )
+    )
 
 
 def test_a_range_query_over_the_window_is_aggregated(prometheus, tmp_path):
@@ -76,7 +97,9 @@ def test_a_range_query_over_the_window_is_aggregated(prometheus, tmp_path):
 
 
 def test_an_instant_query_without_a_window(prometheus, tmp_path):
-    m = measure(_spec(prometheus, 'sum(conversions)', "latest", None), tmp_path, EvidenceStore(tmp_path), START + 60 * 10)
+    m = measure(
+        _spec(prometheus, "sum(conversions)", "latest", None), tmp_path, EvidenceStore(tmp_path), START + 60 * 10
+    )
     assert m.value == 3 + 1  # spring at minute 10 is 10 % 7, autumn is 1
 
 

@@ -21,7 +21,11 @@ from oracle.spec import MetricSpec
 
 KEY = ORACLE_NODE_KEY
 SPEC = {
-    "name": "model accuracy", "version": 1, "unit": "fraction", "decimals": 4, "higher_is_better": True,
+    "name": "model accuracy",
+    "version": 1,
+    "unit": "fraction",
+    "decimals": 4,
+    "higher_is_better": True,
     "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
 }
 
@@ -36,7 +40,9 @@ class Backend:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                backend.received.append({"key": self.headers.get("X-API-Key"), "path": self.path, "body": json.loads(body)})
+                backend.received.append(
+                    {"key": self.headers.get("X-API-Key"), "path": self.path, "body": json.loads(body)}
+                )
                 self.send_response(202)
                 self.end_headers()
 
@@ -65,7 +71,12 @@ def test_two_services_sign_what_they_measured_and_the_escrow_settles_it(chain, t
     agreement_id = create_and_fund(chain, agreement, ms)
     a, b, c = (_client(chain, tmp_path, i, correct, backend) for i, correct in enumerate((93, 93, 90)))
 
-    request = {"agreement_id": "0x" + agreement_id.hex(), "milestone_index": 0, "spec": SPEC, "observed_at": chain.now()}
+    request = {
+        "agreement_id": "0x" + agreement_id.hex(),
+        "milestone_index": 0,
+        "spec": SPEC,
+        "observed_at": chain.now(),
+    }
     proposed = a.post("/v1/measurements", json=request, headers=_headers())
     assert proposed.status_code == 200, proposed.text
     first = proposed.json()
@@ -75,15 +86,36 @@ def test_two_services_sign_what_they_measured_and_the_escrow_settles_it(chain, t
     assert backend.received[0] == {"key": "backend-key", "path": "/v1/attestations", "body": pushed}
 
     att = first["attestation"]
-    cosign = {"spec": SPEC, "agreement_id": att["agreementId"], "milestone_index": 0, "value": att["value"],
-              "observed_at": att["observedAt"], "evidence_hash": att["evidenceHash"], "expires_at": att["expiresAt"]}
+    cosign = {
+        "spec": SPEC,
+        "agreement_id": att["agreementId"],
+        "milestone_index": 0,
+        "value": att["value"],
+        "observed_at": att["observedAt"],
+        "evidence_hash": att["evidenceHash"],
+        "expires_at": att["expiresAt"],
+    }
     refused = c.post("/v1/cosign", json=cosign, headers=_headers())
     assert refused.status_code == 409 and "measured 9000, not 9300" in refused.json()["detail"]
     second = b.post("/v1/cosign", json=cosign, headers=_headers()).json()
 
     signatures = typed_data.pack_signatures([(s["signer"], bytes.fromhex(s["signature"][2:])) for s in (first, second)])
-    attestation = Attestation(agreement_id, 0, spec.metric_id, 9300, att["observedAt"], bytes.fromhex(att["evidenceHash"][2:]), att["expiresAt"])
-    send(chain, chain.escrow.functions.settle(agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), attestation.as_abi(), signatures), chain.relayer.address)
+    attestation = Attestation(
+        agreement_id,
+        0,
+        spec.metric_id,
+        9300,
+        att["observedAt"],
+        bytes.fromhex(att["evidenceHash"][2:]),
+        att["expiresAt"],
+    )
+    send(
+        chain,
+        chain.escrow.functions.settle(
+            agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), attestation.as_abi(), signatures
+        ),
+        chain.relayer.address,
+    )
     assert chain.escrow.functions.milestoneStatus(agreement_id, 0).call() == 2
 
 
@@ -94,7 +126,11 @@ def test_requests_need_the_api_key_and_bad_input_gets_a_reason(chain, tmp_path):
     assert client.post("/v1/measurements", json=body, headers=_headers("wrong-key-0123456789")).status_code == 401
     bad = client.post("/v1/measurements", json=body | {"spec": SPEC | {"decimals": -1}}, headers=_headers())
     assert bad.status_code == 422 and "decimals" in bad.text
-    missing = client.post("/v1/measurements", json=body | {"spec": SPEC | {"source": SPEC["source"] | {"path": "nope.jsonl"}}}, headers=_headers())
+    missing = client.post(
+        "/v1/measurements",
+        json=body | {"spec": SPEC | {"source": SPEC["source"] | {"path": "nope.jsonl"}}},
+        headers=_headers(),
+    )
     assert missing.status_code == 503 and "cannot read" in missing.json()["detail"]
     unknown = client.get("/v1/proofs/0x" + "11" * 32, headers=_headers())
     assert unknown.status_code == 404 and "not anchored yet" in unknown.json()["detail"]
@@ -122,9 +158,21 @@ def test_the_coordinator_drives_remote_nodes_over_http(chain, tmp_path):
     ms = [milestone(chain, metric_id=spec.metric_id)]
     agreement = terms(chain, chain.token.address, ms, threshold=2)
     agreement_id = create_and_fund(chain, agreement, ms)
-    nodes = [RemoteNode("http://testserver", KEY, session=_client(chain, tmp_path, i, c)) for i, c in enumerate((93, 90, 93))]
+    nodes = [
+        RemoteNode("http://testserver", KEY, session=_client(chain, tmp_path, i, c)) for i, c in enumerate((93, 90, 93))
+    ]
 
     signed = Coordinator(nodes, 2).collect(MeasurementRequest(agreement_id, 0, spec, chain.now(), chain.now() + 3600))
     assert len(signed.refusals) == 1 and "measured 9000, not 9300" in signed.refusals[0]
-    send(chain, chain.escrow.functions.settle(agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), signed.attestation.as_abi(), signed.signatures), chain.relayer.address)
+    send(
+        chain,
+        chain.escrow.functions.settle(
+            agreement.as_abi(),
+            ms[0].as_abi(),
+            typed_data.milestone_proof(ms, 0),
+            signed.attestation.as_abi(),
+            signed.signatures,
+        ),
+        chain.relayer.address,
+    )
     assert chain.escrow.functions.milestoneStatus(agreement_id, 0).call() == 2

@@ -16,10 +16,18 @@ from oracle.evidence import EvidenceStore
 from oracle.signer import OracleSigner, create_keystore, read_password
 from oracle.spec import load_spec
 
-SPEC = load_spec(json.dumps({
-    "name": "model accuracy in production", "version": 1, "unit": "fraction", "decimals": 4,
-    "higher_is_better": True, "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-}))
+SPEC = load_spec(
+    json.dumps(
+        {
+            "name": "model accuracy in production",
+            "version": 1,
+            "unit": "fraction",
+            "decimals": 4,
+            "higher_is_better": True,
+            "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+        }
+    )
+)
 
 
 def test_keystore_round_trip_and_a_wrong_password(tmp_path, monkeypatch):
@@ -63,7 +71,11 @@ def _agreement(chain, threshold: int):
 
 def _settle(chain, agreement, ms, signed):
     call = chain.escrow.functions.settle(
-        agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), signed.attestation.as_abi(), signed.signatures
+        agreement.as_abi(),
+        ms[0].as_abi(),
+        typed_data.milestone_proof(ms, 0),
+        signed.attestation.as_abi(),
+        signed.signatures,
     )
     return send(chain, call, chain.relayer.address)
 

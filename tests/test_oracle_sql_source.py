@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 import sqlalchemy
+from backend_support import POSTGRES_SERVER as POSTGRES_URL
+from backend_support import postgres_or_skip
 
 from oracle.errors import SourceError
 from oracle.evidence import EvidenceStore
@@ -14,17 +16,28 @@ from oracle.measure import measure
 from oracle.sources import fetch
 from oracle.spec import load_spec
 
-from backend_support import POSTGRES_SERVER as POSTGRES_URL, postgres_or_skip
-
-
 
 def _spec(query: str, aggregation: str = "count", window: int | None = None):
-    return load_spec(json.dumps({
-        "name": "activated users", "version": 1, "unit": "users", "decimals": 0, "higher_is_better": True,
-        "aggregation": aggregation, "window_seconds": window,
-        "source": {"kind": "sql", "url_env": "SOURCE_ONBOARDING_DB", "query": query, "time_column": "activated_at",
-                   "value_column": "user_id"},
-    }))
+    return load_spec(
+        json.dumps(
+            {
+                "name": "activated users",
+                "version": 1,
+                "unit": "users",
+                "decimals": 0,
+                "higher_is_better": True,
+                "aggregation": aggregation,
+                "window_seconds": window,
+                "source": {
+                    "kind": "sql",
+                    "url_env": "SOURCE_ONBOARDING_DB",
+                    "query": query,
+                    "time_column": "activated_at",
+                    "value_column": "user_id",
+                },
+            }
+        )
+    )
 
 
 def _activated_users(url: str, table: str, count: int) -> None:

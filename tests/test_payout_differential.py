@@ -20,14 +20,26 @@ def milestones(draw) -> Milestone:
     floor, target, stretch = (a, b, c) if up else (c, b, a)
     bonus = draw(st.one_of(st.just(0), st.integers(0, 2**128 - 1))) if target != stretch else 0
     return Milestone(
-        amount=draw(st.integers(1, 2**128 - 1)), bonus=bonus, metric_id=b"\x01" * 32, floor=floor, target=target,
-        stretch=stretch, deadline=draw(st.integers(0, 2**64 - 1)), holdback_period=draw(st.integers(0, 2**32 - 1)),
-        floor_payout_bps=draw(BPS), late_penalty_bps_per_day=draw(BPS), max_late_penalty_bps=draw(BPS),
-        holdback_bps=draw(BPS), higher_is_better=up, requires_client_approval=draw(st.booleans()),
+        amount=draw(st.integers(1, 2**128 - 1)),
+        bonus=bonus,
+        metric_id=b"\x01" * 32,
+        floor=floor,
+        target=target,
+        stretch=stretch,
+        deadline=draw(st.integers(0, 2**64 - 1)),
+        holdback_period=draw(st.integers(0, 2**32 - 1)),
+        floor_payout_bps=draw(BPS),
+        late_penalty_bps_per_day=draw(BPS),
+        max_late_penalty_bps=draw(BPS),
+        holdback_bps=draw(BPS),
+        higher_is_better=up,
+        requires_client_approval=draw(st.booleans()),
     )
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(m=milestones(), value=st.one_of(INT256, st.integers(-20_000, 20_000)), observed_at=st.integers(0, 2**64 - 1))
 def test_python_and_solidity_pay_the_same(chain, m, value, observed_at):
     on_chain = chain.escrow.functions.previewPayout(m.as_abi(), value, observed_at).call()

@@ -23,7 +23,9 @@ console.log(JSON.stringify(out));
 
 
 def _npm_tree(digests: list[str]) -> dict:
-    result = subprocess.run(["node", "-e", BUILD_TREE, json.dumps(digests)], cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["node", "-e", BUILD_TREE, json.dumps(digests)], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return json.loads(result.stdout)
 
 

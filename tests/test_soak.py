@@ -16,11 +16,24 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_a_short_soak_with_faults_keeps_every_invariant():
     postgres_or_skip()
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "soak.py"), "--seconds", "25"], capture_output=True, text=True,
-                          timeout=600, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "soak.py"), "--seconds", "25"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "every invariant holds" in done.stdout
-    assert re.search(r"worker killed \(SIGKILL\) and restarted ×2", done.stdout) and "chain reorganisation ×1" in done.stdout
-    assert "PostgreSQL restarted ×1" in done.stdout or "every database connection dropped (a restart as clients see it) ×2" in done.stdout
+    assert (
+        re.search(r"worker killed \(SIGKILL\) and restarted ×2", done.stdout)
+        and "chain reorganisation ×1" in done.stdout
+    )
+    assert (
+        "PostgreSQL restarted ×1" in done.stdout
+        or "every database connection dropped (a restart as clients see it) ×2" in done.stdout
+    )
     assert "withdraw done" in done.stdout or "withdraw cut short" in done.stdout  # the mix reached a credited payment
-    assert re.search(r"\[ok\] no milestone paid twice: [1-9]\d* milestones settled", done.stdout), done.stdout  # the load did settle
+    assert re.search(r"\[ok\] no milestone paid twice: [1-9]\d* milestones settled", done.stdout), (
+        done.stdout
+    )  # the load did settle

@@ -15,7 +15,9 @@ PINNED = json.loads((ROOT / "package.json").read_text())["dependencies"]["solc"]
 
 def _fake_native(directory: Path, version: str) -> None:
     fake = directory / "solc"
-    fake.write_text(f'#!/bin/sh\necho "solc, the solidity compiler commandline interface"\necho "Version: {version}+commit.native.Linux.g++"\n')
+    fake.write_text(
+        f'#!/bin/sh\necho "solc, the solidity compiler commandline interface"\necho "Version: {version}+commit.native.Linux.g++"\n'
+    )
     fake.chmod(0o755)
 
 
@@ -46,11 +48,17 @@ def test_standard_json_resolves_imports_through_the_base_path():
     request = {
         "language": "Solidity",
         "sources": {"C.sol": {"content": "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\n" + source}},
-        "settings": {"remappings": ["@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"], "outputSelection": {"*": {"*": ["abi"]}}},
+        "settings": {
+            "remappings": ["@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"],
+            "outputSelection": {"*": {"*": ["abi"]}},
+        },
     }
     out = subprocess.run(
         [str(WRAPPER), "--standard-json", "--base-path", str(ROOT), "--allow-paths", str(ROOT)],
-        input=json.dumps(request), capture_output=True, text=True, check=True,
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     result = json.loads(out)
     assert not [e for e in result.get("errors", []) if e["severity"] == "error"]

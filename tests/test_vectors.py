@@ -13,34 +13,65 @@ from attestpay import payout, typed_data
 from attestpay.terms import Attestation, Milestone
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "eip712.json").read_text())["cases"]
-TYPES = ["Agreement", "Milestone", "MetricAttestation", "Amendment", "MilestoneApproval", "PartialAcceptance", "DisputeSplit"]
+TYPES = [
+    "Agreement",
+    "Milestone",
+    "MetricAttestation",
+    "Amendment",
+    "MilestoneApproval",
+    "PartialAcceptance",
+    "DisputeSplit",
+]
 GETTERS = {
-    "Agreement": "AGREEMENT_TYPEHASH", "Milestone": "MILESTONE_TYPEHASH", "MetricAttestation": "ATTESTATION_TYPEHASH",
-    "Amendment": "AMENDMENT_TYPEHASH", "MilestoneApproval": "APPROVAL_TYPEHASH",
-    "PartialAcceptance": "PARTIAL_ACCEPTANCE_TYPEHASH", "DisputeSplit": "DISPUTE_SPLIT_TYPEHASH",
+    "Agreement": "AGREEMENT_TYPEHASH",
+    "Milestone": "MILESTONE_TYPEHASH",
+    "MetricAttestation": "ATTESTATION_TYPEHASH",
+    "Amendment": "AMENDMENT_TYPEHASH",
+    "MilestoneApproval": "APPROVAL_TYPEHASH",
+    "PartialAcceptance": "PARTIAL_ACCEPTANCE_TYPEHASH",
+    "DisputeSplit": "DISPUTE_SPLIT_TYPEHASH",
 }
 
 bytes32 = st.binary(min_size=32, max_size=32)
 uint64 = st.integers(0, 2**64 - 1)
 attestations = st.builds(
-    Attestation, agreement_id=bytes32, milestone_index=st.integers(0, 2**256 - 1), metric_id=bytes32,
-    value=st.integers(-(2**255), 2**255 - 1), observed_at=uint64, evidence_hash=bytes32, expires_at=uint64,
+    Attestation,
+    agreement_id=bytes32,
+    milestone_index=st.integers(0, 2**256 - 1),
+    metric_id=bytes32,
+    value=st.integers(-(2**255), 2**255 - 1),
+    observed_at=uint64,
+    evidence_hash=bytes32,
+    expires_at=uint64,
 )
 
 
 def _vector_milestone(v: dict) -> Milestone:
     m = v["milestone"]
     return Milestone(
-        int(m["amount"]), int(m["bonus"]), bytes.fromhex(m["metricId"][2:]), int(m["floor"]), int(m["target"]),
-        int(m["stretch"]), int(m["deadline"]), m["holdbackPeriod"], m["floorPayoutBps"], m["latePenaltyBpsPerDay"],
-        m["maxLatePenaltyBps"], m["holdbackBps"], m["higherIsBetter"], m["requiresClientApproval"],
+        int(m["amount"]),
+        int(m["bonus"]),
+        bytes.fromhex(m["metricId"][2:]),
+        int(m["floor"]),
+        int(m["target"]),
+        int(m["stretch"]),
+        int(m["deadline"]),
+        m["holdbackPeriod"],
+        m["floorPayoutBps"],
+        m["latePenaltyBpsPerDay"],
+        m["maxLatePenaltyBps"],
+        m["holdbackBps"],
+        m["higherIsBetter"],
+        m["requiresClientApproval"],
     )
 
 
 def test_typehashes_and_domain_separator_equal_the_contracts(chain):
     for primary_type in TYPES:
         assert getattr(chain.escrow.functions, GETTERS[primary_type])().call() == typed_data.typehash(primary_type)
-    assert chain.escrow.functions.domainSeparator().call() == typed_data.domain_separator(chain.chain_id, chain.escrow.address)
+    assert chain.escrow.functions.domainSeparator().call() == typed_data.domain_separator(
+        chain.chain_id, chain.escrow.address
+    )
 
 
 def test_the_shared_vectors_are_what_the_python_computes():
@@ -50,8 +81,13 @@ def test_the_shared_vectors_are_what_the_python_computes():
         assert "0x" + typed_data.milestone_leaf(v["milestone"]["index"], m).hex() == v["milestone"]["leaf"]
         a = v["attestation"]
         att = Attestation(
-            bytes.fromhex(a["agreementId"][2:]), a["milestoneIndex"], bytes.fromhex(a["metricId"][2:]), int(a["value"]),
-            int(a["observedAt"]), bytes.fromhex(a["evidenceHash"][2:]), int(a["expiresAt"]),
+            bytes.fromhex(a["agreementId"][2:]),
+            a["milestoneIndex"],
+            bytes.fromhex(a["metricId"][2:]),
+            int(a["value"]),
+            int(a["observedAt"]),
+            bytes.fromhex(a["evidenceHash"][2:]),
+            int(a["expiresAt"]),
         )
         assert "0x" + typed_data.attestation_digest(att, v["chainId"], v["escrow"]).hex() == a["digest"]
         assert str(payout.compute(m, att.value, att.observed_at).paid_now) == v["payout"]["paidNow"]
@@ -60,7 +96,9 @@ def test_the_shared_vectors_are_what_the_python_computes():
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(att=attestations)
 def test_eth_account_digest_equals_the_contracts_for_random_attestations(chain, att):
-    message = typed_data.typed_data("MetricAttestation", typed_data.attestation_message(att), chain.chain_id, chain.escrow.address)
+    message = typed_data.typed_data(
+        "MetricAttestation", typed_data.attestation_message(att), chain.chain_id, chain.escrow.address
+    )
     from_eth_account = _hash_eip191_message(encode_typed_data(full_message=message))
     from_contract = chain.escrow.functions.attestationDigest(att.as_abi()).call()
     assert from_eth_account == from_contract == typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)

@@ -21,7 +21,10 @@ SIGS = [typed_data.sign(a.key, DIGEST) for a in KEYS]
 
 def test_recover_agrees_with_eth_account():
     full = typed_data.typed_data("MetricAttestation", typed_data.attestation_message(ATT), 1, ESCROW)
-    assert "0x" + recover(DIGEST, SIGS[0]).hex() == Account.recover_message(encode_typed_data(full_message=full), signature=SIGS[0]).lower()
+    assert (
+        "0x" + recover(DIGEST, SIGS[0]).hex()
+        == Account.recover_message(encode_typed_data(full_message=full), signature=SIGS[0]).lower()
+    )
 
 
 def test_two_of_three_in_ascending_order_is_valid():
@@ -35,7 +38,13 @@ def test_two_of_three_in_ascending_order_is_valid():
         (SIGS[2] + SIGS[0], "ascending"),
         (SIGS[0] + SIGS[0], "ascending"),
         (SIGS[0] + SIGS[1][:64], "whole number"),
-        (SIGS[0] + SIGS[1][:32] + (N - int.from_bytes(SIGS[1][32:64], "big")).to_bytes(32, "big") + bytes([55 - SIGS[1][64]]), "high s"),
+        (
+            SIGS[0]
+            + SIGS[1][:32]
+            + (N - int.from_bytes(SIGS[1][32:64], "big")).to_bytes(32, "big")
+            + bytes([55 - SIGS[1][64]]),
+            "high s",
+        ),
     ],
 )
 def test_the_escrows_rules_are_enforced(signatures, reason):

@@ -35,8 +35,13 @@ def play(workdir: Path, progress: Callable[[str], None] = lambda line: None) -> 
         (workdir / "audit.html").write_text(as_html(report))
         events = read(stage.w3, stage.escrow.address, stage.start_block).events
         return {
-            "chain": {"chainId": stage.chain.chain_id, "escrow": stage.escrow.address, "registry": stage.chain.registry.address,
-                      "token": stage.token.address, "embedded": True},
+            "chain": {
+                "chainId": stage.chain.chain_id,
+                "escrow": stage.escrow.address,
+                "registry": stage.chain.registry.address,
+                "token": stage.token.address,
+                "embedded": True,
+            },
             "scenarios": [account.scenario(stage, p, events) for p in played],
             "anchoring": anchoring,
             "audit": report,

@@ -5,7 +5,7 @@ other integers JSON numbers. `text()` renders the same document for a person."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from attestpay import payout
@@ -15,10 +15,19 @@ from attestpay_cli.demo.stage import Stage
 
 AGREEMENT_EVENTS = ("AgreementCreated", "AgreementConsented", "AgreementFunded")
 TERMS = {  # the document's name: the API's
-    "amount": "amount", "bonus": "bonus", "higherIsBetter": "higher_is_better", "floor": "floor", "target": "target",
-    "stretch": "stretch", "floorPayoutBps": "floor_payout_bps", "deadline": "deadline",
-    "latePenaltyBpsPerDay": "late_penalty_bps_per_day", "maxLatePenaltyBps": "max_late_penalty_bps",
-    "holdbackBps": "holdback_bps", "holdbackPeriod": "holdback_period", "requiresClientApproval": "requires_client_approval",
+    "amount": "amount",
+    "bonus": "bonus",
+    "higherIsBetter": "higher_is_better",
+    "floor": "floor",
+    "target": "target",
+    "stretch": "stretch",
+    "floorPayoutBps": "floor_payout_bps",
+    "deadline": "deadline",
+    "latePenaltyBpsPerDay": "late_penalty_bps_per_day",
+    "maxLatePenaltyBps": "max_late_penalty_bps",
+    "holdbackBps": "holdback_bps",
+    "holdbackPeriod": "holdback_period",
+    "requiresClientApproval": "requires_client_approval",
 }
 
 
@@ -27,12 +36,17 @@ def scenario(stage: Stage, played: Played, events: list[dict]) -> dict:
     agreement = stage.agreement(played.pk)
     mine = [e for e in events if e["args"].get("agreementId") == agreement["agreement_id"]]
     return {
-        "name": played.name, "title": agreement["title"], "agreementId": agreement["agreement_id"],
-        "token": "ETH" if agreement["token"] in (None, ETH) else agreement["token"], "status": agreement["status"],
+        "name": played.name,
+        "title": agreement["title"],
+        "agreementId": agreement["agreement_id"],
+        "token": "ETH" if agreement["token"] in (None, ETH) else agreement["token"],
+        "status": agreement["status"],
         "oracles": {"signers": agreement["oracles"], "threshold": agreement["threshold"]},
         "transactions": [_tx(e) for e in mine if e["event"] in AGREEMENT_EVENTS],
-        "milestones": [_milestone(stage, played, m, [e for e in mine if e["args"].get("index") == m["index"]])
-                       for m in agreement["milestones"]],
+        "milestones": [
+            _milestone(stage, played, m, [e for e in mine if e["args"].get("index") == m["index"]])
+            for m in agreement["milestones"]
+        ],
     }
 
 
@@ -45,12 +59,24 @@ def _milestone(stage: Stage, played: Played, m: dict, events: list[dict]) -> dic
     attestation = None
     if digest:
         a = stage.call(stage.client, "GET", f"/v1/attestations/{digest}")
-        attestation = {"digest": digest, "value": _integer(a["value"]), "observedAt": a["observed_at"],
-                       "evidenceHash": a["evidence_hash"], "signers": a["signers"], "expiresAt": a["expires_at"]}
+        attestation = {
+            "digest": digest,
+            "value": _integer(a["value"]),
+            "observedAt": a["observed_at"],
+            "evidenceHash": a["evidence_hash"],
+            "signers": a["signers"],
+            "expiresAt": a["expires_at"],
+        }
     return {
-        "index": m["index"], "title": m["title"], "metric": {k: m["spec"][k] for k in ("name", "unit", "decimals", "aggregation")},
-        "metricId": m["metric_id"], "terms": terms, "attestation": attestation, "outcome": _outcome(m, settled, events),
-        "transactions": [_tx(e) for e in events], "story": played.story.get(m["index"], []),
+        "index": m["index"],
+        "title": m["title"],
+        "metric": {k: m["spec"][k] for k in ("name", "unit", "decimals", "aggregation")},
+        "metricId": m["metric_id"],
+        "terms": terms,
+        "attestation": attestation,
+        "outcome": _outcome(m, settled, events),
+        "transactions": [_tx(e) for e in events],
+        "story": played.story.get(m["index"], []),
     }
 
 
@@ -63,12 +89,24 @@ def _outcome(m: dict, settled: dict | None, events: list[dict]) -> dict:
     released = next((e["args"] for e in events if e["event"] == "HoldbackReleased"), None)
     if settled:
         figures = payout.compute(_terms(m), settled["value"], settled["observedAt"])
-        outcome = {"state": "settled", "paidNow": settled["paidNow"], "holdback": settled["holdback"], "refund": settled["refund"],
-                   "base": figures.base, "bonusEarned": figures.bonus_earned, "penalty": figures.penalty, "penaltyBps": figures.penalty_bps,
-                   "holdbackStatus": "released" if released else ("held" if settled["holdback"] else "none")}
+        outcome = {
+            "state": "settled",
+            "paidNow": settled["paidNow"],
+            "holdback": settled["holdback"],
+            "refund": settled["refund"],
+            "base": figures.base,
+            "bonusEarned": figures.bonus_earned,
+            "penalty": figures.penalty,
+            "penaltyBps": figures.penalty_bps,
+            "holdbackStatus": "released" if released else ("held" if settled["holdback"] else "none"),
+        }
     elif resolved:
-        outcome = zero | {"state": "split by the arbiter", "paidNow": resolved["toProvider"], "refund": resolved["toClient"],
-                          "providerShareBps": resolved["providerShareBps"]}
+        outcome = zero | {
+            "state": "split by the arbiter",
+            "paidNow": resolved["toProvider"],
+            "refund": resolved["toClient"],
+            "providerShareBps": resolved["providerShareBps"],
+        }
     elif reclaimed:
         outcome = zero | {"state": "reclaimed", "refund": reclaimed["amount"]}
     else:
@@ -78,9 +116,20 @@ def _outcome(m: dict, settled: dict | None, events: list[dict]) -> dict:
 
 def _terms(m: dict) -> Milestone:
     return Milestone(
-        int(m["amount"]), int(m["bonus"]), bytes.fromhex(m["metric_id"][2:]), int(m["floor"]), int(m["target"]), int(m["stretch"]),
-        m["deadline"], m["holdback_period"], m["floor_payout_bps"], m["late_penalty_bps_per_day"], m["max_late_penalty_bps"],
-        m["holdback_bps"], m["higher_is_better"], m["requires_client_approval"],
+        int(m["amount"]),
+        int(m["bonus"]),
+        bytes.fromhex(m["metric_id"][2:]),
+        int(m["floor"]),
+        int(m["target"]),
+        int(m["stretch"]),
+        m["deadline"],
+        m["holdback_period"],
+        m["floor_payout_bps"],
+        m["late_penalty_bps_per_day"],
+        m["max_late_penalty_bps"],
+        m["holdback_bps"],
+        m["higher_is_better"],
+        m["requires_client_approval"],
     )
 
 
@@ -99,18 +148,27 @@ def text(document: dict) -> str:
     lines = []
     for s in document["scenarios"]:
         unit = "ETH" if s["token"] == "ETH" else "mUSD"
-        lines += ["", f"== {s['name']}: {s['title']}",
-                  f"   agreement {s['agreementId']}, paid in {unit}, {s['oracles']['threshold']}-of-{len(s['oracles']['signers'])} oracles; "
-                  f"funded in {_hashes(s['transactions'])}"]
+        lines += [
+            "",
+            f"== {s['name']}: {s['title']}",
+            f"   agreement {s['agreementId']}, paid in {unit}, {s['oracles']['threshold']}-of-{len(s['oracles']['signers'])} oracles; "
+            f"funded in {_hashes(s['transactions'])}",
+        ]
         for m in s["milestones"]:
             lines += _milestone_text(m, unit)
     lines += ["", "== Anchoring"]
-    lines += [f"   root {b['root'][:18]}… anchored by {b['anchorer']} at {_date(b['anchoredAt'])}: {b['attestations']} attestations, "
-              f"every one the oracles signed (in the queues of {len(b['oracles'])} oracles)" for b in document["anchoring"]]
+    lines += [
+        f"   root {b['root'][:18]}… anchored by {b['anchorer']} at {_date(b['anchoredAt'])}: {b['attestations']} attestations, "
+        f"every one the oracles signed (in the queues of {len(b['oracles'])} oracles)"
+        for b in document["anchoring"]
+    ]
     audit = document["audit"]
-    lines += ["", "== Independent audit (chain data and published evidence only)",
-              f"   {audit['settlementsVerified']} settlements of {len(audit['agreements'])} agreements re-verified: "
-              + ("every payout checks out" if audit["passed"] else "DISCREPANCIES FOUND")]
+    lines += [
+        "",
+        "== Independent audit (chain data and published evidence only)",
+        f"   {audit['settlementsVerified']} settlements of {len(audit['agreements'])} agreements re-verified: "
+        + ("every payout checks out" if audit["passed"] else "DISCREPANCIES FOUND"),
+    ]
     lines += [f"   ! {f}" for f in audit["failures"]]
     return "\n".join(lines)
 
@@ -118,20 +176,28 @@ def text(document: dict) -> str:
 def _milestone_text(m: dict, unit: str) -> list[str]:
     t, o, a, metric = m["terms"], m["outcome"], m["attestation"], m["metric"]
     direction = "at least" if t["higherIsBetter"] else "at most"
-    lines = [f" [{m['index']}] {m['title']}",
-             f"     target {direction} {_value(t['target'], metric)} (floor {_value(t['floor'], metric)}), "
-             f"amount {_money(t['amount'])}{_bonus(t['bonus'])} {unit}, due {_date(t['deadline'])}"]
+    lines = [
+        f" [{m['index']}] {m['title']}",
+        f"     target {direction} {_value(t['target'], metric)} (floor {_value(t['floor'], metric)}), "
+        f"amount {_money(t['amount'])}{_bonus(t['bonus'])} {unit}, due {_date(t['deadline'])}",
+    ]
     if a:
-        lines.append(f"     attested {_value(a['value'], metric)} at {_date(a['observedAt'])} by {len(a['signers'])} oracles, "
-                     f"evidence {a['evidenceHash'][:18]}…")
+        lines.append(
+            f"     attested {_value(a['value'], metric)} at {_date(a['observedAt'])} by {len(a['signers'])} oracles, "
+            f"evidence {a['evidenceHash'][:18]}…"
+        )
     lines += [f"     · {line}" for line in m["story"]]
     if o["state"] == "settled":
-        lines.append(f"     settled: base {_money(o['base'])} + bonus {_money(o['bonusEarned'])} - late penalty {_money(o['penalty'])} "
-                     f"({o['penaltyBps'] / 100:g}%); "
-                     f"paid now {_money(o['paidNow'])}, held back {_money(o['holdback'])} ({o['holdbackStatus']}), "
-                     f"refunded {_money(o['refund'])} {unit}")
+        lines.append(
+            f"     settled: base {_money(o['base'])} + bonus {_money(o['bonusEarned'])} - late penalty {_money(o['penalty'])} "
+            f"({o['penaltyBps'] / 100:g}%); "
+            f"paid now {_money(o['paidNow'])}, held back {_money(o['holdback'])} ({o['holdbackStatus']}), "
+            f"refunded {_money(o['refund'])} {unit}"
+        )
     else:
-        lines.append(f"     {o['state']}: to the provider {_money(o['paidNow'])}, back to the client {_money(o['refund'])} {unit}")
+        lines.append(
+            f"     {o['state']}: to the provider {_money(o['paidNow'])}, back to the client {_money(o['refund'])} {unit}"
+        )
     lines.append(f"     transactions: {_hashes(m['transactions'])}")
     return lines
 
@@ -153,4 +219,4 @@ def _value(value: int, metric: dict) -> str:
 
 
 def _date(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")

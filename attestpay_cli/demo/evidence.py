@@ -23,13 +23,30 @@ def _jsonl(path: Path, rows: list[dict]) -> None:
 
 def ai_pipelines(root: Path, now: int) -> None:
     """14 source systems loaded and reconciled against their row counts: all pass."""
-    systems = ["core-banking", "cards", "payments", "kyc", "crm", "chargebacks", "merchants", "devices",
-               "geo", "ledger", "fx-rates", "loans", "alerts", "case-notes"]
+    systems = [
+        "core-banking",
+        "cards",
+        "payments",
+        "kyc",
+        "crm",
+        "chargebacks",
+        "merchants",
+        "devices",
+        "geo",
+        "ledger",
+        "fx-rates",
+        "loans",
+        "alerts",
+        "case-notes",
+    ]
     rng = random.Random("pipelines")
-    _jsonl(root / "pipelines.jsonl", [
-        {"time": now - (14 - i) * HOUR, "pipeline": s, "rows_loaded": rng.randint(10**5, 10**7), "reconciled": 1}
-        for i, s in enumerate(systems)
-    ])
+    _jsonl(
+        root / "pipelines.jsonl",
+        [
+            {"time": now - (14 - i) * HOUR, "pipeline": s, "rows_loaded": rng.randint(10**5, 10**7), "reconciled": 1}
+            for i, s in enumerate(systems)
+        ],
+    )
 
 
 def ai_predictions(root: Path, now: int, rows: int = 2_000, wrong: int = 131) -> None:
@@ -40,8 +57,14 @@ def ai_predictions(root: Path, now: int, rows: int = 2_000, wrong: int = 131) ->
     records = []
     for i in range(rows):
         label = int(rng.random() < 0.3)
-        records.append({"time": now - DAY + i * 40, "transaction": f"tx-{i:05d}", "label": label,
-                        "prediction": 1 - label if i in misses else label})
+        records.append(
+            {
+                "time": now - DAY + i * 40,
+                "transaction": f"tx-{i:05d}",
+                "label": label,
+                "prediction": 1 - label if i in misses else label,
+            }
+        )
     _jsonl(root / "predictions.jsonl", records)
 
 
@@ -58,32 +81,50 @@ def saas_database(path: Path, now: int) -> None:
     path.unlink(missing_ok=True)
     rng = random.Random("saas")
     with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, signed_up_at INTEGER, activated_at INTEGER)")
+        db.execute(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, signed_up_at INTEGER, activated_at INTEGER)"
+        )
         db.execute("CREATE TABLE feature_events (user_id INTEGER, feature TEXT, used_at INTEGER)")
         activated = set(rng.sample(range(1, 1_601), 1_240))
         for user in range(1, 1_601):
             signed_up = now - rng.randint(20, 60) * DAY
             active = signed_up + rng.randint(1, 10) * DAY if user in activated else None
-            db.execute("INSERT INTO users VALUES (?, ?, ?, ?)", (user, f"user{user}@customer.example", signed_up, active))
+            db.execute(
+                "INSERT INTO users VALUES (?, ?, ?, ?)", (user, f"user{user}@customer.example", signed_up, active)
+            )
         for user in rng.sample(sorted(activated), 410):
             for _ in range(rng.randint(1, 4)):
-                db.execute("INSERT INTO feature_events VALUES (?, 'reports', ?)", (user, now - rng.randint(1, 29 * 24) * HOUR))
+                db.execute(
+                    "INSERT INTO feature_events VALUES (?, 'reports', ?)", (user, now - rng.randint(1, 29 * 24) * HOUR)
+                )
         db.execute("INSERT INTO feature_events VALUES (1, 'reports', ?)", (now - 45 * DAY,))  # outside the window
 
 
 def software_acceptance(root: Path, now: int, features: list[str], accepted: int) -> None:
     """The client's acceptance-test run: one record per feature, 1 when its tests passed."""
-    _jsonl(root, [{"time": now - (len(features) - i) * HOUR, "feature": f, "accepted": int(i < accepted)}
-                  for i, f in enumerate(features)])
+    _jsonl(
+        root,
+        [
+            {"time": now - (len(features) - i) * HOUR, "feature": f, "accepted": int(i < accepted)}
+            for i, f in enumerate(features)
+        ],
+    )
 
 
 def software_load_test(root: Path, now: int, requests: int = 5_000) -> None:
     """A k6-style load-test log of the API: one record per request with its latency in ms."""
     rng = random.Random("load-test")
-    _jsonl(root / "loadtest.jsonl", [
-        {"time": now - HOUR + i * 600 // requests, "endpoint": "/api/orders", "latency_ms": round(rng.lognormvariate(4.7, 0.5), 1)}
-        for i in range(requests)
-    ])
+    _jsonl(
+        root / "loadtest.jsonl",
+        [
+            {
+                "time": now - HOUR + i * 600 // requests,
+                "endpoint": "/api/orders",
+                "latency_ms": round(rng.lognormvariate(4.7, 0.5), 1),
+            }
+            for i in range(requests)
+        ],
+    )
 
 
 class AnalyticsEndpoint:
@@ -92,14 +133,22 @@ class AnalyticsEndpoint:
 
     def __init__(self, campaign_start: int, clock: Callable[[], int]) -> None:
         rng = random.Random("campaign")
-        self.days = [{"day": campaign_start + (d + 1) * DAY, "sessions": rng.randint(700, 1_100),
-                      "conversions": 9 + d // 3 + rng.randint(0, 4)} for d in range(45)]
+        self.days = [
+            {
+                "day": campaign_start + (d + 1) * DAY,
+                "sessions": rng.randint(700, 1_100),
+                "conversions": 9 + d // 3 + rng.randint(0, 4),
+            }
+            for d in range(45)
+        ]
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 now = clock()
-                body = json.dumps({"campaign": "spring-launch", "daily": [d for d in endpoint.days if d["day"] <= now]}).encode()
+                body = json.dumps(
+                    {"campaign": "spring-launch", "daily": [d for d in endpoint.days if d["day"] <= now]}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -62,7 +62,9 @@ class Served:
     """An ASGI app served by uvicorn on `port` in a thread of this process."""
 
     def __init__(self, app, port: int | None = None) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning"))
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port or free_port(), log_level="warning")
+        )
         self.url = f"http://127.0.0.1:{self.server.config.port}"
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -84,7 +86,8 @@ class Stage:
         self.w3 = Web3(LockedTesterProvider(self.tester, lock))
         keys = [k.to_hex() for k in self.tester.backend.account_keys]
         deployer, self.client, self.provider, self.arbiter = (
-            Wallet(name, Account.from_key(k).address, k) for name, k in zip(("deployer", "client", "provider", "arbiter"), keys)
+            Wallet(name, Account.from_key(k).address, k)
+            for name, k in zip(("deployer", "client", "provider", "arbiter"), keys, strict=False)
         )
         self.start_block = self.w3.eth.block_number + 1
         registry = deploy(self.w3, "AttestationRegistry", sender=deployer.address)
@@ -100,20 +103,38 @@ class Stage:
         operator_key, node_key = secrets.token_hex(24), secrets.token_hex(24)
         self.api = BackendClient(f"http://127.0.0.1:{backend_port}")
         settings = Settings(
-            environment="development", database_url=f"sqlite:///{workdir / 'attestpay.db'}",
-            siwe_domain=f"127.0.0.1:{backend_port}", siwe_uri=f"http://127.0.0.1:{backend_port}", operator_api_key=operator_key,
-            relayer_keystore=self._relayer_keystore(keys[4]), relayer_password=RELAYER_PASSWORD, poll_seconds=0.05,
-            worker_in_process=True, oracle_nodes=[f"http://127.0.0.1:{p}" for p in node_ports], oracle_node_api_key=node_key,
+            environment="development",
+            database_url=f"sqlite:///{workdir / 'attestpay.db'}",
+            siwe_domain=f"127.0.0.1:{backend_port}",
+            siwe_uri=f"http://127.0.0.1:{backend_port}",
+            operator_api_key=operator_key,
+            relayer_keystore=self._relayer_keystore(keys[4]),
+            relayer_password=RELAYER_PASSWORD,
+            poll_seconds=0.05,
+            worker_in_process=True,
+            oracle_nodes=[f"http://127.0.0.1:{p}" for p in node_ports],
+            oracle_node_api_key=node_key,
             evidence_dir=self.evidence.root,
         )
         self._servers.append(Served(create_app(settings, self.chain), backend_port))
-        push_key = self.api.request("POST", "/v1/api-keys", json={"name": "oracle-nodes", "role": "oracle"},
-                                    headers={"X-API-Key": operator_key})["key"]
+        push_key = self.api.request(
+            "POST", "/v1/api-keys", json={"name": "oracle-nodes", "role": "oracle"}, headers={"X-API-Key": operator_key}
+        )["key"]
         self.oracles: list[tuple[OracleNode, AnchorQueue]] = []
-        for i, (key, port) in enumerate(zip(keys[5:8], node_ports)):
-            node = OracleNode(OracleSigner.from_dev_key(key, dev_mode=True), self.data, self.evidence, self.chain.chain_id, self.escrow.address)
+        for i, (key, port) in enumerate(zip(keys[5:8], node_ports, strict=False)):
+            node = OracleNode(
+                OracleSigner.from_dev_key(key, dev_mode=True),
+                self.data,
+                self.evidence,
+                self.chain.chain_id,
+                self.escrow.address,
+            )
             queue = AnchorQueue(workdir / f"oracle-{i + 1}")
-            self._servers.append(Served(oracle_app(node, queue, node_key, BackendPush(f"http://127.0.0.1:{backend_port}", push_key)), port))
+            self._servers.append(
+                Served(
+                    oracle_app(node, queue, node_key, BackendPush(f"http://127.0.0.1:{backend_port}", push_key)), port
+                )
+            )
             self.oracles.append((node, queue))
 
     def _relayer_keystore(self, key: str) -> Path:
@@ -171,9 +192,17 @@ class Stage:
             batch = queue.anchor_pending(self.w3, self.chain.registry, node.signer, self.evidence)
             if batch is not None:
                 anchored_at, _, anchorer = self.chain.registry.functions.batch(batch.root).call()
-                entry = batches.setdefault(batch.root, {
-                    "root": "0x" + batch.root.hex(), "attestations": len(batch.digests), "uri": batch.uri,
-                    "anchoredAt": anchored_at, "anchorer": anchorer, "oracles": []})
+                entry = batches.setdefault(
+                    batch.root,
+                    {
+                        "root": "0x" + batch.root.hex(),
+                        "attestations": len(batch.digests),
+                        "uri": batch.uri,
+                        "anchoredAt": anchored_at,
+                        "anchorer": anchorer,
+                        "oracles": [],
+                    },
+                )
                 entry["oracles"].append(node.address)
         return list(batches.values())
 

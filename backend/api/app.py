@@ -15,8 +15,18 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 
 from backend.api.ratelimit import RateLimiter
+from backend.api.routes import (
+    agreements,
+    attestations,
+    auth,
+    automation,
+    evidence,
+    health,
+    invoices,
+    reports,
+    transactions,
+)
 from backend.api.schemas import ERROR_RESPONSES
-from backend.api.routes import agreements, attestations, auth, automation, evidence, health, invoices, reports, transactions
 from backend.chain import NODE_FAULTS, ChainGateway, connect
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine, make_sessionmaker
@@ -34,7 +44,9 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     if settings.migrate_on_start:
         upgrade(settings.database_url)
     app = FastAPI(
-        title="AttestPay backend", version="1", lifespan=_lifespan,
+        title="AttestPay backend",
+        version="1",
+        lifespan=_lifespan,
         description="Milestone agreements, consent, wallet transactions, attestations, invoices and reports.",
     )
     app.state.settings = settings
@@ -54,7 +66,9 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
 
     def _node_fault(request: Request, exc: Exception) -> JSONResponse:
         """A chain call outside the gateway's own handling (a block's time, an allowance) failed at the node."""
-        return _domain_error(request, ChainUnavailable(f"the chain's node did not answer usefully ({type(exc).__name__}); retry"))
+        return _domain_error(
+            request, ChainUnavailable(f"the chain's node did not answer usefully ({type(exc).__name__}); retry")
+        )
 
     for fault in NODE_FAULTS:
         app.add_exception_handler(fault, _node_fault)
@@ -63,7 +77,11 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     def _database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
         if not exc.connection_invalidated:
             raise exc
-        body = {"detail": "the connection to the database was lost; retry", "error": "DatabaseUnavailable", "retry_after": 1}
+        body = {
+            "detail": "the connection to the database was lost; retry",
+            "error": "DatabaseUnavailable",
+            "retry_after": 1,
+        }
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
     for module in (health, auth, agreements, transactions, attestations, automation, invoices, reports, evidence):
@@ -77,9 +95,13 @@ def _serve_dashboard(app: FastAPI, web_dir: Path) -> None:
     if (web_dir / "index.html").is_file():
         app.mount("/app", StaticFiles(directory=web_dir, html=True), name="dashboard")
     else:
+
         @app.get("/app", include_in_schema=False)
         def _not_built() -> JSONResponse:
-            return JSONResponse({"detail": f"the dashboard is not built: no {web_dir / 'index.html'} (run `make install`)"}, status_code=404)
+            return JSONResponse(
+                {"detail": f"the dashboard is not built: no {web_dir / 'index.html'} (run `make install`)"},
+                status_code=404,
+            )
 
     @app.get("/", include_in_schema=False)
     def _home() -> RedirectResponse:

@@ -75,7 +75,10 @@ async def get_principal(
         raise Unauthenticated("Authorization must be 'Bearer <token>'")
     elif api_key:
         settings = request.app.state.settings
-        credential, lookup = "key:" + api_key, lambda: auth.operator_from_settings(settings, api_key) or auth.service(session, api_key)
+        credential, lookup = (
+            "key:" + api_key,
+            lambda: auth.operator_from_settings(settings, api_key) or auth.service(session, api_key),
+        )
     else:
         raise Unauthenticated("sign in with Ethereum (Authorization: Bearer) or send an X-API-Key")
     principal = cache.get(credential)
@@ -85,7 +88,9 @@ async def get_principal(
     return principal
 
 
-async def get_writer(request: Request, principal: Annotated[Principal, Depends(get_principal)], settings: SettingsDep) -> Principal:
+async def get_writer(
+    request: Request, principal: Annotated[Principal, Depends(get_principal)], settings: SettingsDep
+) -> Principal:
     """The caller of a write, counted against its rate limit."""
     request.app.state.limiter.hit("write", principal.label, settings.writes_per_minute)
     return principal

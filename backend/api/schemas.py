@@ -6,7 +6,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from web3 import Web3
 
 from oracle.spec import MetricSpec
@@ -166,7 +175,9 @@ class WalletTransaction(BaseModel):
     to: str
     data: str
     value: Uint256
-    gas: int | None = Field(description="estimated on the current chain state; none when a previous transaction must be mined first")
+    gas: int | None = Field(
+        description="estimated on the current chain state; none when a previous transaction must be mined first"
+    )
     from_: str = Field(alias="from", serialization_alias="from")
 
 
@@ -188,7 +199,8 @@ class ResolveDisputeIn(_In):
     holdback: bool = Field(default=False, description="the dispute is over the holdback of a settled milestone")
     provider_share_bps: Bps = Field(description="the provider's share of the disputed amount, in basis points")
     counterparty_signature: Signature | None = Field(
-        default=None, description="the other party's DisputeSplit signature; not needed when the arbiter resolves")
+        default=None, description="the other party's DisputeSplit signature; not needed when the arbiter resolves"
+    )
 
 
 class WithdrawIn(_In):
@@ -317,12 +329,16 @@ class WebhookOut(BaseModel):
     id: int
     url: str
     created_at: int
-    secret: str | None = Field(default=None, description="HMAC-SHA256 key of X-AttestPay-Signature; shown once, at registration")
+    secret: str | None = Field(
+        default=None, description="HMAC-SHA256 key of X-AttestPay-Signature; shown once, at registration"
+    )
 
 
 class AcceptPartialIn(_In):
     attestation: Hex32 = Field(description="digest of a stored attestation with enough signatures, below target")
-    signature: Signature = Field(description="the provider's EIP-712 PartialAcceptance signature (typed data from GET .../accept-partial)")
+    signature: Signature = Field(
+        description="the provider's EIP-712 PartialAcceptance signature (typed data from GET .../accept-partial)"
+    )
 
 
 class IntentOut(BaseModel):
@@ -369,7 +385,9 @@ class ErrorOut(BaseModel):
     list of problems with their location instead), the error's kind, and where it applies."""
 
     detail: str | list[dict[str, Any]]
-    error: str | None = Field(default=None, description="the kind: InvalidInput, NotFound, Conflict, ContractRejected, ...")
+    error: str | None = Field(
+        default=None, description="the kind: InvalidInput, NotFound, Conflict, ContractRejected, ..."
+    )
     field: str | None = Field(default=None, description="the request field to change")
     revert: dict[str, Any] | None = Field(default=None, description="the escrow's custom error: name and arguments")
     retry_after: int | None = Field(default=None, description="seconds until a rate-limited caller may retry")

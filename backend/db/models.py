@@ -169,7 +169,8 @@ class ChainEvent(Base):
 
     __tablename__ = "chain_events"
     __table_args__ = (
-        UniqueConstraint("tx_hash", "log_index"), Index("ix_chain_events_agreement", "agreement_id"),
+        UniqueConstraint("tx_hash", "log_index"),
+        Index("ix_chain_events_agreement", "agreement_id"),
         Index("ix_chain_events_block", "block_number"),
     )
 
@@ -251,7 +252,9 @@ class RelayIntent(Base):
     to: Mapped[str] = mapped_column(Address)
     data: Mapped[str] = mapped_column(Text)
     value: Mapped[int] = mapped_column(BigInt, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued signed sent mined confirmed failed superseded
+    status: Mapped[str] = mapped_column(
+        String(16), default="queued"
+    )  # queued signed sent mined confirmed failed superseded
     sender: Mapped[str | None] = mapped_column(Address)
     nonce: Mapped[int | None]
     gas: Mapped[int | None]
@@ -317,7 +320,10 @@ class WebhookDelivery(Base):
     """One notification to one webhook, retried with backoff until a 2xx or `max attempts`."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("webhook_id", "event_key"), Index("ix_webhook_deliveries_due", "status", "next_attempt_at"))
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_key"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))

@@ -41,8 +41,11 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 def _raise_versions(session: Session, _context, _instances) -> None:
     """`version = version + 1` in SQL, so that two concurrent changes give two versions."""
     with session.no_autoflush:
-        touched = {obj if isinstance(obj, Agreement) else obj.agreement
-                   for obj in (*session.new, *session.dirty) if isinstance(obj, (Agreement, Milestone, Consent))}
+        touched = {
+            obj if isinstance(obj, Agreement) else obj.agreement
+            for obj in (*session.new, *session.dirty)
+            if isinstance(obj, (Agreement, Milestone, Consent))
+        }
     for agreement in touched:
         if agreement is None or agreement in session.deleted:
             continue

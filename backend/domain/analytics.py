@@ -9,7 +9,7 @@ deadline or whose latest attestation misses the target, plus disputed holdbacks.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from attestpay import payout
 from backend.db.models import Agreement, AttestationRecord, Milestone
@@ -74,7 +74,7 @@ def cash_flow(funded: list[Agreement], latest: dict[tuple[int, int], Attestation
 
     def add(token: str, when: int, case: int, amount: int) -> None:
         if amount:
-            flows[(datetime.fromtimestamp(when, timezone.utc).date().isoformat(), token)][case] += amount
+            flows[(datetime.fromtimestamp(when, UTC).date().isoformat(), token)][case] += amount
 
     for a in funded:
         for m in a.milestones:

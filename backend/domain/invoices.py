@@ -4,7 +4,7 @@ ether), exactly as the escrow paid them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fpdf import FPDF
 from jinja2 import Environment, select_autoescape
@@ -29,8 +29,13 @@ def holdback_lines(amount: int) -> list[dict]:
 
 
 def dispute_lines(provider_share_bps: int, to_provider: int, to_client: int) -> list[dict]:
-    return [{"item": f"Dispute split: {provider_share_bps / 100:.2f}% to the provider ({to_client:,} back to the client)",
-             "amount": to_provider, "effect": "add"}]
+    return [
+        {
+            "item": f"Dispute split: {provider_share_bps / 100:.2f}% to the provider ({to_client:,} back to the client)",
+            "amount": to_provider,
+            "effect": "add",
+        }
+    ]
 
 
 def unit(token: str) -> str:
@@ -38,7 +43,7 @@ def unit(token: str) -> str:
 
 
 def _date(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _money(amount: int) -> str:
@@ -84,8 +89,10 @@ def render_pdf(d: dict) -> bytes:
     pdf.set_font("Helvetica", size=9)
     for text in (
         f"Issued {_date(d['issued_at'])} - {d['kind']} of milestone {d['milestone_index']} ({d['milestone_title']})",
-        f"Agreement: {d['agreement_title']}", d["agreement_id"],
-        f"Provider (payee): {d['provider']}", f"Client (payer): {d['client']}",
+        f"Agreement: {d['agreement_title']}",
+        d["agreement_id"],
+        f"Provider (payee): {d['provider']}",
+        f"Client (payer): {d['client']}",
     ):
         pdf.multi_cell(0, 5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)

@@ -24,20 +24,37 @@ def _bytes(hex_text: str) -> bytes:
 
 def milestone_terms(m: Milestone) -> MilestoneTerms:
     return MilestoneTerms(
-        amount=m.amount, bonus=m.bonus, metric_id=_bytes(m.metric_id), floor=m.floor, target=m.target,
-        stretch=m.stretch, deadline=m.deadline, holdback_period=m.holdback_period,
-        floor_payout_bps=m.floor_payout_bps, late_penalty_bps_per_day=m.late_penalty_bps_per_day,
-        max_late_penalty_bps=m.max_late_penalty_bps, holdback_bps=m.holdback_bps,
-        higher_is_better=m.higher_is_better, requires_client_approval=m.requires_client_approval,
+        amount=m.amount,
+        bonus=m.bonus,
+        metric_id=_bytes(m.metric_id),
+        floor=m.floor,
+        target=m.target,
+        stretch=m.stretch,
+        deadline=m.deadline,
+        holdback_period=m.holdback_period,
+        floor_payout_bps=m.floor_payout_bps,
+        late_penalty_bps_per_day=m.late_penalty_bps_per_day,
+        max_late_penalty_bps=m.max_late_penalty_bps,
+        holdback_bps=m.holdback_bps,
+        higher_is_better=m.higher_is_better,
+        requires_client_approval=m.requires_client_approval,
     )
 
 
 def agreement_terms(a: Agreement) -> AgreementTerms:
     milestones = [milestone_terms(m) for m in a.milestones]
     return AgreementTerms(
-        client=a.client, provider=a.provider, arbiter=a.arbiter, token=a.token, oracles=tuple(a.oracles),
-        threshold=a.threshold, cure_window=a.cure_window, revision=a.revision, docs_hash=_bytes(a.docs_hash),
-        salt=_bytes(a.salt), milestones_root=typed_data.milestones_root(milestones),
+        client=a.client,
+        provider=a.provider,
+        arbiter=a.arbiter,
+        token=a.token,
+        oracles=tuple(a.oracles),
+        threshold=a.threshold,
+        cure_window=a.cure_window,
+        revision=a.revision,
+        docs_hash=_bytes(a.docs_hash),
+        salt=_bytes(a.salt),
+        milestones_root=typed_data.milestones_root(milestones),
     )
 
 
@@ -59,7 +76,10 @@ def check_agreement(a: Agreement, now: int) -> None:
     if a.arbiter != ETH and a.arbiter in (a.client, a.provider):
         raise InvalidInput("the arbiter cannot be the client or the provider", field="arbiter")
     if not 1 <= a.threshold <= len(a.oracles) <= MAX_ORACLES:
-        raise InvalidInput(f"threshold {a.threshold} needs 1..{MAX_ORACLES} oracles, at least as many as the threshold", field="threshold")
+        raise InvalidInput(
+            f"threshold {a.threshold} needs 1..{MAX_ORACLES} oracles, at least as many as the threshold",
+            field="threshold",
+        )
     if len(set(a.oracles)) != len(a.oracles):
         raise InvalidInput("an oracle is listed twice", field="oracles")
     if not 1 <= len(a.milestones) <= MAX_MILESTONES:
@@ -79,4 +99,6 @@ def check_milestone(m: Milestone, now: int) -> None:
     if m.bonus > 0 and m.stretch == m.target:
         raise InvalidInput(f"milestone {m.index}: a bonus needs a stretch beyond the target", field=f"{where}.stretch")
     if m.deadline <= now:
-        raise InvalidInput(f"milestone {m.index}: the deadline {m.deadline} is not after now ({now})", field=f"{where}.deadline")
+        raise InvalidInput(
+            f"milestone {m.index}: the deadline {m.deadline} is not after now ({now})", field=f"{where}.deadline"
+        )

@@ -26,10 +26,14 @@ def settle_key(agreement: Agreement, index: int) -> str:
 
 def _pending(kind: str):
     """An intent of `kind` for the milestone is under way or done."""
-    return exists().where(and_(
-        RelayIntent.kind == kind, RelayIntent.agreement_pk == Milestone.agreement_pk,
-        RelayIntent.milestone_index == Milestone.index, RelayIntent.status.not_in(("failed", "superseded")),
-    ))
+    return exists().where(
+        and_(
+            RelayIntent.kind == kind,
+            RelayIntent.agreement_pk == Milestone.agreement_pk,
+            RelayIntent.milestone_index == Milestone.index,
+            RelayIntent.status.not_in(("failed", "superseded")),
+        )
+    )
 
 
 def meets_target(milestone: Milestone, value: int) -> bool:
@@ -49,17 +53,33 @@ class Automation:
     def _settlements(self, session: Session, chain_now: int) -> int:
         candidates = session.execute(
             select(AttestationRecord, Milestone)
-            .join(Milestone, and_(Milestone.agreement_pk == AttestationRecord.agreement_pk, Milestone.index == AttestationRecord.milestone_index))
+            .join(
+                Milestone,
+                and_(
+                    Milestone.agreement_pk == AttestationRecord.agreement_pk,
+                    Milestone.index == AttestationRecord.milestone_index,
+                ),
+            )
             .join(Agreement, Agreement.id == Milestone.agreement_pk)
-            .where(Agreement.status == "active", Milestone.status == "open", AttestationRecord.revoked.is_(False), ~_pending("settle"))
+            .where(
+                Agreement.status == "active",
+                Milestone.status == "open",
+                AttestationRecord.revoked.is_(False),
+                ~_pending("settle"),
+            )
             .order_by(AttestationRecord.received_at, AttestationRecord.digest)
         ).all()
         queued = set()
         for record, milestone in candidates:
             agreement = milestone.agreement
-            if (milestone.id in queued or record.expires_at <= chain_now or record.observed_at > chain_now
-                    or not meets_target(milestone, record.value) or len(record.signatures) < agreement.threshold
-                    or (milestone.requires_client_approval and not milestone.client_approved)):
+            if (
+                milestone.id in queued
+                or record.expires_at <= chain_now
+                or record.observed_at > chain_now
+                or not meets_target(milestone, record.value)
+                or len(record.signatures) < agreement.threshold
+                or (milestone.requires_client_approval and not milestone.client_approved)
+            ):
                 continue
             call = settle_call(self.chain, agreement, record)
             if enqueue(session, settle_key(agreement, milestone.index), "settle", call, agreement.id, milestone.index):
@@ -68,7 +88,8 @@ class Automation:
 
     def _holdbacks(self, session: Session, chain_now: int) -> int:
         due = session.scalars(
-            select(Milestone).join(Agreement, Agreement.id == Milestone.agreement_pk)
+            select(Milestone)
+            .join(Agreement, Agreement.id == Milestone.agreement_pk)
             .where(Agreement.status == "active", Milestone.holdback_status == "held", ~_pending("release_holdback"))
         ).all()
         queued = 0
@@ -77,5 +98,12 @@ class Automation:
                 continue
             agreement = milestone.agreement
             call = release_holdback_call(self.chain, agreement, milestone.index)
-            queued += enqueue(session, f"release:{agreement.agreement_id}:{milestone.index}", "release_holdback", call, agreement.id, milestone.index)
+            queued += enqueue(
+                session,
+                f"release:{agreement.agreement_id}:{milestone.index}",
+                "release_holdback",
+                call,
+                agreement.id,
+                milestone.index,
+            )
         return queued

@@ -38,9 +38,12 @@ class Deliveries:
         delivered = 0
         with self.sessions() as session, session.begin():
             due = session.execute(
-                select(WebhookDelivery, Webhook).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+                select(WebhookDelivery, Webhook)
+                .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
                 .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= time.time())
-                .order_by(WebhookDelivery.id).limit(limit).with_for_update(skip_locked=True, of=WebhookDelivery)
+                .order_by(WebhookDelivery.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=WebhookDelivery)
             ).all()
             for delivery, hook in due:
                 delivered += self._send(delivery, hook)
@@ -50,7 +53,8 @@ class Deliveries:
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
         timestamp = int(time.time())
         headers = {
-            "Content-Type": "application/json", "X-AttestPay-Delivery": str(delivery.id),
+            "Content-Type": "application/json",
+            "X-AttestPay-Delivery": str(delivery.id),
             "X-AttestPay-Signature": signature(hook.secret, timestamp, body),
         }
         delivery.attempts += 1
@@ -66,5 +70,5 @@ class Deliveries:
             delivery.status = "failed"
             log.warning("webhook %s gave up on delivery %s: %s", hook.url, delivery.id, delivery.last_error)
         else:
-            delivery.next_attempt_at = time.time() + min(2 ** delivery.attempts, 3600)
+            delivery.next_attempt_at = time.time() + min(2**delivery.attempts, 3600)
         return False

@@ -117,13 +117,15 @@ class Indexer:
             event = decoder.process_log(raw)
             number, tx_hash = raw["blockNumber"], raw["transactionHash"]
             if number not in times:
-                times[number] = self._rpc(lambda w3: w3.eth.get_block(number)["timestamp"])
+                times[number] = self._rpc(lambda w3, number=number: w3.eth.get_block(number)["timestamp"])
             if tx_hash not in senders:
-                senders[tx_hash] = self._rpc(lambda w3: w3.eth.get_transaction(tx_hash)["from"])
+                senders[tx_hash] = self._rpc(lambda w3, tx_hash=tx_hash: w3.eth.get_transaction(tx_hash)["from"])
             chain_sync.apply(session, event, times[number], senders[tx_hash])
 
     def _roll_back(self, session: Session, cursor: IndexerCursor) -> int:
-        known = session.scalars(select(IndexedBlock).where(IndexedBlock.number < cursor.block_number).order_by(IndexedBlock.number.desc()))
+        known = session.scalars(
+            select(IndexedBlock).where(IndexedBlock.number < cursor.block_number).order_by(IndexedBlock.number.desc())
+        )
         ancestor, ancestor_hash = self.start - 1, None
         for block in known:
             if self._hash(block.number) == block.hash:
@@ -141,8 +143,16 @@ class Indexer:
         relayer's transactions mined above it are sent again, as the same bytes."""
         removed = chain_sync.roll_back(session, ancestor)
         session.execute(
-            update(RelayIntent).where(RelayIntent.mined_block > ancestor, RelayIntent.status.in_(("mined", "confirmed")))
-            .values(status="sent", mined_hash=None, mined_block=None, mined_block_hash=None, sent_at=now(), next_attempt_at=0.0)
+            update(RelayIntent)
+            .where(RelayIntent.mined_block > ancestor, RelayIntent.status.in_(("mined", "confirmed")))
+            .values(
+                status="sent",
+                mined_hash=None,
+                mined_block=None,
+                mined_block_hash=None,
+                sent_at=now(),
+                next_attempt_at=0.0,
+            )
         )
         log.warning("rolled back %s events above block %s", len(removed), ancestor)
 
@@ -151,11 +161,16 @@ class Indexer:
         more: an event a wallet reported from its receipt (`POST /v1/transactions`) or a relayer
         transaction seen mined, in a block that was replaced before the indexer got there."""
         canonical = {("0x" + bytes(e["transactionHash"]).hex(), e["logIndex"]) for e in logs}
-        reported = session.execute(select(ChainEvent.tx_hash, ChainEvent.log_index).where(ChainEvent.block_number.between(first, last)))
+        reported = session.execute(
+            select(ChainEvent.tx_hash, ChainEvent.log_index).where(ChainEvent.block_number.between(first, last))
+        )
         if any((tx_hash, index) not in canonical for tx_hash, index in reported):
             return True
-        mined = session.execute(select(RelayIntent.mined_block, RelayIntent.mined_block_hash).where(
-            RelayIntent.mined_block.between(first, last), RelayIntent.status.in_(("mined", "confirmed")))).all()
+        mined = session.execute(
+            select(RelayIntent.mined_block, RelayIntent.mined_block_hash).where(
+                RelayIntent.mined_block.between(first, last), RelayIntent.status.in_(("mined", "confirmed"))
+            )
+        ).all()
         return any(self._hash(number) != block_hash for number, block_hash in set(mined))
 
     def _keep_hashes(self, session: Session, logs: list, last: int, last_hash: str) -> None:

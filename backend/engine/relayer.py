@@ -65,8 +65,21 @@ def load_account(settings: Settings) -> LocalAccount | None:
 
 
 def _insert_intent(table: Table):
-    columns = ("key", "kind", "agreement_pk", "milestone_index", "to", "data", "value", "status", "hashes",
-               "attempts", "next_attempt_at", "created_at", "updated_at")
+    columns = (
+        "key",
+        "kind",
+        "agreement_pk",
+        "milestone_index",
+        "to",
+        "data",
+        "value",
+        "status",
+        "hashes",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    )
     quoted = ", ".join(f'"{c}"' for c in columns)
     sql = f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(':' + c for c in columns)}) ON CONFLICT (key) DO NOTHING"
     return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
@@ -75,13 +88,25 @@ def _insert_intent(table: Table):
 INSERT_INTENT = _insert_intent(RelayIntent.__table__)
 
 
-def enqueue(session: Session, key: str, kind: str, call, agreement_pk: int | None = None, index: int | None = None) -> bool:
+def enqueue(
+    session: Session, key: str, kind: str, call, agreement_pk: int | None = None, index: int | None = None
+) -> bool:
     """Adds an intent unless one with `key` exists (then nothing changes); True if added. The
     caller commits, so an intent is queued with the change that asked for it or not at all."""
     row = {
-        "key": key, "kind": kind, "agreement_pk": agreement_pk, "milestone_index": index, "to": call.address,
-        "data": call._encode_transaction_data(), "value": 0, "status": "queued", "hashes": [], "attempts": 0,
-        "next_attempt_at": 0.0, "created_at": now(), "updated_at": now(),
+        "key": key,
+        "kind": kind,
+        "agreement_pk": agreement_pk,
+        "milestone_index": index,
+        "to": call.address,
+        "data": call._encode_transaction_data(),
+        "value": 0,
+        "status": "queued",
+        "hashes": [],
+        "attempts": 0,
+        "next_attempt_at": 0.0,
+        "created_at": now(),
+        "updated_at": now(),
     }
     return session.execute(INSERT_INTENT, row).rowcount == 1
 
@@ -95,10 +120,14 @@ class Relayer:
         """Moves every due intent as far as it goes now (each move its own commit); returns how
         many moves were made."""
         with self.sessions() as session:
-            due = list(session.scalars(
-                select(RelayIntent.id).where(RelayIntent.status.in_(ACTIVE), RelayIntent.next_attempt_at <= time.time())
-                .order_by(RelayIntent.id).limit(limit)
-            ))
+            due = list(
+                session.scalars(
+                    select(RelayIntent.id)
+                    .where(RelayIntent.status.in_(ACTIVE), RelayIntent.next_attempt_at <= time.time())
+                    .order_by(RelayIntent.id)
+                    .limit(limit)
+                )
+            )
         moves = 0
         for intent_id in due:
             while (moved := self.advance(intent_id)) and moved != ("sent", "signed"):  # a replacement waits a turn
@@ -110,7 +139,8 @@ class Relayer:
         """One move of the intent unless another worker holds it or it has ended: (before, after), or None."""
         with self.sessions() as session, session.begin():
             intent = session.scalar(
-                select(RelayIntent).where(RelayIntent.id == intent_id, RelayIntent.status.in_(ACTIVE))
+                select(RelayIntent)
+                .where(RelayIntent.id == intent_id, RelayIntent.status.in_(ACTIVE))
                 .with_for_update(skip_locked=True)
             )
             if intent is None:  # another worker has it, or it has ended
@@ -209,8 +239,15 @@ class Relayer:
 
     def _sign_version(self, intent: RelayIntent) -> None:
         tx = {
-            "type": 2, "chainId": self.chain.chain_id, "nonce": intent.nonce, "to": intent.to, "data": intent.data,
-            "value": intent.value, "gas": intent.gas, "maxFeePerGas": intent.max_fee, "maxPriorityFeePerGas": intent.priority_fee,
+            "type": 2,
+            "chainId": self.chain.chain_id,
+            "nonce": intent.nonce,
+            "to": intent.to,
+            "data": intent.data,
+            "value": intent.value,
+            "gas": intent.gas,
+            "maxFeePerGas": intent.max_fee,
+            "maxPriorityFeePerGas": intent.priority_fee,
         }
         signed = self.account.sign_transaction(tx)
         intent.raw_tx = "0x" + bytes(signed.raw_transaction).hex()
@@ -220,9 +257,10 @@ class Relayer:
     def _allocate_nonce(self, session: Session, chain_nonce: int) -> int:
         row = session.get(RelayNonce, self.account.address, with_for_update=True)
         if row is None:
-            session.execute(text(
-                "INSERT INTO relay_nonces (sender, next_nonce) VALUES (:s, :n) ON CONFLICT (sender) DO NOTHING"
-            ), {"s": self.account.address, "n": chain_nonce})
+            session.execute(
+                text("INSERT INTO relay_nonces (sender, next_nonce) VALUES (:s, :n) ON CONFLICT (sender) DO NOTHING"),
+                {"s": self.account.address, "n": chain_nonce},
+            )
             row = session.get(RelayNonce, self.account.address, with_for_update=True, populate_existing=True)
         nonce = max(row.next_nonce, chain_nonce)  # the key may also have been used elsewhere
         row.next_nonce = nonce + 1
@@ -273,6 +311,7 @@ class Relayer:
     def _rpc(self, do, reverts: bool = False, answers: bool = False, not_found: bool = False):
         """One call to the node (`backend.engine.rpc`), its outcomes sorted: a revert (when asked),
         an answer the node gave on purpose (when asked), a missing transaction, or an RpcFault."""
+
         def meant(exc: Exception) -> bool:
             is_revert = revert_data(exc) is not None or isinstance(exc, ContractLogicError)
             return (reverts and is_revert) or (answers and _is_answer(exc))
@@ -303,8 +342,17 @@ class _NodeAnswer(Exception):
 def _is_answer(exc: Exception) -> bool:
     """A JSON-RPC error the node meant (as opposed to a transport fault or a garbled reply)."""
     message = str(exc).lower()
-    return any(s in message for s in (
-        "already known", "known transaction", "nonce too low", "underpriced", "method not found", "does not exist",
-        "not supported", "invalid nonce", "already imported",
-    ))
-
+    return any(
+        s in message
+        for s in (
+            "already known",
+            "known transaction",
+            "nonce too low",
+            "underpriced",
+            "method not found",
+            "does not exist",
+            "not supported",
+            "invalid nonce",
+            "already imported",
+        )
+    )

@@ -39,6 +39,7 @@ def call(chain: ChainGateway, do, passed_on: tuple[type[Exception], ...] = PASSE
 
 def block_hash(chain: ChainGateway, number: int) -> str | None:
     """The chain's hash at `number`; None past the head (a reorganisation may shorten the chain)."""
+
     def ask(w3) -> str | None:
         try:
             return "0x" + bytes(w3.eth.get_block(number)["hash"]).hex()

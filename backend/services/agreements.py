@@ -38,8 +38,12 @@ def visible(session: Session, principal: Principal) -> list[Agreement]:
 def create(session: Session, chain: ChainGateway, principal: Principal, body: AgreementIn) -> Agreement:
     """A draft proposed by its client or provider (the caller must be one of them)."""
     agreement = Agreement(
-        status="draft", chain_id=chain.chain_id, escrow=chain.escrow.address, created_by=principal.address,
-        salt="0x" + secrets.token_bytes(32).hex(), revision=0,
+        status="draft",
+        chain_id=chain.chain_id,
+        escrow=chain.escrow.address,
+        created_by=principal.address,
+        salt="0x" + secrets.token_bytes(32).hex(),
+        revision=0,
     )
     _write_terms(agreement, body, chain.now())
     require_party(agreement, principal, "client", "provider")
@@ -48,7 +52,9 @@ def create(session: Session, chain: ChainGateway, principal: Principal, body: Ag
     return agreement
 
 
-def replace_terms(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, body: AgreementIn) -> Agreement:
+def replace_terms(
+    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, body: AgreementIn
+) -> Agreement:
     require_party(agreement, principal, "client", "provider")
     if agreement.status not in EDITABLE:
         raise Conflict(f"agreement {agreement.id} is {agreement.status}; only a draft can be edited")
@@ -67,7 +73,10 @@ def _write_terms(agreement: Agreement, body: AgreementIn, now: int) -> None:
     agreement.documents = [d.model_dump() for d in body.documents]
     agreement.milestones = [
         Milestone(
-            index=i, title=m.title, spec=m.spec.model_dump(mode="json"), metric_id="0x" + m.spec.metric_id.hex(),
+            index=i,
+            title=m.title,
+            spec=m.spec.model_dump(mode="json"),
+            metric_id="0x" + m.spec.metric_id.hex(),
             higher_is_better=m.spec.higher_is_better,
             **m.model_dump(exclude={"title", "spec"}),
         )
@@ -119,11 +128,14 @@ def consent(session: Session, principal: Principal, agreement: Agreement, signat
     if signer.hex() != principal.address[2:].lower():
         raise InvalidInput(
             f"the signature is by 0x{signer.hex()}, not by {principal.address}: sign the terms of agreement "
-            f"{agreement.agreement_id} on chain {agreement.chain_id}", field="signature",
+            f"{agreement.agreement_id} on chain {agreement.chain_id}",
+            field="signature",
         )
     if any(c.party == principal.address for c in agreement.consents):
         return agreement
-    agreement.consents.append(Consent(party=principal.address, role=role, terms_hash=agreement.agreement_id, signature=signature))
+    agreement.consents.append(
+        Consent(party=principal.address, role=role, terms_hash=agreement.agreement_id, signature=signature)
+    )
     if {c.role for c in agreement.consents} == {"client", "provider"}:
         agreement.status = "consented"
     try:
@@ -149,6 +161,12 @@ def cancel(session: Session, principal: Principal, agreement: Agreement) -> Agre
 
 
 def on_chain(session: Session, agreement: Agreement) -> bool:
-    return agreement.agreement_id is not None and session.scalar(
-        select(ChainEvent.id).where(ChainEvent.agreement_id == agreement.agreement_id, ChainEvent.name == "AgreementCreated")
-    ) is not None
+    return (
+        agreement.agreement_id is not None
+        and session.scalar(
+            select(ChainEvent.id).where(
+                ChainEvent.agreement_id == agreement.agreement_id, ChainEvent.name == "AgreementCreated"
+            )
+        )
+        is not None
+    )

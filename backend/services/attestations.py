@@ -26,12 +26,32 @@ def _insert_or_ignore(table: Table, conflict: str, columns: tuple[str, ...]) -> 
     return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
 
-INSERT_RECORD = _insert_or_ignore(AttestationRecord.__table__, "digest", (
-    "digest", "agreement_pk", "milestone_index", "metric_id", "value", "observed_at", "evidence_hash", "expires_at", "received_at",
-))
-INSERT_SIGNATURES = _insert_or_ignore(AttestationSignature.__table__, "digest, signer", (
-    "digest", "signer", "signature", "pushed_by", "received_at",
-))
+INSERT_RECORD = _insert_or_ignore(
+    AttestationRecord.__table__,
+    "digest",
+    (
+        "digest",
+        "agreement_pk",
+        "milestone_index",
+        "metric_id",
+        "value",
+        "observed_at",
+        "evidence_hash",
+        "expires_at",
+        "received_at",
+    ),
+)
+INSERT_SIGNATURES = _insert_or_ignore(
+    AttestationSignature.__table__,
+    "digest, signer",
+    (
+        "digest",
+        "signer",
+        "signature",
+        "pushed_by",
+        "received_at",
+    ),
+)
 # An attestation's columns with one row per signer.
 STORED = (
     select(AttestationRecord.__table__, AttestationSignature.signer)
@@ -64,8 +84,16 @@ class AgreementFacts:
 
 # One row per milestone, in order; built once (building a statement costs more than running it).
 FACTS = (
-    select(Agreement.id, Agreement.chain_id, Agreement.escrow, Agreement.oracles, Agreement.threshold,
-           Milestone.metric_id, Milestone.target, Milestone.higher_is_better)
+    select(
+        Agreement.id,
+        Agreement.chain_id,
+        Agreement.escrow,
+        Agreement.oracles,
+        Agreement.threshold,
+        Milestone.metric_id,
+        Milestone.target,
+        Milestone.higher_is_better,
+    )
     .join(Milestone, Milestone.agreement_pk == Agreement.id)
     .where(Agreement.agreement_id == bindparam("agreement_id"))
     .order_by(Milestone.index)
@@ -82,7 +110,12 @@ def facts_of(session: Session, agreement_id: str, known: BoundedMap[str, Agreeme
             raise NotFound(f"no agreement with id {agreement_id}")
         first = rows[0]
         facts = AgreementFacts(
-            first.id, key, first.chain_id, first.escrow, frozenset(first.oracles), first.threshold,
+            first.id,
+            key,
+            first.chain_id,
+            first.escrow,
+            frozenset(first.oracles),
+            first.threshold,
             tuple(MilestoneFacts(r.metric_id, r.target, r.higher_is_better) for r in rows),
         )
         known.put(key, facts)
@@ -96,17 +129,29 @@ def intake(session: Session, principal: Principal, body: AttestationIn, known: B
     msg = body.attestation
     agreement = facts_of(session, msg.agreementId, known)
     if msg.milestoneIndex >= len(agreement.milestones):
-        raise InvalidInput(f"agreement {msg.agreementId} has no milestone {msg.milestoneIndex}", field="attestation.milestoneIndex")
+        raise InvalidInput(
+            f"agreement {msg.agreementId} has no milestone {msg.milestoneIndex}", field="attestation.milestoneIndex"
+        )
     milestone = agreement.milestones[msg.milestoneIndex]
     if msg.metricId != milestone.metric_id:
-        raise InvalidInput(f"milestone {msg.milestoneIndex} measures {milestone.metric_id}, not {msg.metricId}", field="attestation.metricId")
+        raise InvalidInput(
+            f"milestone {msg.milestoneIndex} measures {milestone.metric_id}, not {msg.metricId}",
+            field="attestation.metricId",
+        )
     att = Attestation(
-        bytes.fromhex(msg.agreementId[2:]), msg.milestoneIndex, bytes.fromhex(msg.metricId[2:]), msg.value,
-        msg.observedAt, bytes.fromhex(msg.evidenceHash[2:]), msg.expiresAt,
+        bytes.fromhex(msg.agreementId[2:]),
+        msg.milestoneIndex,
+        bytes.fromhex(msg.metricId[2:]),
+        msg.value,
+        msg.observedAt,
+        bytes.fromhex(msg.evidenceHash[2:]),
+        msg.expiresAt,
     )
     digest = "0x" + typed_data.attestation_digest(att, agreement.chain_id, agreement.escrow).hex()
     if body.digest is not None and body.digest != digest:
-        raise InvalidInput(f"the digest of this attestation on {agreement.escrow} is {digest}, not {body.digest}", field="digest")
+        raise InvalidInput(
+            f"the digest of this attestation on {agreement.escrow} is {digest}, not {body.digest}", field="digest"
+        )
     pairs = {s.signer: s.signature for s in body.signatures}
     if body.signer and body.signature:
         pairs[body.signer] = body.signature
@@ -116,12 +161,19 @@ def intake(session: Session, principal: Principal, body: AttestationIn, known: B
         _check_signature(agreement, digest, signer, signature)
 
     record = {
-        "digest": digest, "agreement_pk": agreement.pk, "milestone_index": msg.milestoneIndex, "metric_id": msg.metricId,
-        "value": msg.value, "observed_at": msg.observedAt, "evidence_hash": msg.evidenceHash, "expires_at": msg.expiresAt,
+        "digest": digest,
+        "agreement_pk": agreement.pk,
+        "milestone_index": msg.milestoneIndex,
+        "metric_id": msg.metricId,
+        "value": msg.value,
+        "observed_at": msg.observedAt,
+        "evidence_hash": msg.evidenceHash,
+        "expires_at": msg.expiresAt,
         "received_at": now(),
     }
     signatures = [
-        {"digest": digest, "signer": k, "signature": v, "pushed_by": principal.label, "received_at": now()} for k, v in pairs.items()
+        {"digest": digest, "signer": k, "signature": v, "pushed_by": principal.label, "received_at": now()}
+        for k, v in pairs.items()
     ]
     session.execute(INSERT_RECORD, record)
     session.execute(INSERT_SIGNATURES, signatures)
@@ -136,7 +188,10 @@ def _check_signature(agreement: AgreementFacts, digest: str, signer: str, signat
     except InvalidAttestation as exc:
         raise InvalidInput(f"signature of {signer}: {exc}", field="signature") from None
     if recovered.hex() != signer[2:].lower():
-        raise InvalidInput(f"the signature is by 0x{recovered.hex()}, not {signer} (is the attestation exactly as signed?)", field="signature")
+        raise InvalidInput(
+            f"the signature is by 0x{recovered.hex()}, not {signer} (is the attestation exactly as signed?)",
+            field="signature",
+        )
     if signer not in agreement.oracles:
         raise Forbidden(f"{signer} is not in the oracle set of agreement {agreement.agreement_id}")
 
@@ -151,12 +206,22 @@ def describe(record, agreement: Agreement | AgreementFacts, signers: list[str] |
     its signatures."""
     milestone = agreement.milestones[record.milestone_index]
     meets = record.value >= milestone.target if milestone.higher_is_better else record.value <= milestone.target
-    signers = sorted(signers if signers is not None else (s.signer for s in record.signatures), key=lambda a: int(a, 16))
+    signers = sorted(
+        signers if signers is not None else (s.signer for s in record.signatures), key=lambda a: int(a, 16)
+    )
     return {
-        "digest": record.digest, "agreement_id": agreement.agreement_id, "milestone_index": record.milestone_index,
-        "metric_id": record.metric_id, "value": record.value, "observed_at": record.observed_at,
-        "evidence_hash": record.evidence_hash, "expires_at": record.expires_at, "received_at": record.received_at,
-        "signers": signers, "threshold": agreement.threshold, "complete": len(signers) >= agreement.threshold,
+        "digest": record.digest,
+        "agreement_id": agreement.agreement_id,
+        "milestone_index": record.milestone_index,
+        "metric_id": record.metric_id,
+        "value": record.value,
+        "observed_at": record.observed_at,
+        "evidence_hash": record.evidence_hash,
+        "expires_at": record.expires_at,
+        "received_at": record.received_at,
+        "signers": signers,
+        "threshold": agreement.threshold,
+        "complete": len(signers) >= agreement.threshold,
         "meets_target": meets,
     }
 

@@ -10,7 +10,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from siwe import SiweMessage, VerificationError
 from sqlalchemy import select, update
@@ -70,7 +70,9 @@ def issue_nonce(session: Session, settings: Settings) -> SignInNonce:
     return nonce
 
 
-def sign_in(session: Session, settings: Settings, text: str, signature: str, chain_id: int) -> tuple[str, WalletSession]:
+def sign_in(
+    session: Session, settings: Settings, text: str, signature: str, chain_id: int
+) -> tuple[str, WalletSession]:
     """A session token for the message's address, or Unauthenticated saying what was wrong."""
     try:
         message = SiweMessage.from_message(text)
@@ -84,7 +86,7 @@ def sign_in(session: Session, settings: Settings, text: str, signature: str, cha
     if message.expiration_time is None and now() > issued + settings.max_message_age_seconds:
         raise Unauthenticated("the message is too old; sign a new one")
     try:
-        message.verify(signature, domain=settings.siwe_domain, timestamp=datetime.now(timezone.utc))
+        message.verify(signature, domain=settings.siwe_domain, timestamp=datetime.now(UTC))
     except VerificationError as exc:
         raise Unauthenticated(f"sign-in refused: {type(exc).__name__}") from None
     # Consume the nonce only now, in one conditional UPDATE: of two concurrent replays one wins.
@@ -97,7 +99,9 @@ def sign_in(session: Session, settings: Settings, text: str, signature: str, cha
         session.rollback()
         raise Unauthenticated("the nonce is unknown, expired or already used; ask for a new one")
     token = secrets.token_urlsafe(32)
-    record = WalletSession(token_hash=_hash(token), address=message.address, expires_at=now() + settings.session_ttl_seconds)
+    record = WalletSession(
+        token_hash=_hash(token), address=message.address, expires_at=now() + settings.session_ttl_seconds
+    )
     session.add(record)
     session.commit()
     return token, record

@@ -42,23 +42,36 @@ def _hex(value) -> str:
 def apply(session: Session, event, block_time: int, sender: str) -> ChainEvent:
     """Stores the event and updates what it changes, once (a repeat returns the stored row)."""
     tx_hash, log_index = _hex(event.transactionHash), event.logIndex
-    existing = session.scalar(select(ChainEvent).where(ChainEvent.tx_hash == tx_hash, ChainEvent.log_index == log_index))
+    existing = session.scalar(
+        select(ChainEvent).where(ChainEvent.tx_hash == tx_hash, ChainEvent.log_index == log_index)
+    )
     if existing is not None:
         return existing
     args = dict(event.args)
     agreement_id = _hex(args["agreementId"]) if "agreementId" in args else None
     row = ChainEvent(
-        tx_hash=tx_hash, log_index=log_index, block_number=event.blockNumber, block_hash=_hex(event.blockHash),
-        block_time=block_time, agreement_id=agreement_id, name=event.event, args=_json_args(args), sender=sender,
+        tx_hash=tx_hash,
+        log_index=log_index,
+        block_number=event.blockNumber,
+        block_hash=_hex(event.blockHash),
+        block_time=block_time,
+        agreement_id=agreement_id,
+        name=event.event,
+        args=_json_args(args),
+        sender=sender,
     )
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # applied by a concurrent request
-        return session.scalar(select(ChainEvent).where(ChainEvent.tx_hash == tx_hash, ChainEvent.log_index == log_index))
+        return session.scalar(
+            select(ChainEvent).where(ChainEvent.tx_hash == tx_hash, ChainEvent.log_index == log_index)
+        )
     if row.name == "AttestationRevoked":
         _set_revoked(session, row.args["digest"], True)
-    agreement = session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id)) if agreement_id else None
+    agreement = (
+        session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id)) if agreement_id else None
+    )
     if agreement is not None:
         _update(session, agreement, row)
         webhooks.notify(session, agreement, row, "agreement.event")
@@ -74,7 +87,11 @@ def roll_back(session: Session, after_block: int) -> list[ChainEvent]:
     session.execute(delete(Invoice).where(Invoice.tx_hash.in_({e.tx_hash for e in removed})))
     session.execute(delete(ChainEvent).where(ChainEvent.block_number > after_block))
     for digest in {e.args["digest"] for e in removed if e.name == "AttestationRevoked"}:
-        still = session.scalar(select(ChainEvent.id).where(ChainEvent.name == "AttestationRevoked", ChainEvent.args["digest"].as_string() == digest))
+        still = session.scalar(
+            select(ChainEvent.id).where(
+                ChainEvent.name == "AttestationRevoked", ChainEvent.args["digest"].as_string() == digest
+            )
+        )
         _set_revoked(session, digest, still is not None)
     touched = {e.agreement_id for e in removed if e.agreement_id}
     for agreement in session.scalars(select(Agreement).where(Agreement.agreement_id.in_(touched))):
@@ -93,7 +110,9 @@ def replay(session: Session, agreement: Agreement) -> None:
         m.settled_value = m.settled_observed_at = m.settled_at = m.settled_attestation = None
         m.paid_now = m.holdback = m.refund = None
     events = session.scalars(
-        select(ChainEvent).where(ChainEvent.agreement_id == agreement.agreement_id).order_by(ChainEvent.block_number, ChainEvent.log_index)
+        select(ChainEvent)
+        .where(ChainEvent.agreement_id == agreement.agreement_id)
+        .order_by(ChainEvent.block_number, ChainEvent.log_index)
     )
     for event in events:
         _update(session, agreement, event)
@@ -125,7 +144,9 @@ def _json_args(args: dict) -> dict:
 
 def _update(session: Session, agreement: Agreement, event: ChainEvent) -> None:
     a, name = event.args, event.name
-    m: Milestone | None = agreement.milestones[int(a["index"])] if "index" in a and int(a["index"]) < len(agreement.milestones) else None
+    m: Milestone | None = (
+        agreement.milestones[int(a["index"])] if "index" in a and int(a["index"]) < len(agreement.milestones) else None
+    )
     if name == "AgreementCreated" and agreement.status in ("proposed", "consented"):
         agreement.status = "consented" if int(a["phase"]) == 3 else agreement.status
     elif name == "AgreementConsented":
@@ -160,7 +181,15 @@ def _update(session: Session, agreement: Agreement, event: ChainEvent) -> None:
         else:
             m.status = "resolved"
         to_provider = int(a["toProvider"])
-        _invoice(session, agreement, m, event, "dispute", dispute_lines(int(a["providerShareBps"]), to_provider, int(a["toClient"])), to_provider)
+        _invoice(
+            session,
+            agreement,
+            m,
+            event,
+            "dispute",
+            dispute_lines(int(a["providerShareBps"]), to_provider, int(a["toClient"])),
+            to_provider,
+        )
     if agreement.status == "active" and all(_final(x) for x in agreement.milestones):
         agreement.status = "completed"
 
@@ -169,14 +198,25 @@ def _final(m: Milestone) -> bool:
     return m.status in FINAL and m.holdback_status not in ("held", "disputed")
 
 
-def _invoice(session: Session, agreement: Agreement, m: Milestone, event: ChainEvent, kind: str, lines: list[dict], total: int) -> None:
+def _invoice(
+    session: Session, agreement: Agreement, m: Milestone, event: ChainEvent, kind: str, lines: list[dict], total: int
+) -> None:
     """Issues the event's invoice unless it exists (a replay keeps the invoices it already issued)."""
-    issued = session.scalar(select(Invoice.id).where(Invoice.tx_hash == event.tx_hash, Invoice.log_index == event.log_index))
+    issued = session.scalar(
+        select(Invoice.id).where(Invoice.tx_hash == event.tx_hash, Invoice.log_index == event.log_index)
+    )
     if issued is not None:
         return
     invoice = Invoice(
-        agreement_pk=agreement.id, milestone_index=m.index, kind=kind, tx_hash=event.tx_hash, log_index=event.log_index,
-        issued_at=event.block_time, token=agreement.token, lines=lines, total=total,
+        agreement_pk=agreement.id,
+        milestone_index=m.index,
+        kind=kind,
+        tx_hash=event.tx_hash,
+        log_index=event.log_index,
+        issued_at=event.block_time,
+        token=agreement.token,
+        lines=lines,
+        total=total,
     )
     session.add(invoice)
     session.flush()

@@ -29,8 +29,15 @@ def render(agreement: Agreement) -> bytes:
 
 # Built once: building a statement and computing its cache key cost more than running it.
 _READ = (
-    select(Agreement.id, Agreement.client, Agreement.provider, Agreement.arbiter, Agreement.version,
-           AgreementDocument.version.label("shown"), AgreementDocument.body)
+    select(
+        Agreement.id,
+        Agreement.client,
+        Agreement.provider,
+        Agreement.arbiter,
+        Agreement.version,
+        AgreementDocument.version.label("shown"),
+        AgreementDocument.body,
+    )
     .outerjoin(AgreementDocument, AgreementDocument.agreement_pk == Agreement.id)
     .where(Agreement.id == bindparam("pk"))
 )
@@ -51,7 +58,8 @@ def listing(session: Session, principal: Principal) -> bytes:
     rows = session.connection().execute(
         select(Agreement.id, Agreement.version, AgreementDocument.version.label("shown"), AgreementDocument.body)
         .outerjoin(AgreementDocument, AgreementDocument.agreement_pk == Agreement.id)
-        .where(readable_by(principal)).order_by(Agreement.id)
+        .where(readable_by(principal))
+        .order_by(Agreement.id)
     )
     return b"[" + b",".join(r.body if r.shown == r.version else _render_stored_late(session, r.id) for r in rows) + b"]"
 
@@ -95,9 +103,14 @@ def _store(session: Session, agreement: Agreement, created: bool) -> bytes:
             session.expire(child)
         session.expire(agreement)
     body, version = render(agreement), agreement.version
-    replaced = not created and session.execute(
-        update(AgreementDocument).where(AgreementDocument.agreement_pk == agreement.id).values(version=version, body=body)
-    ).rowcount
+    replaced = (
+        not created
+        and session.execute(
+            update(AgreementDocument)
+            .where(AgreementDocument.agreement_pk == agreement.id)
+            .values(version=version, body=body)
+        ).rowcount
+    )
     if not replaced:
         session.add(AgreementDocument(agreement_pk=agreement.id, version=version, body=body))
     return body

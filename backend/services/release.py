@@ -38,19 +38,30 @@ def _open_milestone(agreement: Agreement, index: int):
 def _acceptance(agreement: Agreement, record: AttestationRecord) -> tuple[dict, bytes]:
     """The PartialAcceptance message (JSON) for the record and its EIP-712 digest."""
     message = {
-        "agreementId": agreement.agreement_id, "milestoneIndex": record.milestone_index, "value": record.value,
+        "agreementId": agreement.agreement_id,
+        "milestoneIndex": record.milestone_index,
+        "value": record.value,
         "attestation": record.digest,
     }
-    struct = typed_data.struct_hash("PartialAcceptance", message | {
-        "agreementId": bytes.fromhex(agreement.agreement_id[2:]), "attestation": bytes.fromhex(record.digest[2:]),
-    })
+    struct = typed_data.struct_hash(
+        "PartialAcceptance",
+        message
+        | {
+            "agreementId": bytes.fromhex(agreement.agreement_id[2:]),
+            "attestation": bytes.fromhex(record.digest[2:]),
+        },
+    )
     return message, typed_data.digest(struct, agreement.chain_id, agreement.escrow)
 
 
-def partial_acceptance_typed_data(session: Session, principal: Principal, agreement: Agreement, index: int, digest: str) -> tuple[str, dict]:
+def partial_acceptance_typed_data(
+    session: Session, principal: Principal, agreement: Agreement, index: int, digest: str
+) -> tuple[str, dict]:
     require_read(agreement, principal)
     message, acceptance_digest = _acceptance(agreement, _below_target(session, agreement, index, digest))
-    return "0x" + acceptance_digest.hex(), typed_data.typed_data("PartialAcceptance", message, agreement.chain_id, agreement.escrow)
+    return "0x" + acceptance_digest.hex(), typed_data.typed_data(
+        "PartialAcceptance", message, agreement.chain_id, agreement.escrow
+    )
 
 
 def _below_target(session: Session, agreement: Agreement, index: int, digest: str) -> AttestationRecord:
@@ -66,7 +77,13 @@ def _below_target(session: Session, agreement: Agreement, index: int, digest: st
 
 
 def accept_partial(
-    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int, digest: str, signature: str
+    session: Session,
+    chain: ChainGateway,
+    principal: Principal,
+    agreement: Agreement,
+    index: int,
+    digest: str,
+    signature: str,
 ) -> RelayIntent:
     """Queues the settlement of a below-target result with the provider's signed acceptance."""
     require_party(agreement, principal, "client", "provider", "arbiter")
@@ -77,15 +94,21 @@ def accept_partial(
     except InvalidAttestation as exc:
         raise InvalidInput(f"the acceptance signature: {exc}", field="signature") from None
     if "0x" + signer.hex() != agreement.provider.lower():
-        raise InvalidInput(f"the acceptance is signed by 0x{signer.hex()}, not the provider {agreement.provider}", field="signature")
+        raise InvalidInput(
+            f"the acceptance is signed by 0x{signer.hex()}, not the provider {agreement.provider}", field="signature"
+        )
     key = settle_key(agreement, index)
-    if not enqueue(session, key, "settle", settle_call(chain, agreement, record, bytes.fromhex(signature[2:])), agreement.id, index):
+    if not enqueue(
+        session, key, "settle", settle_call(chain, agreement, record, bytes.fromhex(signature[2:])), agreement.id, index
+    ):
         raise Conflict(f"milestone {index} is already being settled")
     session.commit()
     return session.scalar(select(RelayIntent).where(RelayIntent.key == key))
 
 
-def request_release(session: Session, chain: ChainGateway, settings: Settings, principal: Principal, agreement: Agreement, index: int) -> dict:
+def request_release(
+    session: Session, chain: ChainGateway, settings: Settings, principal: Principal, agreement: Agreement, index: int
+) -> dict:
     """Asks every configured oracle node to measure the milestone now (at the chain's time) and
     push its signed result here; returns what each node answered."""
     require_party(agreement, principal, "provider")
@@ -93,7 +116,12 @@ def request_release(session: Session, chain: ChainGateway, settings: Settings, p
     if not settings.oracle_nodes:
         raise Conflict("no oracle nodes are configured (ATTESTPAY_ORACLE_NODES); the oracles must push by themselves")
     observed_at = chain.now()
-    body = {"agreement_id": agreement.agreement_id, "milestone_index": index, "spec": milestone.spec, "observed_at": observed_at}
+    body = {
+        "agreement_id": agreement.agreement_id,
+        "milestone_index": index,
+        "spec": milestone.spec,
+        "observed_at": observed_at,
+    }
     key = settings.oracle_node_api_key.get_secret_value() if settings.oracle_node_api_key else ""
     answers = []
     with httpx.Client(timeout=MEASURE_TIMEOUT, headers={"X-API-Key": key}) as http:
@@ -105,13 +133,24 @@ def request_release(session: Session, chain: ChainGateway, settings: Settings, p
                 continue
             if response.is_success:
                 signed = response.json()
-                answers.append({"node": node, "ok": True, "value": signed["attestation"]["value"], "digest": signed["digest"],
-                                "detail": signed.get("pushError")})
+                answers.append(
+                    {
+                        "node": node,
+                        "ok": True,
+                        "value": signed["attestation"]["value"],
+                        "digest": signed["digest"],
+                        "detail": signed.get("pushError"),
+                    }
+                )
             else:
-                answers.append({"node": node, "ok": False, "detail": f"HTTP {response.status_code}: {response.text[:300]}"})
+                answers.append(
+                    {"node": node, "ok": False, "detail": f"HTTP {response.status_code}: {response.text[:300]}"}
+                )
     return {"observed_at": observed_at, "nodes": answers}
 
 
 def intents(session: Session, principal: Principal, agreement: Agreement) -> list[RelayIntent]:
     require_read(agreement, principal)
-    return list(session.scalars(select(RelayIntent).where(RelayIntent.agreement_pk == agreement.id).order_by(RelayIntent.id)))
+    return list(
+        session.scalars(select(RelayIntent).where(RelayIntent.agreement_pk == agreement.id).order_by(RelayIntent.id))
+    )

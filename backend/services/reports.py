@@ -18,10 +18,17 @@ def audit_report(session: Session, chain: ChainGateway, agreement: Agreement) ->
     (fundings, approvals, settlements, releases, disputes) with their transactions, in order."""
     from backend.api.schemas import AgreementOut
 
-    events = list(session.scalars(
-        select(ChainEvent).where(ChainEvent.agreement_id == agreement.agreement_id)
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
-    )) if agreement.agreement_id else []
+    events = (
+        list(
+            session.scalars(
+                select(ChainEvent)
+                .where(ChainEvent.agreement_id == agreement.agreement_id)
+                .order_by(ChainEvent.block_number, ChainEvent.log_index)
+            )
+        )
+        if agreement.agreement_id
+        else []
+    )
     invoices = list(session.scalars(select(Invoice).where(Invoice.agreement_pk == agreement.id).order_by(Invoice.id)))
     return {
         "agreement": AgreementOut.model_validate(agreement, from_attributes=True).model_dump(mode="json"),
@@ -30,8 +37,8 @@ def audit_report(session: Session, chain: ChainGateway, agreement: Agreement) ->
             for c in agreement.consents
         ],
         "attestations": [
-            describe(r, agreement) | {"anchoring": anchoring(chain, r),
-                                      "signatures": {s.signer: s.signature for s in r.signatures}}
+            describe(r, agreement)
+            | {"anchoring": anchoring(chain, r), "signatures": {s.signer: s.signature for s in r.signatures}}
             for r in for_agreement(session, agreement)
         ],
         "fundings": [_event(e) for e in events if e.name == "AgreementFunded"],
@@ -43,8 +50,13 @@ def audit_report(session: Session, chain: ChainGateway, agreement: Agreement) ->
 
 def _event(e: ChainEvent) -> dict:
     return {
-        "name": e.name, "tx_hash": e.tx_hash, "log_index": e.log_index, "block_number": e.block_number,
-        "block_time": e.block_time, "sender": e.sender, "args": e.args,
+        "name": e.name,
+        "tx_hash": e.tx_hash,
+        "log_index": e.log_index,
+        "block_number": e.block_number,
+        "block_time": e.block_time,
+        "sender": e.sender,
+        "args": e.args,
     }
 
 
@@ -61,8 +73,13 @@ def anchoring(chain: ChainGateway, record: AttestationRecord) -> dict:
         included = chain.registry.functions.isIncluded(root, digest, proof).call()
         anchored_at, leaf_count, anchorer = chain.registry.functions.batch(root).call()
     return {
-        "anchored": included, "revoked": revoked, "root": record.anchor_root, "proof": record.anchor_proof,
-        "anchored_at": anchored_at, "batch_size": leaf_count, "anchorer": anchorer,
+        "anchored": included,
+        "revoked": revoked,
+        "root": record.anchor_root,
+        "proof": record.anchor_proof,
+        "anchored_at": anchored_at,
+        "batch_size": leaf_count,
+        "anchorer": anchorer,
     }
 
 
@@ -70,7 +87,11 @@ def portfolio(session: Session, agreements: list[Agreement], now: int) -> dict:
     latest: dict[tuple[int, int], AttestationRecord] = {}
     ids = [a.id for a in agreements]
     if ids:
-        query = select(AttestationRecord).where(AttestationRecord.agreement_pk.in_(ids)).order_by(AttestationRecord.observed_at)
+        query = (
+            select(AttestationRecord)
+            .where(AttestationRecord.agreement_pk.in_(ids))
+            .order_by(AttestationRecord.observed_at)
+        )
         for record in session.scalars(query):
             latest[(record.agreement_pk, record.milestone_index)] = record
     return analytics.portfolio(agreements, latest, now)
@@ -83,13 +104,24 @@ def invoice(session: Session, number: str) -> tuple[Invoice, dict]:
     agreement = session.get(Agreement, record.agreement_pk)
     m = agreement.milestones[record.milestone_index]
     return record, {
-        "number": record.number, "kind": record.kind, "agreement_id": agreement.agreement_id,
-        "agreement_title": agreement.title, "milestone_index": m.index, "milestone_title": m.title,
-        "client": agreement.client, "provider": agreement.provider, "token": record.token,
-        "issued_at": record.issued_at, "tx_hash": record.tx_hash, "lines": record.lines, "total": record.total,
+        "number": record.number,
+        "kind": record.kind,
+        "agreement_id": agreement.agreement_id,
+        "agreement_title": agreement.title,
+        "milestone_index": m.index,
+        "milestone_title": m.title,
+        "client": agreement.client,
+        "provider": agreement.provider,
+        "token": record.token,
+        "issued_at": record.issued_at,
+        "tx_hash": record.tx_hash,
+        "lines": record.lines,
+        "total": record.total,
         "refund_to_client": (m.refund or 0) if record.kind == "settlement" else 0,
     }
 
 
 def invoices_of(session: Session, agreement: Agreement) -> list[str]:
-    return list(session.scalars(select(Invoice.number).where(Invoice.agreement_pk == agreement.id).order_by(Invoice.id)))
+    return list(
+        session.scalars(select(Invoice.number).where(Invoice.agreement_pk == agreement.id).order_by(Invoice.id))
+    )

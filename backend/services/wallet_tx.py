@@ -29,7 +29,9 @@ def _ready(agreement: Agreement) -> None:
 
 def _milestone(agreement: Agreement, index: int):
     if index >= len(agreement.milestones):
-        raise InvalidInput(f"agreement {agreement.id} has {len(agreement.milestones)} milestones; there is no {index}", field="index")
+        raise InvalidInput(
+            f"agreement {agreement.id} has {len(agreement.milestones)} milestones; there is no {index}", field="index"
+        )
     return agreement.milestones[index]
 
 
@@ -45,8 +47,12 @@ def create(session: Session, chain: ChainGateway, principal: Principal, agreemen
     role = require_party(agreement, principal, "client", "provider")
     _ready(agreement)
     terms, milestones = agreement_terms(agreement), [milestone_terms(m) for m in agreement.milestones]
-    call = chain.escrow.functions.create(terms.as_abi(), [m.as_abi() for m in milestones], _counterparty_consent(agreement, role))
-    return [chain.transaction(principal.address, call) | {"description": "register the consented agreement on the escrow"}]
+    call = chain.escrow.functions.create(
+        terms.as_abi(), [m.as_abi() for m in milestones], _counterparty_consent(agreement, role)
+    )
+    return [
+        chain.transaction(principal.address, call) | {"description": "register the consented agreement on the escrow"}
+    ]
 
 
 def fund(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement) -> list[dict]:
@@ -65,7 +71,10 @@ def fund(session: Session, chain: ChainGateway, principal: Principal, agreement:
         consent = _counterparty_consent(agreement, "client")
         call, what = chain.escrow.functions.createAndFund(abi_terms, abi_milestones, consent), "register and fund"
     if agreement.token == ETH:
-        return [chain.transaction(principal.address, call, value=total) | {"description": f"{what} the escrow with {total} wei"}]
+        return [
+            chain.transaction(principal.address, call, value=total)
+            | {"description": f"{what} the escrow with {total} wei"}
+        ]
     txs = []
     if chain.allowance(agreement.token, principal.address) < total:
         approve = chain.transaction(principal.address, chain.approve_call(agreement.token, total))
@@ -75,16 +84,26 @@ def fund(session: Session, chain: ChainGateway, principal: Principal, agreement:
     return txs
 
 
-def approve(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
+def approve(
+    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int
+) -> list[dict]:
     require_party(agreement, principal, "client")
     _ready(agreement)
     _milestone(agreement, index)
-    call = chain.escrow.functions.approveMilestone(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index)
+    call = chain.escrow.functions.approveMilestone(
+        _hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index
+    )
     return [chain.transaction(principal.address, call) | {"description": f"approve milestone {index}"}]
 
 
 def settle(
-    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int, digest: str, partial: bool
+    session: Session,
+    chain: ChainGateway,
+    principal: Principal,
+    agreement: Agreement,
+    index: int,
+    digest: str,
+    partial: bool,
 ) -> list[dict]:
     """Settle on a stored attestation with enough signatures. `partial`: the provider accepts a
     result below target (only the provider may); otherwise the result must meet the target."""
@@ -100,10 +119,15 @@ def settle(
     if partial and meets:
         raise Conflict("the value meets the target: settle it, there is no partial result to accept")
     if not partial and not meets:
-        raise Conflict(f"the value {record.value} is below the target {m.target}: only the provider can accept it (accept-partial)")
+        raise Conflict(
+            f"the value {record.value} is below the target {m.target}: only the provider can accept it (accept-partial)"
+        )
     call = settle_call(chain, agreement, record)
     what = "accept the partial result of" if partial else "settle"
-    return [chain.transaction(principal.address, call) | {"description": f"{what} milestone {index} at value {record.value}"}]
+    return [
+        chain.transaction(principal.address, call)
+        | {"description": f"{what} milestone {index} at value {record.value}"}
+    ]
 
 
 def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRecord, provider_acceptance: bytes = b""):
@@ -112,12 +136,19 @@ def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRe
     index = record.milestone_index
     signed = sorted(((s.signer, _hex(s.signature)) for s in record.signatures), key=lambda p: int(p[0], 16))
     att = Attestation(
-        _hex(agreement.agreement_id), index, _hex(record.metric_id), record.value, record.observed_at,
-        _hex(record.evidence_hash), record.expires_at,
+        _hex(agreement.agreement_id),
+        index,
+        _hex(record.metric_id),
+        record.value,
+        record.observed_at,
+        _hex(record.evidence_hash),
+        record.expires_at,
     )
     args = (
-        agreement_terms(agreement).as_abi(), milestone_terms(agreement.milestones[index]).as_abi(),
-        typed_data.milestone_proof([milestone_terms(x) for x in agreement.milestones], index), att.as_abi(),
+        agreement_terms(agreement).as_abi(),
+        milestone_terms(agreement.milestones[index]).as_abi(),
+        typed_data.milestone_proof([milestone_terms(x) for x in agreement.milestones], index),
+        att.as_abi(),
         typed_data.pack_signatures(signed[: agreement.threshold]),
     )
     if provider_acceptance:
@@ -126,10 +157,14 @@ def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRe
 
 
 def release_holdback_call(chain: ChainGateway, agreement: Agreement, index: int):
-    return chain.escrow.functions.releaseHoldback(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index)
+    return chain.escrow.functions.releaseHoldback(
+        _hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index
+    )
 
 
-def dispute(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
+def dispute(
+    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int
+) -> list[dict]:
     require_party(agreement, principal, "client", "provider")
     _ready(agreement)
     _milestone(agreement, index)
@@ -138,10 +173,17 @@ def dispute(session: Session, chain: ChainGateway, principal: Principal, agreeme
 
 
 def split_message(agreement: Agreement, index: int, holdback: bool, provider_share_bps: int) -> dict:
-    return {"agreementId": agreement.agreement_id, "milestoneIndex": index, "holdback": holdback, "providerShareBps": provider_share_bps}
+    return {
+        "agreementId": agreement.agreement_id,
+        "milestoneIndex": index,
+        "holdback": holdback,
+        "providerShareBps": provider_share_bps,
+    }
 
 
-def split_typed_data(principal: Principal, agreement: Agreement, index: int, holdback: bool, provider_share_bps: int) -> tuple[str, dict]:
+def split_typed_data(
+    principal: Principal, agreement: Agreement, index: int, holdback: bool, provider_share_bps: int
+) -> tuple[str, dict]:
     """The EIP-712 DisputeSplit a party signs so that the other party may resolve with it."""
     require_party(agreement, principal, "client", "provider", "arbiter")
     _ready(agreement)
@@ -153,8 +195,14 @@ def split_typed_data(principal: Principal, agreement: Agreement, index: int, hol
 
 
 def resolve_dispute(
-    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int, holdback: bool,
-    provider_share_bps: int, counterparty_signature: str | None,
+    session: Session,
+    chain: ChainGateway,
+    principal: Principal,
+    agreement: Agreement,
+    index: int,
+    holdback: bool,
+    provider_share_bps: int,
+    counterparty_signature: str | None,
 ) -> list[dict]:
     """Splits a disputed milestone (or holdback): the arbiter alone, or a party with the other
     party's DisputeSplit signature for exactly this split."""
@@ -170,24 +218,36 @@ def resolve_dispute(
         call = chain.escrow.functions.resolveHoldbackDispute(agreement_id, terms, index, provider_share_bps, signature)
     else:
         proof = typed_data.milestone_proof([milestone_terms(x) for x in agreement.milestones], index)
-        call = chain.escrow.functions.resolveDispute(agreement_id, terms, index, milestone_terms(m).as_abi(), proof, provider_share_bps, signature)
+        call = chain.escrow.functions.resolveDispute(
+            agreement_id, terms, index, milestone_terms(m).as_abi(), proof, provider_share_bps, signature
+        )
     what = "holdback of milestone" if holdback else "milestone"
-    return [chain.transaction(principal.address, call) | {"description": f"split the disputed {what} {index}: {provider_share_bps / 100:.2f}% to the provider"}]
+    return [
+        chain.transaction(principal.address, call)
+        | {"description": f"split the disputed {what} {index}: {provider_share_bps / 100:.2f}% to the provider"}
+    ]
 
 
-def reclaim(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
+def reclaim(
+    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int
+) -> list[dict]:
     require_party(agreement, principal, "client")
     _ready(agreement)
     m = _milestone(agreement, index)
     milestones = [milestone_terms(x) for x in agreement.milestones]
     call = chain.escrow.functions.reclaim(
-        _hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index, milestone_terms(m).as_abi(),
+        _hex(agreement.agreement_id),
+        agreement_terms(agreement).as_abi(),
+        index,
+        milestone_terms(m).as_abi(),
         typed_data.milestone_proof(milestones, index),
     )
     return [chain.transaction(principal.address, call) | {"description": f"reclaim milestone {index}"}]
 
 
-def release_holdback(session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int) -> list[dict]:
+def release_holdback(
+    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, index: int
+) -> list[dict]:
     require_party(agreement, principal, "client", "provider", "arbiter")
     _ready(agreement)
     _milestone(agreement, index)

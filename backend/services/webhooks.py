@@ -63,9 +63,16 @@ def notify(session: Session, agreement: Agreement, event: ChainEvent, kind: str)
     if not hooks:
         return
     payload = {
-        "type": kind, "event": event.name, "agreementId": agreement.agreement_id, "agreement": agreement.id,
-        "status": agreement.status, "args": event.args, "txHash": event.tx_hash, "logIndex": event.log_index,
-        "blockNumber": event.block_number, "blockHash": event.block_hash,
+        "type": kind,
+        "event": event.name,
+        "agreementId": agreement.agreement_id,
+        "agreement": agreement.id,
+        "status": agreement.status,
+        "args": event.args,
+        "txHash": event.tx_hash,
+        "logIndex": event.log_index,
+        "blockNumber": event.block_number,
+        "blockHash": event.block_hash,
     }
     key = f"{kind}:{event.block_hash}:{event.tx_hash}:{event.log_index}"
     session.add_all(WebhookDelivery(webhook_id=hook, event_key=key, payload=payload) for hook in hooks)

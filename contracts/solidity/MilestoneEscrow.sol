@@ -12,9 +12,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IAttestationRegistry} from "./interfaces/IAttestationRegistry.sol";
 import {IMilestoneEscrow} from "./interfaces/IMilestoneEscrow.sol";
 import {EscrowHashing} from "./libraries/EscrowHashing.sol";
-import {
-    AgreementTerms, Attestation, Milestone, MilestoneStatus, Payout, Phase
-} from "./libraries/EscrowTypes.sol";
+import {AgreementTerms, Attestation, Milestone, MilestoneStatus, Payout, Phase} from "./libraries/EscrowTypes.sol";
 import {PayoutMath} from "./libraries/PayoutMath.sol";
 
 /// @title MilestoneEscrow
@@ -77,11 +75,11 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
     // ================================================================ lifecycle
 
     /// @inheritdoc IMilestoneEscrow
-    function create(AgreementTerms calldata terms, Milestone[] calldata milestones, bytes calldata counterpartySignature)
-        external
-        nonReentrant
-        returns (bytes32 agreementId)
-    {
+    function create(
+        AgreementTerms calldata terms,
+        Milestone[] calldata milestones,
+        bytes calldata counterpartySignature
+    ) external nonReentrant returns (bytes32 agreementId) {
         (agreementId,) = _create(terms, milestones, counterpartySignature);
     }
 
@@ -91,7 +89,9 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         Milestone[] calldata milestones,
         bytes calldata counterpartySignature
     ) external payable nonReentrant returns (bytes32 agreementId) {
-        if (counterpartySignature.length == 0) revert InvalidPartySignature(_counterparty(terms));
+        if (counterpartySignature.length == 0) {
+            revert InvalidPartySignature(_counterparty(terms));
+        }
         uint256 total;
         (agreementId, total) = _create(terms, milestones, counterpartySignature);
         _fund(agreementId, terms.token, total);
@@ -501,7 +501,9 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         Attestation calldata att,
         bytes calldata signatures
     ) private view returns (bytes32 digest) {
-        if (att.metricId != milestone.metricId) revert MetricMismatch(milestone.metricId, att.metricId);
+        if (att.metricId != milestone.metricId) {
+            revert MetricMismatch(milestone.metricId, att.metricId);
+        }
         if (att.observedAt > block.timestamp) revert AttestationFromFuture(att.observedAt);
         if (block.timestamp > att.expiresAt) revert AttestationExpired(att.expiresAt);
         digest = _hashTypedDataV4(EscrowHashing.hashAttestation(att));
@@ -526,7 +528,8 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
                     || !_signedBy(terms.client, EscrowHashing.hashApproval(id, index), clientApproval)
             ) revert ClientApprovalMissing(index);
         }
-        if (!PayoutMath.reaches(att.value, milestone.target, milestone.higherIsBetter) && msg.sender != terms.provider) {
+        if (!PayoutMath.reaches(att.value, milestone.target, milestone.higherIsBetter) && msg.sender != terms.provider)
+        {
             bytes32 acceptance = EscrowHashing.hashPartialAcceptance(id, index, att.value, digest);
             if (providerAcceptance.length == 0 || !_signedBy(terms.provider, acceptance, providerAcceptance)) {
                 revert PartialResultNotAccepted(att.value, milestone.target);

@@ -8,7 +8,16 @@ from fastapi import APIRouter, Path, Query, Response
 
 from attestpay import payout, typed_data
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
-from backend.api.schemas import AgreementIn, AgreementOut, AttestationOut, ConsentIn, Int256, PayoutOut, TypedDataOut, Uint64
+from backend.api.schemas import (
+    AgreementIn,
+    AgreementOut,
+    AttestationOut,
+    ConsentIn,
+    Int256,
+    PayoutOut,
+    TypedDataOut,
+    Uint64,
+)
 from backend.domain.terms import milestone_terms
 from backend.errors import InvalidInput
 from backend.services import agreements, attestations, documents, reports
@@ -62,7 +71,9 @@ def terms_typed_data(pk: AgreementPk, session: SessionDep, principal: PrincipalD
     """The EIP-712 message each party signs to consent (eth_signTypedData_v4)."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
-    return TypedDataOut(primary_type="Agreement", digest=_digest(agreement), typed_data=agreements.terms_typed_data(agreement))
+    return TypedDataOut(
+        primary_type="Agreement", digest=_digest(agreement), typed_data=agreements.terms_typed_data(agreement)
+    )
 
 
 def _digest(agreement) -> str:
@@ -95,7 +106,9 @@ def preview(
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
     if index >= len(agreement.milestones):
-        raise InvalidInput(f"agreement {pk} has {len(agreement.milestones)} milestones; there is no {index}", field="index")
+        raise InvalidInput(
+            f"agreement {pk} has {len(agreement.milestones)} milestones; there is no {index}", field="index"
+        )
     m = milestone_terms(agreement.milestones[index])
     figures = payout.compute(m, value, observed_at)
     return PayoutOut(days_late=payout.days_late(m.deadline, observed_at), **vars(figures))
@@ -106,7 +119,9 @@ def list_attestations(pk: AgreementPk, session: SessionDep, principal: Principal
     """Every verified attestation for the agreement, in the order received."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
-    return [AttestationOut(**attestations.describe(r, agreement)) for r in attestations.for_agreement(session, agreement)]
+    return [
+        AttestationOut(**attestations.describe(r, agreement)) for r in attestations.for_agreement(session, agreement)
+    ]
 
 
 @router.get("/{pk}/invoices")

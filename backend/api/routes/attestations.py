@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
 from backend.api.schemas import AttestationIn, AttestationOut, Hex32
-from backend.db.models import AttestationRecord, Agreement
+from backend.db.models import Agreement, AttestationRecord
 from backend.errors import NotFound
 from backend.services import attestations
 from backend.services.access import require_read, require_role
@@ -43,7 +43,9 @@ def read(digest: Hex32, session: SessionDep, principal: PrincipalDep) -> Attesta
 
 
 @router.post("/{digest}/anchoring")
-def anchoring(digest: Hex32, body: AnchoringIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> AttestationOut:
+def anchoring(
+    digest: Hex32, body: AnchoringIn, session: SessionDep, chain: ChainDep, principal: WriterDep
+) -> AttestationOut:
     """Where the attestation was anchored; kept once the registry confirms the Merkle proof."""
     require_role(principal, "oracle", "worker", "operator")
     record = attestations.record_anchoring(session, chain, digest, body.root, body.proof)

@@ -21,11 +21,19 @@ def nonce(request: Request, session: SessionDep, settings: SettingsDep, chain: C
     """A single-use nonce for the SIWE message, valid for a few minutes."""
     request.app.state.limiter.hit("sign-in", _client(request), settings.sign_ins_per_minute)
     issued = auth.issue_nonce(session, settings)
-    return NonceOut(nonce=issued.nonce, expires_at=issued.expires_at, domain=settings.siwe_domain, uri=settings.siwe_uri, chain_id=chain.chain_id)
+    return NonceOut(
+        nonce=issued.nonce,
+        expires_at=issued.expires_at,
+        domain=settings.siwe_domain,
+        uri=settings.siwe_uri,
+        chain_id=chain.chain_id,
+    )
 
 
 @router.post("/auth/sign-in")
-def sign_in(request: Request, body: SignInIn, session: SessionDep, settings: SettingsDep, chain: ChainDep) -> SessionOut:
+def sign_in(
+    request: Request, body: SignInIn, session: SessionDep, settings: SettingsDep, chain: ChainDep
+) -> SessionOut:
     """Exchanges a signed EIP-4361 message for a session token (send it as `Authorization: Bearer`)."""
     request.app.state.limiter.hit("sign-in", _client(request), settings.sign_ins_per_minute)
     token, record = auth.sign_in(session, settings, body.message, body.signature, chain.chain_id)

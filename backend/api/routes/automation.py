@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
-from backend.api.schemas import AcceptPartialIn, Hex32, IntentOut, ReleaseRequestOut, TypedDataOut, WebhookIn, WebhookOut
+from backend.api.schemas import (
+    AcceptPartialIn,
+    Hex32,
+    IntentOut,
+    ReleaseRequestOut,
+    TypedDataOut,
+    WebhookIn,
+    WebhookOut,
+)
 from backend.services import agreements, release, webhooks
 
 router = APIRouter(prefix="/v1", tags=["automation"])
@@ -31,7 +39,9 @@ def request_release(
     pk: AgreementPk, index: Index, session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: WriterDep
 ) -> ReleaseRequestOut:
     """The provider asks the oracle nodes to measure now; a result that meets the target settles by itself."""
-    return ReleaseRequestOut(**release.request_release(session, chain, settings, principal, agreements.get(session, pk), index))
+    return ReleaseRequestOut(
+        **release.request_release(session, chain, settings, principal, agreements.get(session, pk), index)
+    )
 
 
 @router.get("/agreements/{pk}/milestones/{index}/accept-partial")
@@ -39,7 +49,9 @@ def partial_acceptance(
     pk: AgreementPk, index: Index, attestation: Annotated[Hex32, Query()], session: SessionDep, principal: PrincipalDep
 ) -> TypedDataOut:
     """The EIP-712 PartialAcceptance the provider signs to accept a below-target result."""
-    digest, data = release.partial_acceptance_typed_data(session, principal, agreements.get(session, pk), index, attestation)
+    digest, data = release.partial_acceptance_typed_data(
+        session, principal, agreements.get(session, pk), index, attestation
+    )
     return TypedDataOut(primary_type="PartialAcceptance", digest=digest, typed_data=data)
 
 
@@ -49,7 +61,9 @@ def accept_partial(
 ) -> IntentOut:
     """Settles a below-target result the provider accepted with a signature, from the relayer's key."""
     agreement = agreements.get(session, pk)
-    return _intent(release.accept_partial(session, chain, principal, agreement, index, body.attestation, body.signature))
+    return _intent(
+        release.accept_partial(session, chain, principal, agreement, index, body.attestation, body.signature)
+    )
 
 
 @router.post("/webhooks", status_code=201)
@@ -66,6 +80,8 @@ def list_webhooks(session: SessionDep, principal: PrincipalDep) -> list[WebhookO
 
 
 @router.delete("/webhooks/{hook_id}", status_code=204)
-def delete_webhook(hook_id: Annotated[int, Path(ge=1, lt=2**63)], session: SessionDep, principal: WriterDep) -> Response:
+def delete_webhook(
+    hook_id: Annotated[int, Path(ge=1, lt=2**63)], session: SessionDep, principal: WriterDep
+) -> Response:
     webhooks.remove(session, principal, hook_id)
     return Response(status_code=204)

@@ -15,7 +15,10 @@ from oracle.evidence import EvidenceStore
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 
 
-@router.get("/{digest}", responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+@router.get(
+    "/{digest}",
+    responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 def evidence(digest: Hex32, settings: SettingsDep, _principal: PrincipalDep) -> Response:
     """The bytes stored under `digest`, checked against it (bytes that no longer hash to it are
     refused with 409, never served); any signed-in caller."""

@@ -12,4 +12,9 @@ router = APIRouter(tags=["health"])
 def healthz(session: SessionDep, chain: ChainDep) -> dict:
     """The database answers; the chain and contract addresses this replica serves."""
     session.execute(text("SELECT 1"))
-    return {"status": "ok", "chainId": chain.chain_id, "escrow": chain.escrow.address, "registry": chain.registry.address}
+    return {
+        "status": "ok",
+        "chainId": chain.chain_id,
+        "escrow": chain.escrow.address,
+        "registry": chain.registry.address,
+    }

@@ -38,9 +38,15 @@ def html(number: Number, session: SessionDep, principal: PrincipalDep) -> HTMLRe
     return HTMLResponse(render_html(_document(session, principal, number)))
 
 
-@router.get("/{number}/pdf", responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+@router.get(
+    "/{number}/pdf",
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
+)
 def pdf(number: Number, session: SessionDep, principal: PrincipalDep) -> Response:
     """The invoice as a PDF document."""
     document = _document(session, principal, number)
-    return Response(render_pdf(document), media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{number}.pdf"'})
+    return Response(
+        render_pdf(document),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
+    )

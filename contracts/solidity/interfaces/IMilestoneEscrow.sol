@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {
-    AgreementTerms, Attestation, Milestone, MilestoneStatus, Payout, Phase
-} from "../libraries/EscrowTypes.sol";
+import {AgreementTerms, Attestation, Milestone, MilestoneStatus, Payout, Phase} from "../libraries/EscrowTypes.sol";
 
 /// @title IMilestoneEscrow
 /// @notice Holds a client's money per milestone and pays it out by the rules of escrow-semantics.md.
@@ -163,9 +161,11 @@ interface IMilestoneEscrow {
     /// party's EIP-712 signature over the `Agreement` struct it is consented at once; with empty
     /// `counterpartySignature` it waits for `consent`.
     /// @return agreementId the EIP-712 hash of `terms`.
-    function create(AgreementTerms calldata terms, Milestone[] calldata milestones, bytes calldata counterpartySignature)
-        external
-        returns (bytes32 agreementId);
+    function create(
+        AgreementTerms calldata terms,
+        Milestone[] calldata milestones,
+        bytes calldata counterpartySignature
+    ) external returns (bytes32 agreementId);
 
     /// @notice `create` with the counterparty's signature, then `fund` by the caller, in one transaction.
     function createAndFund(
@@ -179,9 +179,7 @@ interface IMilestoneEscrow {
 
     /// @notice Pays amount + bonus of every milestone (ETH as msg.value, or an ERC-20 by transferFrom
     /// the caller) and activates a consented agreement.
-    function fund(bytes32 agreementId, AgreementTerms calldata terms, Milestone[] calldata milestones)
-        external
-        payable;
+    function fund(bytes32 agreementId, AgreementTerms calldata terms, Milestone[] calldata milestones) external payable;
 
     /// @notice Either party drops an agreement that is not funded yet.
     function cancel(bytes32 agreementId, AgreementTerms calldata terms) external;

@@ -24,7 +24,8 @@ library EscrowHashing {
     bytes32 internal constant AMENDMENT_TYPEHASH =
         keccak256("Amendment(bytes32 agreementId,bytes32 fromTermsHash,bytes32 toTermsHash)");
     // MilestoneApproval(bytes32 agreementId,uint256 milestoneIndex)
-    bytes32 internal constant APPROVAL_TYPEHASH = keccak256("MilestoneApproval(bytes32 agreementId,uint256 milestoneIndex)");
+    bytes32 internal constant APPROVAL_TYPEHASH =
+        keccak256("MilestoneApproval(bytes32 agreementId,uint256 milestoneIndex)");
     // PartialAcceptance(bytes32 agreementId,uint256 milestoneIndex,int256 value,bytes32 attestation)
     bytes32 internal constant PARTIAL_ACCEPTANCE_TYPEHASH =
         keccak256("PartialAcceptance(bytes32 agreementId,uint256 milestoneIndex,int256 value,bytes32 attestation)");
@@ -63,7 +64,11 @@ library EscrowHashing {
         return keccak256(abi.encode(ATTESTATION_TYPEHASH, a));
     }
 
-    function hashAmendment(bytes32 agreementId, bytes32 fromTermsHash, bytes32 toTermsHash) internal pure returns (bytes32) {
+    function hashAmendment(bytes32 agreementId, bytes32 fromTermsHash, bytes32 toTermsHash)
+        internal
+        pure
+        returns (bytes32)
+    {
         return keccak256(abi.encode(AMENDMENT_TYPEHASH, agreementId, fromTermsHash, toTermsHash));
     }
 

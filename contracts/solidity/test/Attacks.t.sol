@@ -8,7 +8,11 @@ import {AgreementTerms, Attestation, Milestone, MilestoneStatus} from "../librar
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 import {ForceSender, GasBurningPayee, ReentrantPayee} from "./utils/MaliciousPayees.sol";
 import {
-    BlocklistToken, CallbackToken, FeeOnTransferToken, NoReturnToken, ReturnFalseToken
+    BlocklistToken,
+    CallbackToken,
+    FeeOnTransferToken,
+    NoReturnToken,
+    ReturnFalseToken
 } from "./utils/tokens/WeirdTokens.sol";
 
 /// @notice Forged, replayed and tampered attestations and signatures.
@@ -157,7 +161,9 @@ contract SignatureAttackTest is EscrowTestBase {
         _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
         x = _copy(a);
         x.metricId = keccak256("another metric");
-        _expectSettleRevert(x, sigs, abi.encodeWithSelector(IMilestoneEscrow.MetricMismatch.selector, METRIC, x.metricId));
+        _expectSettleRevert(
+            x, sigs, abi.encodeWithSelector(IMilestoneEscrow.MetricMismatch.selector, METRIC, x.metricId)
+        );
         x = _copy(a);
         x.value = 9600;
         _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
@@ -183,7 +189,9 @@ contract SignatureAttackTest is EscrowTestBase {
         Attestation memory a = _attestation(id, 0, 9200);
         a.observedAt = uint64(block.timestamp + 60);
         bytes memory sigs = _oracleSigs(a, 2);
-        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.AttestationFromFuture.selector, a.observedAt));
+        _expectSettleRevert(
+            a, sigs, abi.encodeWithSelector(IMilestoneEscrow.AttestationFromFuture.selector, a.observedAt)
+        );
         a = _attestation(id, 0, 9200);
         sigs = _oracleSigs(a, 2);
         vm.warp(a.expiresAt + 1);
@@ -233,7 +241,9 @@ contract SignatureAttackTest is EscrowTestBase {
         vm.warp(boundary + 1);
         vm.prank(client);
         escrow.reclaim(id, t, 0, ms[0], proof);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Closed));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Closed)
+        );
         escrow.settle(t, ms[0], proof, a, sigs);
     }
 }
@@ -260,7 +270,8 @@ contract MoneyAttackTest is EscrowTestBase {
 
     function test_APayeeReenteringOnReceiptGetsPaidOnce() public {
         ReentrantPayee payee = new ReentrantPayee(address(escrow));
-        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _agreementWithContractProvider(address(payee), address(0));
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) =
+            _agreementWithContractProvider(address(payee), address(0));
         Attestation memory a = _attestation(id, 0, 9700);
         bytes memory sigs = _oracleSigs(a, 1);
         bytes32[] memory proof = _proof(m, 0);
@@ -275,7 +286,8 @@ contract MoneyAttackTest is EscrowTestBase {
 
     function test_APayeeThatRevertsOnReentryFailureIsCreditedOnce() public {
         ReentrantPayee payee = new ReentrantPayee(address(escrow));
-        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _agreementWithContractProvider(address(payee), address(0));
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) =
+            _agreementWithContractProvider(address(payee), address(0));
         payee.arm(abi.encodeCall(escrow.withdraw, (address(0), address(payee))), true);
         _settle(stranger, t, m, id, 0, 9200);
         vm.assertEq(escrow.credits(address(0), address(payee)), 100 ether);

@@ -27,7 +27,11 @@ contract AttestationRegistryTest is TestBase {
 
     /// @dev Root and proof of `index` for the leaves, built like @openzeppelin/merkle-tree builds
     /// a tree over the *sorted* leaves: a complete binary tree in an array, sorted-pair hashing.
-    function _tree(bytes32[] memory digests, uint256 index) internal view returns (bytes32 root, bytes32[] memory proof) {
+    function _tree(bytes32[] memory digests, uint256 index)
+        internal
+        view
+        returns (bytes32 root, bytes32[] memory proof)
+    {
         uint256 n = digests.length;
         bytes32[] memory leaves = new bytes32[](n);
         for (uint256 i = 0; i < n; ++i) {

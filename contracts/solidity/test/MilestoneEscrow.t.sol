@@ -398,7 +398,9 @@ contract SettlementTest is EscrowTestBase {
         Attestation memory a = _attestation(id, 0, 9000);
         bytes memory sigs = _oracleSigs(a, 2);
         bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.PartialResultNotAccepted.selector, int256(9000), int256(9200)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMilestoneEscrow.PartialResultNotAccepted.selector, int256(9000), int256(9200))
+        );
         vm.prank(client);
         escrow.settle(t, ms[0], proof, a, sigs);
     }
@@ -407,8 +409,7 @@ contract SettlementTest is EscrowTestBase {
         Attestation memory a = _attestation(id, 0, 9000);
         bytes memory sigs = _oracleSigs(a, 2);
         bytes32 digest = escrow.attestationDigest(a);
-        bytes memory acceptance =
-            _partySig(PROVIDER_KEY, EscrowHashing.hashPartialAcceptance(id, 0, 9000, digest));
+        bytes memory acceptance = _partySig(PROVIDER_KEY, EscrowHashing.hashPartialAcceptance(id, 0, 9000, digest));
         bytes32[] memory proof = _proof(ms, 0);
         vm.prank(stranger);
         escrow.settleWithConsents(t, ms[0], proof, a, sigs, "", acceptance);
@@ -418,11 +419,12 @@ contract SettlementTest is EscrowTestBase {
     function test_RevertWhen_TheProvidersAcceptanceIsForAnotherValue() public {
         Attestation memory a = _attestation(id, 0, 9000);
         bytes memory sigs = _oracleSigs(a, 2);
-        bytes memory acceptance = _partySig(
-            PROVIDER_KEY, EscrowHashing.hashPartialAcceptance(id, 0, 9100, escrow.attestationDigest(a))
-        );
+        bytes memory acceptance =
+            _partySig(PROVIDER_KEY, EscrowHashing.hashPartialAcceptance(id, 0, 9100, escrow.attestationDigest(a)));
         bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.PartialResultNotAccepted.selector, int256(9000), int256(9200)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IMilestoneEscrow.PartialResultNotAccepted.selector, int256(9000), int256(9200))
+        );
         escrow.settleWithConsents(t, ms[0], proof, a, sigs, "", acceptance);
     }
 
@@ -983,9 +985,7 @@ contract AmendmentTest is EscrowTestBase {
     function test_RevertWhen_ADeadlineMovesEarlier() public {
         bytes32[] memory proof = _proof(ms, 0);
         uint64 earlier = ms[0].deadline - 1;
-        vm.expectRevert(
-            abi.encodeWithSelector(IMilestoneEscrow.DeadlineNotExtended.selector, ms[0].deadline, earlier)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.DeadlineNotExtended.selector, ms[0].deadline, earlier));
         vm.prank(provider);
         escrow.extendDeadline(id, t, 0, ms[0], proof, earlier, "");
     }
@@ -1052,7 +1052,8 @@ contract CreditTest is EscrowTestBase {
         t.provider = address(wallet);
         bytes memory consent = _consentSig(CLIENT_KEY, t);
         vm.prank(provider);
-        bytes32 id = abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
+        bytes32 id =
+            abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
         vm.prank(client);
         escrow.fund{value: 110 ether}(id, t, m);
 
@@ -1084,7 +1085,8 @@ contract CreditTest is EscrowTestBase {
         t.provider = address(wallet);
         bytes memory consent = _consentSig(CLIENT_KEY, t);
         vm.prank(provider);
-        bytes32 id = abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
+        bytes32 id =
+            abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
         vm.prank(client);
         escrow.fund{value: 110 ether}(id, t, m);
         _settle(stranger, t, m, id, 0, 9200);

@@ -8,7 +8,11 @@ import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 contract PayoutMathTest is EscrowTestBase {
     /// @dev A valid milestone from raw fuzz input: thresholds ordered in the metric's direction,
     /// bps within range, a stretch strictly beyond target whenever there is a bonus.
-    function _milestoneFrom(uint256 seed, int256 a, int256 b, int256 c, bool up) internal pure returns (Milestone memory m) {
+    function _milestoneFrom(uint256 seed, int256 a, int256 b, int256 c, bool up)
+        internal
+        pure
+        returns (Milestone memory m)
+    {
         (a, b, c) = _sorted(a, b, c);
         if (!up) (a, c) = (c, a);
         m.amount = uint128(bound(seed, 1, type(uint128).max));

@@ -60,7 +60,8 @@ contract EscrowHandler is TestBase {
 
     function create(uint256 seed) external {
         uint256 n = bound(seed, 1, 3);
-        Deal memory d = Deal(bytes32(0), seed % 2 == 0 ? address(0) : address(token), bytes32(deals.length + 1), uint8(n));
+        Deal memory d =
+            Deal(bytes32(0), seed % 2 == 0 ? address(0) : address(token), bytes32(deals.length + 1), uint8(n));
         uint256 k = deals.length;
         uint256 total;
         for (uint256 i = 0; i < n; ++i) {
@@ -87,7 +88,15 @@ contract EscrowHandler is TestBase {
             vm.prank(client);
             escrow.approveMilestone(d.id, _terms(d), i);
         }
-        Attestation memory a = Attestation(d.id, i, m.metricId, int256(bound(valueSeed, 7000, 10_000)), uint64(block.timestamp), bytes32(valueSeed), uint64(block.timestamp + 1 days));
+        Attestation memory a = Attestation(
+            d.id,
+            i,
+            m.metricId,
+            int256(bound(valueSeed, 7000, 10_000)),
+            uint64(block.timestamp),
+            bytes32(valueSeed),
+            uint64(block.timestamp + 1 days)
+        );
         bytes memory sig = _sign(oracleKey, escrow.attestationDigest(a));
         bytes32[] memory proof = _proof(k, i);
         AgreementTerms memory t = _terms(d);
