@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # Foundry's platform binaries, never the npm wrappers in node_modules/.bin: those always exit 0.
 FORGE := scripts/foundry forge
 
-.PHONY: install build artifacts demo test lint test-forge test-slither test-artifacts test-python test-browser bench soak clean
+.PHONY: install build artifacts demo test lint lint-python lint-solidity test-forge test-slither test-artifacts test-python test-browser bench soak clean
 
 install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed build/web/app.js
 
@@ -50,9 +50,13 @@ demo: $(VENV)/.installed
 test: install lint test-forge test-slither test-artifacts test-python
 
 # Lint and format: ruff on the Python tree, forge fmt on the contracts.
-lint: install
+lint: lint-python lint-solidity
+
+lint-python: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+lint-solidity: node_modules/.installed
 	$(FORGE) fmt --check
 
 test-forge: node_modules/.installed
