@@ -157,7 +157,8 @@ def verify(ctx: click.Context) -> None:
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="an empty or new directory for the database, evidence, oracle queues and audit report (default: a new temporary one)",
+    help="an empty or new directory for the database, evidence, oracle queues and audit report "
+    "(default: a new temporary one)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the whole account as one JSON document")
 def demo(workdir: Path | None, as_json: bool) -> None:

@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             for failure in a["failures"]:
                 print(f"  - {failure}")
         print(
-            f"{report['settlementsVerified']} settlements verified: {'every payout checks out' if report['passed'] else 'DISCREPANCIES FOUND'}"
+            f"{report['settlementsVerified']} settlements verified: "
+            f"{'every payout checks out' if report['passed'] else 'DISCREPANCIES FOUND'}"
         )
     return 0 if report["passed"] else 1
 

@@ -158,7 +158,8 @@ class Auditor:
         self._expect(
             agreement,
             (a["toProvider"], a["toClient"]) == (to_provider, disputed - to_provider),
-            f"milestone {a['index']}: the dispute split {a['toProvider']} + {a['toClient']} is not {a['providerShareBps']} bps of {disputed}",
+            f"milestone {a['index']}: the dispute split {a['toProvider']} + {a['toClient']} "
+            f"is not {a['providerShareBps']} bps of {disputed}",
         )
         agreement.paid_out += a["toProvider"] + a["toClient"]
         self._moved(agreement, e, [(agreement.provider, a["toProvider"]), (agreement.client, a["toClient"])])
@@ -264,7 +265,8 @@ class Auditor:
                 credits.remove((agreement.token, payee, amount))
             else:
                 self.verdicts[agreement.agreement_id].failures.append(
-                    f"{e['event']} of milestone {e['args']['index']} (tx {tx}): {amount} to {payee} neither moved nor was credited"
+                    f"{e['event']} of milestone {e['args']['index']} (tx {tx}): "
+                    f"{amount} to {payee} neither moved nor was credited"
                 )
 
     def _ether_flows(self, w3: Web3) -> None:

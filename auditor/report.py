@@ -37,15 +37,19 @@ _HTML = Environment(autoescape=select_autoescape(default=True, default_for_strin
 <style>
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #111; }
 .pass { color: #0a6b2d; } .fail { color: #a4161a; }
-table { border-collapse: collapse; width: 100%; } td, th { padding: .4rem; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; width: 100%; } \
+td, th { padding: .4rem; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
 code { font-size: .85em; word-break: break-all; }
 @media print { body { margin: 0; } }
 </style></head><body>
 <h1>Audit of escrow <code>{{ r.escrow }}</code></h1>
 <p>Chain {{ r.chainId }}, registry <code>{{ r.registry }}</code>, up to block {{ r.headBlock }}.
 {{ r.settlementsVerified }} settlements verified from chain data and evidence alone.</p>
-<p class="{{ 'pass' if r.passed else 'fail' }}"><strong>{{ 'Every payout checks out.' if r.passed else r.failures|length ~ ' discrepancies found.' }}</strong></p>
-<table><thead><tr><th scope="col">agreement</th><th scope="col">settlements</th><th scope="col">verdict</th></tr></thead><tbody>
+<p class="{{ 'pass' if r.passed else 'fail' }}">\
+<strong>{{ 'Every payout checks out.' if r.passed else r.failures|length ~ ' discrepancies found.' }}</strong></p>
+<table><thead>\
+<tr><th scope="col">agreement</th><th scope="col">settlements</th><th scope="col">verdict</th></tr></thead>\
+<tbody>
 {% for a in r.agreements %}<tr><td><code>{{ a.agreementId }}</code></td><td>{{ a.settlements }}</td>
 <td class="{{ 'pass' if a.passed else 'fail' }}">{{ 'passed' if a.passed else 'failed' }}
 {% if a.failures %}<ul>{% for f in a.failures %}<li>{{ f }}</li>{% endfor %}</ul>{% endif %}

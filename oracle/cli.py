@@ -159,7 +159,8 @@ def attest(
     _emit(
         as_json,
         out,
-        f"signed value {att.value} ({measured.used} points, {measured.ignored} outside the window) as {signer.address}\ndigest 0x{digest.hex()}\nsignature 0x{signature.hex()}",
+        f"signed value {att.value} ({measured.used} points, {measured.ignored} outside the window) as {signer.address}"
+        f"\ndigest 0x{digest.hex()}\nsignature 0x{signature.hex()}",
     )
 
 

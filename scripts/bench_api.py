@@ -348,7 +348,8 @@ def main() -> None:
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     print(
-        f"reads {result['reads_vs_bare']:.0%} of the bare ceiling (target >= 40%); intake {result['intake_per_s']}/s (target >= 300); "
+        f"reads {result['reads_vs_bare']:.0%} of the bare ceiling (target >= 40%); "
+        f"intake {result['intake_per_s']}/s (target >= 300); "
         f"p99 read {result['read_p99_ms']} ms, write {result['write_p99_ms']} ms (target < 100)"
     )
 

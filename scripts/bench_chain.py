@@ -286,7 +286,8 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     print(
         f"intake to settled: {result['intake_to_settled_blocks']} blocks at most (target <= 2); "
-        f"indexer {result['indexer_blocks_per_s']} blocks/s (target >= 2,000); {result['settlements_per_min']} settlements/min"
+        f"indexer {result['indexer_blocks_per_s']} blocks/s (target >= 2,000); "
+        f"{result['settlements_per_min']} settlements/min"
     )
 
 

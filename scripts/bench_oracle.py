@@ -90,7 +90,8 @@ def main() -> None:
     print(f"| plain eth-account verify | {plain_per_s:,} | |")
     print(f"| plain eth-account sign | {plain_sign_per_s:,} | |")
     print(
-        f"\nverification is {one_core / plain_per_s:.1f}x, signing {sign_per_s / plain_sign_per_s:.1f}x the plain path on one core"
+        f"\nverification is {one_core / plain_per_s:.1f}x, "
+        f"signing {sign_per_s / plain_sign_per_s:.1f}x the plain path on one core"
     )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

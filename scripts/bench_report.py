@@ -23,11 +23,19 @@ benchmarks, their cases and their rules:
 
 | benchmark | script | what it runs |
 | --- | --- | --- |
-| gas | `scripts/bench_gas.py` | every money path of the escrow in steady state (the escrow and provider already hold the token) |
-| peers and growth | `scripts/bench_peers.py` | the floors (an ERC-20 transfer, an ether transfer, one ecrecover); the Ethereum Attestation Service deployed from its npm package's artifacts; settlement gas with 1, 10 and 100 milestones and after 100 and 10,000 agreements |
-| oracle | `scripts/bench_oracle.py` | attestation signature verification (the oracle's own verifier, 1 and 2 cores) and signing, beside plain eth-account's recover |
-| API | `scripts/bench_api.py` | 50 concurrent clients against uvicorn on PostgreSQL: reads alternating with a bare FastAPI endpoint served by the same processes (three rounds each), writes, attestation intake; reads of agreements with 1, 10 and 100 milestones; reads, writes and intake again once 10,000 agreements exist |
-| chain engine | `scripts/bench_chain.py` | anvil with 1-second blocks, an API process and 2 workers on PostgreSQL: intake to confirmed settlement, settlements per minute, indexer catch-up |
+| gas | `scripts/bench_gas.py` | every money path of the escrow in steady state \
+(the escrow and provider already hold the token) |
+| peers and growth | `scripts/bench_peers.py` | the floors (an ERC-20 transfer, an ether transfer, one ecrecover); \
+the Ethereum Attestation Service deployed from its npm package's artifacts; \
+settlement gas with 1, 10 and 100 milestones and after 100 and 10,000 agreements |
+| oracle | `scripts/bench_oracle.py` | attestation signature verification (the oracle's own verifier, 1 and 2 cores) \
+and signing, beside plain eth-account's recover |
+| API | `scripts/bench_api.py` | 50 concurrent clients against uvicorn on PostgreSQL: \
+reads alternating with a bare FastAPI endpoint served by the same processes (three rounds each), \
+writes, attestation intake; \
+reads of agreements with 1, 10 and 100 milestones; reads, writes and intake again once 10,000 agreements exist |
+| chain engine | `scripts/bench_chain.py` | anvil with 1-second blocks, an API process and 2 workers on PostgreSQL: \
+intake to confirmed settlement, settlements per minute, indexer catch-up |
 | auditor | `scripts/bench_auditor.py` | the independent audit of 1,000 settlements over JSON-RPC |
 """
 
@@ -59,7 +67,8 @@ def rows() -> list[tuple[str, str, str]]:
                 "anchoring, per attestation (batch of 1,024)",
                 f"{g['anchor_batch_1024'] / 1024:,.0f} gas",
                 f"EAS attest {q['eas_attest_vs_our_anchoring_per_attestation']}x, multiAttest "
-                f"{q['eas_multiattest_vs_our_anchoring_per_attestation']}x, multiTimestamp {q['eas_multitimestamp_vs_our_anchoring_per_attestation']}x ours",
+                f"{q['eas_multiattest_vs_our_anchoring_per_attestation']}x, "
+                f"multiTimestamp {q['eas_multitimestamp_vs_our_anchoring_per_attestation']}x ours",
             ),
             (
                 "settle with 1 → 100 milestones",
@@ -155,7 +164,8 @@ def machine() -> str:
     )
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() or "absent"
     return (
-        f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, "
         f"Node {node}; load generators and servers share the machine"
     )
 

@@ -410,7 +410,8 @@ def invariants(stack: Stack, sessions) -> list[tuple[str, bool, str]]:
         (
             "the independent audit passes (formula, signatures, conservation, coverage)",
             report["passed"],
-            f"{report['settlementsVerified']} settlements of {len(report['agreements'])} agreements; {report['failures'][:3]}",
+            f"{report['settlementsVerified']} settlements of {len(report['agreements'])} agreements; "
+            f"{report['failures'][:3]}",
         )
     )
     logs = chain.escrow.events.MilestoneSettled().get_logs(from_block=chain.start_block)
@@ -434,7 +435,8 @@ def invariants(stack: Stack, sessions) -> list[tuple[str, bool, str]]:
             (
                 "the database equals the chain (milestone states, settlement events)",
                 not mismatched and stored == on_chain,
-                f"{len(mismatched)} milestones differ {mismatched[:3]}; events stored {len(stored)}, on chain {len(on_chain)}",
+                f"{len(mismatched)} milestones differ {mismatched[:3]}; "
+                f"events stored {len(stored)}, on chain {len(on_chain)}",
             )
         )
         intents = list(session.scalars(select(RelayIntent)))
@@ -509,12 +511,14 @@ def main(argv: list[str] | None = None) -> int:
 def print_summary(load: Load, held: float, stack: Stack, checks, workdir: Path) -> None:
     operations = sum(len(v) for v in load.latencies.values())
     print(
-        f"load held: {operations:,} operations in {held:.0f} s ({operations / held:.1f}/s) by lifecycles through 2 API replicas"
+        f"load held: {operations:,} operations in {held:.0f} s ({operations / held:.1f}/s) "
+        "by lifecycles through 2 API replicas"
     )
     for name, values in sorted(load.latencies.items()):
         values = sorted(values)
         print(
-            f"  {name:>20}: {len(values):5,}  p50 {statistics.median(values) * 1000:7.1f} ms  p99 {values[int(len(values) * 0.99)] * 1000:7.1f} ms"
+            f"  {name:>20}: {len(values):5,}  p50 {statistics.median(values) * 1000:7.1f} ms  "
+            f"p99 {values[int(len(values) * 0.99)] * 1000:7.1f} ms"
         )
     print("lifecycles: " + ", ".join(f"{k} {v}" for k, v in sorted(load.outcomes.items())))
     rpc = {k: v for k, v in stack.proxy.counts.items() if k != "ok"}

@@ -14,7 +14,8 @@ def drop_connections_to(schema: str) -> int:
     engine = sqlalchemy.create_engine(POSTGRES_SERVER)
     with engine.begin() as conn:
         dropped = conn.exec_driver_sql(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()"
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+            "AND datname = current_database()"
             " AND application_name = %(name)s",
             {"name": schema},
         ).scalar()

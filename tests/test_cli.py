@@ -182,7 +182,8 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         assert as_party("provider", "status", pk).stdout.strip() == "active (open, open)"
         assert anvil.w3.eth.get_balance(anvil.escrow.address) == 220 * 10**18
 
-        # a settlement, then the reports: the audit trail for an auditor's key, the portfolio and the invoice for a party
+        # a settlement, then the reports: the audit trail for an auditor's key, the portfolio and the
+        # invoice for a party
         client = BackendClient(url)
         agreement = client.request("GET", f"/v1/agreements/{pk}", headers=client.wallet(anvil.client.key))
         keys = {

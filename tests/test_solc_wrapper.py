@@ -16,7 +16,8 @@ PINNED = json.loads((ROOT / "package.json").read_text())["dependencies"]["solc"]
 def _fake_native(directory: Path, version: str) -> None:
     fake = directory / "solc"
     fake.write_text(
-        f'#!/bin/sh\necho "solc, the solidity compiler commandline interface"\necho "Version: {version}+commit.native.Linux.g++"\n'
+        f'#!/bin/sh\necho "solc, the solidity compiler commandline interface"\n'
+        f'echo "Version: {version}+commit.native.Linux.g++"\n'
     )
     fake.chmod(0o755)
 
@@ -44,7 +45,10 @@ def test_a_native_solc_of_another_version_is_ignored(tmp_path):
 
 
 def test_standard_json_resolves_imports_through_the_base_path():
-    source = 'import {Math} from "@openzeppelin/contracts/utils/math/Math.sol"; contract C { function f() external pure returns (uint256) { return Math.max(1, 2); } }'
+    source = (
+        'import {Math} from "@openzeppelin/contracts/utils/math/Math.sol"; '
+        "contract C { function f() external pure returns (uint256) { return Math.max(1, 2); } }"
+    )
     request = {
         "language": "Solidity",
         "sources": {"C.sol": {"content": "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.24;\n" + source}},

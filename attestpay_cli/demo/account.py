@@ -151,14 +151,16 @@ def text(document: dict) -> str:
         lines += [
             "",
             f"== {s['name']}: {s['title']}",
-            f"   agreement {s['agreementId']}, paid in {unit}, {s['oracles']['threshold']}-of-{len(s['oracles']['signers'])} oracles; "
+            f"   agreement {s['agreementId']}, paid in {unit}, "
+            f"{s['oracles']['threshold']}-of-{len(s['oracles']['signers'])} oracles; "
             f"funded in {_hashes(s['transactions'])}",
         ]
         for m in s["milestones"]:
             lines += _milestone_text(m, unit)
     lines += ["", "== Anchoring"]
     lines += [
-        f"   root {b['root'][:18]}… anchored by {b['anchorer']} at {_date(b['anchoredAt'])}: {b['attestations']} attestations, "
+        f"   root {b['root'][:18]}… anchored by {b['anchorer']} "
+        f"at {_date(b['anchoredAt'])}: {b['attestations']} attestations, "
         f"every one the oracles signed (in the queues of {len(b['oracles'])} oracles)"
         for b in document["anchoring"]
     ]
@@ -189,14 +191,16 @@ def _milestone_text(m: dict, unit: str) -> list[str]:
     lines += [f"     · {line}" for line in m["story"]]
     if o["state"] == "settled":
         lines.append(
-            f"     settled: base {_money(o['base'])} + bonus {_money(o['bonusEarned'])} - late penalty {_money(o['penalty'])} "
+            f"     settled: base {_money(o['base'])} + bonus {_money(o['bonusEarned'])} "
+            f"- late penalty {_money(o['penalty'])} "
             f"({o['penaltyBps'] / 100:g}%); "
             f"paid now {_money(o['paidNow'])}, held back {_money(o['holdback'])} ({o['holdbackStatus']}), "
             f"refunded {_money(o['refund'])} {unit}"
         )
     else:
         lines.append(
-            f"     {o['state']}: to the provider {_money(o['paidNow'])}, back to the client {_money(o['refund'])} {unit}"
+            f"     {o['state']}: to the provider {_money(o['paidNow'])}, "
+            f"back to the client {_money(o['refund'])} {unit}"
         )
     lines.append(f"     transactions: {_hashes(m['transactions'])}")
     return lines

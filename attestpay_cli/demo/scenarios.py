@@ -284,7 +284,8 @@ def saas_onboarding(stage: Stage) -> Played:
                         {
                             "kind": "sql",
                             "url_env": "SOURCE_SAAS_DB",
-                            "query": "SELECT id, activated_at AS time, 1 AS value FROM users WHERE activated_at IS NOT NULL ORDER BY id",
+                            "query": "SELECT id, activated_at AS time, 1 AS value FROM users "
+                            "WHERE activated_at IS NOT NULL ORDER BY id",
                         },
                         "count",
                     ),

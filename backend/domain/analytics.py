@@ -68,7 +68,8 @@ def cash_flow(funded: list[Agreement], latest: dict[tuple[int, int], Attestation
     """Expected payments to providers by UTC date and token, in three cases. Best: every open
     milestone reaches its stretch value on its deadline. Expected: at the latest attested value
     (the target when none), settled now if that is before the deadline, else on it. Worst: open
-    milestones without an attestation that meets the target are reclaimed (nothing paid) and disputed holdbacks are lost.
+    milestones without an attestation that meets the target are reclaimed (nothing paid) and disputed
+    holdbacks are lost.
     Holdbacks pay out settledAt + holdbackPeriod in every case but the worst for disputed ones."""
     flows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
 

@@ -31,7 +31,8 @@ def holdback_lines(amount: int) -> list[dict]:
 def dispute_lines(provider_share_bps: int, to_provider: int, to_client: int) -> list[dict]:
     return [
         {
-            "item": f"Dispute split: {provider_share_bps / 100:.2f}% to the provider ({to_client:,} back to the client)",
+            "item": f"Dispute split: {provider_share_bps / 100:.2f}% to the provider "
+            f"({to_client:,} back to the client)",
             "amount": to_provider,
             "effect": "add",
         }
@@ -62,14 +63,17 @@ tr.total td { font-weight: bold; border-top: 2px solid #111; }
 @media print { body { margin: 1cm; } }
 </style></head><body>
 <h1>Invoice {{ d.number }}</h1>
-<p class="meta">Issued {{ date(d.issued_at) }} &middot; {{ d.kind }} of milestone {{ d.milestone_index }} ({{ d.milestone_title }})</p>
+<p class="meta">Issued {{ date(d.issued_at) }} &middot; {{ d.kind }} of milestone {{ d.milestone_index }} \
+({{ d.milestone_title }})</p>
 <p><strong>Agreement:</strong> {{ d.agreement_title }}<br><span class="meta">{{ d.agreement_id }}</span></p>
 <p><strong>Provider (payee):</strong> <span class="meta">{{ d.provider }}</span><br>
 <strong>Client (payer):</strong> <span class="meta">{{ d.client }}</span></p>
 <table><thead><tr><th>Item</th><th class="amount">Amount ({{ unit(d.token) }})</th></tr></thead><tbody>
-{% for line in d.lines %}<tr><td>{{ line.item }}</td><td class="amount">{{ "-" if line.effect == "deduct" else "" }}{{ money(line.amount) }}</td></tr>
+{% for line in d.lines %}<tr><td>{{ line.item }}</td>\
+<td class="amount">{{ "-" if line.effect == "deduct" else "" }}{{ money(line.amount) }}</td></tr>
 {% endfor %}<tr class="total"><td>Paid to the provider</td><td class="amount">{{ money(d.total) }}</td></tr>
-{% if d.refund_to_client %}<tr><td>Refunded to the client</td><td class="amount">{{ money(d.refund_to_client) }}</td></tr>{% endif %}
+{% if d.refund_to_client %}<tr><td>Refunded to the client</td>\
+<td class="amount">{{ money(d.refund_to_client) }}</td></tr>{% endif %}
 </tbody></table>
 <p class="meta">Paid on-chain in transaction {{ d.tx_hash }}.</p>
 </body></html>

@@ -81,7 +81,10 @@ def _insert_intent(table: Table):
         "updated_at",
     )
     quoted = ", ".join(f'"{c}"' for c in columns)
-    sql = f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(':' + c for c in columns)}) ON CONFLICT (key) DO NOTHING"
+    sql = (
+        f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(':' + c for c in columns)}) "
+        "ON CONFLICT (key) DO NOTHING"
+    )
     return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
 

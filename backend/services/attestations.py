@@ -22,7 +22,10 @@ from backend.services.auth import Principal
 def _insert_or_ignore(table: Table, conflict: str, columns: tuple[str, ...]) -> TextClause:
     """INSERT ... ON CONFLICT (...) DO NOTHING, which SQLite and PostgreSQL spell alike. As text it
     is compiled once; the dialects' on_conflict constructs are compiled on every execution."""
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) ON CONFLICT ({conflict}) DO NOTHING"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+        f"ON CONFLICT ({conflict}) DO NOTHING"
+    )
     return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
 
 
