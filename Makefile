@@ -49,12 +49,13 @@ demo: $(VENV)/.installed
 
 test: install lint test-forge test-slither test-artifacts test-python
 
-# Lint and format: ruff on the Python tree, forge fmt on the contracts.
+# Lint, format and types: ruff and mypy on the Python tree (mypy's files in pyproject.toml), forge fmt on the contracts.
 lint: lint-python lint-solidity
 
 lint-python: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 lint-solidity: node_modules/.installed
 	$(FORGE) fmt --check

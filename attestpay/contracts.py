@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from web3 import Web3
 from web3.contract import Contract
@@ -33,4 +33,4 @@ def deploy(w3: Web3, name: str, *args: Any, sender: str) -> Contract:
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     tx_hash = factory.constructor(*args).transact({"from": sender})
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
-    return contract_at(w3, name, receipt["contractAddress"])
+    return contract_at(w3, name, cast(str, receipt["contractAddress"]))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.types import TxReceipt
 
 from attestpay.contracts import load_artifact
 
@@ -47,7 +48,7 @@ def write(deployment: dict, path: Path) -> None:
     path.write_text(json.dumps(deployment, indent=2) + "\n")
 
 
-def _create(w3: Web3, account: LocalAccount, name: str, args: tuple, timeout: float, progress) -> dict:
+def _create(w3: Web3, account: LocalAccount, name: str, args: tuple, timeout: float, progress) -> TxReceipt:
     artifact = load_artifact(name)
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
     base_fee = w3.eth.get_block("latest").get("baseFeePerGas", 0)

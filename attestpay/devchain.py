@@ -14,6 +14,7 @@ from pathlib import Path
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
+from web3.types import RPCEndpoint
 
 from attestpay.contracts import deploy
 
@@ -77,17 +78,17 @@ class AnvilChain:
         return self.w3.eth.get_block("latest")["timestamp"]
 
     def warp(self, timestamp: int) -> None:
-        self.w3.provider.make_request("evm_setNextBlockTimestamp", [timestamp])
+        self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
         self.mine()
 
     def mine(self, blocks: int = 1) -> None:
-        self.w3.provider.make_request("anvil_mine", [hex(blocks)])
+        self.w3.provider.make_request(RPCEndpoint("anvil_mine"), [hex(blocks)])
 
     def snapshot(self) -> str:
-        return self.w3.provider.make_request("evm_snapshot", [])["result"]
+        return self.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"]
 
     def revert(self, snapshot: str) -> None:
-        if self.w3.provider.make_request("evm_revert", [snapshot])["result"] is not True:
+        if self.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])["result"] is not True:
             raise RuntimeError(f"anvil could not revert to snapshot {snapshot}")
 
     def deployment(self, path: Path) -> Path:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
+from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
 
 from attestpay import payout, typed_data
@@ -227,7 +229,7 @@ class Auditor:
         return "0x" + node.hex() == root
 
     def _batch_tree(self, uri: str) -> list[str] | None:
-        if not uri.startswith("evidence:0x"):
+        if self.evidence is None or not uri.startswith("evidence:0x"):
             return None
         try:
             return json.loads(self.evidence.get(bytes.fromhex(uri.removeprefix("evidence:0x"))))["tree"]
@@ -235,6 +237,7 @@ class Auditor:
             return None
 
     def _evidence(self, verdict: Verdict, where: str, s: Settlement) -> None:
+        assert self.evidence is not None  # called only with an evidence location
         att = s.attestation
         try:
             spec = MetricSpec.model_validate_json(self.evidence.get(att.metric_id))
@@ -284,7 +287,8 @@ class Auditor:
             elif e["event"] in ("Credited", "Withdrawn") and a["token"] == ETH:
                 expected[block] += a["amount"] if e["event"] == "Credited" else -a["amount"]
         for block, delta in sorted(expected.items()):
-            moved = w3.eth.get_balance(self.history.escrow, block) - w3.eth.get_balance(self.history.escrow, block - 1)
+            escrow = cast(ChecksumAddress, self.history.escrow)
+            moved = w3.eth.get_balance(escrow, block) - w3.eth.get_balance(escrow, block - 1)
             if moved != delta:
                 for agreement_id in touched[block] or self.verdicts:
                     self.verdicts[agreement_id].failures.append(
@@ -345,7 +349,7 @@ def _ether_out(e: dict) -> int:
 
 def _balance(w3: Web3, token: str, holder: str, block: int) -> int:
     if token == ETH:
-        return w3.eth.get_balance(holder, block)
+        return w3.eth.get_balance(cast(ChecksumAddress, holder), block)
     selector = Web3.keccak(text="balanceOf(address)")[:4]
     data = selector + b"\0" * 12 + bytes.fromhex(holder[2:])
-    return int.from_bytes(w3.eth.call({"to": token, "data": "0x" + data.hex()}, block), "big")
+    return int.from_bytes(w3.eth.call({"to": token, "data": HexStr("0x" + data.hex())}, block), "big")

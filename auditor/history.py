@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
+from eth_typing import HexStr
 from eth_utils import event_abi_to_log_topic, keccak
 from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import Web3TypeError
+from web3.types import FilterParams
 
 from attestpay.contracts import contract_at
 from attestpay.terms import AgreementTerms, Attestation, Milestone
@@ -95,10 +98,10 @@ def _transactions(w3: Web3, hashes: list[str]) -> list:
     try:
         with w3.batch_requests() as batch:
             for tx_hash in hashes:
-                batch.add(w3.eth.get_transaction(tx_hash))
+                batch.add(w3.eth.get_transaction(HexStr(tx_hash)))
             return batch.execute()
     except Web3TypeError:  # the embedded eth-tester provider: one call each
-        return [w3.eth.get_transaction(tx_hash) for tx_hash in hashes]
+        return [w3.eth.get_transaction(HexStr(tx_hash)) for tx_hash in hashes]
 
 
 def _decoders(*contracts: Contract) -> dict:
@@ -116,7 +119,7 @@ def _ranges(w3: Web3, query: dict, first: int, head: int, progress):
     while first <= head:
         last = min(head, first + size - 1)
         try:
-            logs = w3.eth.get_logs(query | {"fromBlock": first, "toBlock": last})
+            logs = w3.eth.get_logs(cast(FilterParams, query | {"fromBlock": first, "toBlock": last}))
         except Exception:  # the node's own limit on a range or on results
             if size == 1:
                 raise

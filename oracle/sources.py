@@ -114,7 +114,7 @@ def parse_rows(source: Source, raw: bytes) -> list[tuple]:
     try:
         if isinstance(source, CsvSource):
             reader = csv.DictReader(io.StringIO(raw.decode()))
-            rows = [(int(r[source.time_column]), Fraction(r[source.value_column])) for r in reader]
+            rows: list[tuple] = [(int(r[source.time_column]), Fraction(r[source.value_column])) for r in reader]
         elif isinstance(source, PrometheusSource):
             rows = _prometheus_rows(json.loads(raw))
         elif isinstance(source, HttpJsonSource):
