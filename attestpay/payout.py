@@ -4,10 +4,23 @@ line for line. Pure: values in, values out; a differential test keeps it equal t
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from attestpay.terms import Milestone, Payout
 
-BPS = 10_000
+BPS = 10_000  # PayoutMath.BPS: shares and penalties are in basis points of this whole
 DAY = 86_400
+MAX_MILESTONES = 112  # MilestoneEscrow.MAX_MILESTONES: 2-bit states of them fill one slot
+
+
+class Targeted(Protocol):
+    """Anything with a milestone's target and direction (the signed terms, a stored row)."""
+
+    @property
+    def target(self) -> int: ...
+
+    @property
+    def higher_is_better(self) -> bool: ...
 
 
 def compute(m: Milestone, value: int, observed_at: int) -> Payout:
@@ -43,6 +56,17 @@ def compute(m: Milestone, value: int, observed_at: int) -> Payout:
     # 7. refund to the client
     refund = m.amount + m.bonus - net
     return Payout(earned_bps, base, bonus_earned, penalty_bps, penalty, net, holdback, paid_now, refund)
+
+
+def meets_target(milestone: Targeted, value: int) -> bool:
+    """Whether `value` settles the milestone in full; below it only the provider may accept it."""
+    return reaches(value, milestone.target, milestone.higher_is_better)
+
+
+def dispute_split(disputed: int, provider_share_bps: int) -> tuple[int, int]:
+    """(to the provider, back to the client) of a disputed amount, as MilestoneEscrow._split pays it."""
+    to_provider = disputed * provider_share_bps // BPS
+    return to_provider, disputed - to_provider
 
 
 def reaches(value: int, mark: int, higher_is_better: bool) -> bool:

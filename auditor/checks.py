@@ -156,10 +156,9 @@ class Auditor:
             agreement.closed.add(a["index"])
             m = agreement.milestones[a["index"]]
             disputed = m["amount"] + m["bonus"]
-        to_provider = disputed * a["providerShareBps"] // 10_000
         self._expect(
             agreement,
-            (a["toProvider"], a["toClient"]) == (to_provider, disputed - to_provider),
+            (a["toProvider"], a["toClient"]) == payout.dispute_split(disputed, a["providerShareBps"]),
             f"milestone {a['index']}: the dispute split {a['toProvider']} + {a['toClient']} "
             f"is not {a['providerShareBps']} bps of {disputed}",
         )

@@ -108,15 +108,13 @@ class ChainGateway:
                 raise self.rejection(exc) from None
 
     def rejection(self, exc: Exception) -> Exception:
-        data = revert_data(exc)
-        if data is None and isinstance(exc, NODE_FAULTS) and not isinstance(exc, ContractLogicError):
+        if revert_data(exc) is None and isinstance(exc, NODE_FAULTS) and not isinstance(exc, ContractLogicError):
             return ChainUnavailable(f"the chain's node did not answer usefully ({type(exc).__name__}: {exc}); retry")
-        error = decode_revert(load_artifact("MilestoneEscrow")["abi"], data) if data else None
-        if error is None:
+        revert = escrow_revert(exc)
+        if revert.name is None:
             return ContractRejected(f"the transaction would fail: {exc}")
         return ContractRejected(
-            f"the escrow would revert with {error}",
-            revert={"name": error.name, "args": [_jsonable(a) for a in error.args]},
+            f"the escrow would revert with {revert.message}", revert={"name": revert.name, "args": revert.args}
         )
 
     def allowance(self, token: str, owner: str) -> int:
@@ -151,12 +149,32 @@ class ChainGateway:
             return self.w3.eth.get_block("latest")["timestamp"]
 
 
-def _jsonable(value: Any) -> Any:
+@dataclass(frozen=True)
+class Revert:
+    name: str | None  # the escrow's custom error, None when the data does not decode
+    args: list
+    message: str
+
+    def as_json(self) -> dict:
+        return {"revert": self.name, "args": self.args, "message": self.message}
+
+
+def escrow_revert(exc: Exception) -> Revert:
+    """The escrow's custom error in a failed call or estimate, its arguments made JSON-safe; the
+    exception's text when the revert data is missing or not one of the escrow's errors."""
+    data = revert_data(exc)
+    error = decode_revert(load_artifact("MilestoneEscrow")["abi"], data) if data else None
+    if error is None:
+        return Revert(None, [], str(exc))
+    return Revert(error.name, [jsonable(a) for a in error.args], str(error))
+
+
+def jsonable(value: Any) -> Any:
     """Revert arguments for a JSON body: bytes as 0x-hex, integers as decimal text (uint256 safe)."""
     if isinstance(value, bytes):
         return "0x" + value.hex()
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value

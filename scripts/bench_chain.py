@@ -27,8 +27,9 @@ from attestpay.terms import Attestation
 from backend.chain import connect
 from backend.client import BackendClient
 from backend.db.migrate import upgrade
-from backend.db.session import make_engine, make_sessionmaker
+from backend.db.session import make_engine
 from backend.engine.indexer import Indexer
+from backend.services.sessions import make_sessionmaker
 from backend.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

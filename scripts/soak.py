@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 import auditor
-from attestpay import typed_data
+from attestpay import payout, typed_data
 from attestpay.contracts import deploy
 from attestpay.devchain import AnvilChain, dev_party, start_anvil
 from attestpay.devstack import FaultyRpc, service_env, start_api, start_worker, stop
@@ -239,7 +239,7 @@ class Driver:
             self.act(
                 self.arbiter,
                 f"{base}/transactions/resolve-dispute",
-                {"index": 0, "provider_share_bps": self.rng.randrange(10_001)},
+                {"index": 0, "provider_share_bps": self.rng.randrange(payout.BPS + 1)},
             )
         else:
             deadline = body["milestones"][0]["deadline"]

@@ -8,8 +8,7 @@ import shutil
 import pytest
 from backend_support import Api
 from factories import DAY, agreement_body
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from backend.db.models import Milestone
 from backend.domain.terms import milestone_terms

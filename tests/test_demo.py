@@ -139,7 +139,7 @@ def test_each_scenario_plays_what_the_business_background_describes(demo):
     assert latency["terms"]["higherIsBetter"] is False and latency["attestation"]["value"] <= latency["terms"]["target"]
     assert disputed["outcome"]["state"] == "split by the arbiter" and disputed["outcome"]["providerShareBps"] == 6_000
     t = terms_of(disputed)
-    assert int(disputed["outcome"]["paidNow"]) == (t.amount + t.bonus) * 6_000 // 10_000
+    assert int(disputed["outcome"]["paidNow"]) == (t.amount + t.bonus) * 6_000 // payout.BPS
     assert [t["event"] for t in disputed["transactions"]] == ["DisputeOpened", "DisputeResolved"]
     assert missed["attestation"] is None and missed["outcome"]["state"] == "reclaimed"
     assert int(missed["outcome"]["refund"]) == int(missed["terms"]["amount"])

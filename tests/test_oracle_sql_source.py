@@ -7,8 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy
-from backend_support import POSTGRES_SERVER as POSTGRES_URL
-from backend_support import postgres_or_skip
+from backend_support import POSTGRES_SERVER as POSTGRES_URL, postgres_or_skip
 
 from oracle.errors import SourceError
 from oracle.evidence import EvidenceStore

@@ -3,14 +3,13 @@ random milestones, values and times (full int256 and uint ranges included)."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from attestpay import payout
 from attestpay.terms import Milestone
 
 INT256 = st.integers(-(2**255), 2**255 - 1)
-BPS = st.integers(0, 10_000)
+BPS = st.integers(0, payout.BPS)
 
 
 @st.composite
@@ -46,3 +45,14 @@ def test_python_and_solidity_pay_the_same(chain, m, value, observed_at):
     in_python = payout.compute(m, value, observed_at)
     assert tuple(on_chain) == tuple(vars(in_python).values())
     assert in_python.paid_now + in_python.holdback + in_python.refund == m.amount + m.bonus
+
+
+def test_the_python_constants_are_the_contracts(chain):
+    assert chain.escrow.functions.MAX_MILESTONES().call() == payout.MAX_MILESTONES
+
+
+@given(disputed=st.integers(0, 2**128 - 1), share=BPS)
+def test_the_dispute_split_pays_out_the_whole_disputed_amount(disputed, share):
+    to_provider, to_client = payout.dispute_split(disputed, share)
+    assert to_provider + to_client == disputed and 0 <= to_provider <= disputed
+    assert payout.dispute_split(1_001, 5_000) == (500, 501)  # the provider's share rounds down, as on chain

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 from eth_account.messages import _hash_eip191_message, encode_typed_data
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from attestpay import payout, typed_data
 from attestpay.terms import Attestation, Milestone

@@ -27,8 +27,7 @@ from backend.settings import Settings
 from oracle.batcher import AnchorQueue
 from oracle.coordinator import OracleNode
 from oracle.evidence import EvidenceStore
-from oracle.service import BackendPush
-from oracle.service import create_app as oracle_app
+from oracle.service import BackendPush, create_app as oracle_app
 from oracle.signer import OracleSigner
 
 RELAYER_PASSWORD = "demo-relayer-password"  # a throwaway key on a throwaway chain

@@ -29,11 +29,12 @@ from backend.api.routes import (
 from backend.api.schemas import ERROR_RESPONSES
 from backend.chain import NODE_FAULTS, ChainGateway, connect
 from backend.db.migrate import upgrade
-from backend.db.session import make_engine, make_sessionmaker
+from backend.db.session import make_engine
 from backend.engine.worker import Worker
 from backend.errors import BackendError, ChainUnavailable
 from backend.memory import BoundedMap
 from backend.services.auth import PrincipalCache
+from backend.services.sessions import make_sessionmaker
 from backend.settings import Settings, get_settings
 
 

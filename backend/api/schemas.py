@@ -3,158 +3,36 @@ number loses precision past 2^53 in most clients); integers are accepted on inpu
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    AfterValidator,
     AnyHttpUrl,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
-    WithJsonSchema,
 )
-from web3 import Web3
 
-from oracle.spec import MetricSpec
-
-_INTEGER = re.compile(r"^-?[0-9]{1,78}$")
-
-
-def _integer(value: Any) -> Any:
-    if isinstance(value, str):
-        if not _INTEGER.match(value):
-            raise ValueError("must be an integer in decimal digits")
-        return int(value)
-    return value
-
-
-def _ranged(low: int, high: int) -> Any:
-    """An integer in [low, high), as decimal text in JSON."""
-    return Annotated[
-        int,
-        BeforeValidator(_integer),
-        Field(ge=low, lt=high),
-        PlainSerializer(str, return_type=str, when_used="json"),
-        WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]{1,78}$"}),
-    ]
-
-
-Uint128 = _ranged(0, 2**128)
-Uint256 = _ranged(0, 2**256)
-Int256 = _ranged(-(2**255), 2**255)
-Uint64 = Annotated[int, Field(ge=0, lt=2**63)]  # unix seconds; 2^63 keeps them in a BIGINT column
-Uint32 = Annotated[int, Field(ge=0, lt=2**32)]
-Bps = Annotated[int, Field(ge=0, le=10_000)]
-Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
-Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$"), AfterValidator(str.lower)]
-Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$"), AfterValidator(Web3.to_checksum_address)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DocumentIn(_In):
-    name: str = Field(min_length=1, max_length=200)
-    hash: Hex32 = Field(description="keccak256 or sha256 of the document's bytes")
-    uri: str | None = Field(default=None, max_length=500)
-
-
-class MilestoneIn(_In):
-    title: str = Field(min_length=1, max_length=200)
-    spec: MetricSpec = Field(description="the oracle's metric spec; its canonical JSON hashes to the metricId")
-    amount: Uint128
-    bonus: Uint128 = 0
-    floor: Int256
-    target: Int256
-    stretch: Int256
-    deadline: Uint64
-    holdback_period: Uint32 = 0
-    floor_payout_bps: Bps = 0
-    late_penalty_bps_per_day: Bps = 0
-    max_late_penalty_bps: Bps = 0
-    holdback_bps: Bps = 0
-    requires_client_approval: bool = False
-
-
-class AgreementIn(_In):
-    title: str = Field(min_length=1, max_length=200)
-    client: Address
-    provider: Address
-    arbiter: Address | None = None
-    token: Address | None = Field(default=None, description="an ERC-20; none: ether")
-    oracles: list[Address] = Field(min_length=1, max_length=16)
-    threshold: int = Field(ge=1, le=16)
-    cure_window: Uint32 = 7 * 86_400
-    documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
-    milestones: list[MilestoneIn] = Field(min_length=1, max_length=112)
-
-
-class MilestoneOut(BaseModel):
-    index: int
-    title: str
-    spec: dict
-    metric_id: str
-    amount: Uint128
-    bonus: Uint128
-    floor: Int256
-    target: Int256
-    stretch: Int256
-    deadline: int
-    holdback_period: int
-    floor_payout_bps: int
-    late_penalty_bps_per_day: int
-    max_late_penalty_bps: int
-    holdback_bps: int
-    higher_is_better: bool
-    requires_client_approval: bool
-    status: str
-    client_approved: bool
-    settled_value: Int256 | None
-    settled_observed_at: int | None
-    settled_at: int | None
-    settled_attestation: str | None
-    paid_now: Uint256 | None
-    holdback: Uint256 | None
-    refund: Uint256 | None
-    holdback_status: str | None
-
-
-class ConsentOut(BaseModel):
-    party: str
-    role: str
-    terms_hash: str
-    signature: str
-    created_at: int
-
-
-class AgreementOut(BaseModel):
-    id: int
-    status: str
-    title: str
-    agreement_id: str | None = Field(description="the EIP-712 hash of the terms; set when proposed")
-    chain_id: int
-    escrow: str
-    client: str
-    provider: str
-    arbiter: str
-    token: str
-    oracles: list[str]
-    threshold: int
-    cure_window: int
-    revision: int
-    documents: list[dict]
-    docs_hash: str
-    salt: str
-    milestones_root: str | None
-    created_by: str
-    created_at: int
-    updated_at: int
-    milestones: list[MilestoneOut]
-    consents: list[ConsentOut]
+from attestpay.payout import MAX_MILESTONES
+from backend.domain.schemas import (  # the services' bodies, re-exported for the routes
+    Address as Address,
+    AgreementIn as AgreementIn,
+    AgreementOut as AgreementOut,
+    AttestationIn as AttestationIn,
+    AttestationMessage as AttestationMessage,
+    Bps as Bps,
+    ClosedBody as _In,
+    ConsentOut as ConsentOut,
+    DocumentIn as DocumentIn,
+    Hex32 as Hex32,
+    Int256 as Int256,
+    MilestoneIn as MilestoneIn,
+    MilestoneOut as MilestoneOut,
+    Signature as Signature,
+    SignatureIn as SignatureIn,
+    Uint32 as Uint32,
+    Uint64 as Uint64,
+    Uint128 as Uint128,
+    Uint256 as Uint256,
+)
 
 
 class ConsentIn(_In):
@@ -186,16 +64,16 @@ class WalletTransactions(BaseModel):
 
 
 class IndexIn(_In):
-    index: int = Field(ge=0, lt=112)
+    index: int = Field(ge=0, lt=MAX_MILESTONES)
 
 
 class SettleIn(_In):
-    index: int = Field(ge=0, lt=112)
+    index: int = Field(ge=0, lt=MAX_MILESTONES)
     attestation: Hex32 = Field(description="digest of a stored attestation with enough signatures")
 
 
 class ResolveDisputeIn(_In):
-    index: int = Field(ge=0, lt=112)
+    index: int = Field(ge=0, lt=MAX_MILESTONES)
     holdback: bool = Field(default=False, description="the dispute is over the holdback of a settled milestone")
     provider_share_bps: Bps = Field(description="the provider's share of the disputed amount, in basis points")
     counterparty_signature: Signature | None = Field(
@@ -219,35 +97,6 @@ class ChainEventOut(BaseModel):
     block_time: int
     name: str
     args: dict
-
-
-class AttestationMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    agreementId: Hex32
-    milestoneIndex: int = Field(ge=0, lt=2**256)
-    metricId: Hex32
-    value: Int256
-    observedAt: int = Field(ge=0, lt=2**64)
-    evidenceHash: Hex32
-    expiresAt: int = Field(ge=0, lt=2**64)
-
-
-class SignatureIn(_In):
-    signer: Address
-    signature: Signature
-
-
-class AttestationIn(BaseModel):
-    """One node's push (`signer` + `signature`, as the oracle service sends) or several (`signatures`)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    attestation: AttestationMessage
-    digest: Hex32 | None = None
-    signer: Address | None = None
-    signature: Signature | None = None
-    signatures: list[SignatureIn] = Field(default_factory=list, max_length=16)
 
 
 class AttestationOut(BaseModel):

@@ -51,7 +51,7 @@ class Agreement(Base):
     created_at: Mapped[int] = mapped_column(default=now)
     updated_at: Mapped[int] = mapped_column(default=now, onupdate=now)
     # Raised in SQL (version = version + 1) by every change to the agreement, its milestones or its
-    # consents (`backend.db.session`): whoever holds a copy of version n knows whether it is current.
+    # consents (`backend.services.sessions`): whoever holds a copy of version n knows whether it is current.
     version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     milestones: Mapped[list[Milestone]] = relationship(

@@ -8,14 +8,11 @@ import json
 from eth_utils import keccak
 
 from attestpay import payout, typed_data
-from attestpay.terms import ETH, AgreementTerms
-from attestpay.terms import Milestone as MilestoneTerms
+from attestpay.terms import ETH, AgreementTerms, Milestone as MilestoneTerms
 from backend.db.models import Agreement, Milestone
 from backend.errors import InvalidInput
 
 MAX_ORACLES = 16
-MAX_MILESTONES = 112
-BPS = 10_000
 
 
 def _bytes(hex_text: str) -> bytes:
@@ -82,8 +79,8 @@ def check_agreement(a: Agreement, now: int) -> None:
         )
     if len(set(a.oracles)) != len(a.oracles):
         raise InvalidInput("an oracle is listed twice", field="oracles")
-    if not 1 <= len(a.milestones) <= MAX_MILESTONES:
-        raise InvalidInput(f"an agreement has 1..{MAX_MILESTONES} milestones", field="milestones")
+    if not 1 <= len(a.milestones) <= payout.MAX_MILESTONES:
+        raise InvalidInput(f"an agreement has 1..{payout.MAX_MILESTONES} milestones", field="milestones")
     for m in a.milestones:
         check_milestone(m, now)
 

@@ -10,8 +10,9 @@ import threading
 
 from backend.chain import connect
 from backend.db.migrate import upgrade
-from backend.db.session import make_engine, make_sessionmaker
+from backend.db.session import make_engine
 from backend.engine.worker import Worker
+from backend.services.sessions import make_sessionmaker
 from backend.settings import get_settings
 
 

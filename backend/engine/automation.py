@@ -13,15 +13,12 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from attestpay import payout
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord, Milestone, RelayIntent
 from backend.engine import rpc
-from backend.engine.relayer import enqueue
+from backend.services.intents import enqueue, settle_key
 from backend.services.wallet_tx import release_holdback_call, settle_call
-
-
-def settle_key(agreement: Agreement, index: int) -> str:
-    return f"settle:{agreement.agreement_id}:{index}"
 
 
 def _pending(kind: str):
@@ -34,10 +31,6 @@ def _pending(kind: str):
             RelayIntent.status.not_in(("failed", "superseded")),
         )
     )
-
-
-def meets_target(milestone: Milestone, value: int) -> bool:
-    return value >= milestone.target if milestone.higher_is_better else value <= milestone.target
 
 
 class Automation:
@@ -76,7 +69,7 @@ class Automation:
                 milestone.id in queued
                 or record.expires_at <= chain_now
                 or record.observed_at > chain_now
-                or not meets_target(milestone, record.value)
+                or not payout.meets_target(milestone, record.value)
                 or len(record.signatures) < agreement.threshold
                 or (milestone.requires_client_approval and not milestone.client_approved)
             ):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.chain import ChainGateway
 from backend.db.models import ChainEvent, IndexedBlock, IndexerCursor, RelayIntent, now
 from backend.engine import rpc
-from backend.engine.rpc import RpcFault
+from backend.errors import ChainUnavailable
 from backend.services import chain_sync
 from backend.settings import Settings
 
@@ -99,7 +99,7 @@ class Indexer:
         query = {"fromBlock": first, "toBlock": last, "address": self.addresses}
         try:
             logs = self._rpc(lambda w3: w3.eth.get_logs(query))
-        except RpcFault:
+        except ChainUnavailable:
             self.range = max(1, self.range // 2)
             raise
         if len(logs) < LIGHT:

@@ -20,21 +20,19 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 from web3.exceptions import ContractLogicError, TransactionNotFound
 
-from attestpay.contracts import load_artifact
-from attestpay.reverts import decode_revert, revert_data
-from backend.chain import ChainGateway, _jsonable
+from attestpay.reverts import revert_data
+from backend.chain import ChainGateway, Revert, escrow_revert
 from backend.db.models import IndexerCursor, RelayIntent, RelayNonce, now
 from backend.engine import rpc
 from backend.engine.indexer import CURSOR
-from backend.engine.rpc import RpcFault
+from backend.errors import ChainUnavailable
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,16 +44,6 @@ GAS_MARGIN = 1.25
 DEFAULT_PRIORITY_FEE = 10**9
 
 
-@dataclass(frozen=True)
-class Revert:
-    name: str | None  # the escrow's custom error, None when the data does not decode
-    args: list
-    message: str
-
-    def as_json(self) -> dict:
-        return {"revert": self.name, "args": self.args, "message": self.message}
-
-
 def load_account(settings: Settings) -> LocalAccount | None:
     """The relayer's key from its encrypted keystore; None when no keystore is configured."""
     if settings.relayer_keystore is None:
@@ -64,60 +52,9 @@ def load_account(settings: Settings) -> LocalAccount | None:
     return Account.from_key(Account.decrypt(keystore, settings.relayer_password.get_secret_value()))
 
 
-def _insert_intent(table: Table):
-    columns = (
-        "key",
-        "kind",
-        "agreement_pk",
-        "milestone_index",
-        "to",
-        "data",
-        "value",
-        "status",
-        "hashes",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-        "updated_at",
-    )
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    sql = (
-        f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join(':' + c for c in columns)}) "
-        "ON CONFLICT (key) DO NOTHING"
-    )
-    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
-
-
-INSERT_INTENT = _insert_intent(RelayIntent.__table__)
-
-
-def enqueue(
-    session: Session, key: str, kind: str, call, agreement_pk: int | None = None, index: int | None = None
-) -> bool:
-    """Adds an intent unless one with `key` exists (then nothing changes); True if added. The
-    caller commits, so an intent is queued with the change that asked for it or not at all."""
-    row = {
-        "key": key,
-        "kind": kind,
-        "agreement_pk": agreement_pk,
-        "milestone_index": index,
-        "to": call.address,
-        "data": call._encode_transaction_data(),
-        "value": 0,
-        "status": "queued",
-        "hashes": [],
-        "attempts": 0,
-        "next_attempt_at": 0.0,
-        "created_at": now(),
-        "updated_at": now(),
-    }
-    return session.execute(INSERT_INTENT, row).rowcount == 1
-
-
 class Relayer:
     def __init__(self, sessions: sessionmaker, chain: ChainGateway, account: LocalAccount, settings: Settings) -> None:
         self.sessions, self.chain, self.account, self.settings = sessions, chain, account, settings
-        self.abi = load_artifact("MilestoneEscrow")["abi"]
 
     def step(self, limit: int = 50) -> int:
         """Moves every due intent as far as it goes now (each move its own commit); returns how
@@ -157,7 +94,7 @@ class Relayer:
                 else:
                     self._track(session, intent)
                 intent.attempts = 0 if intent.status != before else intent.attempts
-            except RpcFault as exc:
+            except ChainUnavailable as exc:
                 intent.attempts += 1
                 intent.next_attempt_at = time.time() + min(0.25 * 2**intent.attempts, 30)
                 intent.error = {"transient": str(exc)[:300], "attempts": intent.attempts}
@@ -313,7 +250,7 @@ class Relayer:
 
     def _rpc(self, do, reverts: bool = False, answers: bool = False, not_found: bool = False):
         """One call to the node (`backend.engine.rpc`), its outcomes sorted: a revert (when asked),
-        an answer the node gave on purpose (when asked), a missing transaction, or an RpcFault."""
+        an answer the node gave on purpose (when asked), a missing transaction, or an ChainUnavailable."""
 
         def meant(exc: Exception) -> bool:
             is_revert = revert_data(exc) is not None or isinstance(exc, ContractLogicError)
@@ -321,15 +258,12 @@ class Relayer:
 
         try:
             return rpc.call(self.chain, do, passed_on=(TransactionNotFound,) if not_found else (), answer=meant)
-        except (RpcFault, TransactionNotFound):
+        except (ChainUnavailable, TransactionNotFound):
             raise
         except Exception as exc:  # what `meant` let through
             if answers and _is_answer(exc):
                 raise _NodeAnswer(str(exc)) from None
-            data = revert_data(exc)
-            error = decode_revert(self.abi, data) if data else None
-            args = [_jsonable(a) for a in error.args] if error else []
-            raise _Reverted(Revert(error.name if error else None, args, str(error) if error else str(exc))) from None
+            raise _Reverted(escrow_revert(exc)) from None
 
 
 class _Reverted(Exception):

@@ -1,7 +1,8 @@
 """Calls to the node for the engine: under the chain's lock, with transport faults (timeouts,
 dropped connections, HTTP errors, garbled or internal-error replies) retried a few times with a
-short backoff before they become an RpcFault, which the caller retries later. Every call the
-engine makes is safe to repeat: reads, and broadcasts of bytes already signed."""
+short backoff before they become ChainUnavailable (the node fault the API answers 503 for), which
+the caller retries later. Every call the engine makes is safe to repeat: reads, and broadcasts of
+bytes already signed."""
 
 from __future__ import annotations
 
@@ -10,14 +11,11 @@ import time
 from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound
 
 from backend.chain import ChainGateway
+from backend.errors import ChainUnavailable
 
 ATTEMPTS = 3
 BACKOFF_SECONDS = 0.05
 PASSED_ON = (TransactionNotFound, BlockNotFound, ContractLogicError)  # answers, not faults
-
-
-class RpcFault(Exception):
-    """The node did not answer usefully: try again later."""
 
 
 def call(chain: ChainGateway, do, passed_on: tuple[type[Exception], ...] = PASSED_ON, answer=None):
@@ -34,7 +32,7 @@ def call(chain: ChainGateway, do, passed_on: tuple[type[Exception], ...] = PASSE
                     raise
                 fault = exc
         time.sleep(BACKOFF_SECONDS * 2**attempt)
-    raise RpcFault(f"{type(fault).__name__}: {fault}") from None
+    raise ChainUnavailable(f"{type(fault).__name__}: {fault}") from None
 
 
 def block_hash(chain: ChainGateway, number: int) -> str | None:

@@ -15,7 +15,7 @@ from backend.engine.automation import Automation
 from backend.engine.deliveries import Deliveries
 from backend.engine.indexer import Indexer
 from backend.engine.relayer import Relayer, load_account
-from backend.engine.rpc import RpcFault
+from backend.errors import ChainUnavailable
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class Worker:
         for part in parts:
             try:
                 done += part()
-            except RpcFault as exc:
+            except ChainUnavailable as exc:
                 log.warning("%s: the chain did not answer: %s", part.__self__.__class__.__name__, exc)
         return done
 

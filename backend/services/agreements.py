@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from attestpay import typed_data
 from attestpay.terms import ETH
 from attestpay.verify import InvalidAttestation, recover
-from backend.api.schemas import AgreementIn
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, ChainEvent, Consent, Milestone
+from backend.domain.schemas import AgreementIn
 from backend.domain.terms import agreement_terms, check_agreement, docs_hash
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.services.access import readable_by, require_party

@@ -6,30 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Table, TextClause, bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from attestpay import typed_data
+from attestpay import payout, typed_data
 from attestpay.terms import Attestation
 from attestpay.verify import InvalidAttestation, recover
-from backend.api.schemas import AttestationIn
 from backend.db.models import Agreement, AttestationRecord, AttestationSignature, Milestone, now
+from backend.db.statements import insert_or_ignore
+from backend.domain.schemas import AttestationIn
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.memory import BoundedMap
 from backend.services.auth import Principal
 
-
-def _insert_or_ignore(table: Table, conflict: str, columns: tuple[str, ...]) -> TextClause:
-    """INSERT ... ON CONFLICT (...) DO NOTHING, which SQLite and PostgreSQL spell alike. As text it
-    is compiled once; the dialects' on_conflict constructs are compiled on every execution."""
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
-        f"ON CONFLICT ({conflict}) DO NOTHING"
-    )
-    return text(sql).bindparams(*(bindparam(c, type_=table.c[c].type) for c in columns))
-
-
-INSERT_RECORD = _insert_or_ignore(
+INSERT_RECORD = insert_or_ignore(
     AttestationRecord.__table__,
     "digest",
     (
@@ -44,7 +34,7 @@ INSERT_RECORD = _insert_or_ignore(
         "received_at",
     ),
 )
-INSERT_SIGNATURES = _insert_or_ignore(
+INSERT_SIGNATURES = insert_or_ignore(
     AttestationSignature.__table__,
     "digest, signer",
     (
@@ -208,7 +198,7 @@ def describe(record, agreement: Agreement | AgreementFacts, signers: list[str] |
     """`record`: the stored row (or anything with its columns) and, unless `signers` is given,
     its signatures."""
     milestone = agreement.milestones[record.milestone_index]
-    meets = record.value >= milestone.target if milestone.higher_is_better else record.value <= milestone.target
+    meets = payout.meets_target(milestone, record.value)
     signers = sorted(
         signers if signers is not None else (s.signer for s in record.signatures), key=lambda a: int(a, 16)
     )

@@ -7,12 +7,13 @@ an agreement is queued for its parties' webhooks."""
 
 from __future__ import annotations
 
+from eth_utils import encode_hex
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from attestpay import payout
-from backend.chain import ChainGateway, _jsonable
+from backend.chain import ChainGateway, jsonable
 from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice, Milestone
 from backend.domain.invoices import dispute_lines, holdback_lines, settlement_lines
 from backend.domain.terms import milestone_terms
@@ -35,25 +36,21 @@ def record_transaction(session: Session, chain: ChainGateway, tx_hash: str) -> l
     return events
 
 
-def _hex(value) -> str:
-    return "0x" + bytes(value).hex()
-
-
 def apply(session: Session, event, block_time: int, sender: str) -> ChainEvent:
     """Stores the event and updates what it changes, once (a repeat returns the stored row)."""
-    tx_hash, log_index = _hex(event.transactionHash), event.logIndex
+    tx_hash, log_index = encode_hex(event.transactionHash), event.logIndex
     existing = session.scalar(
         select(ChainEvent).where(ChainEvent.tx_hash == tx_hash, ChainEvent.log_index == log_index)
     )
     if existing is not None:
         return existing
     args = dict(event.args)
-    agreement_id = _hex(args["agreementId"]) if "agreementId" in args else None
+    agreement_id = encode_hex(args["agreementId"]) if "agreementId" in args else None
     row = ChainEvent(
         tx_hash=tx_hash,
         log_index=log_index,
         block_number=event.blockNumber,
-        block_hash=_hex(event.blockHash),
+        block_hash=encode_hex(event.blockHash),
         block_time=block_time,
         agreement_id=agreement_id,
         name=event.event,
@@ -137,7 +134,7 @@ def _json_args(args: dict) -> dict:
             return {k: convert(v[k]) for k in v.keys()}
         if isinstance(v, (list, tuple)):
             return [convert(x) for x in v]
-        return _jsonable(v)
+        return jsonable(v)
 
     return {k: convert(v) for k, v in args.items()}
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from backend.api.schemas import AgreementOut
 from backend.db.models import Agreement, AgreementDocument
+from backend.domain.schemas import AgreementOut
 from backend.errors import NotFound
 from backend.services.access import readable_by, require_read
 from backend.services.auth import Principal

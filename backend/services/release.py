@@ -9,15 +9,14 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from attestpay import typed_data
+from attestpay import payout, typed_data
 from attestpay.verify import InvalidAttestation, recover
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord, RelayIntent
-from backend.engine.automation import meets_target, settle_key
-from backend.engine.relayer import enqueue
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.services.access import require_party, require_read
 from backend.services.auth import Principal
+from backend.services.intents import enqueue, settle_key
 from backend.services.wallet_tx import settle_call
 from backend.settings import Settings
 
@@ -69,7 +68,7 @@ def _below_target(session: Session, agreement: Agreement, index: int, digest: st
     record = session.get(AttestationRecord, digest)
     if record is None or record.agreement_pk != agreement.id or record.milestone_index != index:
         raise NotFound(f"no attestation {digest} for milestone {index} of agreement {agreement.id}")
-    if meets_target(milestone, record.value):
+    if payout.meets_target(milestone, record.value):
         raise Conflict("the value meets the target: it settles by itself, there is no partial result to accept")
     if len(record.signatures) < agreement.threshold:
         raise Conflict(f"attestation {digest} has {len(record.signatures)} of {agreement.threshold} signatures")

@@ -16,7 +16,7 @@ from backend.services.attestations import describe, for_agreement
 def audit_report(session: Session, chain: ChainGateway, agreement: Agreement) -> dict:
     """Terms, consents, every attestation (signers, evidence, anchoring), then the chain's events
     (fundings, approvals, settlements, releases, disputes) with their transactions, in order."""
-    from backend.api.schemas import AgreementOut
+    from backend.domain.schemas import AgreementOut
 
     events = (
         list(

@@ -5,9 +5,10 @@ answered with the escrow's custom error instead of a transaction that fails in t
 
 from __future__ import annotations
 
+from eth_utils import to_bytes
 from sqlalchemy.orm import Session
 
-from attestpay import typed_data
+from attestpay import payout, typed_data
 from attestpay.terms import ETH, Attestation
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord
@@ -16,10 +17,6 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.services.access import require_party
 from backend.services.agreements import on_chain
 from backend.services.auth import Principal
-
-
-def _hex(b: str) -> bytes:
-    return bytes.fromhex(b[2:])
 
 
 def _ready(agreement: Agreement) -> None:
@@ -39,7 +36,7 @@ def _counterparty_consent(agreement: Agreement, role: str) -> bytes:
     other = "provider" if role == "client" else "client"
     for c in agreement.consents:
         if c.role == other:
-            return _hex(c.signature)
+            return to_bytes(hexstr=c.signature)
     raise Conflict(f"the {other} has not signed the terms yet")
 
 
@@ -66,7 +63,10 @@ def fund(session: Session, chain: ChainGateway, principal: Principal, agreement:
     total = sum(m.amount + m.bonus for m in milestones)
     abi_terms, abi_milestones = terms.as_abi(), [m.as_abi() for m in milestones]
     if on_chain(session, agreement):
-        call, what = chain.escrow.functions.fund(_hex(agreement.agreement_id), abi_terms, abi_milestones), "fund"
+        call, what = (
+            chain.escrow.functions.fund(to_bytes(hexstr=agreement.agreement_id), abi_terms, abi_milestones),
+            "fund",
+        )
     else:
         consent = _counterparty_consent(agreement, "client")
         call, what = chain.escrow.functions.createAndFund(abi_terms, abi_milestones, consent), "register and fund"
@@ -91,7 +91,7 @@ def approve(
     _ready(agreement)
     _milestone(agreement, index)
     call = chain.escrow.functions.approveMilestone(
-        _hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index
+        to_bytes(hexstr=agreement.agreement_id), agreement_terms(agreement).as_abi(), index
     )
     return [chain.transaction(principal.address, call) | {"description": f"approve milestone {index}"}]
 
@@ -115,7 +115,7 @@ def settle(
         raise NotFound(f"no attestation {digest} for milestone {index} of agreement {agreement.id}")
     if len(record.signatures) < agreement.threshold:
         raise Conflict(f"attestation {digest} has {len(record.signatures)} of {agreement.threshold} signatures")
-    meets = record.value >= m.target if m.higher_is_better else record.value <= m.target
+    meets = payout.meets_target(m, record.value)
     if partial and meets:
         raise Conflict("the value meets the target: settle it, there is no partial result to accept")
     if not partial and not meets:
@@ -134,14 +134,14 @@ def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRe
     """The escrow call settling the record's milestone on it (threshold signatures, ascending);
     with the provider's `PartialAcceptance` signature, as `settleWithConsents` for a relayer."""
     index = record.milestone_index
-    signed = sorted(((s.signer, _hex(s.signature)) for s in record.signatures), key=lambda p: int(p[0], 16))
+    signed = sorted(((s.signer, to_bytes(hexstr=s.signature)) for s in record.signatures), key=lambda p: int(p[0], 16))
     att = Attestation(
-        _hex(agreement.agreement_id),
+        to_bytes(hexstr=agreement.agreement_id),
         index,
-        _hex(record.metric_id),
+        to_bytes(hexstr=record.metric_id),
         record.value,
         record.observed_at,
-        _hex(record.evidence_hash),
+        to_bytes(hexstr=record.evidence_hash),
         record.expires_at,
     )
     args = (
@@ -158,7 +158,7 @@ def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRe
 
 def release_holdback_call(chain: ChainGateway, agreement: Agreement, index: int):
     return chain.escrow.functions.releaseHoldback(
-        _hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index
+        to_bytes(hexstr=agreement.agreement_id), agreement_terms(agreement).as_abi(), index
     )
 
 
@@ -168,7 +168,9 @@ def dispute(
     require_party(agreement, principal, "client", "provider")
     _ready(agreement)
     _milestone(agreement, index)
-    call = chain.escrow.functions.openDispute(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi(), index)
+    call = chain.escrow.functions.openDispute(
+        to_bytes(hexstr=agreement.agreement_id), agreement_terms(agreement).as_abi(), index
+    )
     return [chain.transaction(principal.address, call) | {"description": f"open a dispute on milestone {index}"}]
 
 
@@ -189,7 +191,7 @@ def split_typed_data(
     _ready(agreement)
     _milestone(agreement, index)
     message = split_message(agreement, index, holdback, provider_share_bps)
-    struct = typed_data.struct_hash("DisputeSplit", message | {"agreementId": _hex(agreement.agreement_id)})
+    struct = typed_data.struct_hash("DisputeSplit", message | {"agreementId": to_bytes(hexstr=agreement.agreement_id)})
     digest = typed_data.digest(struct, agreement.chain_id, agreement.escrow)
     return "0x" + digest.hex(), typed_data.typed_data("DisputeSplit", message, agreement.chain_id, agreement.escrow)
 
@@ -212,8 +214,8 @@ def resolve_dispute(
     if role != "arbiter" and not counterparty_signature:
         other = "provider" if role == "client" else "client"
         raise Conflict(f"without the arbiter, the {other}'s DisputeSplit signature is needed (GET .../dispute-split)")
-    signature = _hex(counterparty_signature) if counterparty_signature else b""
-    agreement_id, terms = _hex(agreement.agreement_id), agreement_terms(agreement).as_abi()
+    signature = to_bytes(hexstr=counterparty_signature) if counterparty_signature else b""
+    agreement_id, terms = to_bytes(hexstr=agreement.agreement_id), agreement_terms(agreement).as_abi()
     if holdback:
         call = chain.escrow.functions.resolveHoldbackDispute(agreement_id, terms, index, provider_share_bps, signature)
     else:
@@ -236,7 +238,7 @@ def reclaim(
     m = _milestone(agreement, index)
     milestones = [milestone_terms(x) for x in agreement.milestones]
     call = chain.escrow.functions.reclaim(
-        _hex(agreement.agreement_id),
+        to_bytes(hexstr=agreement.agreement_id),
         agreement_terms(agreement).as_abi(),
         index,
         milestone_terms(m).as_abi(),
@@ -259,7 +261,7 @@ def cancel(session: Session, chain: ChainGateway, principal: Principal, agreemen
     require_party(agreement, principal, "client", "provider")
     if agreement.agreement_id is None:
         raise Conflict(f"agreement {agreement.id} is a draft and is not on the chain")
-    call = chain.escrow.functions.cancel(_hex(agreement.agreement_id), agreement_terms(agreement).as_abi())
+    call = chain.escrow.functions.cancel(to_bytes(hexstr=agreement.agreement_id), agreement_terms(agreement).as_abi())
     return [chain.transaction(principal.address, call) | {"description": "cancel the unfunded agreement"}]
 
 

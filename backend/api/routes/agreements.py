@@ -96,7 +96,7 @@ def cancel(pk: AgreementPk, session: SessionDep, principal: WriterDep) -> Respon
 @router.get("/{pk}/milestones/{index}/preview")
 def preview(
     pk: AgreementPk,
-    index: Annotated[int, Path(ge=0, lt=112)],
+    index: Annotated[int, Path(ge=0, lt=payout.MAX_MILESTONES)],
     value: Annotated[Int256, Query(description="the metric value, scaled as the spec's decimals")],
     observed_at: Annotated[Uint64, Query(description="unix seconds")],
     session: SessionDep,

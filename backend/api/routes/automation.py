@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from attestpay.payout import MAX_MILESTONES
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
 from backend.api.schemas import (
     AcceptPartialIn,
@@ -21,7 +22,7 @@ from backend.services import agreements, release, webhooks
 
 router = APIRouter(prefix="/v1", tags=["automation"])
 AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
-Index = Annotated[int, Path(ge=0, lt=112)]
+Index = Annotated[int, Path(ge=0, lt=MAX_MILESTONES)]
 
 
 def _intent(intent) -> IntentOut:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from attestpay.payout import BPS, MAX_MILESTONES
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
 from backend.api.schemas import (
     ChainEventOut,
@@ -96,8 +97,8 @@ def resolve_dispute(
 @router.get("/agreements/{pk}/dispute-split")
 def dispute_split(
     pk: AgreementPk,
-    index: Annotated[int, Query(ge=0, lt=112)],
-    provider_share_bps: Annotated[int, Query(ge=0, le=10_000)],
+    index: Annotated[int, Query(ge=0, lt=MAX_MILESTONES)],
+    provider_share_bps: Annotated[int, Query(ge=0, le=BPS)],
     session: SessionDep,
     principal: PrincipalDep,
     holdback: bool = False,
