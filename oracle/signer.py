@@ -26,7 +26,8 @@ class OracleSigner:
         return typed_data.sign(self._key, typed_data.attestation_digest(attestation, chain_id, escrow))
 
     def sign_digest(self, digest: bytes) -> bytes:
-        """For revocation: the registry checks the caller signed the attestation's digest."""
+        """A signature over a digest already computed: an attestation's EIP-712 digest (the service
+        signs what it measured, or co-signs another node's) or, to revoke it, the registry's check."""
         return typed_data.sign(self._key, digest)
 
     def sign_transaction(self, tx: dict) -> bytes:

@@ -4,7 +4,7 @@ carries, so the same spec gives the same id on every machine."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -18,8 +18,27 @@ SecretEnv = Annotated[str, Field(pattern=r"^SOURCE_[A-Z0-9_]+$")]
 Aggregation = Literal["latest", "sum", "count", "mean", "min", "max", "p50", "p95", "p99"]
 
 
+# The canonical JSON the metricId hashes: sorted keys, no whitespace, every field of form 1 with its
+# default filled in. Fields added since are in their class's `added_fields`: left out while at their
+# default, so adding one keeps every existing metricId. A change to what form 1 means needs form 2.
+CANONICAL_FORM = 1
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    added_fields: ClassVar[frozenset[str]] = frozenset()  # fields added after canonical form 1
+
+    def canonical_fields(self) -> dict[str, Any]:
+        """The model as JSON values, nested models included, less added fields at their default."""
+        data = self.model_dump(mode="json")
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, _Strict):
+                data[name] = value.canonical_fields()
+            elif name in self.added_fields and value == info.get_default(call_default_factory=True):
+                del data[name]
+        return data
 
 
 class CsvSource(_Strict):
@@ -105,8 +124,8 @@ class MetricSpec(_Strict):
     higher_is_better: bool
 
     def canonical(self) -> bytes:
-        """Sorted keys, no whitespace, defaults included: the bytes the metric id hashes."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+        """The bytes the metric id hashes (canonical form 1, see CANONICAL_FORM)."""
+        return json.dumps(self.canonical_fields(), sort_keys=True, separators=(",", ":")).encode()
 
     @property
     def metric_id(self) -> bytes:
