@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from eth_account import Account
@@ -34,13 +35,17 @@ def worker_for(api, **changes) -> Worker:
     return Worker(settings, api.app.state.sessions, api.app.state.chain)
 
 
-def turn_until(worker: Worker, done, turns: int = 50):
-    """Runs worker turns until `done()` is true (a condition on the database or the chain)."""
-    for _ in range(turns):
+def turn_until(worker: Worker, done, seconds: float = 120):
+    """Runs worker turns until `done()` is true (a condition on the database or the chain). The limit
+    is a deadline, never a count of turns: on a loaded machine a backoff or poll interval can take
+    more turns to pass, and only the time it takes may grow."""
+    deadline = time.monotonic() + seconds
+    while True:
         worker.turn()
         if result := done():
             return result
-    raise AssertionError(f"not done after {turns} worker turns")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not done within {seconds} s of worker turns")
 
 
 class WebhookReceiver:

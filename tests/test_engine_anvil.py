@@ -104,11 +104,8 @@ def ready_to_settle(anvil, engine_database, tmp_path):
 def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(anvil, engine_database, tmp_path):
     api, relayer, worker, agreement = ready_to_settle(anvil, engine_database, tmp_path)
     before_settlement = anvil.snapshot()
-    for _ in range(5):
-        worker.turn()
-    assert api_milestone(api, 0).status == "settled"
+    turn_until(worker, lambda: intents(api)[0].status == "confirmed" and api_milestone(api, 0).status == "settled")
     (intent,) = intents(api)
-    assert intent.status == "confirmed"
     dropped_block = intent.mined_block
 
     anvil.revert(before_settlement)  # the settlement's block is replaced by a chain without it
@@ -119,8 +116,7 @@ def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(
     worker.indexer.step()  # sees the reorganisation
     assert api_milestone(api, 0).status == "open"
     assert intents(api)[0].status == "sent"
-    for _ in range(5):
-        worker.turn()
+    turn_until(worker, lambda: intents(api)[0].status == "confirmed" and api_milestone(api, 0).status == "settled")
     assert settled_events(anvil, agreement) == [(0, PAID)]
     (intent,) = intents(api)
     assert (intent.status, intent.nonce, len(intent.hashes)) == ("confirmed", 0, 1)  # the same bytes, sent again
@@ -146,8 +142,8 @@ def test_a_receipt_whose_block_is_replaced_before_it_is_stored_counts_for_nothin
         return receipt
 
     worker.relayer._receipt = receipt_then_reorganisation
-    worker.turn()
-    assert reorganised and settled_events(anvil, agreement) == [(0, PAID)]  # sent again, as the same bytes
+    # sent again, as the same bytes
+    turn_until(worker, lambda: reorganised and settled_events(anvil, agreement) == [(0, PAID)])
     turn_until(worker, lambda: intents(api)[0].status == "confirmed" and api_milestone(api, 0).status == "settled")
     (intent,) = intents(api)
     assert anvil.w3.eth.get_transaction_receipt(intent.mined_hash)["blockHash"].to_0x_hex() == intent.mined_block_hash
@@ -184,8 +180,7 @@ def test_a_stuck_transaction_is_replaced_at_the_same_nonce_with_both_fees_raised
     worker = worker_for(api, **engine_settings(keystore, replace_after_seconds=60))
     agreement = funded_and_attested(api)
     anvil.w3.provider.make_request("evm_setAutomine", [False])  # nothing is mined until we say so
-    worker.turn()
-    worker.turn()
+    turn_until(worker, lambda: intents(api) and intents(api)[0].status == "sent")
     first = intents(api)[0]
     assert (first.status, len(first.hashes)) == ("sent", 1)  # waiting, not yet replaced
     with api.app.state.sessions() as session, session.begin():
@@ -215,14 +210,10 @@ def test_confirmations_hold_back_the_relayer_and_the_indexer_and_the_rebuild_com
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
     worker = worker_for(api, **engine_settings(keystore, confirmations=3))
     funded_and_attested(api)
-    for _ in range(3):
-        worker.turn()
-    assert intents(api)[0].status == "mined"  # one block holds it; three must
+    turn_until(worker, lambda: intents(api) and intents(api)[0].status == "mined")  # one block holds it; three must
     assert api_milestone(api, 0).status == "open"  # the indexer stays two blocks behind the head
     anvil.mine(2)
-    for _ in range(3):
-        worker.turn()
-    assert intents(api)[0].status == "confirmed" and api_milestone(api, 0).status == "settled"
+    turn_until(worker, lambda: intents(api)[0].status == "confirmed" and api_milestone(api, 0).status == "settled")
     live = chain_derived(api)
 
     env = service_env(anvil, tmp_path, engine_database, keystore, RELAYER_PASSWORD, ATTESTPAY_CONFIRMATIONS="3")
