@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 ETH = "0x0000000000000000000000000000000000000000"
 
@@ -53,6 +54,28 @@ class Milestone:
 
     def as_abi(self) -> tuple:
         return _values(self)
+
+    @classmethod
+    def with_defaults(
+        cls, *, amount: int, metric_id: bytes, floor: int, target: int, deadline: int, **terms: Any
+    ) -> Milestone:
+        """The one factory for terms built in code (tests, benchmarks, the soak, the demo): the terms
+        a caller names, every other at its neutral value (no bonus, stretch = target, no holdback, no
+        late penalty, nothing at the floor, higher is better, no client approval). A new term with a
+        neutral value then changes no caller."""
+        neutral = {
+            "bonus": 0,
+            "stretch": target,
+            "holdback_period": 0,
+            "floor_payout_bps": 0,
+            "late_penalty_bps_per_day": 0,
+            "max_late_penalty_bps": 0,
+            "holdback_bps": 0,
+            "higher_is_better": True,
+            "requires_client_approval": False,
+        }
+        named = {"amount": amount, "metric_id": metric_id, "floor": floor, "target": target, "deadline": deadline}
+        return cls(**(neutral | terms | named))
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def history(chain: AnvilChain, store: EvidenceStore, data: Path) -> int:
     rows = [{"time": 1, "prediction": 1, "label": 1 if i < 95 else 0} for i in range(100)]
     (data / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     measured = measure(SPEC, data, store, chain.now())
-    milestone = Milestone(
+    milestone = Milestone.with_defaults(
         amount=10**18,
         bonus=10**17,
         metric_id=SPEC.metric_id,
@@ -53,13 +53,7 @@ def history(chain: AnvilChain, store: EvidenceStore, data: Path) -> int:
         target=9200,
         stretch=9600,
         deadline=chain.now() + 86_400 * 30,
-        holdback_period=0,
         floor_payout_bps=5000,
-        late_penalty_bps_per_day=0,
-        max_late_penalty_bps=0,
-        holdback_bps=0,
-        higher_is_better=True,
-        requires_client_approval=False,
     )
     milestones = [milestone] * MILESTONES
     settlements = []

@@ -77,23 +77,18 @@ class Bench:
         self.tester.time_travel(self.now() + seconds)
 
     def milestone(self, **changes) -> Milestone:
-        base = Milestone(
-            amount=100 * 10**18,
-            bonus=0,
-            metric_id=b"\x11" * 32,
-            floor=8000,
-            target=9200,
-            stretch=9600,
-            deadline=self.now() + 30 * DAY,
-            holdback_period=0,
-            floor_payout_bps=5000,
-            late_penalty_bps_per_day=100,
-            max_late_penalty_bps=1000,
-            holdback_bps=0,
-            higher_is_better=True,
-            requires_client_approval=False,
-        )
-        return replace(base, **changes)
+        bench_terms = {
+            "amount": 100 * 10**18,
+            "metric_id": b"\x11" * 32,
+            "floor": 8000,
+            "target": 9200,
+            "stretch": 9600,
+            "deadline": self.now() + 30 * DAY,
+            "floor_payout_bps": 5000,
+            "late_penalty_bps_per_day": 100,
+            "max_late_penalty_bps": 1000,
+        }
+        return Milestone.with_defaults(**(bench_terms | changes))
 
     def terms(self, token: str, milestones: list[Milestone], threshold: int = 1) -> AgreementTerms:
         self.salt += 1

@@ -22,23 +22,19 @@ ACCURACY = Web3.keccak(text="accuracy@v1")
 
 def milestone(chain, **changes) -> Milestone:
     """100 + 10 bonus (ether units), accuracy 80.00/92.00/96.00%, 50% at floor, 1%/day late up to 10%."""
-    base = Milestone(
-        amount=100 * 10**18,
-        bonus=10 * 10**18,
-        metric_id=ACCURACY,
-        floor=8000,
-        target=9200,
-        stretch=9600,
-        deadline=chain.now() + 30 * DAY,
-        holdback_period=0,
-        floor_payout_bps=5000,
-        late_penalty_bps_per_day=100,
-        max_late_penalty_bps=1000,
-        holdback_bps=0,
-        higher_is_better=True,
-        requires_client_approval=False,
-    )
-    return replace(base, **changes)
+    suite_terms = {
+        "amount": 100 * 10**18,
+        "bonus": 10 * 10**18,
+        "metric_id": ACCURACY,
+        "floor": 8000,
+        "target": 9200,
+        "stretch": 9600,
+        "deadline": chain.now() + 30 * DAY,
+        "floor_payout_bps": 5000,
+        "late_penalty_bps_per_day": 100,
+        "max_late_penalty_bps": 1000,
+    }
+    return Milestone.with_defaults(**(suite_terms | changes))
 
 
 def terms(chain, token: str, milestones: list[Milestone], threshold: int, **changes) -> AgreementTerms:
