@@ -94,18 +94,16 @@ def history(session: Session, principal: Principal, wallet: str, scope: str) -> 
 
 
 def in_force(session: Session, wallet: str, agreement_id: str | None, at: int) -> PartyProfileVersion | None:
-    """The version an invoice issued at `at` names: the agreement's own profile, else the default one."""
+    """The version an invoice issued at `at` names: the agreement's own profile, else the default one;
+    the last version signed by then, or the first one where the wallet signed its profile only later."""
     for scope in ([agreement_id] if agreement_id else []) + [profiles.ZERO_SCOPE]:
+        versions = PartyProfileVersion.wallet == wallet, PartyProfileVersion.scope == scope
         row = session.scalar(
             select(PartyProfileVersion)
-            .where(
-                PartyProfileVersion.wallet == wallet,
-                PartyProfileVersion.scope == scope,
-                PartyProfileVersion.signed_at <= at,
-            )
+            .where(*versions, PartyProfileVersion.signed_at <= at)
             .order_by(PartyProfileVersion.version.desc())
             .limit(1)
-        )
+        ) or session.scalar(select(PartyProfileVersion).where(*versions).order_by(PartyProfileVersion.version).limit(1))
         if row is not None:
             return row
     return None
