@@ -93,6 +93,27 @@ def test_a_late_settlement_with_a_holdback_gives_valid_frozen_e_invoices(chain, 
     refused = api.client.get(f"/v1/invoices/{numbers[1]}/ubl", headers=provider)
     assert refused.status_code == 409 and number in refused.json()["detail"]
 
+    period = {"from": "2020-01-01", "to": "2100-01-01"}
+    book = api.client.get("/v1/reports/journal", params=period, headers=provider).json()
+    assert [(e["kind"], e["invoice"]) for e in book["entries"]] == [
+        ("settlement", number),
+        ("holdback-release", numbers[1]),
+    ]
+    assert book["close"] == {
+        chain.token.address: {
+            "journal": str(110 * 10**18 - int(m["refund"])),
+            "chain": str(110 * 10**18 - int(m["refund"])),
+            "ties": True,
+        }
+    }
+    client_book = api.client.get("/v1/reports/journal", params=period, headers=client).json()
+    assert [e["kind"] for e in client_book["entries"]] == ["deposit", "settlement"]
+    assert all(c["ties"] for c in client_book["close"].values())
+    xero = api.client.get("/v1/reports/journal", params={**period, "format": "xero"}, headers=provider)
+    assert xero.headers["content-type"].startswith("text/csv") and xero.text.startswith("*Narration,*Date")
+    others = api.client.get("/v1/reports/journal", params={**period, "wallet": chain.client.address}, headers=provider)
+    assert others.status_code == 403
+
 
 def test_an_invoice_without_the_parties_profiles_says_what_to_do(chain, database_url):
     from backend_support import Api

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from attestpay import payout
+from attestpay.terms import ETH
 
 CLIENT, PROVIDER = "client", "provider"
 
@@ -288,7 +289,7 @@ class Ledger:
 
     def gas(self, ctx: Context, at: int, tx_hash: str, price: Decimal, *, wei: int, operator: str) -> None:
         """Gas the relayer paid for a party's transaction, booked by the relayer's operator in ether."""
-        ether = Context(ctx.title, "ETH", "ETH", 18, ctx.currency)
+        ether = Context(ctx.title, ETH, "ETH", 18, ctx.currency)
         self.add(
             ether,
             operator,
@@ -461,3 +462,31 @@ def from_events(
                 invoice=invoice,
             )
     return ledger
+
+
+def as_json(entry: Entry) -> dict:
+    """An entry with exact base units beside the fiat figures."""
+    return {
+        "party": entry.party,
+        "kind": entry.kind,
+        "at": entry.at,
+        "date": _day(entry.at, "%Y-%m-%d"),
+        "tx_hash": entry.tx_hash,
+        "invoice": entry.invoice_number,
+        "narration": entry.narration,
+        "token": entry.token,
+        "symbol": entry.symbol,
+        "price": str(entry.price),
+        "currency": entry.currency,
+        "postings": [
+            {
+                "account": p.account.code,
+                "name": p.account.name,
+                "debit": str(p.debit),
+                "credit": str(p.credit),
+                "debit_fiat": str(d),
+                "credit_fiat": str(c),
+            }
+            for p, d, c in entry.fiat()
+        ],
+    }

@@ -54,7 +54,7 @@ def _build(session: Session, chain: ChainGateway, sources, record: Invoice) -> E
         .limit(1)
     )
     price = pricing.price_of(sources, record.token, chain.w3, event.block_number)
-    symbol, decimals = _token(chain, record.token)
+    symbol, decimals = token_units(chain, record.token)
     settlement = session.scalar(
         select(Invoice.number).where(
             Invoice.agreement_pk == agreement.id,
@@ -129,7 +129,8 @@ def _measured(m) -> str:
     return f"{spec.get('name', 'metric')} {show(m.settled_value)} {unit} (target {relation} {show(m.target)})".strip()
 
 
-def _token(chain: ChainGateway, token: str) -> tuple[str, int]:
+def token_units(chain: ChainGateway, token: str) -> tuple[str, int]:
+    """Symbol and decimals: ETH built in, an ERC-20 read from its contract."""
     if int(token, 16) == int(ETH, 16):
         return "ETH", 18
     contract = chain.w3.eth.contract(address=token, abi=ERC20_METADATA_ABI)
