@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from attestpay import pricing
+
 WEB_BUILD = Path(__file__).resolve().parent.parent / "build" / "web"  # `make install` bundles the dashboard here
 PLACEHOLDER_KEYS = {"", "change-me", "changeme", "dev", "development", "secret"}
 
@@ -55,6 +57,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 10
     evidence_dir: Path | None = None  # the published evidence store the auditor reads (batch files, specs, evidence)
     web_dir: Path = WEB_BUILD  # the dashboard's bundle, served at /app
+    # Fiat prices for invoices and journals (attestpay.pricing): JSON, token address or "ETH" ->
+    # {"peg": "0.92", "currency": "EUR"} or {"feed": "0x…", "currency": "EUR"}.
+    prices: str = ""
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:
@@ -66,6 +71,7 @@ class Settings(BaseSettings):
                 raise ValueError("production needs ATTESTPAY_RPC_URL; the embedded chain is for development")
         if self.relayer_keystore is not None and self.relayer_password is None:
             raise ValueError("ATTESTPAY_RELAYER_KEYSTORE needs ATTESTPAY_RELAYER_PASSWORD")
+        pricing.parse_sources(self.prices)  # a ValueError names the bad entry
         if self.rpc_url is not None and self.deployment_file is None:
             raise ValueError("ATTESTPAY_RPC_URL needs ATTESTPAY_DEPLOYMENT_FILE (the escrow and registry addresses)")
         return self

@@ -27,6 +27,8 @@ SOURCES = {
     "BlocklistToken": "contracts/solidity/test/utils/tokens/WeirdTokens.sol",
     "ForwardingWallet": "contracts/solidity/test/utils/ForwardingWallet.sol",
     "FakeEscrow": "contracts/solidity/test/utils/FakeEscrow.sol",
+    # A Chainlink-style price feed the local network deploys, for invoices' fiat values.
+    "MockPriceFeed": "contracts/solidity/test/utils/MockPriceFeed.sol",
 }
 
 

@@ -7,13 +7,18 @@ recomputed from the evidence it published, and the independent audit passed."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from facturx import get_xml_from_pdf
 
 from attestpay import payout
 from attestpay.terms import Milestone
+from backend.domain.en16931_validation import validate
 from oracle.evidence import EvidenceStore
 from oracle.measure import value_from_evidence
 from oracle.spec import MetricSpec
@@ -171,3 +176,29 @@ def test_a_used_workdir_is_refused_with_a_reason(tmp_path):
     (tmp_path / "attestpay.db").write_text("an earlier run")
     done = attestpay("demo", "--workdir", str(tmp_path), timeout=60)
     assert done.returncode == 2 and "is not empty" in done.stderr
+
+
+def test_the_demo_leaves_valid_e_invoices_and_journals_that_tie_out(demo):
+    """Every XML passes the XSD and the EN 16931 schematron; each Factur-X PDF carries its CII; the journals
+    of both parties balance and tie to the chain; the cross-border deals reverse-charge VAT and the one
+    with the client's German subsidiary charges German VAT."""
+    report, _ = demo
+    documents = Path(report["documents"]["directory"])
+    xml = sorted(documents.glob("*.xml"))
+    assert len(xml) == 2 * len(list(documents.glob("AP-*.pdf"))) > 0
+    for path in xml:
+        validate(path.read_bytes())
+    for pdf in documents.glob("AP-*.pdf"):
+        assert (
+            get_xml_from_pdf(pdf.read_bytes(), check_xsd=False)[1] == (documents / f"{pdf.stem}.cii.xml").read_bytes()
+        )
+    categories = {re.search(rb"<ram:CategoryCode>(\w+)<", p.read_bytes()).group(1) for p in documents.glob("*.cii.xml")}
+    assert categories == {b"AE", b"S"}
+    assert all("holdback release" in s["reason"] for s in report["documents"]["not_invoiced"])
+    for party in ("client", "provider"):
+        journal = json.loads((documents / f"journal-{party}.json").read_text())
+        assert journal["entries"] and all(c["ties"] for c in journal["close"].values())
+        for entry in journal["entries"]:
+            postings = entry["postings"]
+            assert sum(int(p["debit"]) for p in postings) == sum(int(p["credit"]) for p in postings)
+            assert sum(Decimal(p["debit_fiat"]) for p in postings) == sum(Decimal(p["credit_fiat"]) for p in postings)

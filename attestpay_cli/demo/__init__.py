@@ -14,9 +14,9 @@ from auditor.report import as_html
 
 
 def play(workdir: Path, progress: Callable[[str], None] = lambda line: None) -> dict:
-    """The demo's document (see `account`); writes the database, evidence, oracle queues and the
-    audit report (`audit.json`, `audit.html`) under `workdir`."""
-    from attestpay_cli.demo import account
+    """The demo's document (see `account`); writes the database, evidence, oracle queues, the audit
+    report (`audit.json`, `audit.html`) and the finance documents (`documents/`) under `workdir`."""
+    from attestpay_cli.demo import account, documents
     from attestpay_cli.demo.scenarios import SCENARIOS
     from attestpay_cli.demo.stage import Stage
 
@@ -33,6 +33,8 @@ def play(workdir: Path, progress: Callable[[str], None] = lambda line: None) -> 
         report = audit(stage.w3, stage.escrow.address, stage.start_block, stage.evidence.root)
         (workdir / "audit.json").write_text(json.dumps(report, indent=2))
         (workdir / "audit.html").write_text(as_html(report))
+        progress("the parties sign their profiles; invoices and journals are written to documents/")
+        finance = documents.write(stage, [p.pk for p in played], workdir)
         events = read(stage.w3, stage.escrow.address, stage.start_block).events
         return {
             "chain": {
@@ -45,6 +47,7 @@ def play(workdir: Path, progress: Callable[[str], None] = lambda line: None) -> 
             "scenarios": [account.scenario(stage, p, events) for p in played],
             "anchoring": anchoring,
             "audit": report,
+            "documents": finance,
             "workdir": str(workdir),
         }
     finally:

@@ -93,6 +93,12 @@ class Stage:
         self.escrow = deploy(self.w3, "MilestoneEscrow", registry.address, sender=deployer.address)
         self.token = deploy(self.w3, "MockERC20", sender=deployer.address)
         self.token.functions.mint(self.client.address, 10**24).transact({"from": deployer.address})
+        # Fiat for invoices and journals: mUSD pegged at 0.92 EUR, ether from a Chainlink-style feed.
+        feed = deploy(self.w3, "MockPriceFeed", 8, "ETH / EUR", 2_750 * 10**8, sender=deployer.address)
+        prices = {
+            self.token.address: {"peg": "0.92", "currency": "EUR"},
+            "ETH": {"feed": feed.address, "currency": "EUR"},
+        }
         self.chain = ChainGateway(self.w3, self.escrow, registry, self.w3.eth.chain_id, self.start_block, lock)
 
         self.evidence = EvidenceStore(workdir / "evidence")  # what the oracles publish and the auditor reads
@@ -114,6 +120,7 @@ class Stage:
             oracle_nodes=[f"http://127.0.0.1:{p}" for p in node_ports],
             oracle_node_api_key=node_key,
             evidence_dir=self.evidence.root,
+            prices=json.dumps(prices),
         )
         self._servers.append(Served(create_app(settings, self.chain), backend_port))
         push_key = self.api.request(

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 
+from attestpay import pricing
 from backend.api.ratelimit import RateLimiter
 from backend.api.routes import (
     agreements,
@@ -23,6 +24,7 @@ from backend.api.routes import (
     evidence,
     health,
     invoices,
+    profiles,
     reports,
     transactions,
 )
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     app.state.read_sessions = make_sessionmaker(app.state.engine.execution_options(isolation_level="AUTOCOMMIT"))
     app.state.chain = chain or connect(settings)
     app.state.limiter = RateLimiter()
+    app.state.prices = pricing.parse_sources(settings.prices)
     app.state.principals = PrincipalCache()
     app.state.agreement_facts = BoundedMap(10_000)  # what intake checks, per agreement id
 
@@ -85,7 +88,18 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         }
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
-    for module in (health, auth, agreements, transactions, attestations, automation, invoices, reports, evidence):
+    for module in (
+        health,
+        auth,
+        agreements,
+        transactions,
+        attestations,
+        automation,
+        invoices,
+        reports,
+        evidence,
+        profiles,
+    ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     _serve_dashboard(app, settings.web_dir)
     return app

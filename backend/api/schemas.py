@@ -254,3 +254,44 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "the chain or the database did not answer; retry"),
     )
 }
+
+
+ProfileText = Annotated[str, Field(max_length=200)]
+
+
+class ProfileFields(BaseModel):
+    """A party's legal identity as invoices name it (attestpay.profiles.PartyProfile)."""
+
+    legal_name: ProfileText = Field(min_length=1)
+    street: ProfileText = Field(min_length=1)
+    city: ProfileText = Field(min_length=1)
+    postcode: ProfileText = Field(min_length=1)
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    vat_id: ProfileText = ""
+    registration_id: ProfileText = ""
+    email: ProfileText = ""
+    iban: ProfileText = Field(default="", max_length=34)
+
+
+class ProfileIn(BaseModel):
+    fields: ProfileFields
+    scope: Hex32 = Field(default="0x" + "00" * 32, description="zero: the default profile; else an agreement id")
+    version: Uint32 = Field(description="1 for the first version, then the latest + 1")
+    signed_at: Uint64 = Field(description="unix seconds, as in the signed PartyProfile message")
+    signature: Signature = Field(description="the wallet's EIP-712 signature over the PartyProfile message")
+
+
+class ProfilePrepareIn(BaseModel):
+    fields: ProfileFields
+    scope: Hex32 = "0x" + "00" * 32
+    version: Uint32
+    signed_at: Uint64
+
+
+class ProfileOut(BaseModel):
+    wallet: str
+    scope: str
+    version: int
+    fields: ProfileFields
+    signed_at: int
+    signature: str

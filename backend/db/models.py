@@ -334,3 +334,31 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[float] = mapped_column(default=0.0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[int] = mapped_column(default=now)
+
+
+class PartyProfileVersion(Base):
+    """One signed version of a wallet's legal profile (attestpay.profiles); versions are never changed
+    or deleted, so an invoice can name the version in force when it was issued."""
+
+    __tablename__ = "party_profiles"
+    __table_args__ = (UniqueConstraint("wallet", "scope", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wallet: Mapped[str] = mapped_column(Address, index=True)
+    scope: Mapped[str] = mapped_column(Hash)  # zero: the default profile; else an agreement id
+    version: Mapped[int]
+    fields: Mapped[dict] = mapped_column(JSON)
+    signed_at: Mapped[int]
+    signature: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[int] = mapped_column(default=now)
+
+
+class InvoiceDocument(Base):
+    """An invoice's e-invoicing facts frozen when first rendered (parties' profile versions, the price at
+    the payment's block, the VAT treatment), so the document never changes later."""
+
+    __tablename__ = "invoice_documents"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
+    facts: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[int] = mapped_column(default=now)

@@ -1,17 +1,19 @@
-"""Invoices as JSON, printable HTML and PDF."""
+"""Invoices as JSON, printable HTML and PDF, and as EN 16931 e-invoices (CII, UBL, Factur-X)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from backend.api.deps import PrincipalDep, SessionDep
 from backend.api.schemas import InvoiceOut
 from backend.db.models import Agreement
+from backend.domain import facturx_pdf
+from backend.domain.en16931 import to_cii, to_ubl
 from backend.domain.invoices import render_html, render_pdf
-from backend.services import reports
+from backend.services import einvoices, reports
 from backend.services.access import require_read
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
@@ -50,3 +52,39 @@ def pdf(number: Number, session: SessionDep, principal: PrincipalDep) -> Respons
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{number}.pdf"'},
     )
+
+
+def _einvoice(request: Request, session, principal, number: str):
+    _document(session, principal, number)  # the same access check as the invoice itself
+    return einvoices.document(session, request.app.state.chain, request.app.state.prices, number)
+
+
+XML = {200: {"content": {"application/xml": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/{number}/cii", responses=XML)
+def cii(number: Number, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    """The EN 16931 e-invoice as UN/CEFACT CII (the Factur-X / ZUGFeRD EN16931 profile's XML)."""
+    doc = _einvoice(request, session, principal, number)
+    return _attachment(to_cii(doc), "application/xml", f"{doc.number}.cii.xml")
+
+
+@router.get("/{number}/ubl", responses=XML)
+def ubl(number: Number, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    """The EN 16931 e-invoice (or credit note) as UBL 2.1, Peppol BIS Billing 3.0."""
+    doc = _einvoice(request, session, principal, number)
+    return _attachment(to_ubl(doc), "application/xml", f"{doc.number}.ubl.xml")
+
+
+@router.get(
+    "/{number}/facturx",
+    responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def facturx(number: Number, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
+    """The Factur-X PDF/A-3: the readable invoice with its EN 16931 XML embedded."""
+    doc = _einvoice(request, session, principal, number)
+    return _attachment(facturx_pdf.render(doc), "application/pdf", f"{doc.number}.pdf")
+
+
+def _attachment(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

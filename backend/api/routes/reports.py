@@ -1,14 +1,21 @@
-"""Portfolio analytics for the caller's agreements (every agreement for auditors and operators)."""
+"""Portfolio analytics and accounting journals for the caller's agreements (every agreement for auditors
+and operators), and the independent audit."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 import auditor
 from auditor.report import as_html
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep
-from backend.services import agreements, reports
+from backend.api.schemas import Address
+from backend.domain import journals as ledger
+from backend.errors import Forbidden, InvalidInput
+from backend.services import agreements, journals, reports
 from backend.services.access import require_role
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -35,3 +42,52 @@ def audit(chain: ChainDep, settings: SettingsDep, principal: PrincipalDep) -> di
 def audit_html(chain: ChainDep, settings: SettingsDep, principal: PrincipalDep) -> HTMLResponse:
     """The audit as a printable page."""
     return HTMLResponse(as_html(audit(chain, settings, principal)))
+
+
+Format = Literal["json", "xero", "quickbooks"]
+
+
+@router.get(
+    "/journal",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def journal(
+    request: Request,
+    session: SessionDep,
+    chain: ChainDep,
+    principal: PrincipalDep,
+    start: Annotated[date, Query(alias="from", description="first day of the period (UTC)")],
+    end: Annotated[date, Query(alias="to", description="the day after the period (UTC)")],
+    wallet: Annotated[Address | None, Query(description="auditors and operators: whose journal")] = None,
+    format: Format = "json",
+) -> Response:
+    """A wallet's double-entry journal for a period (docs/finance.md), as JSON with the period close
+    that ties it to the chain, or as the CSV that Xero or QuickBooks Online imports."""
+    require_role(principal, "wallet", "auditor", "operator")
+    whose = principal.address if principal.role == "wallet" else wallet
+    if whose is None or (principal.role == "wallet" and wallet not in (None, principal.address)):
+        raise Forbidden("a wallet reads its own journal; auditors and operators name ?wallet=")
+    start_ts, end_ts = (int(datetime.combine(d, time(), UTC).timestamp()) for d in (start, end))
+    if end_ts <= start_ts:
+        raise InvalidInput("'to' must be after 'from'")
+    owned = [a for a in agreements.visible(session, principal) if whose in (a.client, a.provider)]
+    entries = journals.journal(session, chain, request.app.state.prices, whose, owned, start_ts, end_ts)
+    if format == "xero":
+        return _csv(ledger.xero_csv(entries), f"journal-xero-{start}-{end}.csv")
+    if format == "quickbooks":
+        return _csv(ledger.quickbooks_csv(entries), f"journal-quickbooks-{start}-{end}.csv")
+    with chain.lock:
+        head = chain.w3.eth.block_number
+    close = journals.close(chain, chain.escrow.address, whose, entries, chain.start_block, head)
+    body = {
+        "wallet": whose,
+        "from": str(start),
+        "to": str(end),
+        "entries": [ledger.as_json(e) for e in entries],
+        "close": close,
+    }
+    return JSONResponse(body)
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,136 @@
+"""E-invoices through the API on the real escrow: an ERC-20 agreement between an EU provider and a client in
+another EU state, settled late with a holdback; the settlement's CII, UBL and Factur-X pass EN 16931,
+name both parties' legal profiles and the fiat value at the settlement block, and stay frozen when a
+profile changes; the holdback release is a payment against that invoice, not a second invoice."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from eth_account import Account
+from factories import DAY, agreement_body
+from facturx import get_xml_from_pdf
+
+from backend.domain.en16931_validation import validate
+
+PROVIDER = {
+    "legal_name": "Nordlicht AI GmbH",
+    "street": "Alexanderplatz 1",
+    "city": "Berlin",
+    "postcode": "10178",
+    "country": "DE",
+    "vat_id": "DE136695976",
+    "registration_id": "HRB 123456",
+    "email": "billing@nordlicht.example",
+    "iban": "DE89370400440532013000",
+}
+CLIENT = {
+    "legal_name": "Lumen Retail SAS",
+    "street": "1 rue de Rivoli",
+    "city": "Paris",
+    "postcode": "75001",
+    "country": "FR",
+    "vat_id": "FR40303265045",
+    "registration_id": "303265045",
+    "email": "ap@lumen.example",
+}
+
+
+def _profile(api, party, session, fields, version=1):
+    body = {"fields": fields, "version": version, "signed_at": int(time.time())}
+    typed = api.client.post("/v1/profiles/typed-data", json=body, headers=session).json()
+    signature = "0x" + Account.sign_typed_data(party.key, full_message=typed).signature.hex()
+    saved = api.client.post("/v1/profiles", json={**body, "signature": signature}, headers=session)
+    assert saved.status_code == 201, saved.text
+
+
+def test_a_late_settlement_with_a_holdback_gives_valid_frozen_e_invoices(chain, database_url):
+    from backend_support import Api
+
+    prices = f'{{"{chain.token.address}": {{"peg": "0.92", "currency": "EUR"}}}}'
+    api = Api(chain, database_url, prices=prices)
+    body = agreement_body(chain, token=chain.token.address, milestones=1)
+    body["milestones"][0] |= {"holdback_bps": 1000, "holdback_period": 10 * DAY, "deadline": chain.now() + DAY}
+    agreement, client, provider = api.consented(body)
+    _profile(api, chain.provider, provider, PROVIDER)
+    _profile(api, chain.client, client, CLIENT)
+    pk = agreement["id"]
+    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
+    chain.warp(chain.now() + 3 * DAY)
+    pushed = api.push(api.api_key("node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
+    settle = api.client.post(
+        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client
+    )
+    api.send_all(chain.client, settle)
+    (number,) = api.client.get(f"/v1/agreements/{pk}/invoices", headers=provider).json()
+
+    cii = api.client.get(f"/v1/invoices/{number}/cii", headers=client)
+    assert cii.status_code == 200, cii.text
+    validate(cii.content)
+    ubl = api.client.get(f"/v1/invoices/{number}/ubl", headers=provider).content
+    validate(ubl)
+    assert b"<cbc:ID>AE</cbc:ID>" in ubl  # DE to FR between VAT-registered businesses: reverse charge
+    assert b"Nordlicht AI GmbH" in cii.content and b"Lumen Retail SAS" in cii.content
+    m = api.client.get(f"/v1/agreements/{pk}", headers=client).json()["milestones"][0]
+    paid_eur = (Decimal(m["paid_now"]) / 10**18 * Decimal("0.92")).quantize(Decimal("0.01"))
+    assert f"<ram:TotalPrepaidAmount>{paid_eur}</ram:TotalPrepaidAmount>".encode() in cii.content
+    assert b"<ram:ReasonCode>95</ram:ReasonCode>" in cii.content  # the late penalty as an allowance
+    assert b"DueDateDateTime" in cii.content  # the holdback falls due at the warranty's end
+
+    pdf = api.client.get(f"/v1/invoices/{number}/facturx", headers=client)
+    assert pdf.headers["content-type"] == "application/pdf"
+    _, embedded = get_xml_from_pdf(pdf.content, check_xsd=False)
+    assert embedded == cii.content
+
+    _profile(api, chain.provider, provider, {**PROVIDER, "legal_name": "Nordlicht AI SE"}, version=2)
+    assert api.client.get(f"/v1/invoices/{number}/cii", headers=client).content == cii.content  # frozen
+
+    chain.warp(chain.now() + 11 * DAY)
+    release = api.client.post(f"/v1/agreements/{pk}/transactions/release-holdback", json={"index": 0}, headers=provider)
+    api.send_all(chain.provider, release)
+    numbers = api.client.get(f"/v1/agreements/{pk}/invoices", headers=provider).json()
+    refused = api.client.get(f"/v1/invoices/{numbers[1]}/ubl", headers=provider)
+    assert refused.status_code == 409 and number in refused.json()["detail"]
+
+    period = {"from": "2020-01-01", "to": "2100-01-01"}
+    book = api.client.get("/v1/reports/journal", params=period, headers=provider).json()
+    assert [(e["kind"], e["invoice"]) for e in book["entries"]] == [
+        ("settlement", number),
+        ("holdback-release", numbers[1]),
+    ]
+    assert book["close"] == {
+        chain.token.address: {
+            "journal": str(110 * 10**18 - int(m["refund"])),
+            "chain": str(110 * 10**18 - int(m["refund"])),
+            "ties": True,
+        }
+    }
+    client_book = api.client.get("/v1/reports/journal", params=period, headers=client).json()
+    assert [e["kind"] for e in client_book["entries"]] == ["deposit", "settlement"]
+    assert all(c["ties"] for c in client_book["close"].values())
+    xero = api.client.get("/v1/reports/journal", params={**period, "format": "xero"}, headers=provider)
+    assert xero.headers["content-type"].startswith("text/csv") and xero.text.startswith("*Narration,*Date")
+    others = api.client.get("/v1/reports/journal", params={**period, "wallet": chain.client.address}, headers=provider)
+    assert others.status_code == 403
+
+
+def test_an_invoice_without_the_parties_profiles_says_what_to_do(chain, database_url):
+    from backend_support import Api
+
+    api = Api(chain, database_url, prices='{"ETH": {"peg": "2500", "currency": "EUR"}}')
+    agreement, client, provider = api.consented(agreement_body(chain, milestones=1))
+    pk = agreement["id"]
+    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
+    pushed = api.push(api.api_key("node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
+    api.send_all(
+        chain.client,
+        api.client.post(
+            f"/v1/agreements/{pk}/transactions/settle",
+            json={"index": 0, "attestation": pushed["digest"]},
+            headers=client,
+        ),
+    )
+    (number,) = api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()
+    answer = api.client.get(f"/v1/invoices/{number}/cii", headers=client)
+    assert answer.status_code == 409 and "POST /v1/profiles" in answer.json()["detail"]
