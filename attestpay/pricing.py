@@ -60,7 +60,7 @@ class PriceSource:
     def at(self, w3: Web3 | None, block: int) -> Price:
         if self.peg is not None:
             return Price(self.peg, self.currency, "peg", block)
-        if w3 is None:
+        if w3 is None or self.feed is None:
             raise PriceUnavailable(f"the {self.currency} feed {self.feed} needs a chain connection")
         feed = w3.eth.contract(address=Web3.to_checksum_address(self.feed), abi=FEED_ABI)
         decimals = feed.functions.decimals().call(block_identifier=block)

@@ -13,8 +13,7 @@ import pytest
 from facturx import get_xml_from_pdf
 from pypdf import PdfReader
 
-from backend.domain import en16931 as e
-from backend.domain import facturx_pdf
+from backend.domain import en16931 as e, facturx_pdf
 from backend.domain.en16931_validation import InvalidEInvoice, validate
 
 PROVIDER = e.TradeParty(
@@ -61,7 +60,7 @@ SETTLEMENT = e.EInvoice(
     vat_category=e.REVERSE_CHARGE,
     vat_rate=Decimal(0),
     payment_reference="0x80a99e69f7c2d1e0b3a4f5061728394a5b6c7d8e9f0a1b2c3d4e5f60718293a4",
-    payment_note="Paid by escrow 0x5FbDB2315678afecb367f032d93F642f64180aa3 on chain 31337: 46,631.25 mUSD at 0.9225 EUR",
+    payment_note="Paid by escrow 0x5FbDB2315678afecb367f032d93F642f64180aa3 on chain 31337: 46,631.25 mUSD at 0.9225",
     contract_reference="0x1b0e5c4f1f7c1c8e4b6c2d7f7a9e3e1d2c4b5a69788796a5b4c3d2e1f0a9b8c7",
     buyer_reference="AI implementation",
     allowances=(("95", "Late delivery penalty", Decimal("230.63")),),

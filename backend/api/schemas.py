@@ -3,7 +3,7 @@ number loses precision past 2^53 in most clients); integers are accepted on inpu
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
