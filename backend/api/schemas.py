@@ -48,9 +48,21 @@ Int256 = _ranged(-(2**255), 2**255)
 Uint64 = Annotated[int, Field(ge=0, lt=2**63)]  # unix seconds; 2^63 keeps them in a BIGINT column
 Uint32 = Annotated[int, Field(ge=0, lt=2**32)]
 Bps = Annotated[int, Field(ge=0, le=10_000)]
-Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
-Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$"), AfterValidator(str.lower)]
-Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$"), AfterValidator(Web3.to_checksum_address)]
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", max_length=66), AfterValidator(str.lower)]
+Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$", max_length=132), AfterValidator(str.lower)]
+
+
+def _checksummed(value: str) -> str:
+    """EIP-55: all lowercase (or all uppercase) hex carries no checksum and is accepted; mixed case
+    must be the address's checksum, so that a mistyped address is refused, not silently fixed."""
+    checksummed = Web3.to_checksum_address(value)
+    digits = value[2:]
+    if digits not in (digits.lower(), digits.upper()) and value != checksummed:
+        raise ValueError(f"the EIP-55 checksum is wrong (did you mean {checksummed}?)")
+    return checksummed
+
+
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", max_length=42), AfterValidator(_checksummed)]
 
 
 class _In(BaseModel):
@@ -322,7 +334,9 @@ class NonceOut(BaseModel):
 
 
 class WebhookIn(_In):
-    url: AnyHttpUrl = Field(description="where notifications are POSTed (JSON, signed with the webhook's secret)")
+    url: AnyHttpUrl = Field(
+        max_length=2_000, description="where notifications are POSTed (JSON, signed with the webhook's secret)"
+    )
 
 
 class WebhookOut(BaseModel):
@@ -369,9 +383,19 @@ class ReleaseRequestOut(BaseModel):
     nodes: list[MeasurementAsked]
 
 
+ApiKeyName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
 class ApiKeyIn(_In):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: ApiKeyName
     role: Literal["oracle", "worker", "operator", "auditor"]
+
+
+class ApiKeyRecordOut(BaseModel):
+    name: str
+    role: str
+    created_at: int
+    revoked: bool
 
 
 class ApiKeyOut(BaseModel):
@@ -396,10 +420,12 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}
     for status, description in (
+        (400, "the body is not UTF-8, or not JSON we parse: too deep, NaN or Infinity, NUL or a lone surrogate"),
         (401, "not signed in, or the session or key is unknown or expired"),
         (403, "the caller may not do this on this agreement"),
         (404, "no such agreement, attestation, invoice or transaction"),
         (409, "the state does not allow this now (including a transaction the escrow would revert)"),
+        (413, "the body is larger than the route's limit"),
         (422, "the request is malformed or its terms are invalid"),
         (429, "rate limited; see Retry-After"),
         (503, "the chain or the database did not answer; retry"),
