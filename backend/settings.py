@@ -46,7 +46,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=65_536, ge=1_024)  # every route but the two below
     max_terms_body_bytes: int = Field(default=262_144, ge=1_024)  # POST /v1/agreements, PUT /v1/agreements/{id}
     max_json_depth: int = Field(default=32, ge=8, le=1_000)
-    max_pending_agreements: int = Field(default=50, ge=1)  # drafts and proposals a wallet created, not yet consented
     writes_per_minute: int = 600  # per wallet or API key
 
     # Chain engine (backend.engine): the relayer's own key, the indexer, automation, webhooks.

@@ -10,11 +10,14 @@ from pathlib import Path
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from attestpay.bodyguard import BodyGuard
 from attestpay.process import restore_recursion_limit
@@ -90,6 +93,12 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     def _pool_exhausted(_request: Request, _exc: PoolTimeout) -> JSONResponse:
         return _database_unavailable("no database connection came free in time; retry")
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:  # Starlette's Allow names the first route's methods, not the path's
+            exc.headers = {"Allow": ", ".join(_allowed_methods(request))}
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(RequestValidationError)
     def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": [_problem(e) for e in exc.errors()], "error": "InvalidInput"}, status_code=422)
@@ -111,6 +120,17 @@ def _body_limit(settings: Settings) -> Callable[[str, str], int]:
         return settings.max_body_bytes
 
     return limit
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document serves at the request's path (HEAD wherever GET is)."""
+    app = request.app
+    if not hasattr(app.state, "methods_by_path"):
+        app.state.methods_by_path = [
+            (compile_path(path)[0], {m.upper() for m in item} | ({"HEAD"} if "get" in item else set()))
+            for path, item in app.openapi()["paths"].items()
+        ]
+    return sorted({m for regex, methods in app.state.methods_by_path if regex.match(request.url.path) for m in methods})
 
 
 def _database_unavailable(detail: str) -> JSONResponse:

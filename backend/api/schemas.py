@@ -38,7 +38,7 @@ def _ranged(low: int, high: int) -> Any:
         BeforeValidator(_integer),
         Field(ge=low, lt=high),
         PlainSerializer(str, return_type=str, when_used="json"),
-        WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]{1,78}$"}),
+        WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]{1,78}$", "maxLength": 79}),
     ]
 
 
