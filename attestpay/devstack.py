@@ -60,6 +60,7 @@ def start_api(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
         str(port),
         "--log-level",
         "warning",
+        "--no-proxy-headers",
     ]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -18,6 +18,7 @@ from eth_account import Account
 from web3 import HTTPProvider, Web3
 
 from attestpay.deployment import DeploymentError, deploy_contracts, write
+from attestpay.process import restore_recursion_limit
 from attestpay_cli import Failed
 from attestpay_cli.agreement import agreement
 from attestpay_cli.report import report
@@ -136,7 +137,11 @@ def serve(host: str, port: int, workers: int) -> None:
         processes = [subprocess.Popen([sys.executable, "-m", "backend.engine", "worker"]) for _ in range(workers)]
     get_settings.cache_clear()
     try:
-        uvicorn.run("backend.api.app:create_app", factory=True, host=host, port=port, log_level="info")
+        # proxy_headers off: uvicorn would take X-Forwarded-For from any local peer as the client;
+        # the app reads it only from ATTESTPAY_TRUSTED_PROXIES.
+        uvicorn.run(
+            "backend.api.app:create_app", factory=True, host=host, port=port, log_level="info", proxy_headers=False
+        )
     finally:
         for process in processes:
             process.terminate()
@@ -182,6 +187,7 @@ def demo(workdir: Path | None, as_json: bool) -> None:
 
 
 def run() -> None:
+    restore_recursion_limit()
     app()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from web3 import HTTPProvider, Web3
 
+from attestpay.process import restore_recursion_limit
 from auditor import audit
 from auditor.report import as_html
 
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
+    restore_recursion_limit()
     sys.exit(main())
 
 

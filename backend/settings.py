@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from attestpay import pricing
@@ -39,7 +39,15 @@ class Settings(BaseSettings):
     # An operator key that exists from the start, so the first API keys can be issued over HTTP.
     operator_api_key: SecretStr | None = None
 
-    sign_ins_per_minute: int = 20  # per client address
+    sign_ins_per_minute: int = 20  # per client address (the connected peer, or what a trusted proxy says)
+    # Proxies (IP addresses or networks) whose X-Forwarded-For names the client; from any other peer the
+    # header is ignored. Serve with uvicorn's own proxy handling off (`attestpay serve` does).
+    trusted_proxies: list[IPvAnyNetwork] = []
+
+    # Hostile input (docs/security.md): request bodies are capped and scanned before any JSON parser.
+    max_body_bytes: int = Field(default=65_536, ge=1_024)  # every route but the two below
+    max_terms_body_bytes: int = Field(default=262_144, ge=1_024)  # POST /v1/agreements, PUT /v1/agreements/{id}
+    max_json_depth: int = Field(default=32, ge=8, le=1_000)
     writes_per_minute: int = 600  # per wallet or API key
 
     # Chain engine (backend.engine): the relayer's own key, the indexer, automation, webhooks.

@@ -14,6 +14,7 @@ from web3 import HTTPProvider, Web3
 
 from attestpay import typed_data
 from attestpay.contracts import contract_at
+from attestpay.process import restore_recursion_limit
 from oracle.batcher import AnchorQueue
 from oracle.coordinator import MeasurementRequest, OracleNode
 from oracle.errors import OracleError
@@ -274,6 +275,7 @@ def keys_import(path: Path, password_file: Path | None) -> None:
 
 def run() -> None:
     """Entry point: oracle errors become one-line messages and exit status 1."""
+    restore_recursion_limit()
     try:
         main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -14,6 +14,8 @@ from fastapi import Depends, FastAPI, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from attestpay import typed_data
+from attestpay.bodyguard import BodyGuard
+from attestpay.process import restore_recursion_limit
 from attestpay.terms import Attestation
 from oracle.batcher import AnchorQueue
 from oracle.coordinator import MeasurementRequest, OracleNode
@@ -21,6 +23,8 @@ from oracle.errors import OracleError, RefusedToSign, SourceError
 from oracle.spec import MetricSpec
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+MAX_BODY_BYTES = 65_536  # a metric spec and a few numbers
+MAX_JSON_DEPTH = 32
 
 
 class MeasureBody(BaseModel):
@@ -77,7 +81,9 @@ def _signed_json(att: Attestation, digest: bytes, signer: str, signature: bytes)
 def create_app(node: OracleNode, queue: AnchorQueue, api_key: str, backend: BackendPush | None = None) -> FastAPI:
     if len(api_key) < 16:
         raise OracleError("the oracle's API key must be at least 16 characters")
+    restore_recursion_limit()
     app = FastAPI(title="AttestPay oracle node", version="1")
+    app.add_middleware(BodyGuard, max_bytes=lambda _method, _path: MAX_BODY_BYTES, max_depth=MAX_JSON_DEPTH)
 
     def authorized(x_api_key: Annotated[str | None, Header()] = None) -> None:
         if x_api_key is None or not hmac.compare_digest(x_api_key.encode(), api_key.encode()):

@@ -13,7 +13,11 @@ from oracle.errors import SpecError
 
 # Secrets (tokens, database URLs) come from environment variables a spec names; only these names,
 # so a spec can never make a node read, send or echo its own settings (keystore password, API key).
-SecretEnv = Annotated[str, Field(pattern=r"^SOURCE_[A-Z0-9_]+$")]
+SecretEnv = Annotated[str, Field(pattern=r"^SOURCE_[A-Z0-9_]+$", max_length=100)]
+# Bounds on every text a spec holds: a spec is stored with each milestone and published.
+Name = Annotated[str, Field(max_length=200)]  # a column, a field path, a unit
+Location = Annotated[str, Field(max_length=2_000)]  # a file path or a URL
+Query = Annotated[str, Field(min_length=1, max_length=10_000)]
 
 Aggregation = Literal["latest", "sum", "count", "mean", "min", "max", "p50", "p95", "p99"]
 
@@ -45,30 +49,30 @@ class CsvSource(_Strict):
     """Rows of a CSV file; `value_column` is aggregated over rows whose `time_column` is in the window."""
 
     kind: Literal["csv"]
-    path: str
-    value_column: str
-    time_column: str
+    path: Location
+    value_column: Name
+    time_column: Name
 
 
 class JsonLinesSource(_Strict):
     """One JSON object a line; fields are dotted paths (`metrics.latency_ms`)."""
 
     kind: Literal["jsonl"]
-    path: str
-    value_field: str
-    time_field: str
+    path: Location
+    value_field: Name
+    time_field: Name
 
 
 class ModelEvaluationSource(_Strict):
     """Predictions and labels, one JSON object a line; the oracle computes the metric itself."""
 
     kind: Literal["model_eval"]
-    path: str
+    path: Location
     metric: Literal["accuracy", "precision", "recall", "f1"]
-    prediction_field: str = "prediction"
-    label_field: str = "label"
-    time_field: str = "time"
-    positive_label: str | int | bool = 1
+    prediction_field: Name = "prediction"
+    label_field: Name = "label"
+    time_field: Name = "time"
+    positive_label: Name | int | bool = 1
 
 
 class HttpJsonSource(_Strict):
@@ -77,10 +81,10 @@ class HttpJsonSource(_Strict):
     from the spec (the spec is hashed and published)."""
 
     kind: Literal["http_json"]
-    url: str = Field(pattern=r"^https?://")
-    records_field: str = ""
-    value_field: str
-    time_field: str
+    url: Location = Field(pattern=r"^https?://")
+    records_field: Name = ""
+    value_field: Name
+    time_field: Name
     token_env: SecretEnv | None = None
 
 
@@ -90,9 +94,9 @@ class SqlSource(_Strict):
 
     kind: Literal["sql"]
     url_env: SecretEnv
-    query: str = Field(min_length=1)
-    time_column: str = "time"
-    value_column: str = "value"
+    query: Query
+    time_column: Name = "time"
+    value_column: Name = "value"
 
 
 class PrometheusSource(_Strict):
@@ -101,8 +105,8 @@ class PrometheusSource(_Strict):
     one series: aggregate in PromQL (`sum(...)`) rather than here."""
 
     kind: Literal["prometheus"]
-    url: str = Field(pattern=r"^https?://")
-    query: str = Field(min_length=1)
+    url: Location = Field(pattern=r"^https?://")
+    query: Query
     step_seconds: int = Field(default=60, gt=0)
     token_env: SecretEnv | None = None
 
@@ -114,12 +118,12 @@ Source = Annotated[
 
 
 class MetricSpec(_Strict):
-    name: str = Field(min_length=1)
+    name: Name = Field(min_length=1)
     version: int = Field(ge=1)
     source: Source
     aggregation: Aggregation = "latest"
     window_seconds: int | None = Field(default=None, gt=0, description="only data in (observedAt - window, observedAt]")
-    unit: str
+    unit: Name
     decimals: int = Field(ge=0, le=18, description="the contract sees floor(value * 10**decimals)")
     higher_is_better: bool
 

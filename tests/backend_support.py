@@ -183,7 +183,7 @@ class Api:
         return hashes
 
     def attestation(
-        self, agreement: dict, index: int, value: int, observed_at: int | None = None
+        self, agreement: dict, index: int, value: int, observed_at: int | None = None, evidence: bytes = b"\x11" * 32
     ) -> tuple[dict, bytes]:
         """The attestation message (JSON) for a milestone of an API agreement, and its digest."""
         chain = self.chain
@@ -193,7 +193,7 @@ class Api:
             bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
             value,
             observed_at or chain.now(),
-            b"\x11" * 32,
+            evidence,
             chain.now() + DAY,
         )
         digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
@@ -203,10 +203,17 @@ class Api:
         return message, digest
 
     def push(
-        self, oracle_key: dict, agreement: dict, index: int, value: int, oracles, observed_at: int | None = None
+        self,
+        oracle_key: dict,
+        agreement: dict,
+        index: int,
+        value: int,
+        oracles,
+        observed_at: int | None = None,
+        evidence: bytes = b"\x11" * 32,
     ) -> dict:
-        """Each oracle pushes its own signature, as the oracle service does."""
-        message, digest = self.attestation(agreement, index, value, observed_at)
+        """Each oracle pushes its own signature, as the oracle service does; `evidence`: its hash."""
+        message, digest = self.attestation(agreement, index, value, observed_at, evidence)
         for oracle in oracles:
             body = {
                 "attestation": message,

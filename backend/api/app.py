@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from attestpay import pricing
-from backend.api.ratelimit import RateLimiter
+from attestpay.bodyguard import BodyGuard
+from attestpay.process import restore_recursion_limit
+from backend.api.errors import error_response
+from backend.api.ratelimit import RateLimiter, SignInLimit
 from backend.api.routes import (
     agreements,
     attestations,
@@ -35,14 +42,17 @@ from backend.db.session import make_engine
 from backend.engine.worker import Worker
 from backend.errors import BackendError, ChainUnavailable
 from backend.memory import BoundedMap
-from backend.services.auth import PrincipalCache
 from backend.services.sessions import make_sessionmaker
 from backend.settings import Settings, get_settings
+
+AUTH_BODY_BYTES = 8_192  # a SIWE message and its signature, with room to spare
+ECHO_CHARS = 200  # the longest input a 422 repeats back
 
 
 def create_app(settings: Settings | None = None, chain: ChainGateway | None = None) -> FastAPI:
     """The service on `settings` (default: the environment's) and `chain` (default: the one the
     settings name; without an RPC URL, a fresh embedded chain)."""
+    restore_recursion_limit()
     settings = settings or get_settings()
     if settings.migrate_on_start:
         upgrade(settings.database_url)
@@ -59,14 +69,13 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     app.state.chain = chain or connect(settings)
     app.state.limiter = RateLimiter()
     app.state.prices = pricing.parse_sources(settings.prices)
-    app.state.principals = PrincipalCache()
     app.state.agreement_facts = BoundedMap(10_000)  # what intake checks, per agreement id
+    app.add_middleware(BodyGuard, max_bytes=_body_limit(settings), max_depth=settings.max_json_depth)
+    app.add_middleware(SignInLimit, limiter=app.state.limiter, settings=settings)  # outermost: counts every try
 
     @app.exception_handler(BackendError)
     def _domain_error(_request: Request, exc: BackendError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.details["retry_after"])} if "retry_after" in exc.details else None
-        body = {"detail": str(exc), "error": type(exc).__name__} | exc.details
-        return JSONResponse(body, status_code=exc.status, headers=headers)
+        return error_response(exc)
 
     def _node_fault(request: Request, exc: Exception) -> JSONResponse:
         """A chain call outside the gateway's own handling (a block's time, an allowance) failed at the node."""
@@ -79,14 +88,23 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
 
     @app.exception_handler(DBAPIError)
     def _database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
-        if not exc.connection_invalidated:
+        if not exc.connection_invalidated and not isinstance(exc, OperationalError):
             raise exc
-        body = {
-            "detail": "the connection to the database was lost; retry",
-            "error": "DatabaseUnavailable",
-            "retry_after": 1,
-        }
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+        return _database_unavailable("the database did not answer or the connection to it was lost; retry")
+
+    @app.exception_handler(PoolTimeout)
+    def _pool_exhausted(_request: Request, _exc: PoolTimeout) -> JSONResponse:
+        return _database_unavailable("no database connection came free in time; retry")
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:  # Starlette's Allow names the first route's methods, not the path's
+            exc.headers = {"Allow": ", ".join(_allowed_methods(request))}
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [_problem(e) for e in exc.errors()], "error": "InvalidInput"}, status_code=422)
 
     for module in (
         health,
@@ -103,6 +121,53 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         app.include_router(module.router, responses=ERROR_RESPONSES)
     _serve_dashboard(app, settings.web_dir)
     return app
+
+
+def _body_limit(settings: Settings) -> Callable[[str, str], int]:
+    """The body cap of each route: agreement terms are the largest bodies, sign-in the smallest."""
+
+    def limit(method: str, path: str) -> int:
+        if (method, path) == ("POST", "/v1/agreements") or (method == "PUT" and path.startswith("/v1/agreements/")):
+            return settings.max_terms_body_bytes
+        if path.startswith("/v1/auth/"):
+            return AUTH_BODY_BYTES
+        return settings.max_body_bytes
+
+    return limit
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document serves at the request's path (HEAD wherever GET is)."""
+    app = request.app
+    if not hasattr(app.state, "methods_by_path"):
+        app.state.methods_by_path = [
+            (compile_path(path)[0], {m.upper() for m in item} | ({"HEAD"} if "get" in item else set()))
+            for path, item in app.openapi()["paths"].items()
+        ]
+    return sorted({m for regex, methods in app.state.methods_by_path if regex.match(request.url.path) for m in methods})
+
+
+def _database_unavailable(detail: str) -> JSONResponse:
+    body = {"detail": detail, "error": "DatabaseUnavailable", "retry_after": 1}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
+
+
+def _problem(error: dict) -> dict:
+    """A validation problem without a large input echoed back (a short one helps the caller)."""
+    problem = {k: error[k] for k in ("type", "loc", "msg") if k in error}
+    if "ctx" in error:
+        problem["ctx"] = {k: str(v)[:ECHO_CHARS] for k, v in error["ctx"].items()}
+    if "input" in error and _short(error["input"]):
+        problem["input"] = error["input"]
+    return problem
+
+
+def _short(value: object) -> bool:
+    if isinstance(value, str):
+        return len(value) <= ECHO_CHARS
+    if isinstance(value, int):  # bool too
+        return abs(value) < 10**ECHO_CHARS
+    return value is None or isinstance(value, float)
 
 
 def _serve_dashboard(app: FastAPI, web_dir: Path) -> None:

@@ -1,8 +1,9 @@
 """Typed dependencies: the database session, the chain, the settings and the caller.
 
 They are `async def` on purpose: FastAPI runs a sync dependency in the threadpool, and each hop
-costs more than the work of these (attribute reads, a cache lookup). Only what touches the
-database goes to a thread: the endpoint itself, a cache miss on the caller, a rollback on close."""
+costs more than the work of these (attribute reads). Only what touches the database goes to a
+thread: the endpoint itself, the caller's credential (looked up on every request, so that a
+revocation holds at once on every replica), a rollback on close."""
 
 from __future__ import annotations
 
@@ -67,25 +68,21 @@ async def get_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     api_key: Annotated[str | None, Depends(API_KEY)],
 ) -> Principal:
-    cache: auth.PrincipalCache = request.app.state.principals
     if bearer is not None:
         token = bearer.credentials.strip()
-        credential, lookup = "session:" + token, lambda: auth.wallet(session, token)
-    elif request.headers.get("authorization"):
+        return await run_in_threadpool(auth.wallet, session, token)
+    if request.headers.get("authorization"):
         raise Unauthenticated("Authorization must be 'Bearer <token>'")
-    elif api_key:
-        settings = request.app.state.settings
-        credential, lookup = (
-            "key:" + api_key,
-            lambda: auth.operator_from_settings(settings, api_key) or auth.service(session, api_key),
-        )
-    else:
-        raise Unauthenticated("sign in with Ethereum (Authorization: Bearer) or send an X-API-Key")
-    principal = cache.get(credential)
-    if principal is None:
-        principal, valid_until = await run_in_threadpool(lookup)
-        cache.put(credential, principal, valid_until)
-    return principal
+    if api_key:
+        operator = auth.operator_from_settings(request.app.state.settings, api_key)
+        return operator or await run_in_threadpool(auth.service, session, api_key)
+    raise Unauthenticated("sign in with Ethereum (Authorization: Bearer) or send an X-API-Key")
+
+
+async def get_bearer_token(bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> str:
+    if bearer is None:
+        raise Unauthenticated("send the session token to end as Authorization: Bearer")
+    return bearer.credentials.strip()
 
 
 async def get_writer(
@@ -97,4 +94,5 @@ async def get_writer(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+BearerTokenDep = Annotated[str, Depends(get_bearer_token)]
 WriterDep = Annotated[Principal, Depends(get_writer)]

@@ -171,7 +171,9 @@ class NonceOut(BaseModel):
 
 
 class WebhookIn(_In):
-    url: AnyHttpUrl = Field(description="where notifications are POSTed (JSON, signed with the webhook's secret)")
+    url: AnyHttpUrl = Field(
+        max_length=2_000, description="where notifications are POSTed (JSON, signed with the webhook's secret)"
+    )
 
 
 class WebhookOut(BaseModel):
@@ -218,9 +220,19 @@ class ReleaseRequestOut(BaseModel):
     nodes: list[MeasurementAsked]
 
 
+ApiKeyName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
 class ApiKeyIn(_In):
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: ApiKeyName
     role: Literal["oracle", "worker", "operator", "auditor"]
+
+
+class ApiKeyRecordOut(BaseModel):
+    name: str
+    role: str
+    created_at: int
+    revoked: bool
 
 
 class ApiKeyOut(BaseModel):
@@ -245,10 +257,12 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut, "description": description}
     for status, description in (
+        (400, "the body is not UTF-8, or not JSON we parse: too deep, NaN or Infinity, NUL or a lone surrogate"),
         (401, "not signed in, or the session or key is unknown or expired"),
         (403, "the caller may not do this on this agreement"),
         (404, "no such agreement, attestation, invoice or transaction"),
         (409, "the state does not allow this now (including a transaction the escrow would revert)"),
+        (413, "the body is larger than the route's limit"),
         (422, "the request is malformed or its terms are invalid"),
         (429, "rate limited; see Retry-After"),
         (503, "the chain or the database did not answer; retry"),

@@ -209,7 +209,7 @@ class SignInNonce(Base):
     __tablename__ = "sign_in_nonces"
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[int]
+    expires_at: Mapped[int] = mapped_column(index=True)
     used_at: Mapped[int | None]
 
 
@@ -218,7 +218,7 @@ class WalletSession(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     address: Mapped[str] = mapped_column(Address)
-    expires_at: Mapped[int]
+    expires_at: Mapped[int] = mapped_column(index=True)
     created_at: Mapped[int] = mapped_column(default=now)
 
 

@@ -40,7 +40,7 @@ def _ranged(low: int, high: int) -> Any:
         BeforeValidator(_integer),
         Field(ge=low, lt=high),
         PlainSerializer(str, return_type=str, when_used="json"),
-        WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]{1,78}$"}),
+        WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]{1,78}$", "maxLength": 79}),
     ]
 
 
@@ -50,9 +50,21 @@ Int256 = _ranged(-(2**255), 2**255)
 Uint64 = Annotated[int, Field(ge=0, lt=2**63)]  # unix seconds; 2^63 keeps them in a BIGINT column
 Uint32 = Annotated[int, Field(ge=0, lt=2**32)]
 Bps = Annotated[int, Field(ge=0, le=BPS)]
-Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
-Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$"), AfterValidator(str.lower)]
-Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$"), AfterValidator(Web3.to_checksum_address)]
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", max_length=66), AfterValidator(str.lower)]
+Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$", max_length=132), AfterValidator(str.lower)]
+
+
+def _checksummed(value: str) -> str:
+    """EIP-55: all lowercase (or all uppercase) hex carries no checksum and is accepted; mixed case
+    must be the address's checksum, so that a mistyped address is refused, not silently fixed."""
+    checksummed = Web3.to_checksum_address(value)
+    digits = value[2:]
+    if digits not in (digits.lower(), digits.upper()) and value != checksummed:
+        raise ValueError(f"the EIP-55 checksum is wrong (did you mean {checksummed}?)")
+    return checksummed
+
+
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", max_length=42), AfterValidator(_checksummed)]
 
 
 class ClosedBody(BaseModel):

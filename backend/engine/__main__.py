@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 
+from attestpay.process import restore_recursion_limit
 from backend.chain import connect
 from backend.db.migrate import upgrade
 from backend.db.session import make_engine
@@ -17,6 +18,7 @@ from backend.settings import get_settings
 
 
 def main() -> None:
+    restore_recursion_limit()
     parser = argparse.ArgumentParser(prog="python -m backend.engine", description=__doc__)
     parser.add_argument("command", choices=("worker", "rebuild"))
     command = parser.parse_args().command

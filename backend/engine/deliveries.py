@@ -2,7 +2,8 @@
 over "<timestamp>.<body>" in `X-AttestPay-Signature: t=<timestamp>,v1=<hex>`, so the receiver can
 check it came from us and is fresh. A non-2xx answer or a fault is retried with exponential
 backoff up to `webhook_max_attempts`; the delivery id (`X-AttestPay-Delivery`) lets a receiver
-drop repeats."""
+drop repeats. Each send resolves and checks the host again and connects to the address checked
+(`backend.services.webhooks.destination`); redirects are not followed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from backend.db.models import Webhook, WebhookDelivery
+from backend.errors import InvalidInput
+from backend.services.webhooks import destination
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,7 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 class Deliveries:
     def __init__(self, sessions: sessionmaker, settings: Settings) -> None:
         self.sessions, self.settings = sessions, settings
-        self.http = httpx.Client(timeout=TIMEOUT)
+        self.http = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
 
     def step(self, limit: int = 50) -> int:
         """Sends every due notification once; returns how many were delivered."""
@@ -59,11 +62,19 @@ class Deliveries:
         }
         delivery.attempts += 1
         try:
-            response = self.http.post(hook.url, content=body, headers=headers)
+            target = destination(hook.url, self.settings.environment == "production")
+            response = self.http.post(
+                target.url,
+                content=body,
+                headers=headers | {"Host": target.host},
+                extensions={"sni_hostname": target.sni} if target.sni else None,
+            )
             if response.is_success:
                 delivery.status = "delivered"
                 return True
             delivery.last_error = f"HTTP {response.status_code}"
+        except InvalidInput as exc:
+            delivery.last_error = f"refused: {exc}"[:500]
         except httpx.HTTPError as exc:
             delivery.last_error = f"{type(exc).__name__}: {exc}"[:500]
         if delivery.attempts >= self.settings.webhook_max_attempts:

@@ -14,6 +14,7 @@ from backend.chain import ChainGateway
 from backend.engine.automation import Automation
 from backend.engine.deliveries import Deliveries
 from backend.engine.indexer import Indexer
+from backend.engine.purge import ExpiredCredentials
 from backend.engine.relayer import Relayer, load_account
 from backend.errors import ChainUnavailable
 from backend.settings import Settings
@@ -29,12 +30,13 @@ class Worker:
         account = load_account(settings)
         self.relayer = Relayer(sessions, chain, account, settings) if account else None
         self.deliveries = Deliveries(sessions, settings)
+        self.purge = ExpiredCredentials(sessions)
         if self.relayer is None:
             log.warning("no relayer keystore (ATTESTPAY_RELAYER_KEYSTORE): intents are queued but not sent")
 
     def turn(self) -> int:
         """One pass over every part; returns how much it did."""
-        parts = [self.indexer.step, self.automation.step, self.deliveries.step]
+        parts = [self.indexer.step, self.automation.step, self.deliveries.step, self.purge.step]
         if self.relayer:
             parts.insert(2, self.relayer.step)
         done = 0

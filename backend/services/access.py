@@ -3,7 +3,7 @@ and workers read every agreement; oracles only push attestations."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from backend.db.models import Agreement
 from backend.errors import Forbidden
@@ -29,6 +29,15 @@ def readable_by(principal: Principal) -> ColumnElement[bool]:
         a = principal.address
         return or_(Agreement.client == a, Agreement.provider == a, Agreement.arbiter == a)
     return false()
+
+
+def listed_for(principal: Principal) -> ColumnElement[bool]:
+    """A WHERE clause for the agreements in the caller's list: what it may read, except the drafts
+    others wrote naming it. A draft is its author's workspace until proposed, so a stranger cannot
+    fill someone's list with drafts (its id still opens it for the parties)."""
+    if principal.role != "wallet":
+        return readable_by(principal)
+    return and_(readable_by(principal), or_(Agreement.status != "draft", Agreement.created_by == principal.address))
 
 
 def require_read(agreement: Agreement, principal: Principal) -> None:

@@ -1,29 +1,28 @@
 """Who is calling: a wallet signed in with Ethereum (EIP-4361) or a service with an API key.
 
-SIWE: the server issues a single-use nonce; a sign-in succeeds once per nonce, for this domain,
-before the message expires; it returns a random session token of which only the hash is kept."""
+SIWE: the server issues a single-use nonce; a sign-in succeeds once per nonce, for this domain and
+URI, before the message expires; it returns a random session token of which only the hash is kept.
+Every request looks its credential up in the database (one primary-key read), so a sign-out or a
+revoked key stops working at once on every replica."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from siwe import SiweMessage, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db.models import ApiKey, SignInNonce, WalletSession, now
-from backend.errors import Conflict, Unauthenticated
-from backend.memory import BoundedMap
+from backend.errors import Conflict, NotFound, Unauthenticated
 from backend.settings import Settings
 
 ROLES = ("oracle", "worker", "operator", "auditor")
-CACHE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -37,26 +36,6 @@ class Principal:
     @property
     def label(self) -> str:
         return self.address or f"key:{self.name}"
-
-
-class PrincipalCache:
-    """Callers already authenticated, keyed by a hash of their credential, for CACHE_SECONDS at most
-    and never past a session's expiry, so most requests skip the database to learn who calls. An
-    API key revoked in the database still works on a replica that cached it, for that long."""
-
-    def __init__(self, seconds: int = CACHE_SECONDS, size: int = 10_000) -> None:
-        self.seconds = seconds
-        self._entries: BoundedMap[str, tuple[Principal, float]] = BoundedMap(size)
-
-    def get(self, credential: str) -> Principal | None:
-        entry = self._entries.get(_hash(credential))
-        if entry is None or entry[1] <= time.time():
-            return None
-        return entry[0]
-
-    def put(self, credential: str, principal: Principal, expires_at: int | None) -> None:
-        until = time.time() + self.seconds if expires_at is None else min(time.time() + self.seconds, expires_at)
-        self._entries.put(_hash(credential), (principal, until))
 
 
 def _hash(secret: str) -> str:
@@ -80,6 +59,8 @@ def sign_in(
         raise Unauthenticated("not an EIP-4361 (Sign-In with Ethereum) message") from None
     if message.domain != settings.siwe_domain:
         raise Unauthenticated(f"the message is for {message.domain}, this service is {settings.siwe_domain}")
+    if message.uri != settings.siwe_uri:
+        raise Unauthenticated(f"the message's URI is {message.uri}, this service is {settings.siwe_uri}")
     if message.chain_id != chain_id:
         raise Unauthenticated(f"the message is for chain {message.chain_id}, this service is on chain {chain_id}")
     issued = int(message.issued_at._datetime.timestamp())
@@ -107,26 +88,32 @@ def sign_in(
     return token, record
 
 
-def wallet(session: Session, token: str) -> tuple[Principal, int]:
-    """The signed-in wallet and when its session ends."""
+def wallet(session: Session, token: str) -> Principal:
+    """The signed-in wallet."""
     record = session.get(WalletSession, _hash(token))
     if record is None or record.expires_at < now():
         raise Unauthenticated("the session token is unknown or expired; sign in again")
-    return Principal("wallet", address=record.address), record.expires_at
+    return Principal("wallet", address=record.address)
 
 
-def service(session: Session, key: str) -> tuple[Principal, None]:
+def sign_out(session: Session, token: str) -> None:
+    """Ends the session of `token` (unknown or already ended: nothing to do)."""
+    session.execute(delete(WalletSession).where(WalletSession.token_hash == _hash(token)))
+    session.commit()
+
+
+def service(session: Session, key: str) -> Principal:
     """The service an API key belongs to (keys do not expire; they are revoked)."""
     record = session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key)))
     if record is None or record.revoked:
         raise Unauthenticated("unknown or revoked API key")
-    return Principal(record.role, name=record.name), None
+    return Principal(record.role, name=record.name)
 
 
-def operator_from_settings(settings: Settings, key: str) -> tuple[Principal, None] | None:
+def operator_from_settings(settings: Settings, key: str) -> Principal | None:
     configured = settings.operator_api_key
     if configured and hmac.compare_digest(key.encode(), configured.get_secret_value().encode()):
-        return Principal("operator", name="settings"), None
+        return Principal("operator", name="settings")
     return None
 
 
@@ -140,3 +127,28 @@ def create_api_key(session: Session, name: str, role: str) -> str:
         session.rollback()
         raise Conflict(f"an API key named {name!r} exists") from None
     return key
+
+
+def api_keys(session: Session) -> list[ApiKey]:
+    """Every key issued, revoked ones included (their hashes are not shown)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_api_key(session: Session, name: str) -> ApiKey:
+    """Revokes the key named `name`; the next request with it is refused, on every replica."""
+    record = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    if record is None:
+        raise NotFound(f"no API key named {name!r}")
+    record.revoked = True
+    session.commit()
+    return record
+
+
+def purge_expired(session: Session) -> int:
+    """Deletes nonces and sessions past their expiry (an expired nonce is refused whether kept or
+    not); returns how many rows went."""
+    at = now()
+    removed = session.execute(delete(SignInNonce).where(SignInNonce.expires_at < at)).rowcount
+    removed += session.execute(delete(WalletSession).where(WalletSession.expires_at < at)).rowcount
+    session.commit()
+    return removed

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from backend.db.models import Agreement, AgreementDocument
 from backend.domain.schemas import AgreementOut
 from backend.errors import NotFound
-from backend.services.access import readable_by, require_read
+from backend.services.access import listed_for, require_read
 from backend.services.auth import Principal
 
 CHANGED = "attestpay.changed_agreements"  # Session.info: {agreement: created in this transaction}
@@ -58,7 +58,7 @@ def listing(session: Session, principal: Principal) -> bytes:
     rows = session.connection().execute(
         select(Agreement.id, Agreement.version, AgreementDocument.version.label("shown"), AgreementDocument.body)
         .outerjoin(AgreementDocument, AgreementDocument.agreement_pk == Agreement.id)
-        .where(readable_by(principal))
+        .where(listed_for(principal))
         .order_by(Agreement.id)
     )
     return b"[" + b",".join(r.body if r.shown == r.version else _render_stored_late(session, r.id) for r in rows) + b"]"

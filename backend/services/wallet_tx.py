@@ -14,7 +14,7 @@ from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord
 from backend.domain.terms import agreement_terms, milestone_terms
 from backend.errors import Conflict, InvalidInput, NotFound
-from backend.services.access import require_party
+from backend.services.access import require_party, require_role
 from backend.services.agreements import on_chain
 from backend.services.auth import Principal
 
@@ -266,5 +266,6 @@ def cancel(session: Session, chain: ChainGateway, principal: Principal, agreemen
 
 
 def withdraw(chain: ChainGateway, principal: Principal, token: str | None, to: str | None) -> list[dict]:
+    require_role(principal, "wallet")  # the escrow credits addresses; a service key has none
     call = chain.escrow.functions.withdraw(token or ETH, to or principal.address)
     return [chain.transaction(principal.address, call) | {"description": "withdraw your credit from the escrow"}]

@@ -1,14 +1,20 @@
 """Webhooks: a wallet registers an HTTPS endpoint and is told of every state change of the
 agreements it is a party to. Notifications are queued in the transaction that makes the change
 (an outbox), so none is lost or sent for a change that was rolled back; the worker delivers them
-(`backend.engine.deliveries`)."""
+(`backend.engine.deliveries`).
+
+In production a webhook goes only to public addresses (no server-side request forgery into the
+service's own network): checked at registration, and again at every send, where the host is
+resolved afresh and the connection made to the very address checked (DNS that changes between the
+check and the connection, rebinding, cannot redirect it)."""
 
 from __future__ import annotations
 
 import ipaddress
 import secrets
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,29 +24,63 @@ from backend.errors import InvalidInput, NotFound
 from backend.services.access import require_role
 from backend.services.auth import Principal
 
+# IPv6 ranges that carry an IPv4 address (which may be private): NAT64 (well-known and local-use),
+# 6to4, Teredo, IPv4-compatible, IPv4-mapped. Refused whole, whatever they embed.
+EMBEDDING_IPV4 = tuple(
+    ipaddress.ip_network(n)
+    for n in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32", "::/96", "::ffff:0:0/96")
+)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where to connect for a webhook URL: `url` names the checked address itself; `host` goes in
+    the Host header and `sni` in TLS (the certificate is checked against it)."""
+
+    url: str
+    host: str
+    sni: str | None
+
 
 def register(session: Session, principal: Principal, url: str, production: bool) -> tuple[Webhook, str]:
     require_role(principal, "wallet")
     if production:
-        _public_https(url)
+        destination(url, production)
     hook = Webhook(owner=principal.address, url=url, secret=secrets.token_hex(32))
     session.add(hook)
     session.commit()
     return hook, hook.secret
 
 
-def _public_https(url: str) -> None:
-    """In production a webhook is HTTPS to a public address: the worker must not be made to POST
-    into the service's own network (server-side request forgery)."""
+def destination(url: str, production: bool) -> Destination:
+    """Resolves the webhook's host now; in production the URL must be HTTPS and every address the
+    host resolves to public (InvalidInput otherwise)."""
     parts = urlsplit(url)
-    if parts.scheme != "https":
+    if production and parts.scheme != "https":
         raise InvalidInput("a webhook URL must use https", field="url")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except OSError:
+        addresses = [info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)]
+    except (OSError, UnicodeError):
         raise InvalidInput(f"the webhook host {parts.hostname} does not resolve", field="url") from None
-    if any(not ipaddress.ip_address(a).is_global for a in addresses):
+    if not addresses:
+        raise InvalidInput(f"the webhook host {parts.hostname} does not resolve", field="url")
+    if production and not all(is_public(a) for a in addresses):
         raise InvalidInput(f"the webhook host {parts.hostname} is not a public address", field="url")
+    # IPv4 first: "localhost" and many hosts resolve to both, and a receiver may listen on one alone.
+    address = min((ipaddress.ip_address(a.split("%")[0]) for a in addresses), key=lambda ip: ip.version)
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path, parts.query, ""))
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return Destination(pinned, host, parts.hostname if parts.scheme == "https" else None)
+
+
+def is_public(address: str) -> bool:
+    """A globally routable unicast address that embeds no IPv4 one."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.version == 6 and any(ip in network for network in EMBEDDING_IPV4):
+        return False
+    return ip.is_global and not ip.is_multicast
 
 
 def owned(session: Session, principal: Principal) -> list[Webhook]:

@@ -71,9 +71,8 @@ def terms_typed_data(pk: AgreementPk, session: SessionDep, principal: PrincipalD
     """The EIP-712 message each party signs to consent (eth_signTypedData_v4)."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
-    return TypedDataOut(
-        primary_type="Agreement", digest=_digest(agreement), typed_data=agreements.terms_typed_data(agreement)
-    )
+    data = agreements.terms_typed_data(agreement)  # a draft has no terms to sign yet: 409
+    return TypedDataOut(primary_type="Agreement", digest=_digest(agreement), typed_data=data)
 
 
 def _digest(agreement) -> str:

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep
-from backend.api.schemas import ApiKeyIn, ApiKeyOut, NonceOut, SessionOut, SignInIn
+from fastapi import APIRouter, Path, Response
+
+from backend.api.deps import BearerTokenDep, ChainDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
+from backend.api.schemas import ApiKeyIn, ApiKeyName, ApiKeyOut, ApiKeyRecordOut, NonceOut, SessionOut, SignInIn
 from backend.services import auth
 from backend.services.access import require_role
 
 router = APIRouter(prefix="/v1", tags=["auth"])
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 @router.post("/auth/nonce", status_code=201)
-def nonce(request: Request, session: SessionDep, settings: SettingsDep, chain: ChainDep) -> NonceOut:
-    """A single-use nonce for the SIWE message, valid for a few minutes."""
-    request.app.state.limiter.hit("sign-in", _client(request), settings.sign_ins_per_minute)
+def nonce(session: SessionDep, settings: SettingsDep, chain: ChainDep) -> NonceOut:
+    """A single-use nonce for the SIWE message, valid for a few minutes (rate-limited per client
+    address with sign-in, `backend.api.ratelimit.SignInLimit`)."""
     issued = auth.issue_nonce(session, settings)
     return NonceOut(
         nonce=issued.nonce,
@@ -31,13 +29,18 @@ def nonce(request: Request, session: SessionDep, settings: SettingsDep, chain: C
 
 
 @router.post("/auth/sign-in")
-def sign_in(
-    request: Request, body: SignInIn, session: SessionDep, settings: SettingsDep, chain: ChainDep
-) -> SessionOut:
+def sign_in(body: SignInIn, session: SessionDep, settings: SettingsDep, chain: ChainDep) -> SessionOut:
     """Exchanges a signed EIP-4361 message for a session token (send it as `Authorization: Bearer`)."""
-    request.app.state.limiter.hit("sign-in", _client(request), settings.sign_ins_per_minute)
     token, record = auth.sign_in(session, settings, body.message, body.signature, chain.chain_id)
     return SessionOut(token=token, address=record.address, expires_at=record.expires_at)
+
+
+@router.post("/auth/sign-out", status_code=204)
+def sign_out(token: BearerTokenDep, session: SessionDep, principal: PrincipalDep) -> Response:
+    """Ends the caller's session: its token is refused from now on, on every replica."""
+    require_role(principal, "wallet")
+    auth.sign_out(session, token)
+    return Response(status_code=204)
 
 
 @router.get("/auth/me")
@@ -51,3 +54,18 @@ def create_api_key(body: ApiKeyIn, session: SessionDep, principal: PrincipalDep)
     """Operators issue keys to services (oracle nodes, workers, auditors)."""
     require_role(principal, "operator")
     return ApiKeyOut(name=body.name, role=body.role, key=auth.create_api_key(session, body.name, body.role))
+
+
+@router.get("/api-keys")
+def list_api_keys(session: SessionDep, principal: PrincipalDep) -> list[ApiKeyRecordOut]:
+    """Every key issued (never the key itself), revoked ones included; operators only."""
+    require_role(principal, "operator")
+    return [ApiKeyRecordOut.model_validate(k, from_attributes=True) for k in auth.api_keys(session)]
+
+
+@router.delete("/api-keys/{name}", status_code=204)
+def revoke_api_key(name: Annotated[ApiKeyName, Path()], session: SessionDep, principal: WriterDep) -> Response:
+    """Revokes a key at once, on every replica; operators only."""
+    require_role(principal, "operator")
+    auth.revoke_api_key(session, name)
+    return Response(status_code=204)
