@@ -1,7 +1,7 @@
 """party profiles and frozen invoice documents
 
 Revision ID: 0011
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
