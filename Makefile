@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
+PEERS := build/peers
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # Foundry's platform binaries, never the npm wrappers in node_modules/.bin: those always exit 0.
 FORGE := scripts/foundry forge
 
 .PHONY: install build artifacts demo test lint test-forge test-slither test-artifacts test-python test-browser bench soak clean
 
-install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed build/web/app.js
+install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed $(PEERS)/.installed \
+	build/web/app.js
 
 $(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +31,19 @@ $(SLITHER_VENV)/.installed: requirements-slither.lock
 # lock cannot list it and `npm ci` refuses; `npm install` still installs exactly the locked versions.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
+	touch $@
+
+# Gas peers whose compiled artifacts the benchmarks deploy (scripts/bench_peers.py): the npm registry's
+# tarballs, checked against the integrity in bench/npm-tarballs.lock and unpacked into build/peers/NAME.
+$(PEERS)/.installed: bench/npm-tarballs.lock
+	rm -rf $(PEERS) && mkdir -p $(PEERS)
+	grep -v '^#' $< | while read -r spec integrity; do \
+		name="$${spec%@*}"; \
+		file="$$(cd $(PEERS) && npm pack --silent "$$spec")" || exit 1; \
+		actual="sha512-$$(openssl dgst -sha512 -binary "$(PEERS)/$$file" | base64 -w0)"; \
+		[ "$$actual" = "$$integrity" ] || { echo "$$spec: integrity $$actual, expected $$integrity" >&2; exit 1; }; \
+		mkdir -p "$(PEERS)/$$name" && tar -xzf "$(PEERS)/$$file" -C "$(PEERS)/$$name" --strip-components=1; \
+	done
 	touch $@
 
 # The web dashboard: bundled from npm packages at install time, served by the backend at /app.
