@@ -4,14 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
+HALMOS_VENV := .venv-halmos
 PEERS := build/peers
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # Foundry's platform binaries, never the npm wrappers in node_modules/.bin: those always exit 0.
 FORGE := scripts/foundry forge
 
-.PHONY: install build artifacts demo test lint test-forge test-slither test-artifacts test-python test-browser bench soak clean
+.PHONY: install build artifacts demo test lint test-forge test-halmos test-slither test-artifacts test-python test-browser fuzz bench soak clean
 
-install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed $(PEERS)/.installed \
+install: $(VENV)/.installed $(SLITHER_VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed $(PEERS)/.installed \
 	build/web/app.js
 
 $(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
@@ -25,6 +26,12 @@ $(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
 $(SLITHER_VENV)/.installed: requirements-slither.lock
 	$(PYTHON) -m venv $(SLITHER_VENV)
 	$(SLITHER_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-slither.lock
+	touch $@
+
+# halmos (symbolic proofs, make test-halmos) pins its own solver bindings, so it has its own venv too.
+$(HALMOS_VENV)/.installed: requirements-halmos.lock
+	$(PYTHON) -m venv $(HALMOS_VENV)
+	$(HALMOS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-halmos.lock
 	touch $@
 
 # Not `npm ci`: the registry lacks @foundry-rs/anvil-darwin-amd64, an optional dependency, so the
@@ -72,6 +79,19 @@ lint: install
 
 test-forge: node_modules/.installed
 	$(FORGE) test
+
+# The long campaign: every invariant at 10,000 runs of 100 calls, every fuzz test at 50,000 runs
+# (foundry.toml, [profile.fuzz]); `make test` runs the short one.
+fuzz: node_modules/.installed
+	FOUNDRY_PROFILE=fuzz $(FORGE) test
+
+# Symbolic proofs of the payout formula (contracts/solidity/test/halmos; bounds and settings in
+# docs/contracts.md, "Proofs"). halmos runs `forge build` from PATH: the platform binary's folder
+# goes first (the npm wrapper hides failures); its own profile builds only the proofs into build/halmos.
+HALMOS_FORGE_DIR = $(dir $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-rs/forge-*/bin/forge)))
+test-halmos: $(HALMOS_VENV)/.installed node_modules/.installed
+	PATH="$(HALMOS_FORGE_DIR):$$PATH" FOUNDRY_PROFILE=halmos $(HALMOS_VENV)/bin/halmos \
+		$(HALMOS_FLAGS)
 
 # Fails on any high or medium finding not justified by a slither-disable comment at the line.
 # Slither reads its own build (sources without tests, with build info) in build/slither: left to
