@@ -4,13 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SLITHER_VENV := .venv-slither
+HALMOS_VENV := .venv-halmos
+PEERS := build/peers
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # Foundry's platform binaries, never the npm wrappers in node_modules/.bin: those always exit 0.
 FORGE := scripts/foundry forge
 
-.PHONY: install build artifacts demo test lint lint-python lint-solidity test-forge test-slither test-artifacts test-python test-browser bench soak clean
+.PHONY: install build artifacts demo test lint lint-python lint-solidity test-forge test-halmos test-slither test-artifacts test-python test-browser fuzz bench soak clean
 
-install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed build/web/app.js
+install: $(VENV)/.installed $(SLITHER_VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed $(PEERS)/.installed \
+	build/web/app.js
 
 $(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +28,29 @@ $(SLITHER_VENV)/.installed: requirements-slither.lock
 	$(SLITHER_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-slither.lock
 	touch $@
 
+# halmos (symbolic proofs, make test-halmos) pins its own solver bindings, so it has its own venv too.
+$(HALMOS_VENV)/.installed: requirements-halmos.lock
+	$(PYTHON) -m venv $(HALMOS_VENV)
+	$(HALMOS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-halmos.lock
+	touch $@
+
 # Not `npm ci`: the registry lacks @foundry-rs/anvil-darwin-amd64, an optional dependency, so the
 # lock cannot list it and `npm ci` refuses; `npm install` still installs exactly the locked versions.
 node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
+	touch $@
+
+# Gas peers whose compiled artifacts the benchmarks deploy (scripts/bench_peers.py): the npm registry's
+# tarballs, checked against the integrity in bench/npm-tarballs.lock and unpacked into build/peers/NAME.
+$(PEERS)/.installed: bench/npm-tarballs.lock
+	rm -rf $(PEERS) && mkdir -p $(PEERS)
+	grep -v '^#' $< | while read -r spec integrity; do \
+		name="$${spec%@*}"; \
+		file="$$(cd $(PEERS) && npm pack --silent "$$spec")" || exit 1; \
+		actual="sha512-$$(openssl dgst -sha512 -binary "$(PEERS)/$$file" | base64 -w0)"; \
+		[ "$$actual" = "$$integrity" ] || { echo "$$spec: integrity $$actual, expected $$integrity" >&2; exit 1; }; \
+		mkdir -p "$(PEERS)/$$name" && tar -xzf "$(PEERS)/$$file" -C "$(PEERS)/$$name" --strip-components=1; \
+	done
 	touch $@
 
 # The web dashboard: bundled from npm packages at install time, served by the backend at /app.
@@ -47,7 +69,7 @@ artifacts: install
 demo: $(VENV)/.installed
 	$(VENV)/bin/attestpay demo
 
-test: install lint test-forge test-slither test-artifacts test-python
+test: install lint test-forge test-halmos test-slither test-artifacts test-python
 
 # Lint, format and types: ruff and mypy on the Python tree (mypy's files in pyproject.toml), forge fmt on the contracts.
 lint: lint-python lint-solidity
@@ -62,6 +84,19 @@ lint-solidity: node_modules/.installed
 
 test-forge: node_modules/.installed
 	$(FORGE) test
+
+# The long campaign: every invariant at 10,000 runs of 100 calls, every fuzz test at 50,000 runs
+# (foundry.toml, [profile.fuzz]); `make test` runs the short one.
+fuzz: node_modules/.installed
+	FOUNDRY_PROFILE=fuzz $(FORGE) test
+
+# Symbolic proofs of the payout formula (contracts/solidity/test/halmos; bounds and settings in
+# docs/contracts.md, "Proofs"). halmos runs `forge build` from PATH: the platform binary's folder
+# goes first (the npm wrapper hides failures); its own profile builds only the proofs into build/halmos.
+HALMOS_FORGE_DIR = $(dir $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-rs/forge-*/bin/forge)))
+test-halmos: $(HALMOS_VENV)/.installed node_modules/.installed
+	PATH="$(HALMOS_FORGE_DIR):$$PATH" FOUNDRY_PROFILE=halmos $(HALMOS_VENV)/bin/halmos \
+		$(HALMOS_FLAGS)
 
 # Fails on any high or medium finding not justified by a slither-disable comment at the line.
 # Slither reads its own build (sources without tests, with build info) in build/slither: left to

@@ -23,20 +23,37 @@ benchmarks, their cases and their rules:
 
 | benchmark | script | what it runs |
 | --- | --- | --- |
-| gas | `scripts/bench_gas.py` | every money path of the escrow in steady state \
-(the escrow and provider already hold the token) |
+| gas | `scripts/bench_gas.py` | every money path of the escrow in steady state (the escrow and provider already \
+hold the token) |
 | peers and growth | `scripts/bench_peers.py` | the floors (an ERC-20 transfer, an ether transfer, one ecrecover); \
-the Ethereum Attestation Service deployed from its npm package's artifacts; \
-settlement gas with 1, 10 and 100 milestones and after 100 and 10,000 agreements |
-| oracle | `scripts/bench_oracle.py` | attestation signature verification (the oracle's own verifier, 1 and 2 cores) \
-and signing, beside plain eth-account's recover |
-| API | `scripts/bench_api.py` | 50 concurrent clients against uvicorn on PostgreSQL: \
-reads alternating with a bare FastAPI endpoint served by the same processes (three rounds each), \
-writes, attestation intake; \
-reads of agreements with 1, 10 and 100 milestones; reads, writes and intake again once 10,000 agreements exist |
-| chain engine | `scripts/bench_chain.py` | anvil with 1-second blocks, an API process and 2 workers on PostgreSQL: \
-intake to confirmed settlement, settlements per minute, indexer catch-up |
+the Ethereum Attestation Service, Sablier Lockup tranched streams and UMA's Optimistic Oracle v3, each deployed on \
+anvil from its npm package's compiled artifacts (scripts/peer_contracts.py); settlement gas with 1, 10 and 100 \
+milestones and after 100 and 10,000 agreements |
+| oracle | `scripts/bench_oracle.py` | attestation signature verification (the oracle's own verifier, 1 and 2 \
+cores) and signing, beside plain eth-account's recover |
+| API | `scripts/bench_api.py` | 50 concurrent clients against uvicorn on PostgreSQL: reads alternating with a \
+bare FastAPI endpoint served by the same processes (three rounds each), writes, attestation intake; reads of \
+agreements with 1, 10 and 100 milestones; reads, writes and intake again once 10,000 agreements exist |
+| chain engine | `scripts/bench_chain.py` | anvil with 1-second blocks, an API process and 2 workers on \
+PostgreSQL: intake to confirmed settlement, settlements per minute, indexer catch-up |
 | auditor | `scripts/bench_auditor.py` | the independent audit of 1,000 settlements over JSON-RPC |
+
+The peers run their real published bytecode on the same anvil as our contracts, in steady state (the
+first stream, attestation or assertion is sent and not counted), with the bench token:
+- Sablier Lockup 4.0.1: `createWithTimestampsLT` of 3 tranches of 100 tokens 30 days apart (cancelable,
+  not transferable), then the recipient's `withdraw` of the first tranche once unlocked. Its comptroller
+  is deployed without a proxy, so every protocol fee is zero and withdraw reads no price feed; a live
+  deployment with a fee adds a Chainlink read and an ether transfer. `@sablier/lockup` is not an npm
+  dependency: `npm install` fails on it (its dependencies reference GitHub, and `@sablier/evm-utils`'s
+  postinstall script expects a nested forge-std), so `make install` takes the two registry tarballs with
+  `npm pack`, checks them against the integrity in `bench/npm-tarballs.lock` and unpacks them into
+  `build/peers` (only the compiled artifacts are used).
+- UMA Optimistic Oracle v3 (`@uma/contracts-node` 0.4.28): `assertTruth` with the minimum bond (twice
+  the Store's final fee of 250 tokens), the default 2-hour liveness, no callback recipient and no
+  escalation manager, then `settleAssertion` after the liveness, undisputed. The Finder names the real
+  Store and whitelists; its Oracle entry, read only on a dispute, is a plain address.
+- Ratios: Sablier's create against our create-and-fund of 3 milestones, Sablier's withdraw and UMA's
+  assert + settle against our settlement with one oracle signature, all from the same run.
 """
 
 
@@ -69,6 +86,22 @@ def rows() -> list[tuple[str, str, str]]:
                 f"EAS attest {q['eas_attest_vs_our_anchoring_per_attestation']}x, multiAttest "
                 f"{q['eas_multiattest_vs_our_anchoring_per_attestation']}x, "
                 f"multiTimestamp {q['eas_multitimestamp_vs_our_anchoring_per_attestation']}x ours",
+            ),
+            (
+                "Sablier Lockup: create a stream of 3 tranches",
+                f"{g['sablier_create_3_tranches']:,} gas",
+                f"{q['sablier_create_3_tranches_vs_our_create_fund_3']}x our create and fund of 3 milestones "
+                f"({g['create_fund_3_erc20']:,} gas)",
+            ),
+            (
+                "Sablier Lockup: withdraw a tranche",
+                f"{g['sablier_withdraw_tranche']:,} gas",
+                f"{q['sablier_withdraw_vs_our_settle']}x our settlement",
+            ),
+            (
+                "UMA OOv3: assertTruth + settleAssertion",
+                f"{g['uma_assert_truth']:,} + {g['uma_settle_assertion']:,} gas",
+                f"{q['uma_assert_and_settle_vs_our_settle']}x our settlement",
             ),
             (
                 "settle with 1 → 100 milestones",
