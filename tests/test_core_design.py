@@ -160,7 +160,6 @@ def test_each_draw_pays_exactly_what_attestpay_payout_computes():
 
 def test_the_summary_holds_the_invariant_ordered_quantiles_and_bands_that_sum_to_one():
     result = outcome.run(varied_deal(), 5_000, seed=3)
-    assert result["invariant"]["draws_checked"] == 5_000
 
     def ordered(stats):
         assert int(stats["p10"]) <= int(stats["p50"]) <= int(stats["p90"])

@@ -14,6 +14,7 @@ import numpy as np
 from attestpay.design import simulate, wide
 from attestpay.design.simulate import BANDS, FIGURES, QUANTILES, Deal, MilestoneDraws
 
+GATHERED = ("paid_now", "holdback", "penalty", "bonus_earned")  # per draw; the rest follow from them
 UNDER = (BANDS.index("below_floor"), BANDS.index("partial"), BANDS.index("late"))
 
 
@@ -44,22 +45,27 @@ def risk(draws: MilestoneDraws, counts: np.ndarray, n: int) -> tuple[int, int]:
     provider what it is not paid of the amount, the client what it pays for it anyway."""
     under = np.isin(draws.bands, UNDER)
     amount = draws.plan.terms.amount
-    paid = [wide.to_int(row) for row in draws.figures["paid"][under]]
-    weights = counts[under].tolist()
-    provider = sum(max(0, amount - p) * c for p, c in zip(paid, weights, strict=True))
-    client = sum(min(p, amount) * c for p, c in zip(paid, weights, strict=True))
+    shortfall = wide.normalise(wide.split([amount]) - draws.figures["paid"][under])
+    shortfall[shortfall[:, 2] < 0] = 0  # a bonus earned late: paid beyond the amount, nothing short
+    provider = wide.weighted_total(shortfall, counts[under])
+    client = amount * int(counts[under].sum()) - provider
     return provider // n, client // n
 
 
 def summarise(deal: Deal, all_draws: list[MilestoneDraws], seed: int) -> dict:
     n = len(all_draws[0].rel)
-    totals = {name: np.zeros((n, 3), dtype=np.int64) for name in FIGURES}
+    totals = {name: np.zeros((n, 3), dtype=np.int64) for name in GATHERED}
     milestones, bands_total = [], np.zeros(len(BANDS))
     provider_risk = client_risk = 0
+    per_draw = []
     for draws in all_draws:
         plan, counts = draws.plan, np.bincount(draws.key, minlength=draws.keys)
-        for name in FIGURES:
-            totals[name] += draws.figures[name][draws.key]
+        gathered = {name: np.take(draws.figures[name], draws.key, axis=0) for name in GATHERED}
+        for name in GATHERED:
+            totals[name] += gathered[name]
+        per_draw.append(
+            gathered | settlement_times(deal, draws) | {"full": wide.split([plan.terms.amount + plan.terms.bonus])[0]}
+        )
         band_counts = np.bincount(draws.bands.astype(np.int64), weights=counts, minlength=len(BANDS))
         bands_total += band_counts
         cost = sum(c.amount for c in plan.costs)
@@ -78,15 +84,13 @@ def summarise(deal: Deal, all_draws: list[MilestoneDraws], seed: int) -> dict:
                 "risk": _shares(*bears),
             }
         )
+    full = sum(p.terms.amount + p.terms.bonus for p in deal.plans)
+    totals["paid"] = totals["paid_now"] + totals["holdback"]
+    totals["refund"] = wide.split([full]) - totals["paid"]  # every draw: paid now + holdback + refund == amount + bonus
     for a in totals.values():
         wide.normalise(a)
-    full = sum(p.terms.amount + p.terms.bonus for p in deal.plans)
-    conserved = totals["paid_now"] + totals["holdback"] + totals["refund"]
-    wide.normalise(conserved)
-    if not (conserved == wide.split([full])[0]).all():
-        raise AssertionError("a draw where paid now + holdback + refund != amount + bonus")
     costs = sum(c.amount for p in deal.plans for c in p.costs)
-    months, flows = cash_flow(deal, all_draws, n)
+    months, flows = cash_flow(deal, per_draw, n)
     total_stats = {name: stats_of_draws(totals[name]) for name in FIGURES}
     margin = {k: str(int(v) - costs) for k, v in total_stats["paid"].items()}  # costs are certain: same order
     return {
@@ -113,8 +117,18 @@ def summarise(deal: Deal, all_draws: list[MilestoneDraws], seed: int) -> dict:
             {"month": month, "client": c, "provider": p}
             for month, c, p in zip(months, flows["client"], flows["provider"], strict=True)
         ],
-        "invariant": {"draws_checked": n, "paid_now_plus_holdback_plus_refund_equals_amount_plus_bonus": True},
     }
+
+
+def settlement_times(deal: Deal, draws: MilestoneDraws) -> dict[str, np.ndarray]:
+    """When each draw settles (the client's reclaim just after the cure window; a flat fee at the
+    start) and when its holdback is released."""
+    m = draws.plan.terms
+    if draws.plan.pinned == "upfront":
+        settled_at = np.full(len(draws.key), deal.start, dtype=np.int64)
+    else:
+        settled_at = np.where(draws.reclaimed, m.deadline + deal.cure_window + 1, m.deadline + draws.seconds_late)
+    return {"settled_at": settled_at, "released_at": settled_at + m.holdback_period}
 
 
 def _shares(provider: int, client: int) -> dict:
@@ -126,56 +140,51 @@ def _shares(provider: int, client: int) -> dict:
     }
 
 
-def _month(unix: np.ndarray | int) -> np.ndarray:
-    """Months since 1970-01 (UTC)."""
-    return np.asarray(unix, dtype="datetime64[s]").astype("datetime64[M]").astype(np.int64)
+def _month_starts(first: int, count: int) -> np.ndarray:
+    """Unix seconds at which each month begins (UTC), from month `first` (months since 1970-01)."""
+    return np.arange(first, first + count + 1).astype("datetime64[M]").astype("datetime64[s]").astype(np.int64)
 
 
-def cash_flow(deal: Deal, all_draws: list[MilestoneDraws], n: int) -> tuple[list[str], dict]:
+def cash_flow(deal: Deal, per_draw: list[dict[str, np.ndarray]], n: int) -> tuple[list[str], dict]:
     """Per calendar month (UTC) from the start: each party's net flow and the client's capital
-    still locked in the escrow at the month's end, as exact quantiles over the draws."""
-    first = int(_month(deal.start))
-    events = []  # (month per draw, wide per draw, who: provider receives / client receives)
-    for draws in all_draws:
-        plan, m = draws.plan, draws.plan.terms
-        settled_at = np.where(draws.reclaimed, m.deadline + deal.cure_window + 1, m.deadline + draws.seconds_late)
-        if plan.pinned == "upfront":
-            settled_at = np.full(n, deal.start)
-        released_at = settled_at + m.holdback_period
-        events.append((_month(settled_at) - first, draws.figures["paid_now"][draws.key], "provider"))
-        events.append((_month(released_at) - first, draws.figures["holdback"][draws.key], "provider"))
-        events.append((_month(settled_at) - first, draws.figures["refund"][draws.key], "client"))
-    cost_months = [(int(_month(c.at)) - first, c.amount) for p in deal.plans for c in p.costs]
-    span = 1 + max([int(e[0].max()) for e in events] + [m for m, _ in cost_months] + [0])
-    received = {who: _by_month([e for e in events if e[2] == who], n, span) for who in ("provider", "client")}
-    out_of_escrow = received["provider"] + received["client"]
-    funded = sum(p.terms.amount + p.terms.bonus for p in deal.plans)
-    locked = np.cumsum(out_of_escrow, axis=1)
-    locked = wide.split([funded])[0] - locked
-    wide.normalise(locked)
-    provider = received["provider"].copy()
-    for month, amount in cost_months:
-        provider[:, max(month, 0)] -= wide.split([amount])[0]  # costs before the start count in its month
-    client = received["client"].copy()
-    client[:, 0] -= wide.split([funded])[0]
-    for a in (provider, client):
+    still locked in the escrow at the month's end, as exact quantiles over the draws.
+    `per_draw`: per milestone, the settlement time and each figure of every draw."""
+    first = int(np.datetime64(deal.start, "s").astype("datetime64[M]").astype(np.int64))
+    costs = [(c.at, c.amount) for p in deal.plans for c in p.costs]
+    last = max(
+        [int(d["released_at"].max()) for d in per_draw]
+        + [int(d["settled_at"].max()) for d in per_draw]
+        + [at for at, _ in costs]
+    )
+    starts = _month_starts(first, 12 * 100)
+    span = max(1, int(np.searchsorted(starts, last, side="right")))
+    starts = starts[: span + 1]
+
+    def month_of(at: np.ndarray) -> np.ndarray:
+        return np.maximum(np.searchsorted(starts, at, side="right") - 1, 0)  # before the start: its month
+
+    provider, client = np.zeros((span * n, 3), dtype=np.int64), np.zeros((span * n, 3), dtype=np.int64)
+    rows = np.arange(n)
+    for d in per_draw:
+        settled = month_of(d["settled_at"]) * n + rows
+        provider[settled] += d["paid_now"]
+        provider[month_of(d["released_at"]) * n + rows] += d["holdback"]
+        client[settled] += d["full"] - d["paid_now"] - d["holdback"]
+    provider, client = provider.reshape(span, n, 3), client.reshape(span, n, 3)
+    locked = wide.split([sum(p.terms.amount + p.terms.bonus for p in deal.plans)])[0] - np.cumsum(
+        provider + client, axis=0
+    )
+    for at, amount in costs:
+        provider[int(month_of(np.asarray([at]))[0])] -= wide.split([amount])[0]
+    client[0] -= wide.split([sum(p.terms.amount + p.terms.bonus for p in deal.plans)])[0]
+    for a in (provider, client, locked):
         wide.normalise(a)
     labels = [_label(first + i) for i in range(span)]
     return labels, {
-        "provider": [stats_of_draws(provider[:, i]) for i in range(span)],
-        "client": [stats_of_draws(client[:, i]) for i in range(span)],
-        "locked": [{"month": labels[i], **stats_of_draws(locked[:, i])} for i in range(span)],
+        "provider": [stats_of_draws(provider[i]) for i in range(span)],
+        "client": [stats_of_draws(client[i]) for i in range(span)],
+        "locked": [{"month": labels[i], **stats_of_draws(locked[i])} for i in range(span)],
     }
-
-
-def _by_month(events: list, n: int, span: int) -> np.ndarray:
-    """Per draw and month, the sum of the events' amounts (exact: limb sums stay below 2**53)."""
-    index = np.concatenate([np.arange(n) * span + months for months, _, _ in events])
-    out = np.empty((n, span, 3), dtype=np.int64)
-    for limb in range(3):
-        weights = np.concatenate([values[:, limb] for _, values, _ in events]).astype(np.float64)
-        out[:, :, limb] = np.bincount(index, weights=weights, minlength=n * span).astype(np.int64).reshape(n, span)
-    return wide.normalise(out)
 
 
 def _label(month: int) -> str:

@@ -53,11 +53,6 @@ def to_int(row: np.ndarray) -> int:
     return int(row[0]) + (int(row[1]) << BITS) + (int(row[2]) << 2 * BITS)
 
 
-def approx(a: np.ndarray) -> np.ndarray:
-    """float64 values, within a few units in the last place: for ordering, never for figures."""
-    return a[..., 2] * 2.0 ** (2 * BITS) + a[..., 1] * 2.0**BITS + a[..., 0]
-
-
 def weighted_total(a: np.ndarray, weights: np.ndarray) -> int:
     """Exact sum of a[k] * weights[k] (weights below 2**17, at most 2**14 rows at a time)."""
     out = 0
@@ -84,17 +79,17 @@ def less_than(a: np.ndarray, value: int) -> np.ndarray:
 
 def quantiles(a: np.ndarray, qs: tuple[float, ...]) -> list[int]:
     """Exact order statistics of normalised values (the inverted-CDF definition: the smallest value
-    with at least q of the draws at or below it). Ordered by float first; draws whose floats are
-    too close to tell apart are then ordered exactly by their limbs."""
+    with at least q of the draws at or below it). Two int64 keys split each value exactly,
+    value // 2**57 then value % 2**57: select on the first, then among its ties on the second."""
     n = len(a)
-    f = approx(a)
+    top = (a[:, 2] << 23) | (a[:, 1] >> 17)
     ranks = [max(0, math.ceil(q * n) - 1) for q in qs]
-    chosen = np.partition(f, ranks)
+    chosen = np.partition(top, ranks)
     out = []
     for rank in ranks:
-        near = abs(chosen[rank]) * 1e-12 + 1.0
-        below = int(np.count_nonzero(f < chosen[rank] - near))
-        window = a[np.abs(f - chosen[rank]) <= near]
-        order = np.lexsort((window[:, 0], window[:, 1], window[:, 2]))
-        out.append(to_int(window[order[rank - below]]))
+        tied = top == chosen[rank]
+        window = a[tied]
+        low = ((window[:, 1] & 0x1FFFF) << BITS) | window[:, 0]
+        nth = rank - int(np.count_nonzero(top < chosen[rank]))
+        out.append(to_int(window[np.argpartition(low, nth)[nth]]))
     return out
