@@ -14,10 +14,12 @@ DRAWS = 20_000
 SEED = 23
 
 
-def deal(design: Design, points: list[Point], minimum: int = history.MINIMUM_POINTS) -> tuple[Deal, list[dict]]:
-    """The deal to simulate, its `history` forecasts fitted; and the fits."""
-    forecasts, fits = history.forecasts(design, points, minimum)
-    return Deal.from_design(design, forecasts), fits
+def deal(design: Design, points: list[Point], private: bool = True) -> tuple[Deal, list[dict]]:
+    """The deal to simulate, its `history` forecasts fitted; and the fits. `private=False`: without
+    the provider's costs (figures fit for the counterparty's eyes)."""
+    forecasts, fits = history.forecasts(design, points)
+    d = Deal.from_design(design, forecasts)
+    return (d if private else d.without_costs()), fits
 
 
 def check(
@@ -28,13 +30,13 @@ def check(
     return {"title": design.title, "findings": findings, "fits": fits}
 
 
-def run(design: Design, points: list[Point], draws: int = DRAWS, seed: int = SEED) -> dict:
-    d, fits = deal(design, points)
+def run(design: Design, points: list[Point], draws: int = DRAWS, seed: int = SEED, private: bool = True) -> dict:
+    d, fits = deal(design, points, private)
     return outcome.run(d, draws, seed) | {"fits": fits}
 
 
-def compare(design: Design, points: list[Point], draws: int = DRAWS, seed: int = SEED) -> dict:
-    d, fits = deal(design, points)
+def compare(design: Design, points: list[Point], draws: int = DRAWS, seed: int = SEED, private: bool = True) -> dict:
+    d, fits = deal(design, points, private)
     return {
         "title": design.title,
         "token": {"symbol": d.token.symbol, "decimals": d.token.decimals},

@@ -74,10 +74,8 @@ class Deal:
             raise DesignError("the deal's amounts are beyond what the simulation keeps exact")
         return cls(design.title, document.start(design), document.cure_window(design), design.token_units, plans)
 
-    def replace_terms(self, **changes) -> Deal:
-        return dataclasses.replace(
-            self, plans=tuple(dataclasses.replace(p, terms=dataclasses.replace(p.terms, **changes)) for p in self.plans)
-        )
+    def without_costs(self) -> Deal:
+        return dataclasses.replace(self, plans=tuple(dataclasses.replace(p, costs=()) for p in self.plans))
 
 
 def _decimals(spec: dict, index: int) -> int:
