@@ -292,7 +292,11 @@ def _drawn(d):
 
 def test_compare_shows_who_bears_under_delivery_in_each_structure():
     body = copy.deepcopy(AI)
-    body["milestones"][2]["forecast"]["delay_days"] = {"kind": "uniform", "low": -5, "high": 30}  # beyond the cure window too
+    body["milestones"][2]["forecast"]["delay_days"] = {
+        "kind": "uniform",
+        "low": -5,
+        "high": 30,
+    }  # beyond the cure window too
     rows = {r["name"]: r for r in analysis.compare(document.load(body), [], draws=3_000)["structures"]}
     assert {"as designed", "flat fee", "pure milestones", "no holdback", "holdback 10%", "floor pays nothing"} <= set(
         rows
