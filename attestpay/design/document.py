@@ -167,13 +167,15 @@ def load(document: dict | str) -> Design:
         where = ".".join(str(p) for p in first["loc"]) or "(document)"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise DesignError(f"{where}: {first['msg']}{more}") from None
+    names = {s.name for s in design.stakeholders}
     for i, m in enumerate(design.milestones):
         milestone(design, i)  # every amount, date and threshold readable, the thresholds in order
-        names = {s.name for s in design.stakeholders}
+        costs(design, i)
         for role, people in m.roles:
             unknown = [p for p in people if p not in names]
             if unknown:
                 raise DesignError(f"milestones.{i}.roles.{role}: {', '.join(unknown)} not among the stakeholders")
+    start(design), cure_window(design)
     return design
 
 

@@ -3,8 +3,8 @@
 
 Vectorised: a milestone's payout depends on the draw only through the value (cut to just outside
 [floor, stretch]) and the days late (cut where the penalty stops growing), so the draws are keyed
-by those two, `payout.compute` runs once per distinct key, and the figures are gathered back per
-draw as exact wide integers (`attestpay.design.wide`).
+by those two; steps 1-3 run in `payout.compute` once per distinct value, steps 4-7 on exact wide
+integers (`attestpay.design.wide`) once per key, and the figures are gathered back per draw.
 
 The model (docs/design.md): the client funds every milestone at the start; a milestone's value is
 measured `delay` days after its deadline and settles at once (a partial result accepted by the
