@@ -9,6 +9,7 @@ import json
 import random
 from pathlib import Path
 
+import jsonschema_rs
 import numpy as np
 import pytest
 
@@ -90,8 +91,13 @@ def test_the_terms_leave_out_every_private_and_canvas_field_and_the_api_accepts_
     assert "costs" not in shared and "data engineers, 3 weeks" not in shared and "Dana Reyes" in shared
 
 
-def test_the_schema_file_is_the_documents_schema():
-    assert json.loads((ROOT / "docs" / "design.schema.json").read_text()) == document.schema()
+def test_the_schema_file_is_the_documents_schema_and_every_example_follows_it():
+    schema = json.loads((ROOT / "docs" / "design.schema.json").read_text())
+    assert schema == document.schema()
+    validator = jsonschema_rs.validator_for(schema)
+    examples = sorted(EXAMPLES.glob("*.json"))
+    assert len(examples) == 4 and all(validator.is_valid(json.loads(p.read_text())) for p in examples)
+    assert not validator.is_valid(AI | {"design": 2})
 
 
 def varied_deal() -> simulate.Deal:
