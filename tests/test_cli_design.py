@@ -83,7 +83,7 @@ def test_the_canvas_report_as_html_and_pdf_and_the_counterpartys_copy(tmp_path: 
     ):
         assert heading in page
     assert "Dana Reyes" in page and "data engineers, 3 weeks" in page and "provider&#x27;s margin" in page
-    assert "20,000.00 mUSD" in page and "2027-03-22" in page
+    assert "20,000.00 mUSD" in page and "2027-03-22" in page and "Client Northwind Bank (0x70997970" in page
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF-")
     code, _, _ = run("simulate", design, "--draws", "1000", "--counterparty", "--html", str(tmp_path / "c.html"))
     shared = (tmp_path / "c.html").read_text()

@@ -32,6 +32,10 @@ def sections(
 
     people = {s.name: s for s in design.stakeholders}
 
+    def party(side: str, address: str) -> str:
+        names = [s.organisation or s.name for s in design.stakeholders if s.side == side]
+        return f"{names[0]} ({address})" if names else address
+
     def who(names: list[str]) -> str:
         return ", ".join(f"{n} ({people[n].organisation or people[n].side})" for n in names) or "nobody named"
 
@@ -41,7 +45,7 @@ def sections(
         (
             design.title,
             [
-                f"Client {design.client}, provider {design.provider}"
+                f"Client {party('client', design.client)}, provider {party('provider', design.provider)}"
                 + (f", arbiter {design.arbiter}" if design.arbiter else "")
                 + f". Paid in {tok.symbol}; the client funds {money(sum(t.amount + t.bonus for t in terms))} "
                 f"on {day(document.start(design))}; cure window {document.cure_window(design) // 86_400} days; "
