@@ -85,19 +85,9 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         }
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
-    for module in (
-        health,
-        auth,
-        agreements,
-        transactions,
-        attestations,
-        automation,
-        invoices,
-        reports,
-        evidence,
-        designs,
-    ):
+    for module in (health, auth, agreements, transactions, attestations, automation, invoices, reports, evidence):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(designs.router, responses=ERROR_RESPONSES)
     _serve_dashboard(app, settings.web_dir)
     return app
 
