@@ -67,6 +67,9 @@ def test_a_bad_document_is_refused_naming_the_field():
     body["milestones"][0]["forecast"]["value"] = {"kind": "triangular", "low": 3, "mode": 1, "high": 2}
     with pytest.raises(DesignError, match=r"milestones\.0\.forecast\.value"):
         document.load(body)
+    body["milestones"][0]["forecast"]["value"] = {"kind": "normal", "mean": float("nan"), "sd": 1}
+    with pytest.raises(DesignError, match=r"milestones\.0\.forecast\.value\.normal\.mean"):
+        document.load(body)
 
 
 def test_the_terms_leave_out_every_private_and_canvas_field_and_the_api_accepts_them():
