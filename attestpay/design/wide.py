@@ -80,16 +80,17 @@ def less_than(a: np.ndarray, value: int) -> np.ndarray:
 def quantiles(a: np.ndarray, qs: tuple[float, ...]) -> list[int]:
     """Exact order statistics of normalised values (the inverted-CDF definition: the smallest value
     with at least q of the draws at or below it). Two int64 keys split each value exactly,
-    value // 2**57 then value % 2**57: select on the first, then among its ties on the second."""
+    value // 2**57 and value % 2**57: select on the first, then among its ties on the second."""
     n = len(a)
     top = (a[:, 2] << 23) | (a[:, 1] >> 17)
+    low = ((a[:, 1] & 0x1FFFF) << BITS) | a[:, 0]
     ranks = [max(0, math.ceil(q * n) - 1) for q in qs]
     chosen = np.partition(top, ranks)
-    out = []
+    out, ties = [], {}
     for rank in ranks:
-        tied = top == chosen[rank]
-        window = a[tied]
-        low = ((window[:, 1] & 0x1FFFF) << BITS) | window[:, 0]
-        nth = rank - int(np.count_nonzero(top < chosen[rank]))
-        out.append(to_int(window[np.argpartition(low, nth)[nth]]))
+        high = int(chosen[rank])
+        if high not in ties:  # ranks often fall in the same run of equal values
+            ties[high] = (low[top == high], int(np.count_nonzero(top < high)))
+        tied, below = ties[high]
+        out.append((high << 57) + int(np.partition(tied, rank - below)[rank - below]))
     return out
