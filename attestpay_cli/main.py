@@ -21,6 +21,7 @@ from attestpay.deployment import DeploymentError, deploy_contracts, write
 from attestpay.process import restore_recursion_limit
 from attestpay_cli import Failed
 from attestpay_cli.agreement import agreement
+from attestpay_cli.design import design
 from attestpay_cli.report import report
 from oracle.cli import main as oracle_commands
 
@@ -33,6 +34,7 @@ def app() -> None:
 app.add_command(oracle_commands, name="oracle")
 app.add_command(agreement)
 app.add_command(report)
+app.add_command(design)
 
 
 @app.command()

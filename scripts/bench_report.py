@@ -37,6 +37,8 @@ agreements with 1, 10 and 100 milestones; reads, writes and intake again once 10
 | chain engine | `scripts/bench_chain.py` | anvil with 1-second blocks, an API process and 2 workers on \
 PostgreSQL: intake to confirmed settlement, settlements per minute, indexer catch-up |
 | auditor | `scripts/bench_auditor.py` | the independent audit of 1,000 settlements over JSON-RPC |
+| deal design | `scripts/bench_design.py` | the exact Monte Carlo of a 10-milestone deal, 100,000 draws \
+summarised for both parties, one core |
 
 The peers run their real published bytecode on the same anvil as our contracts, in steady state (the
 first stream, attestation or assertion is sent and not counted), with the bench token:
@@ -64,6 +66,7 @@ def _load(name: str) -> dict:
 
 def rows() -> list[tuple[str, str, str]]:
     gas, peers, oracle, api, chain, auditor = (_load(n) for n in ("gas", "peers", "oracle", "api", "chain", "auditor"))
+    design = _load("design")
     out: list[tuple[str, str, str]] = []
     if gas:
         out += [
@@ -177,6 +180,15 @@ def rows() -> list[tuple[str, str, str]]:
                 "independent audit",
                 f"{auditor['settlements_verified_per_s']:,} settlements/s",
                 f"over {auditor['settlements']:,} settlements",
+            )
+        )
+    if design:
+        out.append(
+            (
+                "deal design simulation",
+                f"{design['design_draws_per_s']:,} draws/s",
+                f"{design['milestones']} milestones, {design['draws']:,} draws in {design['seconds']} s "
+                f"({design['cpu_seconds']} s CPU)",
             )
         )
     return out

@@ -23,7 +23,9 @@ UMA = ROOT / "node_modules" / "@uma" / "contracts-node" / "dist" / "packages" / 
 UMA_ARTIFACTS = {
     "Finder": "data-verification-mechanism/implementation/Finder.sol/Finder.json",
     "Store": "data-verification-mechanism/implementation/Store.sol/Store.json",
-    "IdentifierWhitelist": "data-verification-mechanism/implementation/IdentifierWhitelist.sol/IdentifierWhitelist.json",
+    "IdentifierWhitelist": (
+        "data-verification-mechanism/implementation/IdentifierWhitelist.sol/IdentifierWhitelist.json"
+    ),
     "AddressWhitelist": "common/implementation/AddressWhitelist.sol/AddressWhitelist.json",
     "OptimisticOracleV3": "optimistic-oracle-v3/implementation/OptimisticOracleV3.sol/OptimisticOracleV3.json",
 }

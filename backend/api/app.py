@@ -28,6 +28,7 @@ from backend.api.routes import (
     attestations,
     auth,
     automation,
+    designs,
     evidence,
     health,
     invoices,
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         profiles,
     ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(designs.router, responses=ERROR_RESPONSES)
     _serve_dashboard(app, settings.web_dir)
     return app
 

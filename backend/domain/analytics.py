@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from attestpay import payout
+from attestpay.design.history import achievement
 from backend.db.models import Agreement, AttestationRecord, Milestone
 from backend.domain.terms import milestone_terms
 
@@ -23,9 +24,7 @@ def _meets(m: Milestone, value: int) -> bool:
 
 
 def _achievement(m: Milestone, value: int) -> float | None:
-    if m.target == 0 or (not m.higher_is_better and value == 0):
-        return None
-    return value / m.target if m.higher_is_better else m.target / value
+    return achievement(value, m.target, m.higher_is_better)
 
 
 def portfolio(agreements: list[Agreement], latest: dict[tuple[int, int], AttestationRecord], now: int) -> dict:

@@ -7,6 +7,7 @@ import { agreementPage } from "./pages/agreement.js";
 import { attestationPage } from "./pages/attestation.js";
 import { newPage } from "./pages/new.js";
 import { portfolioPage } from "./pages/portfolio.js";
+import { designPage } from "./pages/design.js";
 import { view, esc, short, role, toast } from "./ui.js";
 
 function renderWallet() {
@@ -27,6 +28,7 @@ const routes = [
   [/^#\/?$/, listPage],
   [/^#\/new$/, newPage],
   [/^#\/portfolio$/, portfolioPage],
+  [/^#\/design$/, designPage],
   [/^#\/agreements\/(\d+)$/, agreementPage],
   [/^#\/agreements\/(\d+)\/attestations\/(0x[0-9a-fA-F]{64})$/, attestationPage],
 ];
