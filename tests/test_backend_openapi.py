@@ -15,6 +15,8 @@ from schemathesis.checks import positive_data_acceptance
 
 from backend.db.migrate import upgrade
 
+pytestmark = pytest.mark.postgres  # Schemathesis against PostgreSQL too
+
 SCHEMA = "attestpay_openapi_test"
 
 

@@ -26,7 +26,7 @@ from attestpay.terms import Attestation
 from backend.client import BackendClient
 from oracle.anchoring import AttestationBatch
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

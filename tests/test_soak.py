@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from backend_support import postgres_or_skip
+
+pytestmark = [pytest.mark.anvil, pytest.mark.postgres, pytest.mark.slow]  # anvil, API and workers on PostgreSQL
 
 ROOT = Path(__file__).resolve().parent.parent
 
