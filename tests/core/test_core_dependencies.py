@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("attestpay", "oracle", "auditor", "backend", "attestpay_cli")
 
 # The backend's leaves: no layer of their own, any backend layer may use them.
