@@ -41,7 +41,7 @@ import auditor
 from attestpay import payout, typed_data
 from attestpay.contracts import deploy
 from attestpay.devchain import AnvilChain, dev_party, start_anvil
-from attestpay.devstack import FaultyRpc, service_env, start_api, start_worker, stop
+from attestpay.devstack import MODEL_ACCURACY_SPEC, FaultyRpc, service_env, start_api, start_worker, stop
 from attestpay.terms import Attestation
 from backend.client import ApiError, BackendClient, send
 from backend.db.migrate import upgrade
@@ -262,14 +262,7 @@ class Driver:
                 self.load.count(f"{kind} cut short ({type(exc).__name__}: {str(exc)[:70]})")
 
 
-SPEC = {
-    "name": "model accuracy",
-    "version": 1,
-    "unit": "fraction",
-    "decimals": 4,
-    "higher_is_better": True,
-    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-}
+SPEC = MODEL_ACCURACY_SPEC
 
 
 class Stack:
