@@ -286,9 +286,7 @@ def signed_pushes(agreements: list[dict], oracles, chain_id: int, escrow: str, c
         )
         digest = typed_data.attestation_digest(att, chain_id, escrow)
         oracle = oracles[i % len(oracles)]
-        message = {
-            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-        }
+        message = att.to_json()
         out.append(
             {
                 "attestation": message,

@@ -94,9 +94,7 @@ def pushes(chain: AnvilChain, agreement: dict, index: int) -> list[dict]:
         chain.now() + 86_400,
     )
     digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
-    message = {
-        k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-    }
+    message = att.to_json()
     return [
         {
             "attestation": message,

@@ -145,9 +145,7 @@ class Driver:
             now + DAY,
         )
         digest = typed_data.attestation_digest(att, self.chain.chain_id, self.chain.escrow.address)
-        message = {
-            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-        }
+        message = att.to_json()
         for oracle in self.chain.oracles[:2]:
             body = {
                 "attestation": message,
