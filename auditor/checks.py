@@ -2,9 +2,11 @@
 
 For every settlement:
 - the calldata's terms hash to the agreement id and its milestone is the one registered;
-- the signatures recover to distinct members of the oracle set in force at that block, enough;
+- the signatures recover to distinct members of the oracle set in force at that block, enough, and
+  none of them was revoked by its signer before the settlement (a revocation withdraws only the
+  revoker's own signature; one after the settlement is a note);
 - the attestation was anchored in a registry batch (inclusion proof against the root the registry
-  stored, from the published batch file) and was never revoked;
+  stored, from the published batch file);
 - the payout recomputed with the spec's formula equals the event, and what moved equals the
   event, to the wei: ERC-20 transfers out of the escrow or credits in the same transaction; for
   ether, which moves without logs, each block's change of the escrow's balance;
@@ -184,12 +186,22 @@ class Auditor:
             verdict.failures.append(f"{where}: the attestation in the calldata is not the one the event names")
             return
         oracles, threshold = agreement.oracles_at(e["blockNumber"])
+        revoked = self._revoked_before(a["attestation"], oracles, (e["blockNumber"], e["logIndex"]))
         try:
-            signers_of_digest(digest, s.signatures, {bytes.fromhex(o[2:]) for o in oracles}, threshold)
+            signers = signers_of_digest(
+                digest, s.signatures, {bytes.fromhex(o[2:]) for o in oracles}, threshold, revoked
+            )
         except InvalidAttestation as exc:
             verdict.failures.append(
                 f"{where}: signatures: {exc} (the set at block {e['blockNumber']}, threshold {threshold})"
             )
+        else:
+            for signer in signers:
+                if (a["attestation"], signer) in self.history.revoked:
+                    block = self.history.revoked[(a["attestation"], signer)][0]
+                    verdict.notes.append(
+                        f"{where}: {signer} revoked its signature after the settlement (block {block})"
+                    )
         self._anchoring(verdict, where, a["attestation"])
         figures = payout.compute(s.milestone, s.attestation.value, s.attestation.observed_at)
         expected = (figures.paid_now, figures.holdback, figures.refund)
@@ -202,9 +214,11 @@ class Auditor:
         if self.evidence is not None:
             self._evidence(verdict, where, s)
 
+    def _revoked_before(self, digest: str, oracles: tuple[str, ...], when: tuple[int, int]) -> frozenset[bytes]:
+        """The members whose revocation of their signature of `digest` came before `when`."""
+        return frozenset(bytes.fromhex(o[2:]) for o in oracles if self.history.revoked.get((digest, o), when) < when)
+
     def _anchoring(self, verdict: Verdict, where: str, digest: str) -> None:
-        if digest in self.history.revoked:
-            verdict.failures.append(f"{where}: attestation {digest} was revoked (block {self.history.revoked[digest]})")
         if self.evidence is None:
             verdict.notes.append(f"{where}: anchoring not checked (no evidence location for the batch files)")
             return

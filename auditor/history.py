@@ -45,7 +45,9 @@ class History:
         default_factory=lambda: defaultdict(list)
     )  # tx -> (token, to, amount)
     batches: dict[str, tuple[int, str]] = field(default_factory=dict)  # root -> (block, uri)
-    revoked: dict[str, int] = field(default_factory=dict)  # digest -> block
+    revoked: dict[tuple[str, str], tuple[int, int]] = field(
+        default_factory=dict
+    )  # (digest, signer) -> (block, log index) of the signer's revocation
 
     def of(self, name: str) -> list[dict]:
         return [e for e in self.events if e["event"] == name]
@@ -77,8 +79,9 @@ def read(
     for e in history.events:
         if e["event"] == "BatchAnchored":
             history.batches.setdefault(e["args"]["root"], (e["blockNumber"], e["args"]["uri"]))
-        elif e["event"] == "AttestationRevoked":
-            history.revoked.setdefault(e["args"]["digest"], e["blockNumber"])
+        elif e["event"] == "SignatureRevoked":
+            key = (e["args"]["digest"], e["args"]["signer"])
+            history.revoked.setdefault(key, (e["blockNumber"], e["logIndex"]))
     settled = history.of("MilestoneSettled")
     calls = SettleCalls(escrow)
     for start in range(0, len(settled), BATCH):

@@ -45,7 +45,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
     bytes32 public constant PARTIAL_ACCEPTANCE_TYPEHASH = EscrowHashing.PARTIAL_ACCEPTANCE_TYPEHASH;
     bytes32 public constant DISPUTE_SPLIT_TYPEHASH = EscrowHashing.DISPUTE_SPLIT_TYPEHASH;
 
-    /// @notice Where oracles revoke attestations; a revoked attestation settles nothing.
+    /// @notice Where oracles withdraw their signatures; a withdrawn signature counts for nothing.
     IAttestationRegistry public immutable registry;
 
     struct AgreementState {
@@ -494,7 +494,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         _recordSettlement(terms, milestone, att, digest, st);
     }
 
-    /// @dev Metric, time window, revocation and M-of-N signatures; returns the attestation's digest.
+    /// @dev Metric, time window and M-of-N unrevoked signatures; returns the attestation's digest.
     function _verifyAttestation(
         AgreementTerms calldata terms,
         Milestone calldata milestone,
@@ -507,7 +507,6 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         if (att.observedAt > block.timestamp) revert AttestationFromFuture(att.observedAt);
         if (block.timestamp > att.expiresAt) revert AttestationExpired(att.expiresAt);
         digest = _hashTypedDataV4(EscrowHashing.hashAttestation(att));
-        if (registry.isRevoked(digest)) revert AttestationRevoked(digest);
         _requireOracleSignatures(digest, terms.oracles, terms.threshold, signatures);
     }
 
@@ -662,12 +661,14 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
 
     /// @dev `signatures` packs 65-byte (r, s, v) signatures by signers in strictly ascending order,
     /// so distinctness is one comparison and membership one forward walk of the sorted oracle set.
+    /// Each counted signer must not have revoked its signature in the registry; nobody else's
+    /// revocation is read, so no party can block a settlement it owes.
     function _requireOracleSignatures(
         bytes32 digest,
         address[] calldata oracles,
         uint8 threshold,
         bytes calldata signatures
-    ) private pure {
+    ) private view {
         if (signatures.length % 65 != 0) revert InvalidSignatureLength(signatures.length);
         uint256 count = signatures.length / 65;
         if (count < threshold) revert NotEnoughSignatures(count, threshold);
@@ -683,6 +684,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
             if (signer <= previous) revert SignersNotAscending(i);
             while (member < oracles.length && oracles[member] < signer) ++member;
             if (member == oracles.length || oracles[member] != signer) revert SignerNotInOracleSet(signer);
+            if (registry.isRevoked(digest, signer)) revert RevokedSignature(signer);
             previous = signer;
         }
     }

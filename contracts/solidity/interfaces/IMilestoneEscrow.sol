@@ -120,8 +120,9 @@ interface IMilestoneEscrow {
     error AttestationFromFuture(uint64 observedAt);
     /// @notice Thrown when an attestation's `expiresAt` has passed.
     error AttestationExpired(uint64 expiresAt);
-    /// @notice Thrown when a signer of the attestation revoked it in the registry.
-    error AttestationRevoked(bytes32 digest);
+    /// @notice Thrown when a signature in the bundle is one its signer withdrew in the registry
+    /// (relayers pack only unrevoked signatures; others' revocations are never read).
+    error RevokedSignature(address signer);
     /// @notice Thrown when the packed signatures are not a whole number of 65-byte signatures.
     error InvalidSignatureLength(uint256 length);
     /// @notice Thrown when fewer signatures than the threshold are given.

@@ -200,15 +200,57 @@ contract SettlementTest is EscrowTestBase {
         _assertPaid(100 ether, 10 ether);
     }
 
-    function test_RevertWhen_TheAttestationWasRevoked() public {
-        Attestation memory a = _attestation(id, 0, 9200);
+    /// @dev The attestation at target signed by oracles `first` and `second` (ascending positions).
+    function _signedBy(uint256 first, uint256 second) internal view returns (Attestation memory a, bytes memory sigs) {
+        a = _attestation(id, 0, 9200);
         bytes32 digest = escrow.attestationDigest(a);
-        bytes memory sigs = _oracleSigs(a, 2);
-        vm.prank(oracles[1]);
-        registry.revoke(digest, _sig(oracleKeys[1], digest));
+        sigs = bytes.concat(_sig(oracleKeys[first], digest), _sig(oracleKeys[second], digest));
+    }
+
+    function _revokeAs(address who, Attestation memory a) internal {
+        bytes32 digest = escrow.attestationDigest(a);
+        vm.prank(who);
+        registry.revoke(digest);
+    }
+
+    function test_AClientsRevocationDoesNotStopASettlement() public {
+        (Attestation memory a, bytes memory sigs) = _signedBy(0, 1);
+        _revokeAs(client, a);
+        escrow.settle(t, ms[0], _proof(ms, 0), a, sigs);
+        _assertPaid(100 ether, 10 ether);
+    }
+
+    function test_AProvidersRevocationDoesNotStopASettlement() public {
+        (Attestation memory a, bytes memory sigs) = _signedBy(0, 1);
+        _revokeAs(provider, a);
+        escrow.settle(t, ms[0], _proof(ms, 0), a, sigs);
+        _assertPaid(100 ether, 10 ether);
+    }
+
+    function test_AStrangersRevocationDoesNotStopASettlement() public {
+        (Attestation memory a, bytes memory sigs) = _signedBy(0, 1);
+        _revokeAs(stranger, a);
+        escrow.settle(t, ms[0], _proof(ms, 0), a, sigs);
+        _assertPaid(100 ether, 10 ether);
+    }
+
+    function test_AnOraclesRevocationWithdrawsOnlyItsOwnSignature() public {
+        (Attestation memory a, bytes memory sigs) = _signedBy(0, 2);
+        _revokeAs(oracles[1], a); // an oracle of the set, but not one counted in the bundle
+        escrow.settle(t, ms[0], _proof(ms, 0), a, sigs);
+        _assertPaid(100 ether, 10 ether);
+    }
+
+    function test_RevertWhen_ABundleCountsARevokedSignature() public {
+        (Attestation memory a, bytes memory sigs) = _signedBy(0, 1);
+        _revokeAs(oracles[1], a);
         bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.AttestationRevoked.selector, digest));
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.RevokedSignature.selector, oracles[1]));
         escrow.settle(t, ms[0], proof, a, sigs);
+        // the two unrevoked members still make the threshold
+        (, bytes memory others) = _signedBy(0, 2);
+        escrow.settle(t, ms[0], proof, a, others);
+        _assertPaid(100 ether, 10 ether);
     }
 
     function test_RevertWhen_SignaturesAreNotWholeSignatures() public {
