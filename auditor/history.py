@@ -1,6 +1,8 @@
 """The escrow's history read from the chain alone: every event of the escrow and its registry
 (eth_getLogs in ranges that adapt), the ERC-20 transfers out of the escrow, and each settlement's
-calldata (events carry no signatures, metric id, evidence hash or expiry)."""
+calldata for the one thing no event carries, the oracles' signatures (the settlement event names
+the attestation's digest, value, observedAt and evidence hash; the milestone terms come from the
+creation events)."""
 
 from __future__ import annotations
 
@@ -24,13 +26,14 @@ BATCH = 500  # transactions fetched per JSON-RPC batch
 
 @dataclass
 class Settlement:
-    """A MilestoneSettled event with what its transaction said."""
+    """A MilestoneSettled event with what its transaction said; the call's fields are None when
+    the transaction did not call `settle` itself (a contract wallet, a multicall)."""
 
     event: dict
-    terms: AgreementTerms
-    milestone: Milestone
-    attestation: Attestation
-    signatures: bytes
+    terms: AgreementTerms | None = None
+    milestone: Milestone | None = None
+    attestation: Attestation | None = None
+    signatures: bytes | None = None
 
 
 @dataclass
@@ -166,7 +169,7 @@ class SettleCalls:
     def settlement(self, event: dict, data: bytes) -> Settlement:
         types = self.types.get(data[:4])
         if types is None:
-            raise ValueError(f"transaction {event['transactionHash']} settled without calling settle")
+            return Settlement(event)
         terms, milestone, _, attestation, signatures = self.codec.decode(types, data[4:])[:5]
         return Settlement(
             event, AgreementTerms(*terms), Milestone(*milestone), Attestation(*attestation), bytes(signatures)

@@ -163,7 +163,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         if (msg.sender != terms.client) revert Unauthorized(msg.sender);
         _requireStatus(st, index, MilestoneStatus.Open);
         _extras[agreementId][index].clientApproved = true;
-        emit MilestoneApproved(agreementId, index);
+        emit MilestoneApproved(agreementId, index, false);
     }
 
     /// @inheritdoc IMilestoneEscrow
@@ -206,7 +206,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
     function openDispute(bytes32 agreementId, AgreementTerms calldata terms, uint256 index) external nonReentrant {
         AgreementState memory st = _loadActive(agreementId, terms);
         _requireParty(terms);
-        if (index >= st.milestoneCount) revert MilestoneIndexOutOfRange(index, st.milestoneCount);
+        _requireIndex(st, index);
         if (_status(st, index) == MilestoneStatus.Open) {
             _setStatus(agreementId, st, index, MilestoneStatus.Disputed);
             emit DisputeOpened(agreementId, index, msg.sender, false);
@@ -348,13 +348,15 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         view
         returns (Phase phase, uint256 milestoneCount, bytes32 termsHash)
     {
-        AgreementState memory st = _agreements[agreementId];
+        AgreementState memory st = _existing(agreementId);
         return (st.phase, st.milestoneCount, _currentTermsHash(agreementId, st));
     }
 
     /// @inheritdoc IMilestoneEscrow
     function milestoneStatus(bytes32 agreementId, uint256 index) external view returns (MilestoneStatus) {
-        return _status(_agreements[agreementId], index);
+        AgreementState memory st = _existing(agreementId);
+        _requireIndex(st, index);
+        return _status(st, index);
     }
 
     /// @inheritdoc IMilestoneEscrow
@@ -363,6 +365,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         view
         returns (uint256 holdback, uint64 releaseAt, bool clientApproved, bool holdbackDisputed)
     {
+        _requireIndex(_existing(agreementId), index);
         MilestoneExtra memory e = _extras[agreementId][index];
         return (e.holdback, uint64(e.releaseAt), e.clientApproved, e.holdbackDisputed);
     }
@@ -458,9 +461,13 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         emit TermsAmended(id, revision, toHash);
     }
 
-    function _load(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementState memory st) {
+    function _existing(bytes32 id) private view returns (AgreementState memory st) {
         st = _agreements[id];
         if (st.phase == Phase.None) revert UnknownAgreement(id);
+    }
+
+    function _load(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementState memory st) {
+        st = _existing(id);
         bytes32 expected = _currentTermsHash(id, st);
         bytes32 actual = EscrowHashing.hashTerms(terms);
         if (actual != expected) revert TermsMismatch(expected, actual);
@@ -510,7 +517,8 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         _requireOracleSignatures(digest, terms.oracles, terms.threshold, signatures);
     }
 
-    /// @dev The client's approval for acceptance-type milestones, the provider's acceptance below target.
+    /// @dev The client's approval for acceptance-type milestones, the provider's acceptance below
+    /// target; each is an event, so an auditor sees consents given by signature too.
     function _requireSettleConsents(
         AgreementTerms calldata terms,
         Milestone calldata milestone,
@@ -518,7 +526,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         bytes32 digest,
         bytes memory clientApproval,
         bytes memory providerAcceptance
-    ) private view {
+    ) private {
         bytes32 id = att.agreementId;
         uint256 index = att.milestoneIndex;
         if (milestone.requiresClientApproval && !_extras[id][index].clientApproved) {
@@ -526,13 +534,17 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
                 clientApproval.length == 0
                     || !_signedBy(terms.client, EscrowHashing.hashApproval(id, index), clientApproval)
             ) revert ClientApprovalMissing(index);
+            emit MilestoneApproved(id, index, true);
         }
-        if (!PayoutMath.reaches(att.value, milestone.target, milestone.higherIsBetter) && msg.sender != terms.provider)
-        {
-            bytes32 acceptance = EscrowHashing.hashPartialAcceptance(id, index, att.value, digest);
-            if (providerAcceptance.length == 0 || !_signedBy(terms.provider, acceptance, providerAcceptance)) {
-                revert PartialResultNotAccepted(att.value, milestone.target);
+        if (!PayoutMath.reaches(att.value, milestone.target, milestone.higherIsBetter)) {
+            bool bySignature = msg.sender != terms.provider;
+            if (bySignature) {
+                bytes32 acceptance = EscrowHashing.hashPartialAcceptance(id, index, att.value, digest);
+                if (providerAcceptance.length == 0 || !_signedBy(terms.provider, acceptance, providerAcceptance)) {
+                    revert PartialResultNotAccepted(att.value, milestone.target);
+                }
             }
+            emit PartialResultAccepted(id, index, att.value, digest, bySignature);
         }
     }
 
@@ -557,7 +569,9 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         } else if (milestone.requiresClientApproval) {
             delete _extras[id][index];
         }
-        emit MilestoneSettled(id, index, digest, att.value, att.observedAt, p.paidNow, p.holdback, p.refund);
+        emit MilestoneSettled(
+            id, index, digest, att.value, att.observedAt, att.evidenceHash, p.paidNow, p.holdback, p.refund
+        );
         _pay(terms.token, terms.provider, p.paidNow);
         _pay(terms.token, terms.client, p.refund);
     }
@@ -646,8 +660,12 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         return MilestoneStatus((uint256(st.statuses) >> (2 * index)) & 3);
     }
 
-    function _requireStatus(AgreementState memory st, uint256 index, MilestoneStatus expected) private pure {
+    function _requireIndex(AgreementState memory st, uint256 index) private pure {
         if (index >= st.milestoneCount) revert MilestoneIndexOutOfRange(index, st.milestoneCount);
+    }
+
+    function _requireStatus(AgreementState memory st, uint256 index, MilestoneStatus expected) private pure {
+        _requireIndex(st, index);
         MilestoneStatus status = _status(st, index);
         if (status != expected) revert WrongMilestoneStatus(index, status);
     }

@@ -213,6 +213,28 @@ contract CreationTest is EscrowTestBase {
         escrow.consent(bytes32(uint256(7)), t);
     }
 
+    function test_Getters_RevertForAnUnknownAgreement() public {
+        bytes32 unknown = bytes32(uint256(7));
+        bytes memory err = abi.encodeWithSelector(IMilestoneEscrow.UnknownAgreement.selector, unknown);
+        vm.expectRevert(err);
+        escrow.agreement(unknown);
+        vm.expectRevert(err);
+        escrow.milestoneStatus(unknown, 0);
+        vm.expectRevert(err);
+        escrow.milestoneExtra(unknown, 0);
+    }
+
+    function test_Getters_RevertForAMilestoneBeyondTheCount() public {
+        Milestone[] memory ms = _milestones(3);
+        AgreementTerms memory t = _terms(address(token), 1, ms);
+        bytes32 id = _createAndFund(t, ms);
+        vm.assertEq(uint256(escrow.milestoneStatus(id, 2)), uint256(MilestoneStatus.Open));
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.MilestoneIndexOutOfRange.selector, 200, 3));
+        escrow.milestoneStatus(id, 200);
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.MilestoneIndexOutOfRange.selector, 3, 3));
+        escrow.milestoneExtra(id, 3);
+    }
+
     function test_RevertWhen_TermsDoNotMatchTheAgreement() public {
         Milestone[] memory ms = _milestones(1);
         AgreementTerms memory t = _terms(address(token), 1, ms);

@@ -68,7 +68,7 @@ contract HoldbackApprovalReclaimTest is EscrowTestBase {
         escrow.approveMilestone(id, t, 0);
 
         vm.expectEmit(true, true, true, true, address(escrow));
-        emit IMilestoneEscrow.MilestoneApproved(id, 0);
+        emit IMilestoneEscrow.MilestoneApproved(id, 0, false);
         vm.prank(client);
         escrow.approveMilestone(id, t, 0);
         escrow.settle(t, m[0], proof, a, sigs);
@@ -87,6 +87,8 @@ contract HoldbackApprovalReclaimTest is EscrowTestBase {
         bytes32[] memory proof = _proof(m, 0);
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ClientApprovalMissing.selector, 0));
         escrow.settleWithConsents(t, m[0], proof, a, sigs, forged, "");
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.MilestoneApproved(id, 0, true);
         escrow.settleWithConsents(t, m[0], proof, a, sigs, approval, "");
         vm.assertEq(token.balanceOf(provider), 100 ether);
     }

@@ -81,6 +81,8 @@ contract SettlementTest is EscrowTestBase {
         bytes32 digest = escrow.attestationDigest(a);
         bytes memory acceptance = _partySig(PROVIDER_KEY, EscrowHashing.hashPartialAcceptance(id, 0, 9000, digest));
         bytes32[] memory proof = _proof(ms, 0);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.PartialResultAccepted(id, 0, 9000, digest, true);
         vm.prank(stranger);
         escrow.settleWithConsents(t, ms[0], proof, a, sigs, "", acceptance);
         _assertPaid(91.66 ether, 18.34 ether);
@@ -130,8 +132,18 @@ contract SettlementTest is EscrowTestBase {
         bytes32[] memory proof = _proof(ms, 0);
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.MilestoneSettled(
-            id, 0, escrow.attestationDigest(a), 9400, uint64(block.timestamp), 105 ether, 0, 5 ether
+            id, 0, escrow.attestationDigest(a), 9400, uint64(block.timestamp), EVIDENCE, 105 ether, 0, 5 ether
         );
+        escrow.settle(t, ms[0], proof, a, sigs);
+    }
+
+    function test_AProvidersPartialSettlement_EmitsItsAcceptance() public {
+        Attestation memory a = _attestation(id, 0, 9000);
+        bytes memory sigs = _oracleSigs(a, 2);
+        bytes32[] memory proof = _proof(ms, 0);
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.PartialResultAccepted(id, 0, 9000, escrow.attestationDigest(a), false);
+        vm.prank(provider);
         escrow.settle(t, ms[0], proof, a, sigs);
     }
 
