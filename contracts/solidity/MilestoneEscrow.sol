@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -690,20 +689,60 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         if (signatures.length % 65 != 0) revert InvalidSignatureLength(signatures.length);
         uint256 count = signatures.length / 65;
         if (count < threshold) revert NotEnoughSignatures(count, threshold);
+        uint256 n = oracles.length;
         address previous = address(0);
         uint256 member = 0;
         for (uint256 i = 0; i < count; ++i) {
-            uint256 o = i * 65;
-            // slither-disable-next-line unused-return (the third value only details `err`, which is checked)
-            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(
-                digest, uint8(signatures[o + 64]), bytes32(signatures[o:o + 32]), bytes32(signatures[o + 32:o + 64])
-            );
-            if (err != ECDSA.RecoverError.NoError) revert InvalidSignature(i);
+            address signer = _recover(digest, signatures, i * 65);
+            if (signer == address(0)) revert InvalidSignature(i);
             if (signer <= previous) revert SignersNotAscending(i);
-            while (member < oracles.length && oracles[member] < signer) ++member;
-            if (member == oracles.length || oracles[member] != signer) revert SignerNotInOracleSet(signer);
-            if (registry.isRevoked(digest, signer)) revert RevokedSignature(signer);
+            while (member < n && oracles[member] < signer) ++member;
+            if (member == n || oracles[member] != signer) revert SignerNotInOracleSet(signer);
+            if (_isRevoked(digest, signer)) revert RevokedSignature(signer);
             previous = signer;
+        }
+    }
+
+    /// @dev The signer of the 65-byte (r, s, v) signature at `offset`, through the ecrecover
+    /// precompile directly; zero for a high-s signature, a v other than 27 or 28, or no recovery
+    /// (the rules of OpenZeppelin's ECDSA.tryRecover, without its decoding).
+    function _recover(bytes32 digest, bytes calldata signatures, uint256 offset) private view returns (address signer) {
+        assembly ("memory-safe") {
+            let at := add(signatures.offset, offset)
+            let s := calldataload(add(at, 0x20))
+            let v := byte(0, calldataload(add(at, 0x40)))
+            // s <= secp256k1n / 2 (EIP-2), v in {27, 28}
+            if and(
+                lt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a1),
+                or(eq(v, 27), eq(v, 28))
+            ) {
+                let p := mload(0x40)
+                mstore(p, digest)
+                mstore(add(p, 0x20), v)
+                mstore(add(p, 0x40), calldataload(at))
+                mstore(add(p, 0x60), s)
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, p, 0x80, 0x00, 0x20))
+                signer := mload(0x00)
+            }
+        }
+    }
+
+    /// @dev `registry.isRevoked(digest, signer)` without ABI helpers; a failing or silent registry
+    /// reverts the settlement (with its revert data), never counts as "not revoked".
+    function _isRevoked(bytes32 digest, address signer) private view returns (bool revoked) {
+        address target = address(registry);
+        bytes4 selector = IAttestationRegistry.isRevoked.selector;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), digest)
+            mstore(add(p, 0x24), signer)
+            if iszero(and(eq(returndatasize(), 0x20), staticcall(gas(), target, p, 0x44, 0x00, 0x20))) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+            revoked := iszero(iszero(mload(0x00)))
         }
     }
 
