@@ -27,6 +27,10 @@ SOURCES = {
     "BlocklistToken": "contracts/solidity/test/utils/tokens/WeirdTokens.sol",
     "ForwardingWallet": "contracts/solidity/test/utils/ForwardingWallet.sol",
     "FakeEscrow": "contracts/solidity/test/utils/FakeEscrow.sol",
+    # Wallets as users hold them: a token with EIP-2612 permits, and an EIP-7702 delegate that
+    # answers ERC-1271 in the replay-safe way smart-account wallets do.
+    "PermitERC20": "contracts/solidity/test/utils/tokens/PermitERC20.sol",
+    "ReplaySafeDelegate": "contracts/solidity/test/utils/accounts/ReplaySafeDelegate.sol",
 }
 
 

@@ -50,6 +50,9 @@ Uint32 = Annotated[int, Field(ge=0, lt=2**32)]
 Bps = Annotated[int, Field(ge=0, le=10_000)]
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$"), AfterValidator(str.lower)]
 Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$"), AfterValidator(str.lower)]
+# A party's signature (attestpay.party_signatures): 65 bytes from a key, or what an ERC-1271 account
+# accepts (a Safe: 65 bytes per owner), up to 4 KiB.
+PartySignature = Annotated[str, Field(pattern=r"^0x(?:[0-9a-fA-F]{2}){65,4096}$"), AfterValidator(str.lower)]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$"), AfterValidator(Web3.to_checksum_address)]
 
 
@@ -158,7 +161,7 @@ class AgreementOut(BaseModel):
 
 
 class ConsentIn(_In):
-    signature: Signature = Field(description="the party's EIP-712 signature over the Agreement struct")
+    signature: PartySignature = Field(description="the party's EIP-712 signature over the Agreement struct")
 
 
 class TypedDataOut(BaseModel):
@@ -198,7 +201,7 @@ class ResolveDisputeIn(_In):
     index: int = Field(ge=0, lt=112)
     holdback: bool = Field(default=False, description="the dispute is over the holdback of a settled milestone")
     provider_share_bps: Bps = Field(description="the provider's share of the disputed amount, in basis points")
-    counterparty_signature: Signature | None = Field(
+    counterparty_signature: PartySignature | None = Field(
         default=None, description="the other party's DisputeSplit signature; not needed when the arbiter resolves"
     )
 
@@ -304,7 +307,7 @@ class InvoiceOut(BaseModel):
 
 class SignInIn(_In):
     message: str = Field(min_length=1, max_length=4000, description="the EIP-4361 message the wallet signed")
-    signature: Signature
+    signature: PartySignature
 
 
 class SessionOut(BaseModel):
@@ -336,7 +339,7 @@ class WebhookOut(BaseModel):
 
 class AcceptPartialIn(_In):
     attestation: Hex32 = Field(description="digest of a stored attestation with enough signatures, below target")
-    signature: Signature = Field(
+    signature: PartySignature = Field(
         description="the provider's EIP-712 PartialAcceptance signature (typed data from GET .../accept-partial)"
     )
 
@@ -405,3 +408,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "the chain or the database did not answer; retry"),
     )
 }
+
+
+class PermitOut(BaseModel):
+    """The client's EIP-2612 permit for the funding total, for eth_signTypedData_v4."""
+
+    digest: str
+    deadline: Uint64 = Field(description="unix seconds; send it back with the signature")
+    typed_data: dict = Field(description="for eth_signTypedData_v4 (integers as decimal strings)")
+
+
+class PermitIn(_In):
+    deadline: Uint64 = Field(description="the deadline of the permit as prepared (GET .../funding-permit)")
+    signature: Signature = Field(description="the client's 65-byte signature of the permit")

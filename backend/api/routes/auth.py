@@ -36,7 +36,7 @@ def sign_in(
 ) -> SessionOut:
     """Exchanges a signed EIP-4361 message for a session token (send it as `Authorization: Bearer`)."""
     request.app.state.limiter.hit("sign-in", _client(request), settings.sign_ins_per_minute)
-    token, record = auth.sign_in(session, settings, body.message, body.signature, chain.chain_id)
+    token, record = auth.sign_in(session, settings, chain, body.message, body.signature)
     return SessionOut(token=token, address=record.address, expires_at=record.expires_at)
 
 
