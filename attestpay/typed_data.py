@@ -144,16 +144,32 @@ def digest(struct: bytes, chain_id: int, escrow: str) -> bytes:
 
 
 def typed_data(primary_type: str, message: dict, chain_id: int, escrow: str) -> dict:
-    """The full EIP-712 message (eth_signTypedData_v4 / eth-account's `encode_typed_data`)."""
+    """The full EIP-712 message (eth_signTypedData_v4 / eth-account's `encode_typed_data`), wallet
+    safe: every integer is a decimal string (`wallet_json`)."""
     return {
         "types": {
             "EIP712Domain": [{"name": n, "type": t} for n, t in DOMAIN_FIELDS],
             primary_type: [{"name": n, "type": t} for n, t in TYPES[primary_type]],
         },
         "primaryType": primary_type,
-        "domain": domain(chain_id, escrow),
-        "message": message,
+        "domain": wallet_json(domain(chain_id, escrow)),
+        "message": wallet_json(message),
     }
+
+
+def wallet_json(value):
+    """`value` with every integer as a decimal string: a JavaScript wallet's `JSON.parse` rounds
+    any number above 2^53 (an 18-decimal amount or metric), and eth_signTypedData_v4 (MetaMask's
+    eth-sig-util, viem, eth-account) reads integer fields from decimal strings exactly."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: wallet_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [wallet_json(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------- messages of the escrow's structs

@@ -140,15 +140,36 @@ def consent(ctx: click.Context, pk: int) -> None:
 
 @agreement.command()
 @click.argument("pk", type=int)
-@click.option("--rpc", required=True, help="the chain's JSON-RPC URL, to send from your wallet")
+@click.option("--rpc", help="the chain's JSON-RPC URL, to send from your wallet (not needed with --gasless)")
+@click.option("--permit", "with_permit", is_flag=True, help="sign an EIP-2612 permit: one transaction, no approval")
+@click.option("--gasless", is_flag=True, help="sign an EIP-2612 permit only; the backend's relayer funds and pays gas")
 @click.pass_context
-def fund(ctx: click.Context, pk: int, rpc: str) -> None:
-    """Fund the escrow from your wallet (the client): an ERC-20 approval first if needed."""
+def fund(ctx: click.Context, pk: int, rpc: str | None, with_permit: bool, gasless: bool) -> None:
+    """Fund the escrow (the client): from your wallet (an ERC-20 approval first if needed, or one
+    transaction with --permit), or with --gasless from one signature, the relayer paying the gas."""
+    if with_permit and gasless:
+        raise click.UsageError("choose --permit (your transaction) or --gasless (the relayer's), not both")
+    if rpc is None and not gasless:
+        raise click.UsageError("--rpc is needed to send from your wallet (or fund with --gasless)")
     party = party_of(ctx)
+    body = None
+    if with_permit or gasless:
+        permit = party.call("GET", f"/v1/agreements/{pk}/funding-permit")
+        signature = Account.sign_typed_data(party.key, full_message=permit["typed_data"]).signature
+        body = {"deadline": permit["deadline"], "signature": "0x" + signature.hex()}
+    if gasless:
+        intent = party.call("POST", f"/v1/agreements/{pk}/gasless-funding", json=body)
+        if not ctx.obj["json"]:
+            click.echo(
+                f"signed: the relayer registers and funds the escrow (intent {intent['id']}, {intent['status']})"
+            )
+        _show(ctx, party.call("GET", f"/v1/agreements/{pk}"))
+        return
     w3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 60}))
+    path = f"/v1/agreements/{pk}/transactions/" + ("fund-with-permit" if with_permit else "fund")
     try:
         with party.answered():
-            hashes = party.api.act(w3, party.key, f"/v1/agreements/{pk}/transactions/fund")
+            hashes = party.api.act(w3, party.key, path, body)
     except (OSError, RuntimeError) as exc:  # the chain: unreachable, or the transaction reverted
         raise Failed(f"the funding did not go through: {exc}") from None
     if not ctx.obj["json"]:

@@ -21,13 +21,14 @@ from typing import Any
 import requests
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.logs import DISCARD
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
+from attestpay import party_signatures, permits
 from attestpay.contracts import contract_at, deploy, load_artifact
 from attestpay.reverts import decode_revert, revert_data
-from backend.errors import ChainUnavailable, ContractRejected, NotFound
+from backend.errors import ChainUnavailable, ContractRejected, InvalidInput, NotFound, Unauthenticated
 from backend.settings import Settings
 
 # The node's own JSON-RPC errors, and transport faults (HTTPProvider's are requests'; others raise the builtins).
@@ -117,6 +118,40 @@ class ChainGateway:
         return ContractRejected(
             f"the escrow would revert with {revert.message}", revert={"name": revert.name, "args": revert.args}
         )
+
+    def require_party_signature(
+        self, signer: str, digest: bytes, signature: str, what: str, sign_in: bool = False
+    ) -> None:
+        """The party-signature rule (`attestpay.party_signatures`) at the chain's latest block:
+        InvalidInput (Unauthenticated for a sign-in, which also takes EIP-6492 signatures of
+        accounts not deployed yet) saying how to fix a signature that is not the signer's."""
+        with self.lock:
+            try:
+                party_signatures.require(self.w3, signer, digest, bytes.fromhex(signature[2:]), what, sign_in)
+            except party_signatures.InvalidPartySignature as exc:
+                raise (Unauthenticated if sign_in else InvalidInput)(str(exc), field="signature") from None
+            except NODE_FAULTS as exc:
+                raise ChainUnavailable(f"the chain's node could not check the signature ({exc}); retry") from None
+
+    def permit_domain(self, token: str) -> permits.TokenDomain:
+        """The token's EIP-712 domain (ERC-5267), or ContractRejected when it has none (no permits)."""
+        _, name, version, chain_id, verifying, _, _ = self._permit_read(token, "eip712Domain")
+        return permits.TokenDomain(name, version, chain_id, verifying)
+
+    def permit_nonce(self, token: str, owner: str) -> int:
+        return self._permit_read(token, "nonces", Web3.to_checksum_address(owner))
+
+    def _permit_read(self, token: str, function: str, *args):
+        contract = self.w3.eth.contract(address=Web3.to_checksum_address(token), abi=permits.ERC5267_ABI)
+        with self.lock:
+            try:
+                return getattr(contract.functions, function)(*args).call()
+            except (ContractLogicError, BadFunctionCallOutput):
+                raise ContractRejected(
+                    f"token {token} has no EIP-2612 permits (ERC-5267 {function}): fund by approve + fund"
+                ) from None
+            except NODE_FAULTS as exc:
+                raise ChainUnavailable(f"the chain's node did not answer ({exc}); retry") from None
 
     def allowance(self, token: str, owner: str) -> int:
         contract = self.w3.eth.contract(address=Web3.to_checksum_address(token), abi=ERC20_APPROVE_ABI)

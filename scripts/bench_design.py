@@ -1,4 +1,4 @@
-"""Deal-design benchmark: the Monte Carlo of a 10-milestone deal (the AI example's three kinds of
+"""SimulatedDeal-design benchmark: the Monte Carlo of a 10-milestone deal (the AI example's three kinds of
 milestone repeated with their deadlines spread over ten months: continuous accuracy, counts,
 shares; bonus, penalties, holdback, reclaims), 100,000 draws summarised for both parties (every
 quantile, band, margin and monthly cash-flow figure, exact), pinned to one core; best of three.

@@ -29,6 +29,10 @@ SOURCES = {
     "FakeEscrow": "contracts/solidity/test/utils/FakeEscrow.sol",
     # A Chainlink-style price feed the local network deploys, for invoices' fiat values.
     "MockPriceFeed": "contracts/solidity/test/utils/MockPriceFeed.sol",
+    # Wallets as users hold them: a token with EIP-2612 permits, and an EIP-7702 delegate that
+    # answers ERC-1271 in the replay-safe way smart-account wallets do.
+    "PermitERC20": "contracts/solidity/test/utils/tokens/PermitERC20.sol",
+    "ReplaySafeDelegate": "contracts/solidity/test/utils/accounts/ReplaySafeDelegate.sol",
 }
 
 

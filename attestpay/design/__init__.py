@@ -1,4 +1,4 @@
-"""Deal design: the billing canvas as a document, its payout simulated for both parties before
+"""SimulatedDeal design: the billing canvas as a document, its payout simulated for both parties before
 anyone signs (docs/design.md). Pure: documents and numbers in, figures out; no I/O."""
 
 from __future__ import annotations

@@ -7,17 +7,17 @@ from attestpay.design import compare as structures, history, lint, outcome, simu
 from attestpay.design.document import Design
 from attestpay.design.history import Point
 from attestpay.design.lint import MetricCheck
-from attestpay.design.simulate import Deal
+from attestpay.design.simulate import SimulatedDeal
 
 DRAWS = 20_000
 SEED = 23
 
 
-def deal(design: Design, points: list[Point], private: bool = True) -> tuple[Deal, list[dict]]:
+def deal(design: Design, points: list[Point], private: bool = True) -> tuple[SimulatedDeal, list[dict]]:
     """The deal to simulate, its `history` forecasts fitted; and the fits. `private=False`: without
     the provider's costs (figures fit for the counterparty's eyes)."""
     forecasts, fits = history.forecasts(design, points)
-    d = Deal.from_design(design, forecasts)
+    d = SimulatedDeal.from_design(design, forecasts)
     return (d if private else d.without_costs()), fits
 
 

@@ -8,12 +8,12 @@ import dataclasses
 
 from attestpay.design import DesignError, outcome, units
 from attestpay.design.document import BPS_FIELDS, Design
-from attestpay.design.simulate import Deal, Plan
+from attestpay.design.simulate import Plan, SimulatedDeal
 
 NO_LINK = {"bonus": 0, "late_penalty_bps_per_day": 0, "max_late_penalty_bps": 0, "holdback_bps": 0}
 
 
-def _each(deal: Deal, change) -> Deal:
+def _each(deal: SimulatedDeal, change) -> SimulatedDeal:
     return dataclasses.replace(deal, plans=tuple(change(p) for p in deal.plans))
 
 
@@ -25,7 +25,7 @@ def _toward(start: int, end: int, share: float) -> int:
     return start + int((end - start) * share)
 
 
-def structures(design: Design, deal: Deal) -> list[tuple[str, str, Deal]]:
+def structures(design: Design, deal: SimulatedDeal) -> list[tuple[str, str, SimulatedDeal]]:
     """(name, what it changes, deal) for every structure compared."""
     flat = _each(deal, lambda p: dataclasses.replace(_terms(p, stretch=p.terms.target, **NO_LINK), pinned="upfront"))
     pure = _each(deal, lambda p: dataclasses.replace(_terms(p, stretch=p.terms.target, **NO_LINK), pinned="delivery"))
@@ -69,7 +69,7 @@ def structures(design: Design, deal: Deal) -> list[tuple[str, str, Deal]]:
     return out
 
 
-def _changes(deal: Deal, changes: dict, name: str):
+def _changes(deal: SimulatedDeal, changes: dict, name: str):
     """A design's own alternative: the same change to every milestone's terms."""
     fields = {}
     for key, value in changes.items():
@@ -88,7 +88,7 @@ def _changes(deal: Deal, changes: dict, name: str):
     return lambda p: _terms(p, **fields)
 
 
-def compare(design: Design, deal: Deal, draws: int, seed: int) -> list[dict]:
+def compare(design: Design, deal: SimulatedDeal, draws: int, seed: int) -> list[dict]:
     """One row per structure: what each party gets and who bears under-delivery."""
     rows = []
     for name, change, variant in structures(design, deal):

@@ -12,7 +12,7 @@ import numpy as np
 from attestpay import payout
 from attestpay.design import document
 from attestpay.design.document import Design
-from attestpay.design.simulate import BANDS, Deal, MilestoneDraws
+from attestpay.design.simulate import BANDS, MilestoneDraws, SimulatedDeal
 from attestpay.design.units import day, display
 
 MetricCheck = Callable[[dict], str | None]  # a spec's problem as the oracle sees it, or None
@@ -23,7 +23,7 @@ def finding(level: str, code: str, message: str, milestone: int | None = None) -
 
 
 def lint(
-    design: Design, deal: Deal, draws: list[MilestoneDraws], metric_problem: MetricCheck, fits: list[dict]
+    design: Design, deal: SimulatedDeal, draws: list[MilestoneDraws], metric_problem: MetricCheck, fits: list[dict]
 ) -> list[dict]:
     """Every finding, in the document's order."""
     cfg, out = design.lint, []
@@ -167,7 +167,7 @@ def _protection(design: Design, i: int, d: MilestoneDraws, cure: int) -> list[di
     ]
 
 
-def _cash_gap(design: Design, deal: Deal) -> list[dict]:
+def _cash_gap(design: Design, deal: SimulatedDeal) -> list[dict]:
     """The provider's costs against what it receives if every milestone meets its target on its
     deadline: the longest stretch of time its spending runs ahead of its receipts."""
     events = []

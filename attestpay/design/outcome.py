@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from attestpay.design import simulate, wide
-from attestpay.design.simulate import BANDS, FIGURES, QUANTILES, Deal, MilestoneDraws
+from attestpay.design.simulate import BANDS, FIGURES, QUANTILES, MilestoneDraws, SimulatedDeal
 
 GATHERED = ("paid_now", "holdback", "penalty", "bonus_earned")  # per draw; the rest follow from them
 UNDER = (BANDS.index("below_floor"), BANDS.index("partial"), BANDS.index("late"))
@@ -52,7 +52,7 @@ def risk(draws: MilestoneDraws, counts: np.ndarray, n: int) -> tuple[int, int]:
     return provider // n, client // n
 
 
-def summarise(deal: Deal, all_draws: list[MilestoneDraws], seed: int) -> dict:
+def summarise(deal: SimulatedDeal, all_draws: list[MilestoneDraws], seed: int) -> dict:
     n = len(all_draws[0].rel)
     totals = {name: np.zeros((n, 3), dtype=np.int64) for name in GATHERED}
     milestones, bands_total = [], np.zeros(len(BANDS))
@@ -120,7 +120,7 @@ def summarise(deal: Deal, all_draws: list[MilestoneDraws], seed: int) -> dict:
     }
 
 
-def settlement_times(deal: Deal, draws: MilestoneDraws) -> dict[str, np.ndarray]:
+def settlement_times(deal: SimulatedDeal, draws: MilestoneDraws) -> dict[str, np.ndarray]:
     """When each draw settles (the client's reclaim just after the cure window; a flat fee at the
     start) and when its holdback is released."""
     m = draws.plan.terms
@@ -145,7 +145,7 @@ def _month_starts(first: int, count: int) -> np.ndarray:
     return np.arange(first, first + count + 1).astype("datetime64[M]").astype("datetime64[s]").astype(np.int64)
 
 
-def cash_flow(deal: Deal, per_draw: list[dict[str, np.ndarray]], n: int) -> tuple[list[str], dict]:
+def cash_flow(deal: SimulatedDeal, per_draw: list[dict[str, np.ndarray]], n: int) -> tuple[list[str], dict]:
     """Per calendar month (UTC) from the start: each party's net flow and the client's capital
     still locked in the escrow at the month's end, as exact quantiles over the draws.
     `per_draw`: per milestone, the settlement time and each figure of every draw."""
@@ -191,6 +191,6 @@ def _label(month: int) -> str:
     return datetime(1970 + month // 12, month % 12 + 1, 1, tzinfo=UTC).strftime("%Y-%m")
 
 
-def run(deal: Deal, draws: int = 20_000, seed: int = 23) -> dict:
+def run(deal: SimulatedDeal, draws: int = 20_000, seed: int = 23) -> dict:
     """Draw and summarise."""
     return summarise(deal, simulate.draw(deal, draws, seed), seed)

@@ -48,7 +48,7 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Deal:
+class SimulatedDeal:
     title: str
     start: int
     cure_window: int
@@ -56,7 +56,7 @@ class Deal:
     plans: tuple[Plan, ...]
 
     @classmethod
-    def from_design(cls, design: Design, forecasts: list[tuple[Distribution, Distribution]]) -> Deal:
+    def from_design(cls, design: Design, forecasts: list[tuple[Distribution, Distribution]]) -> SimulatedDeal:
         """`forecasts`: per milestone, its value and delay distributions, resolved (`history.forecasts`)."""
         plans = tuple(
             Plan(
@@ -74,7 +74,7 @@ class Deal:
             raise DesignError("the deal's amounts are beyond what the simulation keeps exact")
         return cls(design.title, document.start(design), document.cure_window(design), design.token_units, plans)
 
-    def without_costs(self) -> Deal:
+    def without_costs(self) -> SimulatedDeal:
         return dataclasses.replace(self, plans=tuple(dataclasses.replace(p, costs=()) for p in self.plans))
 
 
@@ -112,7 +112,7 @@ class MilestoneDraws:
         return len(self.bands)
 
 
-def draw(deal: Deal, n: int, seed: int) -> list[MilestoneDraws]:
+def draw(deal: SimulatedDeal, n: int, seed: int) -> list[MilestoneDraws]:
     """n draws of every milestone. Each milestone has its own random stream (seed, index): a
     variant of the terms sees the very same outcomes (common random numbers)."""
     if n < 1:
@@ -120,7 +120,7 @@ def draw(deal: Deal, n: int, seed: int) -> list[MilestoneDraws]:
     return [_milestone(deal, i, n, np.random.default_rng([seed, i])) for i in range(len(deal.plans))]
 
 
-def _milestone(deal: Deal, index: int, n: int, rng: np.random.Generator) -> MilestoneDraws:
+def _milestone(deal: SimulatedDeal, index: int, n: int, rng: np.random.Generator) -> MilestoneDraws:
     plan = deal.plans[index]
     m = plan.terms
     low, high = min(m.floor, m.target, m.stretch), max(m.floor, m.target, m.stretch)

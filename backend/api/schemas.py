@@ -26,6 +26,7 @@ from backend.domain.schemas import (  # the services' bodies, re-exported for th
     Int256 as Int256,
     MilestoneIn as MilestoneIn,
     MilestoneOut as MilestoneOut,
+    PartySignature as PartySignature,
     Signature as Signature,
     SignatureIn as SignatureIn,
     Uint32 as Uint32,
@@ -36,7 +37,7 @@ from backend.domain.schemas import (  # the services' bodies, re-exported for th
 
 
 class ConsentIn(_In):
-    signature: Signature = Field(description="the party's EIP-712 signature over the Agreement struct")
+    signature: PartySignature = Field(description="the party's EIP-712 signature over the Agreement struct")
 
 
 class TypedDataOut(BaseModel):
@@ -76,7 +77,7 @@ class ResolveDisputeIn(_In):
     index: int = Field(ge=0, lt=MAX_MILESTONES)
     holdback: bool = Field(default=False, description="the dispute is over the holdback of a settled milestone")
     provider_share_bps: Bps = Field(description="the provider's share of the disputed amount, in basis points")
-    counterparty_signature: Signature | None = Field(
+    counterparty_signature: PartySignature | None = Field(
         default=None, description="the other party's DisputeSplit signature; not needed when the arbiter resolves"
     )
 
@@ -153,7 +154,7 @@ class InvoiceOut(BaseModel):
 
 class SignInIn(_In):
     message: str = Field(min_length=1, max_length=4000, description="the EIP-4361 message the wallet signed")
-    signature: Signature
+    signature: PartySignature
 
 
 class SessionOut(BaseModel):
@@ -187,7 +188,7 @@ class WebhookOut(BaseModel):
 
 class AcceptPartialIn(_In):
     attestation: Hex32 = Field(description="digest of a stored attestation with enough signatures, below target")
-    signature: Signature = Field(
+    signature: PartySignature = Field(
         description="the provider's EIP-712 PartialAcceptance signature (typed data from GET .../accept-partial)"
     )
 
@@ -309,3 +310,16 @@ class ProfileOut(BaseModel):
     fields: ProfileFields
     signed_at: int
     signature: str
+
+
+class PermitOut(BaseModel):
+    """The client's EIP-2612 permit for the funding total, for eth_signTypedData_v4."""
+
+    digest: str
+    deadline: Uint64 = Field(description="unix seconds; send it back with the signature")
+    typed_data: dict = Field(description="for eth_signTypedData_v4 (integers as decimal strings)")
+
+
+class PermitIn(_In):
+    deadline: Uint64 = Field(description="the deadline of the permit as prepared (GET .../funding-permit)")
+    signature: Signature = Field(description="the client's 65-byte signature of the permit")

@@ -122,7 +122,7 @@ class Consent(Base):
     party: Mapped[str] = mapped_column(Address)
     role: Mapped[str] = mapped_column(String(16))
     terms_hash: Mapped[str] = mapped_column(Hash)
-    signature: Mapped[str] = mapped_column(String(132))
+    signature: Mapped[str] = mapped_column(Text)  # any length: a Safe's is 65 bytes per owner
     created_at: Mapped[int] = mapped_column(default=now)
 
     agreement: Mapped[Agreement] = relationship(back_populates="consents")

@@ -52,6 +52,11 @@ Uint32 = Annotated[int, Field(ge=0, lt=2**32)]
 Bps = Annotated[int, Field(ge=0, le=BPS)]
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", max_length=66), AfterValidator(str.lower)]
 Signature = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$", max_length=132), AfterValidator(str.lower)]
+# A party's signature (attestpay.party_signatures): 65 bytes from a key, or what an ERC-1271 account
+# accepts (a Safe: 65 bytes per owner), up to 4 KiB.
+PartySignature = Annotated[
+    str, Field(pattern=r"^0x(?:[0-9a-fA-F]{2}){65,4096}$", max_length=8194), AfterValidator(str.lower)
+]
 
 
 def _checksummed(value: str) -> str:

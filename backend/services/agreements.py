@@ -12,12 +12,11 @@ from sqlalchemy.orm import Session
 
 from attestpay import typed_data
 from attestpay.terms import ETH
-from attestpay.verify import InvalidAttestation, recover
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, ChainEvent, Consent, Milestone
 from backend.domain.schemas import AgreementIn
 from backend.domain.terms import agreement_terms, check_agreement, docs_hash
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, NotFound
 from backend.services.access import readable_by, require_party
 from backend.services.auth import Principal
 
@@ -114,23 +113,22 @@ def terms_typed_data(agreement: Agreement) -> dict:
     return typed_data.typed_data("Agreement", json_message, agreement.chain_id, agreement.escrow)
 
 
-def consent(session: Session, principal: Principal, agreement: Agreement, signature: str) -> Agreement:
-    """Keeps the caller's EIP-712 signature over the terms after checking who signed them."""
+def consent(
+    session: Session, chain: ChainGateway, principal: Principal, agreement: Agreement, signature: str
+) -> Agreement:
+    """Keeps the caller's EIP-712 signature over the terms after checking it is the caller's
+    under the party-signature rule (a key, a Safe, an EIP-7702-delegated account)."""
     role = require_party(agreement, principal, "client", "provider")
     if agreement.status not in ("proposed", "consented"):
         raise Conflict(f"agreement {agreement.id} is {agreement.status}; only proposed terms can be signed")
     struct = typed_data.terms_hash(agreement_terms(agreement))
     digest = typed_data.digest(struct, agreement.chain_id, agreement.escrow)
-    try:
-        signer = recover(digest, bytes.fromhex(signature[2:]))
-    except InvalidAttestation as exc:
-        raise InvalidInput(f"the signature is malformed: {exc}", field="signature") from None
-    if signer.hex() != principal.address[2:].lower():
-        raise InvalidInput(
-            f"the signature is by 0x{signer.hex()}, not by {principal.address}: sign the terms of agreement "
-            f"{agreement.agreement_id} on chain {agreement.chain_id}",
-            field="signature",
-        )
+    chain.require_party_signature(
+        principal.address,
+        digest,
+        signature,
+        f"the consent to the terms of agreement {agreement.agreement_id} on chain {agreement.chain_id}",
+    )
     if any(c.party == principal.address for c in agreement.consents):
         return agreement
     agreement.consents.append(

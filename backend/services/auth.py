@@ -13,11 +13,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from siwe import SiweMessage, VerificationError
+from eth_account.messages import defunct_hash_message
+from siwe import SiweMessage
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.chain import ChainGateway
 from backend.db.models import ApiKey, SignInNonce, WalletSession, now
 from backend.errors import Conflict, NotFound, Unauthenticated
 from backend.settings import Settings
@@ -50,9 +52,10 @@ def issue_nonce(session: Session, settings: Settings) -> SignInNonce:
 
 
 def sign_in(
-    session: Session, settings: Settings, text: str, signature: str, chain_id: int
+    session: Session, settings: Settings, chain: ChainGateway, text: str, signature: str
 ) -> tuple[str, WalletSession]:
-    """A session token for the message's address, or Unauthenticated saying what was wrong."""
+    """A session token for the message's address, or Unauthenticated saying what was wrong. The
+    signature follows the party-signature rule, so a Safe or an EIP-7702 account signs in too."""
     try:
         message = SiweMessage.from_message(text)
     except Exception:  # siwe raises its parser's own errors
@@ -61,15 +64,19 @@ def sign_in(
         raise Unauthenticated(f"the message is for {message.domain}, this service is {settings.siwe_domain}")
     if message.uri != settings.siwe_uri:
         raise Unauthenticated(f"the message's URI is {message.uri}, this service is {settings.siwe_uri}")
-    if message.chain_id != chain_id:
-        raise Unauthenticated(f"the message is for chain {message.chain_id}, this service is on chain {chain_id}")
+    if message.chain_id != chain.chain_id:
+        raise Unauthenticated(f"the message is for chain {message.chain_id}, this service is on chain {chain.chain_id}")
     issued = int(message.issued_at._datetime.timestamp())
     if message.expiration_time is None and now() > issued + settings.max_message_age_seconds:
         raise Unauthenticated("the message is too old; sign a new one")
-    try:
-        message.verify(signature, domain=settings.siwe_domain, timestamp=datetime.now(UTC))
-    except VerificationError as exc:
-        raise Unauthenticated(f"sign-in refused: {type(exc).__name__}") from None
+    moment = datetime.now(UTC)
+    if message.expiration_time is not None and moment >= message.expiration_time._datetime:
+        raise Unauthenticated("sign-in refused: ExpiredMessage (the message has expired); sign a new one")
+    if message.not_before is not None and moment <= message.not_before._datetime:
+        raise Unauthenticated("sign-in refused: the message is not valid yet (not-before)")
+    chain.require_party_signature(
+        message.address, defunct_hash_message(text=text), signature, "the sign-in message", sign_in=True
+    )
     # Consume the nonce only now, in one conditional UPDATE: of two concurrent replays one wins.
     consumed = session.execute(
         update(SignInNonce)

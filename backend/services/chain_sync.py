@@ -24,13 +24,18 @@ FINAL = {"settled", "reclaimed", "resolved"}
 
 
 def record_transaction(session: Session, chain: ChainGateway, tx_hash: str) -> list[ChainEvent]:
-    """Applies the escrow events of a mined transaction; returns every event it carries."""
+    """Applies the escrow events of a mined transaction; returns every event it carries. The
+    transaction may be sent to another contract that calls the escrow (a Safe, a batcher)."""
     receipt = chain.receipt(tx_hash)
-    if receipt["to"] != chain.escrow.address:
-        raise InvalidInput(f"transaction {tx_hash} was not sent to the escrow {chain.escrow.address}", field="tx_hash")
+    escrow_events = chain.escrow_events(receipt)
+    if receipt["to"] != chain.escrow.address and not escrow_events:
+        raise InvalidInput(
+            f"transaction {tx_hash} neither was sent to the escrow {chain.escrow.address} nor called it",
+            field="tx_hash",
+        )
     block_time = chain.block_time(receipt["blockNumber"])
     events = []
-    for event in chain.escrow_events(receipt):
+    for event in escrow_events:
         events.append(apply(session, event, block_time, receipt["from"]))
     session.commit()
     return events

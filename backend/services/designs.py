@@ -1,4 +1,4 @@
-"""Deal design for a caller: the design checked, simulated and compared with the portfolio's own
+"""SimulatedDeal design for a caller: the design checked, simulated and compared with the portfolio's own
 settled milestones (the ones the caller may read) as history, plus a CSV of past projects if the
 caller gives one; and the terms to propose, nothing private in them. Nothing is stored."""
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from attestpay import payout, typed_data
-from attestpay.verify import InvalidAttestation, recover
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord, RelayIntent
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -88,14 +87,7 @@ def accept_partial(
     require_party(agreement, principal, "client", "provider", "arbiter")
     record = _below_target(session, agreement, index, digest)
     _, acceptance_digest = _acceptance(agreement, record)
-    try:
-        signer = recover(acceptance_digest, bytes.fromhex(signature[2:]))
-    except InvalidAttestation as exc:
-        raise InvalidInput(f"the acceptance signature: {exc}", field="signature") from None
-    if "0x" + signer.hex() != agreement.provider.lower():
-        raise InvalidInput(
-            f"the acceptance is signed by 0x{signer.hex()}, not the provider {agreement.provider}", field="signature"
-        )
+    chain.require_party_signature(agreement.provider, acceptance_digest, signature, "the partial acceptance")
     key = settle_key(agreement, index)
     if not enqueue(
         session, key, "settle", settle_call(chain, agreement, record, bytes.fromhex(signature[2:])), agreement.id, index

@@ -189,6 +189,11 @@ def split_message(agreement: Agreement, index: int, holdback: bool, provider_sha
     }
 
 
+def _split_digest(agreement: Agreement, message: dict) -> bytes:
+    struct = typed_data.struct_hash("DisputeSplit", message | {"agreementId": to_bytes(hexstr=agreement.agreement_id)})
+    return typed_data.digest(struct, agreement.chain_id, agreement.escrow)
+
+
 def split_typed_data(
     principal: Principal, agreement: Agreement, index: int, holdback: bool, provider_share_bps: int
 ) -> tuple[str, dict]:
@@ -197,8 +202,7 @@ def split_typed_data(
     _ready(agreement)
     _milestone(agreement, index)
     message = split_message(agreement, index, holdback, provider_share_bps)
-    struct = typed_data.struct_hash("DisputeSplit", message | {"agreementId": to_bytes(hexstr=agreement.agreement_id)})
-    digest = typed_data.digest(struct, agreement.chain_id, agreement.escrow)
+    digest = _split_digest(agreement, message)
     return "0x" + digest.hex(), typed_data.typed_data("DisputeSplit", message, agreement.chain_id, agreement.escrow)
 
 
@@ -220,6 +224,10 @@ def resolve_dispute(
     if role != "arbiter" and not counterparty_signature:
         other = "provider" if role == "client" else "client"
         raise Conflict(f"without the arbiter, the {other}'s DisputeSplit signature is needed (GET .../dispute-split)")
+    if role != "arbiter":
+        other = agreement.provider if role == "client" else agreement.client
+        digest = _split_digest(agreement, split_message(agreement, index, holdback, provider_share_bps))
+        chain.require_party_signature(other, digest, counterparty_signature, "the dispute split")
     signature = to_bytes(hexstr=counterparty_signature) if counterparty_signature else b""
     agreement_id, terms = to_bytes(hexstr=agreement.agreement_id), agreement_terms(agreement).as_abi()
     if holdback:

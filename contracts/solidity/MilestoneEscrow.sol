@@ -2,16 +2,25 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IAttestationRegistry} from "./interfaces/IAttestationRegistry.sol";
 import {IMilestoneEscrow} from "./interfaces/IMilestoneEscrow.sol";
 import {EscrowHashing} from "./libraries/EscrowHashing.sol";
-import {AgreementTerms, Attestation, Milestone, MilestoneStatus, Payout, Phase} from "./libraries/EscrowTypes.sol";
+import {
+    AgreementTerms,
+    Attestation,
+    Milestone,
+    MilestoneStatus,
+    Payout,
+    Permit,
+    Phase
+} from "./libraries/EscrowTypes.sol";
+import {PartySignatures} from "./libraries/PartySignatures.sol";
 import {PayoutMath} from "./libraries/PayoutMath.sol";
 
 /// @title MilestoneEscrow
@@ -93,7 +102,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         }
         uint256 total;
         (agreementId, total) = _create(terms, milestones, counterpartySignature);
-        _fund(agreementId, terms.token, total);
+        _fund(agreementId, terms.token, total, msg.sender);
     }
 
     /// @inheritdoc IMilestoneEscrow
@@ -114,11 +123,37 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         payable
         nonReentrant
     {
-        AgreementState memory st = _load(agreementId, terms);
-        if (st.phase != Phase.Consented) revert WrongPhase(agreementId, st.phase);
-        (bytes32 root, uint256 total) = _milestonesRoot(milestones, false);
-        if (root != terms.milestonesRoot) revert MilestonesRootMismatch(terms.milestonesRoot, root);
-        _fund(agreementId, terms.token, total);
+        _fund(agreementId, terms.token, _fundable(agreementId, terms, milestones), msg.sender);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function fundWithPermit(
+        bytes32 agreementId,
+        AgreementTerms calldata terms,
+        Milestone[] calldata milestones,
+        Permit calldata permit
+    ) external nonReentrant {
+        uint256 total = _fundable(agreementId, terms, milestones);
+        _permit(terms.token, msg.sender, total, permit);
+        _fund(agreementId, terms.token, total, msg.sender);
+    }
+
+    /// @inheritdoc IMilestoneEscrow
+    function createAndFundFor(
+        AgreementTerms calldata terms,
+        Milestone[] calldata milestones,
+        bytes calldata clientSignature,
+        bytes calldata providerSignature,
+        Permit calldata permit
+    ) external nonReentrant returns (bytes32 agreementId) {
+        uint256 total;
+        (agreementId, total) = _register(terms, milestones);
+        if (msg.sender != terms.client) _requireSignature(terms.client, agreementId, clientSignature);
+        if (msg.sender != terms.provider) _requireSignature(terms.provider, agreementId, providerSignature);
+        _agreements[agreementId] = AgreementState(Phase.Consented, uint8(milestones.length), false, 0);
+        emit AgreementCreated(agreementId, terms.client, terms.provider, terms, milestones, Phase.Consented);
+        _permit(terms.token, terms.client, total, permit);
+        _fund(agreementId, terms.token, total, terms.client);
     }
 
     /// @inheritdoc IMilestoneEscrow
@@ -283,7 +318,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         _amend(agreementId, terms, _oraclesHash(terms.oracles), terms.threshold, newRoot, counterpartySignature);
         _agreements[agreementId].milestoneCount = uint8(index + 1);
         emit MilestoneAdded(agreementId, index, milestone, msg.sender);
-        _collect(terms.token, uint256(milestone.amount) + milestone.bonus);
+        _collect(terms.token, msg.sender, uint256(milestone.amount) + milestone.bonus);
     }
 
     /// @inheritdoc IMilestoneEscrow
@@ -409,6 +444,25 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         private
         returns (bytes32 id, uint256 total)
     {
+        (id, total) = _register(terms, milestones);
+        address counterparty = _counterparty(terms);
+        Phase phase;
+        if (signature.length == 0) {
+            phase = msg.sender == terms.client ? Phase.ProposedByClient : Phase.ProposedByProvider;
+        } else {
+            _requireSignature(counterparty, id, signature);
+            phase = Phase.Consented;
+        }
+        _agreements[id] = AgreementState(phase, uint8(milestones.length), false, 0);
+        emit AgreementCreated(id, terms.client, terms.provider, terms, milestones, phase);
+    }
+
+    /// @dev Checks new terms and milestones; returns the new agreement's id and funding total.
+    function _register(AgreementTerms calldata terms, Milestone[] calldata milestones)
+        private
+        view
+        returns (bytes32 id, uint256 total)
+    {
         if (terms.client == address(0) || terms.provider == address(0) || terms.client == terms.provider) {
             revert InvalidParties(terms.client, terms.provider);
         }
@@ -423,22 +477,25 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
 
         id = EscrowHashing.hashTerms(terms);
         if (_agreements[id].phase != Phase.None) revert AgreementExists(id);
-        address counterparty = _counterparty(terms);
-        Phase phase;
-        if (signature.length == 0) {
-            phase = msg.sender == terms.client ? Phase.ProposedByClient : Phase.ProposedByProvider;
-        } else {
-            _requireSignature(counterparty, id, signature);
-            phase = Phase.Consented;
-        }
-        _agreements[id] = AgreementState(phase, uint8(milestones.length), false, 0);
-        emit AgreementCreated(id, terms.client, terms.provider, terms, milestones, phase);
     }
 
-    function _fund(bytes32 id, address token, uint256 total) private {
+    /// @dev The funding total of a consented agreement, once `milestones` match its terms.
+    function _fundable(bytes32 id, AgreementTerms calldata terms, Milestone[] calldata milestones)
+        private
+        view
+        returns (uint256 total)
+    {
+        AgreementState memory st = _load(id, terms);
+        if (st.phase != Phase.Consented) revert WrongPhase(id, st.phase);
+        bytes32 root;
+        (root, total) = _milestonesRoot(milestones, false);
+        if (root != terms.milestonesRoot) revert MilestonesRootMismatch(terms.milestonesRoot, root);
+    }
+
+    function _fund(bytes32 id, address token, uint256 total, address funder) private {
         _agreements[id].phase = Phase.Active;
-        emit AgreementFunded(id, msg.sender, total);
-        _collect(token, total);
+        emit AgreementFunded(id, funder, total);
+        _collect(token, funder, total);
     }
 
     /// @dev Stores the terms with the changed fields and revision + 1, once the counterparty signed
@@ -746,9 +803,9 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev EOA (low-s ECDSA) or ERC-1271 contract signature over this escrow's EIP-712 domain.
+    /// @dev The party-signature rule (`PartySignatures`) over this escrow's EIP-712 domain.
     function _signedBy(address signer, bytes32 structHash, bytes memory signature) private view returns (bool) {
-        return SignatureChecker.isValidSignatureNow(signer, _hashTypedDataV4(structHash), signature);
+        return PartySignatures.isValid(signer, _hashTypedDataV4(structHash), signature);
     }
 
     function _requireSignature(address signer, bytes32 structHash, bytes calldata signature) private view {
@@ -768,10 +825,11 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
 
     // ================================================================ internals: money
 
-    /// @dev Takes `amount` from the caller: exact msg.value for ETH; for a token, what actually
-    /// arrived must equal what was asked, which rejects fee-on-transfer tokens.
-    // slither-disable-next-line msg-value-in-nonpayable (called only from payable createAndFund, fund, addMilestone; Slither loses the path through the transient reentrancy guard)
-    function _collect(address token, uint256 amount) private {
+    /// @dev Takes `amount` from `from` (the caller, or a client that signed a permit): exact
+    /// msg.value for ETH; for a token, what actually arrived must equal what was asked, which
+    /// rejects fee-on-transfer tokens.
+    // slither-disable-next-line msg-value-in-nonpayable (payable createAndFund, fund, addMilestone; nonpayable fundWithPermit, createAndFundFor, where msg.value is 0; Slither loses the path through the transient reentrancy guard)
+    function _collect(address token, address from, uint256 amount) private {
         if (token == address(0)) {
             if (msg.value != amount) revert WrongEtherAmount(amount, msg.value);
             return;
@@ -779,9 +837,19 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         if (msg.value != 0) revert WrongEtherAmount(0, msg.value);
         IERC20 erc20 = IERC20(token);
         uint256 before = erc20.balanceOf(address(this));
-        erc20.safeTransferFrom(msg.sender, address(this), amount);
+        erc20.safeTransferFrom(from, address(this), amount);
         uint256 received = erc20.balanceOf(address(this)) - before;
         if (received != amount) revert FeeOnTransferToken(token, amount, received);
+    }
+
+    /// @dev Uses `owner`'s EIP-2612 permit for `amount` of `token`. A permit already used (someone
+    /// submitted it first) is fine while the allowance it gave still covers `amount`.
+    function _permit(address token, address owner, uint256 amount, Permit calldata p) private {
+        if (token == address(0)) revert PermitWithoutToken();
+        try IERC20Permit(token).permit(owner, address(this), amount, p.deadline, p.v, p.r, p.s) {}
+        catch {
+            if (IERC20(token).allowance(owner, address(this)) < amount) revert PermitRefused(token, owner, amount);
+        }
     }
 
     /// @dev Pays `to`, or credits it when the payment fails, so one payee never blocks another.

@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+import factories
 import pytest
 from backend_support import OPERATOR_KEY
 from engine_support import RELAYER_PASSWORD, relayer_keystore
@@ -321,3 +322,40 @@ def test_without_a_wallet_the_page_says_what_to_install(dashboard, browser):
     page.click("#sign-in")
     page.wait_for_selector("#toast p")
     assert "No wallet found: install a browser wallet" in page.inner_text("#toast")
+
+
+def test_a_metric_value_above_2_53_is_signed_exactly_through_the_browsers_json(anvil, dashboard, browser):
+    """The API sends typed data with integers as decimal strings, so the page's JSON.parse keeps an
+    18-decimal value exact up to eth_signTypedData_v4 and the relayer settles on the provider's
+    acceptance (a bare JSON number would be rounded, and the API would refuse the signature)."""
+    url, _ = dashboard
+    api = BackendClient(url)
+    big = 10**18
+    body = factories.agreement_body(anvil, milestones=1)
+    body["milestones"][0] |= {
+        "spec": factories.ACCURACY_SPEC | {"decimals": 18},
+        "floor": str(80 * big),
+        "target": str(92 * big),
+        "stretch": str(96 * big),
+    }
+    agreement = api.consented_agreement(body, anvil.client.key, anvil.provider.key)
+    api.act(anvil.w3, anvil.client.key, f"/v1/agreements/{agreement['id']}/transactions/fund")
+    value = 86 * big + 1  # rounds to 86 * 10^18 as a double
+    anchor(anvil, url, [attest(anvil, url, agreement, 0, value)])
+
+    wallet = Wallet(anvil)
+    wallet.party = anvil.provider
+    page = browser.new_page()
+    page.expose_function("__wallet", wallet.handle)
+    page.add_init_script(PROVIDER)
+    page.goto(url + "/app/")
+    page.click("#sign-in")
+    page.wait_for_selector("#sign-out")
+    page.goto(f"{url}/app/#/agreements/{agreement['id']}")
+    page.click("text=Accept the partial result")
+    page.wait_for_selector("text=Accepted: the relayer settles the partial payment.")
+    settled_count(page, 1)
+    (milestone,) = api.request("GET", f"/v1/agreements/{agreement['id']}", headers=api.wallet(anvil.client.key))[
+        "milestones"
+    ]
+    assert milestone["settled_value"] == str(value)

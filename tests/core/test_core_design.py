@@ -1,4 +1,4 @@
-"""Deal design in the core: the document and its human units, the terms that leave the provider's
+"""SimulatedDeal design in the core: the document and its human units, the terms that leave the provider's
 hands, the simulation against the escrow's own formula draw by draw, history fits, lint and the
 comparison of structures."""
 
@@ -103,7 +103,7 @@ def test_the_schema_file_is_the_documents_schema_and_every_example_follows_it():
     assert not validator.is_valid(AI | {"design": 2})
 
 
-def varied_deal() -> simulate.Deal:
+def varied_deal() -> simulate.SimulatedDeal:
     """Every rule at work: 18-decimal amounts beyond int64, lower-is-better, bonus, penalties,
     holdback, reclaim after the cure window, values on both sides of every threshold."""
     body = copy.deepcopy(AI)

@@ -31,7 +31,9 @@ export async function signIn() {
   return address;
 }
 
-/** eth_signTypedData_v4 over the EIP-712 document the API prepared (consent, partial acceptance). */
+/** eth_signTypedData_v4 over the EIP-712 document the API prepared (consent, partial acceptance,
+ * dispute split, permit). The API sends every integer in it as a decimal string and this passes
+ * the document on untouched, so amounts and metric values above 2^53 reach the wallet exact. */
 export async function signTypedData(typedData) {
   const address = await account();
   return provider().request({ method: "eth_signTypedData_v4", params: [address, JSON.stringify(typedData)] });

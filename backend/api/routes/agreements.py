@@ -81,9 +81,11 @@ def _digest(agreement) -> str:
 
 
 @router.post("/{pk}/consents", status_code=201, response_model=AgreementOut)
-def consent(pk: AgreementPk, body: ConsentIn, session: SessionDep, principal: WriterDep) -> Response:
-    """The caller's signature over the proposed terms; both parties' make the agreement consented."""
-    return _out(session, agreements.consent(session, principal, agreements.get(session, pk), body.signature), 201)
+def consent(pk: AgreementPk, body: ConsentIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
+    """The caller's signature over the proposed terms (the party-signature rule: a key, a Safe's
+    ERC-1271 answer, an EIP-7702-delegated account's either); both parties' make it consented."""
+    agreement = agreements.get(session, pk)
+    return _out(session, agreements.consent(session, chain, principal, agreement, body.signature), 201)
 
 
 @router.post("/{pk}/cancel", response_model=AgreementOut)

@@ -31,7 +31,7 @@ def nonce(session: SessionDep, settings: SettingsDep, chain: ChainDep) -> NonceO
 @router.post("/auth/sign-in")
 def sign_in(body: SignInIn, session: SessionDep, settings: SettingsDep, chain: ChainDep) -> SessionOut:
     """Exchanges a signed EIP-4361 message for a session token (send it as `Authorization: Bearer`)."""
-    token, record = auth.sign_in(session, settings, body.message, body.signature, chain.chain_id)
+    token, record = auth.sign_in(session, settings, chain, body.message, body.signature)
     return SessionOut(token=token, address=record.address, expires_at=record.expires_at)
 
 

@@ -1,4 +1,4 @@
-"""Deal design: a design document checked, simulated for both parties and compared with other
+"""SimulatedDeal design: a design document checked, simulated for both parties and compared with other
 structures before anyone signs (docs/design.md). Nothing is stored; the terms it returns are
 proposed through POST /v1/agreements like any other."""
 

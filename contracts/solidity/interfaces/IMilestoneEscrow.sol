@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {AgreementTerms, Attestation, Milestone, MilestoneStatus, Payout, Phase} from "../libraries/EscrowTypes.sol";
+import {
+    AgreementTerms,
+    Attestation,
+    Milestone,
+    MilestoneStatus,
+    Payout,
+    Permit,
+    Phase
+} from "../libraries/EscrowTypes.sol";
 
 /// @title IMilestoneEscrow
 /// @notice Holds a client's money per milestone and pays it out by the rules of escrow-semantics.md.
@@ -113,6 +121,10 @@ interface IMilestoneEscrow {
     error Unauthorized(address caller);
     /// @notice Thrown when a counterparty signature is missing or not by `signer`.
     error InvalidPartySignature(address signer);
+    /// @notice Thrown when a permit is offered for an ETH agreement (permits exist for ERC-20 tokens only).
+    error PermitWithoutToken();
+    /// @notice Thrown when the token refused `owner`'s permit and no allowance covers `amount` either.
+    error PermitRefused(address token, address owner, uint256 amount);
     /// @notice Thrown when msg.value is not the exact amount an ETH call needs (or non-zero for a token).
     error WrongEtherAmount(uint256 expected, uint256 sent);
     /// @notice Thrown when a token delivered less than the amount transferred (fee-on-transfer tokens).
@@ -190,6 +202,29 @@ interface IMilestoneEscrow {
     /// @notice Pays amount + bonus of every milestone (ETH as msg.value, or an ERC-20 by transferFrom
     /// the caller) and activates a consented agreement.
     function fund(bytes32 agreementId, AgreementTerms calldata terms, Milestone[] calldata milestones) external payable;
+
+    /// @notice `fund` of an ERC-20 agreement with the caller's EIP-2612 permit for the funding
+    /// total, in one transaction (no separate `approve`).
+    function fundWithPermit(
+        bytes32 agreementId,
+        AgreementTerms calldata terms,
+        Milestone[] calldata milestones,
+        Permit calldata permit
+    ) external;
+
+    /// @notice Registers and funds an ERC-20 agreement on behalf of both parties, from anyone (a
+    /// relayer paying the gas): both parties' EIP-712 signatures over the `Agreement` struct (a
+    /// party's own is not needed when it sends the transaction), and the client's EIP-2612 permit
+    /// for the funding total, which the escrow takes from the client.
+    /// @dev The client's signature over these exact terms is what binds its permit to this agreement.
+    /// @return agreementId the EIP-712 hash of `terms`.
+    function createAndFundFor(
+        AgreementTerms calldata terms,
+        Milestone[] calldata milestones,
+        bytes calldata clientSignature,
+        bytes calldata providerSignature,
+        Permit calldata permit
+    ) external returns (bytes32 agreementId);
 
     /// @notice Either party drops an agreement that is not funded yet.
     function cancel(bytes32 agreementId, AgreementTerms calldata terms) external;

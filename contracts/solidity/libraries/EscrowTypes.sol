@@ -74,3 +74,12 @@ enum MilestoneStatus {
     Settled, // paid; a holdback may still be pending (see `MilestoneExtra`)
     Closed // reclaimed by the client or split by a dispute resolution
 }
+
+/// @notice An EIP-2612 permit the payer signed for the escrow over exactly the funding total
+/// (`permit(payer, escrow, total, deadline, v, r, s)` on the agreement's token).
+struct Permit {
+    uint256 deadline;
+    uint8 v;
+    bytes32 r;
+    bytes32 s;
+}

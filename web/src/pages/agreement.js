@@ -15,6 +15,10 @@ export async function agreementPage(pk) {
   if (a.status === "draft" && ["client", "provider", "arbiter"].includes(my)) top.push(["propose", "Propose these terms"]);
   if (a.status === "proposed" && (my === "client" || my === "provider") && !consented) top.push(["consent", "Consent with your wallet"]);
   if (a.status === "consented" && my === "client") top.push(["fund", "Fund the escrow"]);
+  if (a.status === "consented" && my === "client" && a.token !== ETH) {
+    top.push(["fund-with-permit", "Fund with one signature (permit, one transaction)"]);
+    top.push(["fund-gasless", "Fund with one signature, gas paid by the relayer"]);
+  }
   const credit = ["observer", "auditor"].includes(my) ? 0n : await credited(a.escrow, a.token, me);
 
   view.innerHTML = `<h1>${esc(a.title)} ${badge(stage(a))}</h1>
@@ -133,12 +137,21 @@ async function act(a, action, index, digest) {
       const data = await api("GET", `${path}?attestation=${digest}`);
       await api("POST", path, { attestation: digest, signature: await signTypedData(data.typed_data) });
       toast("Accepted: the relayer settles the partial payment.");
+    } else if (action === "fund-gasless") {
+      const permit = await api("GET", `${base}/funding-permit`);
+      await api("POST", `${base}/gasless-funding`, { deadline: permit.deadline, signature: await signTypedData(permit.typed_data) });
+      toast("Signed: the relayer registers and funds the escrow.");
     } else if (action === "release") {
       const answer = await api("POST", `${base}/milestones/${index}/request-release`);
       toast(`The oracles measured: ${answer.nodes.map((n) => (n.ok ? n.value : n.detail)).join(", ")}`);
     } else {
       const prepared = {
         fund: () => api("POST", `${base}/transactions/fund`),
+        "fund-with-permit": async () => {
+          const permit = await api("GET", `${base}/funding-permit`);
+          const signature = await signTypedData(permit.typed_data);
+          return api("POST", `${base}/transactions/fund-with-permit`, { deadline: permit.deadline, signature });
+        },
         approve: () => api("POST", `${base}/transactions/approve`, { index }),
         dispute: () => api("POST", `${base}/transactions/dispute`, { index }),
         reclaim: () => api("POST", `${base}/transactions/reclaim`, { index }),

@@ -1,0 +1,83 @@
+"""`attestpay agreement fund --permit` (one transaction, no approval) and `--gasless` (only a
+signature; the backend's relayer registers, funds and pays the gas), as a person runs them: the
+API and a worker as processes on anvil, the CLI as a process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from backend_support import OPERATOR_KEY
+from engine_support import RELAYER_PASSWORD, relayer_keystore
+from eth_account import Account
+from factories import agreement_body
+
+from attestpay.contracts import deploy
+from attestpay.devchain import dev_party
+from attestpay.devstack import service_env, start_api, start_worker, stop
+
+CLI = str(Path(sys.executable).parent / "attestpay")
+TOTAL = 2 * 110 * 10**18
+
+
+def test_a_client_funds_with_a_permit_or_gasless_from_the_command_line(anvil, tmp_path):
+    token = deploy(anvil.w3, "PermitERC20", sender=dev_party(0).address)
+    token.functions.mint(anvil.client.address, 10**24).transact({"from": dev_party(0).address})
+    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
+    env = service_env(
+        anvil,
+        tmp_path,
+        f"sqlite:///{tmp_path}/api.db",
+        keystore,
+        RELAYER_PASSWORD,
+        ATTESTPAY_MIGRATE_ON_START="true",
+        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
+        ATTESTPAY_SIGN_INS_PER_MINUTE="60",
+    )
+    api, url = start_api(env, tmp_path / "api.log")
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        (tmp_path / "password").write_text("wallet password\n")
+        for name, party in (("client", anvil.client), ("provider", anvil.provider)):
+            (tmp_path / f"{name}.json").write_text(
+                json.dumps(Account.encrypt(party.key, "wallet password", kdf="pbkdf2", iterations=1_000))
+            )
+
+        def as_party(name: str, *args: str) -> subprocess.CompletedProcess:
+            command = [CLI, "agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password"]
+            return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+        def consented(title: str) -> str:
+            (tmp_path / "terms.json").write_text(json.dumps(agreement_body(anvil, token=token.address, title=title)))
+            pk = str(json.loads(as_party("client", "--json", "create", "terms.json").stdout)["id"])
+            assert as_party("client", "propose", pk).returncode == 0
+            for name in ("client", "provider"):
+                assert as_party(name, "consent", pk).returncode == 0
+            return pk
+
+        pk = consented("with a permit")
+        usage = as_party("client", "fund", pk)
+        assert usage.returncode == 2 and "--rpc is needed" in usage.stderr
+        funded = as_party("client", "fund", pk, "--permit", "--rpc", anvil.url)
+        assert funded.returncode == 0, funded.stderr
+        assert funded.stdout.count("sent 0x") == 1  # one transaction, no approval
+        assert as_party("client", "status", pk).stdout.strip() == "active (open, open)"
+
+        pk = consented("gasless")
+        nonce = anvil.w3.eth.get_transaction_count(anvil.client.address)
+        signed = as_party("client", "fund", pk, "--gasless")
+        assert signed.returncode == 0, signed.stderr
+        assert "the relayer registers and funds the escrow" in signed.stdout
+        for _ in range(120):
+            if as_party("client", "status", pk).stdout.strip() == "active (open, open)":
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError((tmp_path / "worker.log").read_text()[-3000:])
+        assert token.functions.balanceOf(anvil.escrow.address).call() == 2 * TOTAL
+        assert anvil.w3.eth.get_transaction_count(anvil.client.address) == nonce  # the client sent nothing
+    finally:
+        stop(api, worker)
