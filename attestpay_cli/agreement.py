@@ -5,7 +5,6 @@ fund from the wallet, show its status."""
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,7 +13,8 @@ import httpx
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
-from attestpay_cli import Failed
+from attestpay_cli import Failed, Group
+from attestpay_cli.wallet import unlock
 from backend.client import ApiError, BackendClient
 
 
@@ -27,15 +27,7 @@ class Party:
         if api_key is None and keystore is None:
             raise Failed("give --keystore (a wallet) or --api-key (a service)")
         if api_key is None:
-            password = (
-                password_file.read_text().splitlines()[0]
-                if password_file
-                else (os.environ.get("ATTESTPAY_WALLET_PASSWORD") or click.prompt("keystore password", hide_input=True))
-            )
-            try:
-                self.key = "0x" + bytes(Account.decrypt(json.loads(keystore.read_text()), password)).hex()
-            except (ValueError, KeyError) as exc:
-                raise Failed(f"cannot open the keystore {keystore}: {exc}") from None
+            self.key = "0x" + unlock(keystore, password_file).hex()
 
     def headers(self) -> dict:
         return {"X-API-Key": self.api_key} if self.api_key else self.api.wallet(self.key)
@@ -63,13 +55,12 @@ class Party:
         return response.content
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option(
     "--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL"
 )
 @click.option(
     "--keystore",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     envvar="ATTESTPAY_WALLET_KEYSTORE",
     help="your wallet's encrypted keystore",

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
+from attestpay_cli import Group
 from attestpay_cli.agreement import Party, party_of
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option(
     "--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL"
 )
