@@ -18,9 +18,11 @@ from eth_account import Account
 from web3 import HTTPProvider, Web3
 
 from attestpay.deployment import DeploymentError, deploy_contracts, write
-from attestpay_cli import Failed, Group
+from attestpay_cli import Failed, Group, lifecycle
 from attestpay_cli.agreement import agreement
 from attestpay_cli.report import report
+from attestpay_cli.terms import terms
+from attestpay_cli.up import up
 from attestpay_cli.wallet import wallet
 from oracle.cli import main as oracle_commands
 from oracle.errors import OracleError
@@ -32,9 +34,13 @@ def app() -> None:
 
 
 app.add_command(oracle_commands, name="oracle")
+for command in lifecycle.COMMANDS:
+    agreement.add_command(command)
 app.add_command(agreement)
 app.add_command(report)
 app.add_command(wallet)
+app.add_command(terms)
+app.add_command(up)
 
 
 @app.command()

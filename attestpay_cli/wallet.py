@@ -14,6 +14,7 @@ from attestpay.keystore import KeystoreError, keystore_address, open_keystore, r
 from attestpay_cli import Failed, Group
 
 PASSWORD_ENV = "ATTESTPAY_WALLET_PASSWORD"
+ADDRESS_BOOK = "addressbook.json"
 
 
 def unlock(keystore: Path, password_file: Path | None) -> bytes:
@@ -22,6 +23,19 @@ def unlock(keystore: Path, password_file: Path | None) -> bytes:
         return open_keystore(keystore, read_password(password_file, PASSWORD_ENV, _prompt))
     except KeystoreError as exc:
         raise Failed(str(exc)) from None
+
+
+def names_in(directory: Path) -> dict[str, str]:
+    """Name -> address: every keystore's file name in the wallet directory, and the entries of its
+    address book (`addressbook.json`: {"name": "0x..."}) for people and oracles whose keys you do not hold."""
+    names = {p.stem: a for p in sorted(directory.glob("*.json")) if (a := keystore_address(p))}
+    book = directory / ADDRESS_BOOK
+    if book.is_file():
+        try:
+            names |= {str(k): str(v) for k, v in json.loads(book.read_text()).items()}
+        except (ValueError, AttributeError):
+            raise Failed(f'{book} is not an address book: write {{"name": "0x...", ...}}') from None
+    return names
 
 
 def _prompt(confirm: bool = False) -> str:
@@ -114,8 +128,7 @@ def address(name: str, directory: Path) -> None:
 @_json
 def list_(directory: Path, as_json: bool) -> None:
     """Every keystore in the wallet directory, with its address."""
-    found = [(p.stem, keystore_address(p), str(p)) for p in sorted(directory.glob("*.json"))]
-    found = [(name, addr, path) for name, addr, path in found if addr]
+    found = [(p.stem, a, str(p)) for p in sorted(directory.glob("*.json")) if (a := keystore_address(p))]
     if as_json:
         click.echo(json.dumps([{"name": n, "address": a, "keystore": p} for n, a, p in found]))
         return

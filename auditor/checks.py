@@ -36,6 +36,8 @@ class Verdict:
     agreement_id: str
     token: str
     settlements: int = 0
+    settled: int = 0  # base units paid or held for the provider by the verified settlements
+    refunded: int = 0  # base units those settlements returned to the client
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -129,7 +131,7 @@ class Auditor:
                 self._expect(
                     agreement,
                     agreement.held_back.pop(a["index"], 0) == a["amount"],
-                    f"milestone {a['index']}: released a holdback of {a['amount']} that was not held",
+                    f"milestone {a['index'] + 1}: released a holdback of {a['amount']} that was not held",
                 )
                 agreement.paid_out += a["amount"]
                 self._moved(agreement, e, [(agreement.provider, a["amount"])])
@@ -140,7 +142,7 @@ class Auditor:
                 self._expect(
                     agreement,
                     a["amount"] == m["amount"] + m["bonus"],
-                    f"milestone {a['index']}: reclaimed {a['amount']}, not amount + bonus",
+                    f"milestone {a['index'] + 1}: reclaimed {a['amount']}, not amount + bonus",
                 )
                 self._moved(agreement, e, [(agreement.client, a["amount"])])
             elif name == "DisputeResolved":
@@ -158,7 +160,7 @@ class Auditor:
         self._expect(
             agreement,
             (a["toProvider"], a["toClient"]) == (to_provider, disputed - to_provider),
-            f"milestone {a['index']}: the dispute split {a['toProvider']} + {a['toClient']} is not {a['providerShareBps']} bps of {disputed}",
+            f"milestone {a['index'] + 1}: the dispute split {a['toProvider']} + {a['toClient']} is not {a['providerShareBps']} bps of {disputed}",
         )
         agreement.paid_out += a["toProvider"] + a["toClient"]
         self._moved(agreement, e, [(agreement.provider, a["toProvider"]), (agreement.client, a["toClient"])])
@@ -172,7 +174,9 @@ class Auditor:
             return
         verdict = self.verdicts[agreement.agreement_id]
         verdict.settlements += 1
-        where = f"milestone {a['index']} (tx {e['transactionHash']})"
+        verdict.settled += a["paidNow"] + a["holdback"]
+        verdict.refunded += a["refund"]
+        where = f"milestone {a['index'] + 1} (tx {e['transactionHash']})"
         if "0x" + typed_data.terms_hash(s.terms).hex() != agreement.agreement_id:
             verdict.failures.append(f"{where}: the settlement's terms do not hash to the agreement id")
             return
@@ -264,7 +268,7 @@ class Auditor:
                 credits.remove((agreement.token, payee, amount))
             else:
                 self.verdicts[agreement.agreement_id].failures.append(
-                    f"{e['event']} of milestone {e['args']['index']} (tx {tx}): {amount} to {payee} neither moved nor was credited"
+                    f"{e['event']} of milestone {e['args']['index'] + 1} (tx {tx}): {amount} to {payee} neither moved nor was credited"
                 )
 
     def _ether_flows(self, w3: Web3) -> None:

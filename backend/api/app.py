@@ -24,6 +24,7 @@ from backend.api.routes import (
     health,
     invoices,
     reports,
+    terms,
     transactions,
 )
 from backend.api.schemas import ERROR_RESPONSES
@@ -84,7 +85,18 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         }
         return JSONResponse(body, status_code=503, headers={"Retry-After": "1"})
 
-    for module in (health, auth, agreements, transactions, attestations, automation, invoices, reports, evidence):
+    for module in (
+        health,
+        auth,
+        agreements,
+        transactions,
+        attestations,
+        automation,
+        invoices,
+        reports,
+        evidence,
+        terms,
+    ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     _serve_dashboard(app, settings.web_dir)
     return app
