@@ -259,7 +259,9 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
 
     sign_in_as(anvil.provider)
     page.goto(f"{url}/app/#/agreements/{pk}")
-    page.click("text=Accept the partial result (0.86 fraction)")  # an EIP-712 signature; the relayer settles
+    button = page.locator("button", has_text="Accept the partial result (0.86 fraction)")
+    assert "pays 75" in button.inner_text()  # what accepting pays, before signing: 50% + 600/1200 of the rest
+    button.click()  # an EIP-712 signature; the relayer settles
     page.wait_for_selector("text=Accepted: the relayer settles the partial payment.")
     settled_count(page, 2)
     page.screenshot(path=SHOTS / "agreement.png", full_page=True)
@@ -301,6 +303,7 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     assert "Fraud model in production" in auditor.inner_text("main") and "audit-firm (API key)" in auditor.inner_text(
         "header"
     )
+    assert auditor.locator('nav a[href="#/new"]').is_hidden()  # an auditor drafts nothing
     auditor.screenshot(path=SHOTS / "auditor.png", full_page=True)
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)

@@ -43,7 +43,13 @@ export async function credited(escrow, tokenAddress, account) {
 }
 
 // Both return HTML-safe text: a token's symbol and a metric's unit come from whoever deployed or drafted them.
-export const money = (amount, t) => `${Number(formatUnits(BigInt(amount ?? 0), t.decimals)).toLocaleString("en-US", { maximumFractionDigits: 4 })} ${esc(t.symbol)}`;
+// Exact, thousands separated, no trailing zeros: the dashboard's twin of attestpay.tokens.format_amount ("1,050 mUSD").
+export const money = (amount, t) => {
+  const text = formatUnits(BigInt(amount ?? 0), t.decimals), negative = text.startsWith("-");
+  const [whole, fraction = ""] = text.replace("-", "").split(".");
+  const digits = fraction.replace(/0+$/, "");
+  return `${negative ? "-" : ""}${BigInt(whole).toLocaleString("en-US")}${digits ? `.${digits}` : ""} ${esc(t.symbol)}`;
+};
 export const metricText = (value, m) => `${Number(value) / 10 ** m.spec.decimals} ${m.spec.unit}`; // for the charts, which escape
 export const metric = (value, m) => esc(metricText(value, m));
 

@@ -3,6 +3,42 @@ import { ETH, DAY, view, esc, short, date, token, credited, money, metricText, m
 import { api, openDocument, session } from "../api.js";
 import { lineChart } from "../chart.js";
 import { sendAll, signTypedData, walletReason } from "../wallet.js";
+import { compute } from "../payout.js";
+
+const POLL_MS = 3000; // the page follows the agreement while it is shown: the worker settles after an action
+let watching = null;
+
+/** What accepting `value` observed at `observedAt` pays, by the contract's formula (the API's preview agrees). */
+function payoutAt(m, value, observedAt) {
+  const n = (x) => BigInt(x);
+  return compute({
+    amount: n(m.amount), bonus: n(m.bonus), floor: n(m.floor), target: n(m.target), stretch: n(m.stretch),
+    deadline: n(m.deadline), floorPayoutBps: n(m.floor_payout_bps), latePenaltyBpsPerDay: n(m.late_penalty_bps_per_day),
+    maxLatePenaltyBps: n(m.max_late_penalty_bps), holdbackBps: n(m.holdback_bps), higherIsBetter: m.higher_is_better,
+  }, n(value), n(observedAt));
+}
+
+/** Re-render when the agreement changes (a settlement by the worker, the other party's action). */
+function watch(a) {
+  clearTimeout(watching);
+  const here = location.hash;
+  const seen = JSON.stringify(a.milestones.map((m) => [m.status, m.client_approved, m.holdback_status])) + a.status;
+  watching = setTimeout(async () => {
+    if (location.hash !== here || document.activeElement?.matches("input, select, textarea")) return watch(a);
+    try {
+      const now = await api("GET", `/v1/agreements/${a.id}`);
+      const state = JSON.stringify(now.milestones.map((m) => [m.status, m.client_approved, m.holdback_status])) + now.status;
+      if (state !== seen && location.hash === here) {
+        const log = view.querySelector("#progress")?.innerHTML ?? "";
+        await agreementPage(a.id);
+        const progress = view.querySelector("#progress");
+        if (progress) progress.innerHTML = log;
+        return;
+      }
+    } catch (e) { /* the next poll tries again */ }
+    if (location.hash === here) watch(a);
+  }, POLL_MS);
+}
 
 export async function agreementPage(pk) {
   const [a, report, attestations, invoices] = await Promise.all([
@@ -43,6 +79,7 @@ export async function agreementPage(pk) {
 
   for (const button of view.querySelectorAll("button[data-action]")) button.onclick = () => act(a, button.dataset.action, Number(button.dataset.index), button.dataset.digest);
   view.querySelector("#print").onclick = () => window.print();
+  watch(a);
   for (const button of view.querySelectorAll("button[data-doc]")) button.onclick = () => openDocument(button.dataset.doc).catch((e) => toast(e.message));
   const form = view.querySelector("#whatif form");
   form.onsubmit = async (event) => {
@@ -62,11 +99,15 @@ function milestoneCard(a, m, attestations, t, my, now) {
   const mine = attestations.filter((x) => x.milestone_index === m.index).sort((x, y) => x.observed_at - y.observed_at);
   const latest = mine[mine.length - 1];
   const dir = m.higher_is_better ? "at least" : "at most";
-  const actions = [];
+  const actions = [], warnings = [];
   if (a.status === "active" && m.status === "open") {
     if (my === "client" && m.requires_client_approval && !m.client_approved) actions.push(["approve", "Approve the delivery"]);
     if (my === "provider") actions.push(["release", "Request release (the oracles measure now)"]);
-    if (my === "provider" && latest && latest.complete && !latest.meets_target) actions.push(["accept-partial", `Accept the partial result (${metric(latest.value, m)})`, latest.digest]);
+    if (my === "provider" && latest && latest.complete && !latest.meets_target) {
+      const p = payoutAt(m, latest.value, latest.observed_at);
+      actions.push(["accept-partial", `Accept the partial result (${metric(latest.value, m)}): pays ${money(p.paidNow, t)} now`, latest.digest]);
+      if (p.net === 0n) warnings.push(`Below the floor: accepting ${metric(latest.value, m)} pays the provider ${money(0n, t)} and refunds ${money(p.refund, t)} to the client.`);
+    }
     if (my === "client" || my === "provider") actions.push(["dispute", "Dispute"]);
     if (my === "client" && now > m.deadline + a.cure_window) actions.push(["reclaim", "Reclaim (deadline and cure window passed)"]);
   }
@@ -89,6 +130,7 @@ function milestoneCard(a, m, attestations, t, my, now) {
       <div><strong>Late penalty</strong><br>${m.late_penalty_bps_per_day / 100}%/day, at most ${m.max_late_penalty_bps / 100}%</div>
       ${m.paid_now ? `<div><strong>Paid</strong><br>${money(m.paid_now, t)} (refunded ${money(m.refund, t)})</div>` : ""}${holdback}
     </div>${chart}
+    ${warnings.map((w) => `<p class="error" role="alert">${esc(w)}</p>`).join("")}
     <div class="actions">${actions.map(([k, label, digest]) => `<button data-action="${k}" data-index="${m.index}" data-digest="${digest || ""}">${esc(label)}</button>`).join("")}</div></section>`;
 }
 
