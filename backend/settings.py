@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 10
     evidence_dir: Path | None = None  # the published evidence store the auditor reads (batch files, specs, evidence)
     web_dir: Path = WEB_BUILD  # the dashboard's bundle, served at /app
+    explorer_url: str | None = None  # a block explorer (https://etherscan.io): the dashboard links transactions to it
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

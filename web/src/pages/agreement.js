@@ -1,5 +1,5 @@
 // One agreement: milestones with their chart, the what-if preview, the timeline, documents, and the wallet actions.
-import { ETH, DAY, view, esc, short, date, token, credited, money, metricText, metric, stage, badge, role, toast } from "../ui.js";
+import { ETH, DAY, view, esc, short, date, token, credited, money, metricText, metric, stage, badge, role, toast, who, names, nameAddress, txLink, loadExplorer } from "../ui.js";
 import { api, openDocument, session } from "../api.js";
 import { lineChart } from "../chart.js";
 import { sendAll, signTypedData, walletReason } from "../wallet.js";
@@ -45,6 +45,7 @@ export async function agreementPage(pk) {
     api("GET", `/v1/agreements/${pk}`), api("GET", `/v1/agreements/${pk}/audit-report`),
     api("GET", `/v1/agreements/${pk}/attestations`), api("GET", `/v1/agreements/${pk}/invoices`),
   ]);
+  await loadExplorer();
   const t = await token(a.token), me = session().address, my = role(a, me), now = Math.floor(Date.now() / 1000);
   const consented = a.consents.some((c) => c.party.toLowerCase() === me.toLowerCase());
   const top = [];
@@ -55,9 +56,8 @@ export async function agreementPage(pk) {
 
   view.innerHTML = `<h1>${esc(a.title)} ${badge(stage(a))}</h1>
     <section><div class="grid">
-      <div><strong>Client</strong><br><span class="hash">${esc(a.client)}</span></div>
-      <div><strong>Provider</strong><br><span class="hash">${esc(a.provider)}</span></div>
-      <div><strong>Arbiter</strong><br><span class="hash">${a.arbiter === ETH ? "none" : esc(a.arbiter)}</span></div>
+      ${[["Client", a.client], ["Provider", a.provider], ["Arbiter", a.arbiter]].map(([label, address]) => `<div><strong>${label}</strong><br>${address === ETH ? "none"
+        : `${who(address)} <button class="link" data-name="${esc(address)}" aria-label="Name the ${label.toLowerCase()} in your address book">name…</button>`}</div>`).join("")}
       <div><strong>Paid in</strong><br>${esc(t.symbol)}</div>
       <div><strong>Oracles</strong><br>${a.threshold} of ${a.oracles.length}</div>
       <div><strong>Cure window</strong><br>${a.cure_window / DAY} days</div>
@@ -79,6 +79,12 @@ export async function agreementPage(pk) {
 
   for (const button of view.querySelectorAll("button[data-action]")) button.onclick = () => act(a, button.dataset.action, Number(button.dataset.index), button.dataset.digest);
   view.querySelector("#print").onclick = () => window.print();
+  for (const button of view.querySelectorAll("button[data-name]")) {
+    button.onclick = () => {
+      const name = window.prompt(`A name for ${button.dataset.name} (empty: forget it)`, names()[button.dataset.name.toLowerCase()] || "");
+      if (name !== null) { nameAddress(button.dataset.name, name.trim()); agreementPage(a.id); }
+    };
+  }
   watch(a);
   for (const button of view.querySelectorAll("button[data-doc]")) button.onclick = () => openDocument(button.dataset.doc).catch((e) => toast(e.message));
   const form = view.querySelector("#whatif form");
@@ -151,7 +157,7 @@ function timeline(a, report, attestations) {
     .concat(report.events.map((e) => ({ at: e.block_time, html: `${esc(e.name)}${e.args.index !== undefined ? ` (milestone ${Number(e.args.index) + 1})` : ""}`, tx: e.tx_hash })))
     .sort((x, y) => x.at - y.at);
   return `<table><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Transaction</th></tr></thead><tbody>${items
-    .map((i) => `<tr><td>${date(i.at)}</td><td>${i.html}</td><td class="hash">${i.tx ? esc(i.tx) : ""}</td></tr>`).join("") || `<tr><td colspan="3">Nothing yet.</td></tr>`}</tbody></table>`;
+    .map((i) => `<tr><td>${date(i.at)}</td><td>${i.html}</td><td>${i.tx ? txLink(i.tx) : ""}</td></tr>`).join("") || `<tr><td colspan="3">Nothing yet.</td></tr>`}</tbody></table>`;
 }
 
 /** An action on the agreement: a signature or the transactions the API prepares, with each transaction's state shown. */
