@@ -45,7 +45,7 @@ def agreement_report(ctx: click.Context, pk: int) -> None:
     a = body["agreement"]
     click.echo(f'agreement {a["id"]} "{a["title"]}": {a["status"]} ({len(body["attestations"])} attestations)')
     for e in body["events"]:
-        index = f" milestone {e['args']['index'] + 1}" if "index" in e["args"] else ""
+        index = f" milestone {int(e['args']['index']) + 1}" if "index" in e["args"] else ""
         click.echo(f"  block {e['block_number']:>8}  {e['name']}{index}  {e['tx_hash']}")
     if body["invoices"]:
         click.echo(f"  invoices: {', '.join(body['invoices'])}")
