@@ -69,7 +69,7 @@ artifacts: install
 demo: $(VENV)/.installed
 	$(VENV)/bin/attestpay demo
 
-test: install lint test-forge test-halmos test-slither test-artifacts test-python
+test: install lint test-forge test-slither test-artifacts test-python
 
 # Lint, format and types: ruff and mypy on the Python tree (mypy's files in pyproject.toml), forge fmt on the contracts.
 lint: lint-python lint-solidity

@@ -57,8 +57,9 @@ def start_worker(env: dict, log: Path, command: list[str] | None = None) -> subp
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
-def start_api(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def start_api(env: dict, log: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """uvicorn serving the API on `port` (default: a free one), once /healthz answers."""
+    port = port or free_port()
     command = [
         sys.executable,
         "-m",

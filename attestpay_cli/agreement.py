@@ -5,7 +5,6 @@ fund from the wallet, show its status."""
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,7 +13,11 @@ import httpx
 from eth_account import Account
 from web3 import HTTPProvider, Web3
 
-from attestpay_cli import Failed
+from attestpay.terms_file import TermsError
+from attestpay.tokens import AmountError, Token, TokenRegistry, format_amount
+from attestpay_cli import Failed, Group
+from attestpay_cli.terms import date, read as read_terms
+from attestpay_cli.wallet import names_in, unlock
 from backend.client import ApiError, BackendClient
 
 
@@ -27,15 +30,7 @@ class Caller:
         if api_key is None and keystore is None:
             raise Failed("give --keystore (a wallet) or --api-key (a service)")
         if api_key is None:
-            password = (
-                password_file.read_text().splitlines()[0]
-                if password_file
-                else (os.environ.get("ATTESTPAY_WALLET_PASSWORD") or click.prompt("keystore password", hide_input=True))
-            )
-            try:
-                self.key = "0x" + bytes(Account.decrypt(json.loads(keystore.read_text()), password)).hex()
-            except (ValueError, KeyError) as exc:
-                raise Failed(f"cannot open the keystore {keystore}: {exc}") from None
+            self.key = "0x" + unlock(keystore, password_file).hex()
 
     def headers(self) -> dict:
         return {"X-API-Key": self.api_key} if self.api_key else self.api.wallet(self.key)
@@ -63,13 +58,12 @@ class Caller:
         return response.content
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option(
     "--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL"
 )
 @click.option(
     "--keystore",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     envvar="ATTESTPAY_WALLET_KEYSTORE",
     help="your wallet's encrypted keystore",
@@ -79,11 +73,40 @@ class Caller:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="else ATTESTPAY_WALLET_PASSWORD, else a prompt",
 )
+@click.option(
+    "--wallets",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("wallets"),
+    show_default=True,
+    envvar="ATTESTPAY_WALLET_DIR",
+    help="names in terms files: these keystores' names and addressbook.json",
+)
+@click.option(
+    "--deployment",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("deployment.json"),
+    show_default=True,
+    envvar="ATTESTPAY_DEPLOYMENT_FILE",
+    help="its development token (mUSD) is the one a terms file names by symbol",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the agreement as JSON")
 @click.pass_context
-def agreement(ctx: click.Context, api: str, keystore: Path, password_file: Path | None, as_json: bool) -> None:
+def agreement(
+    ctx: click.Context,
+    api: str,
+    keystore: Path,
+    password_file: Path | None,
+    wallets: Path,
+    deployment: Path,
+    as_json: bool,
+) -> None:
     """Create, propose, consent to, fund and follow an agreement as one of its parties."""
-    ctx.obj = {"open": lambda: Caller(api, keystore, password_file), "json": as_json}
+    ctx.obj = {
+        "open": lambda: Caller(api, keystore, password_file),
+        "json": as_json,
+        "wallets": wallets,
+        "deployment": deployment,
+    }
 
 
 def party_of(ctx: click.Context) -> Caller:
@@ -97,26 +120,53 @@ def _show(ctx: click.Context, body: dict) -> None:
     if ctx.obj["json"]:
         click.echo(json.dumps(body, indent=2))
         return
+    token = token_of(party_of(ctx), body["token"])
     click.echo(f'agreement {body["id"]} "{body["title"]}": {body["status"]}')
     if body.get("agreement_id"):
         click.echo(f"  id on chain: {body['agreement_id']}")
     for m in body["milestones"]:
+        bonus = f" + bonus up to {format_amount(int(m['bonus']), token)}" if int(m["bonus"]) else ""
         click.echo(
-            f"  milestone {m['index']} {m['title']}: {m['status']}, amount {m['amount']} + bonus {m['bonus']}, "
-            f"target {m['target']} ({'higher' if m['higher_is_better'] else 'lower'} is better)"
+            f"  [{m['index'] + 1}] {m['title']}: {m['status']}, {format_amount(int(m['amount']), token)}{bonus}, "
+            f"due {date(m['deadline'])}"
         )
+
+
+def token_of(party: Caller, address: str) -> Token:
+    """The agreement token's symbol and decimals, as the backend's registry knows them."""
+    return Token(**party.call("GET", f"/v1/tokens/{address}"))
 
 
 @agreement.command()
 @click.argument("terms", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def create(ctx: click.Context, terms: Path) -> None:
-    """Draft an agreement from a terms file (the JSON body of POST /v1/agreements)."""
+    """Draft an agreement from a terms file (docs/terms.md; `attestpay terms check` tells it back)."""
+    party = party_of(ctx)
+    _show(
+        ctx,
+        party.call("POST", "/v1/agreements", json=api_body(party, terms, ctx.obj["wallets"], ctx.obj["deployment"])),
+    )
+
+
+def api_body(party: Caller, terms: Path, wallets: Path, deployment: Path) -> dict:
+    """The body of POST /v1/agreements from a terms file: names from the wallet directory, a token
+    named by symbol from the deployment's development token or ATTESTPAY_TOKENS. A file whose
+    milestones carry a metric `spec` is that body already, sent as is."""
     try:
-        body = json.loads(terms.read_text())
+        document = json.loads(terms.read_text())
     except ValueError as exc:
         raise Failed(f"{terms} is not JSON: {exc}") from None
-    _show(ctx, party_of(ctx).call("POST", "/v1/agreements", json=body))
+    milestones = document.get("milestones", []) if isinstance(document, dict) else []
+    if any(isinstance(m, dict) and "spec" in m for m in milestones):
+        return document
+    try:
+        tokens = TokenRegistry.configured()
+        if deployment.is_file() and json.loads(deployment.read_text()).get("token"):
+            tokens.add(token_of(party, json.loads(deployment.read_text())["token"]))
+        return read_terms(terms, tokens=tokens).api_body(names_in(wallets), tokens)
+    except (TermsError, AmountError) as exc:
+        raise Failed(f"{terms}: {exc}") from None
 
 
 @agreement.command()
@@ -140,7 +190,11 @@ def consent(ctx: click.Context, pk: int) -> None:
 
 @agreement.command()
 @click.argument("pk", type=int)
-@click.option("--rpc", help="the chain's JSON-RPC URL, to send from your wallet (not needed with --gasless)")
+@click.option(
+    "--rpc",
+    envvar="ATTESTPAY_RPC_URL",
+    help="the chain's JSON-RPC URL, to send from your wallet (not needed with --gasless)",
+)
 @click.option("--permit", "with_permit", is_flag=True, help="sign an EIP-2612 permit: one transaction, no approval")
 @click.option("--gasless", is_flag=True, help="sign an EIP-2612 permit only; the backend's relayer funds and pays gas")
 @click.pass_context

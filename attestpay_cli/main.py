@@ -19,22 +19,31 @@ from web3 import HTTPProvider, Web3
 
 from attestpay.deployment import DeploymentError, deploy_contracts, write
 from attestpay.process import restore_recursion_limit
-from attestpay_cli import Failed
+from attestpay_cli import Failed, Group, lifecycle
 from attestpay_cli.agreement import agreement
 from attestpay_cli.design import design
 from attestpay_cli.report import report
+from attestpay_cli.terms import terms
+from attestpay_cli.up import up
+from attestpay_cli.wallet import wallet
 from oracle.cli import main as oracle_commands
+from oracle.errors import OracleError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 def app() -> None:
     """Milestone escrow settled by M-of-N oracle attestations."""
 
 
 app.add_command(oracle_commands, name="oracle")
+for command in lifecycle.COMMANDS:
+    agreement.add_command(command)
 app.add_command(agreement)
 app.add_command(report)
 app.add_command(design)
+app.add_command(wallet)
+app.add_command(terms)
+app.add_command(up)
 
 
 @app.command()
@@ -131,7 +140,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from backend.settings import get_settings
 
-    settings = get_settings()
+    settings = _settings(get_settings)
     processes = []
     if settings.rpc_url is None:
         os.environ["ATTESTPAY_WORKER_IN_PROCESS"] = "true" if workers else "false"
@@ -151,13 +160,43 @@ def serve(host: str, port: int, workers: int) -> None:
             process.wait(timeout=30)
 
 
-@app.command(add_help_option=False, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def _settings(get_settings):
+    """The backend's settings, or one line naming each ATTESTPAY_* variable to fix."""
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise Failed(f"fix the ATTESTPAY_* settings (docs/backend.md): {settings_problems(exc)}") from None
+    if settings.deployment_file is not None and not settings.deployment_file.is_file():
+        raise Failed(
+            f"ATTESTPAY_DEPLOYMENT_FILE={settings.deployment_file} does not exist: "
+            "give the file `attestpay chain` or `attestpay deploy` wrote"
+        )
+    return settings
+
+
+def settings_problems(exc) -> str:
+    """A pydantic settings error as `ATTESTPAY_NAME: reason; ...`."""
+    problems = []
+    for error in exc.errors():
+        name = "ATTESTPAY_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] else None
+        reason = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}: {reason}" if name else reason)
+    return "; ".join(problems)
+
+
+@app.command(
+    add_help_option=False,
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    short_help="Re-verify every payout from chain data and evidence (the auditor).",
+)
 @click.pass_context
 def verify(ctx: click.Context) -> None:
     """Re-verify every payout from chain data and evidence (the auditor; see `attestpay verify -h`)."""
     from auditor.__main__ import main as audit
 
-    sys.exit(audit(ctx.args or ["--help"]))
+    sys.exit(audit(ctx.args or ["--help"], prog="attestpay verify"))
 
 
 @app.command()
@@ -189,8 +228,13 @@ def demo(workdir: Path | None, as_json: bool) -> None:
 
 
 def run() -> None:
+    """Entry point: a mistake a lower layer names (a key, a spec, a source) is one line and exit 2."""
     restore_recursion_limit()
-    app()
+    try:
+        app()
+    except OracleError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

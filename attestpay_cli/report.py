@@ -8,10 +8,11 @@ from pathlib import Path
 
 import click
 
+from attestpay_cli import Group
 from attestpay_cli.agreement import Caller, party_of
 
 
-@click.group()
+@click.group(cls=Group)
 @click.option(
     "--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL"
 )
@@ -44,7 +45,7 @@ def agreement_report(ctx: click.Context, pk: int) -> None:
     a = body["agreement"]
     click.echo(f'agreement {a["id"]} "{a["title"]}": {a["status"]} ({len(body["attestations"])} attestations)')
     for e in body["events"]:
-        index = f" milestone {e['args']['index']}" if "index" in e["args"] else ""
+        index = f" milestone {int(e['args']['index']) + 1}" if "index" in e["args"] else ""
         click.echo(f"  block {e['block_number']:>8}  {e['name']}{index}  {e['tx_hash']}")
     if body["invoices"]:
         click.echo(f"  invoices: {', '.join(body['invoices'])}")
@@ -61,6 +62,8 @@ def portfolio(ctx: click.Context) -> None:
     for key, value in body.items():
         if not isinstance(value, (dict, list)):
             click.echo(f"{key.replace('_', ' '):>28}: {value}")
+    for amount in body["funds_at_risk_display"].values():
+        click.echo(f"{'funds at risk':>28}: {amount}")
 
 
 @report.command()
@@ -81,6 +84,9 @@ def invoice(ctx: click.Context, number: str, pdf: Path | None, html: Path | None
     if ctx.obj["json"]:
         click.echo(json.dumps(body, indent=2))
         return
-    click.echo(f"invoice {body['number']} ({body['kind']}), total {body['total']}")
+    click.echo(
+        f"invoice {body['number']} ({body['kind']} of milestone {body['milestone_number']}), "
+        f"total {body['total_display']}"
+    )
     for line in body["lines"]:
-        click.echo(f"  {'+' if line['effect'] == 'add' else '-'} {line['amount']:>28}  {line['item']}")
+        click.echo(f"  {'+' if line['effect'] == 'add' else '-'} {line['amount_display']:>24}  {line['item']}")

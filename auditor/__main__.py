@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from web3 import HTTPProvider, Web3
 
@@ -16,8 +17,18 @@ from auditor import audit
 from auditor.report import as_html
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="attestpay-audit", description=__doc__.split("\n\n")[0])
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """A usage mistake in one line, with where to look."""
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv: list[str] | None = None, prog: str = "attestpay-audit") -> int:
+    parser = _Parser(
+        prog=prog,
+        description="Re-verify every payout of an escrow from chain data and the published evidence. Exit status: "
+        "0 every payout checks out, 1 a discrepancy, 2 bad input or an unreachable chain.",
+    )
     parser.add_argument("--rpc", required=True, help="the chain's JSON-RPC URL")
     parser.add_argument("--deployment", type=Path, help="the deployment file (escrow address and start block)")
     parser.add_argument("--escrow", help="the escrow's address (instead of --deployment)")
@@ -49,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         w3 = Web3(HTTPProvider(args.rpc, request_kwargs={"timeout": 60}))
+        problem = _wrong_chain(w3, args.rpc, Web3.to_checksum_address(escrow), deployment.get("chainId"))
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         report = audit(w3, Web3.to_checksum_address(escrow), start, args.evidence, progress)
     except (ConnectionError, OSError) as exc:
         print(f"\nerror: the chain at {args.rpc} did not answer: {exc}", file=sys.stderr)
@@ -69,6 +84,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{'every payout checks out' if report['passed'] else 'DISCREPANCIES FOUND'}"
         )
     return 0 if report["passed"] else 1
+
+
+def _wrong_chain(w3: Web3, rpc: str, escrow: str, expected_chain: int | None) -> str | None:
+    """Why this node is not the escrow's chain, if it is not."""
+    chain = w3.eth.chain_id
+    if expected_chain is not None and expected_chain != chain:
+        return (
+            f"the deployment is on chain {expected_chain} but the node at {rpc} is chain {chain}: "
+            "give that chain's --rpc"
+        )
+    if not w3.eth.get_code(Web3.to_checksum_address(escrow)):
+        return (
+            f"no contract at {escrow} on chain {chain} ({rpc}): give the --rpc of the chain the escrow was deployed on"
+        )
+    return None
 
 
 def run() -> None:

@@ -45,6 +45,8 @@ class Verdict:
     agreement_id: str
     token: str
     settlements: int = 0
+    settled: int = 0  # base units paid or held for the provider by the verified settlements
+    refunded: int = 0  # base units those settlements returned to the client
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -138,7 +140,7 @@ class Auditor:
                 self._expect(
                     agreement,
                     agreement.held_back.pop(a["index"], 0) == a["amount"],
-                    f"milestone {a['index']}: released a holdback of {a['amount']} that was not held",
+                    f"milestone {a['index'] + 1}: released a holdback of {a['amount']} that was not held",
                 )
                 agreement.paid_out += a["amount"]
                 self._moved(agreement, e, [(agreement.provider, a["amount"])])
@@ -149,7 +151,7 @@ class Auditor:
                 self._expect(
                     agreement,
                     a["amount"] == m["amount"] + m["bonus"],
-                    f"milestone {a['index']}: reclaimed {a['amount']}, not amount + bonus",
+                    f"milestone {a['index'] + 1}: reclaimed {a['amount']}, not amount + bonus",
                 )
                 self._moved(agreement, e, [(agreement.client, a["amount"])])
             elif name == "DisputeResolved":
@@ -166,7 +168,7 @@ class Auditor:
         self._expect(
             agreement,
             (a["toProvider"], a["toClient"]) == payout.dispute_split(disputed, a["providerShareBps"]),
-            f"milestone {a['index']}: the dispute split {a['toProvider']} + {a['toClient']} "
+            f"milestone {a['index'] + 1}: the dispute split {a['toProvider']} + {a['toClient']} "
             f"is not {a['providerShareBps']} bps of {disputed}",
         )
         agreement.paid_out += a["toProvider"] + a["toClient"]
@@ -181,7 +183,9 @@ class Auditor:
             return
         verdict = self.verdicts[agreement.agreement_id]
         verdict.settlements += 1
-        where = f"milestone {a['index']} (tx {e['transactionHash']})"
+        verdict.settled += a["paidNow"] + a["holdback"]
+        verdict.refunded += a["refund"]
+        where = f"milestone {a['index'] + 1} (tx {e['transactionHash']})"
         milestone = milestone_of(agreement.milestones[a["index"]])
         self._consents(verdict, where, e, milestone)
         if s.attestation is None:
@@ -316,7 +320,7 @@ class Auditor:
                 credits.remove((agreement.token, payee, amount))
             else:
                 self.verdicts[agreement.agreement_id].failures.append(
-                    f"{e['event']} of milestone {e['args']['index']} (tx {tx}): "
+                    f"{e['event']} of milestone {e['args']['index'] + 1} (tx {tx}): "
                     f"{amount} to {payee} neither moved nor was credited"
                 )
 

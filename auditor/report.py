@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, select_autoescape
 
+from attestpay.tokens import TokenRegistry, format_amount
 from auditor.checks import Verdict
 from auditor.history import History
 
@@ -23,6 +24,8 @@ def as_json(history: History, verdicts: list[Verdict]) -> dict:
                 "agreementId": v.agreement_id,
                 "token": v.token,
                 "settlements": v.settlements,
+                "settled": str(v.settled),
+                "refunded": str(v.refunded),
                 "passed": v.passed,
                 "failures": v.failures,
                 "notes": v.notes,
@@ -47,10 +50,14 @@ code { font-size: .85em; word-break: break-all; }
 {{ r.settlementsVerified }} settlements verified from chain data and evidence alone.</p>
 <p class="{{ 'pass' if r.passed else 'fail' }}">\
 <strong>{{ 'Every payout checks out.' if r.passed else r.failures|length ~ ' discrepancies found.' }}</strong></p>
-<table><thead>\
-<tr><th scope="col">agreement</th><th scope="col">settlements</th><th scope="col">verdict</th></tr></thead>\
-<tbody>
-{% for a in r.agreements %}<tr><td><code>{{ a.agreementId }}</code></td><td>{{ a.settlements }}</td>
+<p>Milestones are numbered from 1.</p>
+<table><thead><tr><th scope="col">agreement</th><th scope="col">settlements</th>\
+<th scope="col">settled to the provider</th>
+<th scope="col">refunded to the client</th><th scope="col">verdict</th></tr></thead><tbody>
+{% for a in r.agreements %}<tr><td>{% if titles.get(a.agreementId) %}<strong>{{ titles[a.agreementId] }}\
+</strong><br>{% endif %}
+<code>{{ a.agreementId }}</code></td><td>{{ a.settlements }}</td>
+<td>{{ money(a.settled, a.token) }}</td><td>{{ money(a.refunded, a.token) }}</td>
 <td class="{{ 'pass' if a.passed else 'fail' }}">{{ 'passed' if a.passed else 'failed' }}
 {% if a.failures %}<ul>{% for f in a.failures %}<li>{{ f }}</li>{% endfor %}</ul>{% endif %}
 {% if a.notes %}<ul>{% for n in a.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}</td></tr>
@@ -58,5 +65,10 @@ code { font-size: .85em; word-break: break-all; }
 """)
 
 
-def as_html(report: dict) -> str:
-    return _HTML.render(r=report)
+def as_html(report: dict, titles: dict[str, str] | None = None, tokens: TokenRegistry | None = None) -> str:
+    """The printable report; `titles` (agreement id -> title, from the parties' documents) and
+    `tokens` (symbols and decimals) make it readable, the verdicts rest on chain data alone."""
+    tokens = tokens or TokenRegistry()
+    return _HTML.render(
+        r=report, titles=titles or {}, money=lambda amount, token: format_amount(int(amount), tokens.token(token))
+    )

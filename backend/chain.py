@@ -16,6 +16,7 @@ import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import requests
@@ -28,6 +29,7 @@ from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from attestpay import party_signatures, permits
 from attestpay.contracts import contract_at, deploy, load_artifact
 from attestpay.reverts import decode_revert, revert_data
+from attestpay.tokens import Token, TokenRegistry
 from backend.errors import ChainUnavailable, ContractRejected, InvalidInput, NotFound, Unauthenticated
 from backend.settings import Settings
 
@@ -85,6 +87,15 @@ class ChainGateway:
     chain_id: int
     start_block: int = 0  # the deployment's block: nothing of ours happened before it
     lock: Any = field(default_factory=threading.RLock)  # reentrant: the auditor holds it over many calls
+
+    @cached_property
+    def tokens(self) -> TokenRegistry:
+        """Symbols and decimals (ATTESTPAY_TOKENS overrides, else read from the chain once)."""
+        return TokenRegistry.configured(self.w3)
+
+    def token(self, address: str | None) -> Token:
+        with self.lock:
+            return self.tokens.token(address)
 
     def transaction(self, sender: str, call: Any, value: int = 0, estimate: bool = True) -> dict:
         """`call` (a contract function call) as a transaction for the sender's wallet to sign."""

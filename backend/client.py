@@ -18,8 +18,21 @@ class ApiError(Exception):
 
     def __init__(self, status: int, body: dict | str) -> None:
         detail = body.get("detail", body) if isinstance(body, dict) else body
-        super().__init__(f"HTTP {status}: {detail}")
+        super().__init__(f"HTTP {status}: {_readable(detail)}")
         self.status, self.body = status, body
+
+
+def _readable(detail) -> str:
+    """FastAPI's list of validation errors as `field.path: reason; ...`; any other detail as is."""
+    if not isinstance(detail, list) or not all(isinstance(e, dict) and "msg" in e for e in detail):
+        return str(detail)
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e['msg']}" for e in detail
+    )
+
+
+class WrongChain(RuntimeError):
+    """The wallet's node is another chain than the one the API prepared the transaction for."""
 
 
 class BackendClient:
@@ -89,6 +102,12 @@ class BackendClient:
 def send(w3: Web3, key: str, tx: dict) -> str:
     """Signs a prepared transaction as a wallet would (its nonce, current fees) and waits for it."""
     account = Account.from_key(key)
+    chain = w3.eth.chain_id
+    if chain != tx["chainId"]:
+        raise WrongChain(
+            f"the node is chain {chain} but the backend's escrow is on chain {tx['chainId']}: "
+            f"give --rpc of chain {tx['chainId']}"
+        )
     base_fee = w3.eth.get_block("latest")["baseFeePerGas"]
     fields = {
         "to": tx["to"],

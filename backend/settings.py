@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     # Fiat prices for invoices and journals (attestpay.pricing): JSON, token address or "ETH" ->
     # {"peg": "0.92", "currency": "EUR"} or {"feed": "0x…", "currency": "EUR"}.
     prices: str = ""
+    explorer_url: str | None = None  # a block explorer (https://etherscan.io): the dashboard links transactions to it
 
     @model_validator(mode="after")
     def _no_placeholder_secrets(self) -> Settings:

@@ -10,6 +10,7 @@ from pathlib import Path
 from eth_account import Account
 
 from attestpay import typed_data
+from attestpay.keystore import KeystoreError, open_keystore
 from attestpay.terms import Attestation
 from oracle.errors import KeyUnavailable, OracleError
 
@@ -36,13 +37,9 @@ class OracleSigner:
     @classmethod
     def from_keystore(cls, path: Path, password: str) -> OracleSigner:
         try:
-            keystore = json.loads(Path(path).read_text())
-        except (OSError, ValueError) as exc:
-            raise KeyUnavailable(f"cannot read keystore {path}: {exc}") from None
-        try:
-            return cls(bytes(Account.decrypt(keystore, password)))
-        except ValueError:
-            raise KeyUnavailable(f"wrong password for keystore {path}") from None
+            return cls(open_keystore(path, password))
+        except KeystoreError as exc:
+            raise KeyUnavailable(str(exc)) from None
 
     @classmethod
     def from_dev_key(cls, hex_key: str, *, dev_mode: bool) -> OracleSigner:

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from attestpay.tokens import TokenRegistry
 from auditor import audit
 from auditor.history import read
 from auditor.report import as_html
@@ -32,7 +33,9 @@ def play(workdir: Path, progress: Callable[[str], None] = lambda line: None) -> 
         anchoring = stage.anchor()
         report = audit(stage.w3, stage.escrow.address, stage.start_block, stage.evidence.root)
         (workdir / "audit.json").write_text(json.dumps(report, indent=2))
-        (workdir / "audit.html").write_text(as_html(report))
+        agreements = [stage.agreement(p.pk) for p in played]
+        titles = {a["agreement_id"]: a["title"] for a in agreements}
+        (workdir / "audit.html").write_text(as_html(report, titles, TokenRegistry(stage.w3)))
         progress("the parties sign their profiles; invoices and journals are written to documents/")
         finance = documents.write(stage, [p.pk for p in played], workdir)
         events = read(stage.w3, stage.escrow.address, stage.start_block).events

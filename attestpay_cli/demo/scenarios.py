@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from eth_account import Account
 
+from attestpay.terms_file import TermsError, load_terms
+from attestpay.tokens import TokenRegistry
 from attestpay_cli.demo import evidence
 from attestpay_cli.demo.stage import DemoFailed, Stage
 from backend.client import ApiError
 
 DAY, HOUR = evidence.DAY, evidence.HOUR
 UNIT = 10**18  # mUSD (the test ERC-20) and ether both have 18 decimals
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"  # the scenarios' terms files, also `attestpay terms check`
 
 
 @dataclass
@@ -37,13 +41,6 @@ class Deal:
 
     def __init__(self, stage: Stage, name: str, body: dict) -> None:
         self.stage = stage
-        body = {
-            "client": stage.client.address,
-            "provider": stage.provider.address,
-            "arbiter": stage.arbiter.address,
-            "oracles": stage.oracle_addresses,
-            "threshold": 2,
-        } | body
         try:
             agreement = stage.api.consented_agreement(body, stage.client.key, stage.provider.key)
         except ApiError as exc:
@@ -126,113 +123,24 @@ class Deal:
         self.played.tell(index, "client reclaimed amount + bonus after deadline + cure window")
 
 
-def _spec(
-    name: str, unit: str, decimals: int, higher_is_better: bool, source: dict, aggregation: str = "latest", **extra
-) -> dict:
-    return {
-        "name": name,
-        "version": 1,
-        "unit": unit,
-        "decimals": decimals,
-        "higher_is_better": higher_is_better,
-        "source": source,
-        "aggregation": aggregation,
-    } | extra
-
-
-def _milestone(title: str, spec: dict, amount: int, floor: int, target: int, deadline: int, **terms) -> dict:
-    body = {
-        "title": title,
-        "spec": spec,
-        "amount": str(amount * UNIT),
-        "floor": str(floor),
-        "target": str(target),
-        "stretch": str(terms.pop("stretch", target)),
-        "deadline": deadline,
-    }
-    if "bonus" in terms:
-        body["bonus"] = str(terms.pop("bonus") * UNIT)
-    return body | terms
+def terms(stage: Stage, example: str, start: int) -> dict:
+    """The body of POST /v1/agreements from `examples/<example>`, the terms file a person would
+    write: its names are the stage's wallets and oracles, its relative deadlines count from `start`."""
+    tokens = TokenRegistry(stage.w3)
+    tokens.token(stage.token.address)  # mUSD, read from the chain
+    names = {"client": stage.client.address, "provider": stage.provider.address, "arbiter": stage.arbiter.address}
+    names |= {f"oracle-{n}": address for n, address in enumerate(stage.oracle_addresses, 1)}
+    try:
+        return load_terms(EXAMPLES / example, now=start, tokens=tokens).api_body(names, tokens)
+    except TermsError as exc:
+        raise DemoFailed(f"examples/{example}: {exc}") from None
 
 
 def ai_implementation(stage: Stage) -> Played:
     """Enterprise AI implementation: data integration (client acceptance), model accuracy >= 92%
     (2-of-3 oracles, 10% holdback for a 30-day warranty), production rollout."""
     t0, root = stage.now(), stage.data / "ai"
-    deal = Deal(
-        stage,
-        "AI implementation",
-        {
-            "title": "Fraud-detection model for Northwind Bank",
-            "token": stage.token.address,
-            "cure_window": 14 * DAY,
-            "milestones": [
-                _milestone(
-                    "Data integration: 14 source systems reconciled",
-                    _spec(
-                        "pipelines reconciled",
-                        "pipelines",
-                        0,
-                        True,
-                        {
-                            "kind": "jsonl",
-                            "path": "ai/pipelines.jsonl",
-                            "value_field": "reconciled",
-                            "time_field": "time",
-                        },
-                        "sum",
-                    ),
-                    20_000,
-                    12,
-                    14,
-                    t0 + 21 * DAY,
-                    floor_payout_bps=8_000,
-                    requires_client_approval=True,
-                ),
-                _milestone(
-                    "Model accuracy >= 92% on production traffic",
-                    _spec(
-                        "fraud model accuracy",
-                        "accuracy",
-                        4,
-                        True,
-                        {"kind": "model_eval", "path": "ai/predictions.jsonl", "metric": "accuracy"},
-                    ),
-                    50_000,
-                    8_800,
-                    9_200,
-                    t0 + 45 * DAY,
-                    stretch=9_600,
-                    bonus=5_000,
-                    floor_payout_bps=5_000,
-                    late_penalty_bps_per_day=100,
-                    max_late_penalty_bps=1_000,
-                    holdback_bps=1_000,
-                    holdback_period=30 * DAY,
-                ),
-                _milestone(
-                    "Production rollout: 100% of traffic",
-                    _spec(
-                        "traffic on the new model",
-                        "percent",
-                        0,
-                        True,
-                        {
-                            "kind": "jsonl",
-                            "path": "ai/rollout.jsonl",
-                            "value_field": "traffic_share_pct",
-                            "time_field": "time",
-                        },
-                    ),
-                    30_000,
-                    50,
-                    100,
-                    t0 + 60 * DAY,
-                    floor_payout_bps=5_000,
-                ),
-            ],
-        },
-    )
+    deal = Deal(stage, "AI implementation", terms(stage, "ai-implementation.json", t0))
     stage.warp_to(t0 + 12 * DAY)
     evidence.ai_pipelines(root, stage.now())
     deal.request_release(0)
@@ -263,60 +171,7 @@ def saas_onboarding(stage: Stage) -> Played:
     database = stage.data / "saas" / "product.db"
     evidence.saas_database(database, t0)
     os.environ["SOURCE_SAAS_DB"] = f"sqlite:///file:{database}?mode=ro&uri=true"  # how every oracle node reaches it
-    query = (
-        "SELECT user_id, MAX(used_at) AS time, 1 AS value FROM feature_events WHERE feature = 'reports' "
-        "GROUP BY user_id ORDER BY user_id"
-    )
-    deal = Deal(
-        stage,
-        "SaaS onboarding",
-        {
-            "title": "Onboarding of Contoso's sales team",
-            "token": stage.token.address,
-            "milestones": [
-                _milestone(
-                    "1,000 activated users",
-                    _spec(
-                        "activated users",
-                        "users",
-                        0,
-                        True,
-                        {
-                            "kind": "sql",
-                            "url_env": "SOURCE_SAAS_DB",
-                            "query": "SELECT id, activated_at AS time, 1 AS value FROM users "
-                            "WHERE activated_at IS NOT NULL ORDER BY id",
-                        },
-                        "count",
-                    ),
-                    10_000,
-                    600,
-                    1_000,
-                    t0 + 30 * DAY,
-                    stretch=1_500,
-                    bonus=2_000,
-                    floor_payout_bps=5_000,
-                ),
-                _milestone(
-                    "500 users on the reporting feature in 30 days",
-                    _spec(
-                        "reporting feature users, 30 days",
-                        "users",
-                        0,
-                        True,
-                        {"kind": "sql", "url_env": "SOURCE_SAAS_DB", "query": query},
-                        "count",
-                        window_seconds=30 * DAY,
-                    ),
-                    8_000,
-                    300,
-                    500,
-                    t0 + 30 * DAY,
-                    floor_payout_bps=5_000,
-                ),
-            ],
-        },
-    )
+    deal = Deal(stage, "SaaS onboarding", terms(stage, "saas-onboarding.json", t0))
     stage.warp_to(t0 + 2 * DAY)
     deal.request_release(0)
     deal.settled(0)
@@ -335,56 +190,10 @@ def marketing_agency(stage: Stage) -> Played:
     t0 = stage.now()
     analytics = evidence.AnalyticsEndpoint(t0, stage.now)
     try:
-        source = {"kind": "http_json", "url": analytics.url, "records_field": "daily", "time_field": "day"}
-        deal = Deal(
-            stage,
-            "Marketing agency",
-            {
-                "title": "Spring launch campaign for Fabrikam",
-                "token": None,
-                "milestones": [
-                    _milestone(
-                        "15,000 sessions in the first 21 days",
-                        _spec(
-                            "campaign sessions, 21 days",
-                            "sessions",
-                            0,
-                            True,
-                            source | {"value_field": "sessions"},
-                            "sum",
-                            window_seconds=21 * DAY,
-                        ),
-                        2,
-                        10_000,
-                        15_000,
-                        t0 + 22 * DAY,
-                        stretch=20_000,
-                        bonus=1,
-                        floor_payout_bps=5_000,
-                    ),
-                    _milestone(
-                        "500 conversions by day 30",
-                        _spec(
-                            "campaign conversions",
-                            "conversions",
-                            0,
-                            True,
-                            source | {"value_field": "conversions"},
-                            "sum",
-                        ),
-                        4,
-                        300,
-                        500,
-                        t0 + 30 * DAY,
-                        stretch=600,
-                        bonus=1,
-                        floor_payout_bps=4_000,
-                        late_penalty_bps_per_day=200,
-                        max_late_penalty_bps=1_000,
-                    ),
-                ],
-            },
-        )
+        body = terms(stage, "marketing-agency.json", t0)
+        for m in body["milestones"]:  # the example names a fixed URL; the demo serves the endpoint on a free port
+            m["spec"]["source"]["url"] = analytics.url
+        deal = Deal(stage, "Marketing agency", body)
         stage.warp_to(t0 + 21 * DAY + HOUR)
         deal.request_release(0)
         deal.settled(0)
@@ -406,95 +215,7 @@ def custom_software(stage: Stage) -> Played:
     """Custom software: feature acceptance by the client, p95 latency (lower is better) from a
     load-test log, a milestone disputed and split by the arbiter, one missed and reclaimed."""
     t0, root = stage.now(), stage.data / "software"
-    acceptance = {"kind": "jsonl", "value_field": "accepted", "time_field": "time"}
-    deal = Deal(
-        stage,
-        "Custom software",
-        {
-            "title": "Order-management platform for Tailspin Toys",
-            "token": stage.token.address,
-            "cure_window": 7 * DAY,
-            "milestones": [
-                _milestone(
-                    "Release 1: 12 features accepted",
-                    _spec(
-                        "release 1 features accepted",
-                        "features",
-                        0,
-                        True,
-                        acceptance | {"path": "software/release-1.jsonl"},
-                        "sum",
-                    ),
-                    24_000,
-                    10,
-                    12,
-                    t0 + 30 * DAY,
-                    floor_payout_bps=7_000,
-                    requires_client_approval=True,
-                ),
-                _milestone(
-                    "p95 latency <= 300 ms under load",
-                    _spec(
-                        "orders API p95 latency",
-                        "ms",
-                        0,
-                        False,
-                        {
-                            "kind": "jsonl",
-                            "path": "software/loadtest.jsonl",
-                            "value_field": "latency_ms",
-                            "time_field": "time",
-                        },
-                        "p95",
-                    ),
-                    16_000,
-                    500,
-                    300,
-                    t0 + 30 * DAY,
-                    stretch=200,
-                    bonus=3_000,
-                    floor_payout_bps=5_000,
-                ),
-                _milestone(
-                    "Release 2: 8 features accepted",
-                    _spec(
-                        "release 2 features accepted",
-                        "features",
-                        0,
-                        True,
-                        acceptance | {"path": "software/release-2.jsonl"},
-                        "sum",
-                    ),
-                    20_000,
-                    6,
-                    8,
-                    t0 + 45 * DAY,
-                    floor_payout_bps=5_000,
-                    requires_client_approval=True,
-                ),
-                _milestone(
-                    "Mobile app live in both stores",
-                    _spec(
-                        "app store approvals",
-                        "stores",
-                        0,
-                        True,
-                        {
-                            "kind": "jsonl",
-                            "path": "software/stores.jsonl",
-                            "value_field": "approved",
-                            "time_field": "time",
-                        },
-                        "sum",
-                    ),
-                    10_000,
-                    2,
-                    2,
-                    t0 + 50 * DAY,
-                ),
-            ],
-        },
-    )
+    deal = Deal(stage, "Custom software", terms(stage, "custom-software.json", t0))
     stage.warp_to(t0 + 20 * DAY)
     features = [
         "catalog",

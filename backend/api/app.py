@@ -35,6 +35,7 @@ from backend.api.routes import (
     invoices,
     profiles,
     reports,
+    terms,
     transactions,
 )
 from backend.api.schemas import ERROR_RESPONSES
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
         reports,
         evidence,
         profiles,
+        terms,
     ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(designs.router, responses=ERROR_RESPONSES)

@@ -132,6 +132,7 @@ class PayoutOut(BaseModel):
 class InvoiceLine(BaseModel):
     item: str
     amount: Uint256
+    amount_display: str = Field(description='the amount in token units with the symbol, e.g. "1,050 mUSD"')
     effect: Literal["add", "deduct"]
 
 
@@ -140,16 +141,21 @@ class InvoiceOut(BaseModel):
     kind: Literal["settlement", "holdback", "dispute"]
     agreement_id: str
     agreement_title: str
-    milestone_index: int
+    milestone_index: int = Field(description="0-based, as the contract counts")
+    milestone_number: int = Field(description="1-based, as people count")
     milestone_title: str
     client: str
     provider: str
     token: str
+    token_symbol: str
+    token_decimals: int
     issued_at: int
     tx_hash: str
     lines: list[InvoiceLine]
     total: Uint256
+    total_display: str
     refund_to_client: Uint256
+    refund_to_client_display: str
 
 
 class SignInIn(_In):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from attestpay import payout
 from attestpay.design.history import achievement
+from attestpay.tokens import format_amount
 from backend.db.models import Agreement, AttestationRecord, Milestone
 from backend.domain.terms import milestone_terms
 
@@ -56,6 +57,21 @@ def portfolio(agreements: list[Agreement], latest: dict[tuple[int, int], Attesta
         "average_achievement": _ratio(sum(achieved), len(achieved)),
         "funds_at_risk": {token: str(v) for token, v in sorted(at_risk.items())},
         "cash_flow": cash_flow(funded, latest, now),
+    }
+
+
+CASES = ("best", "expected", "worst")
+
+
+def for_people(report: dict, token_of) -> dict:
+    """The portfolio with each base-unit figure also in token units ("1,050 mUSD"), `token_of`
+    giving a token address's symbol and decimals."""
+    return report | {
+        "funds_at_risk_display": {t: format_amount(int(v), token_of(t)) for t, v in report["funds_at_risk"].items()},
+        "cash_flow": [
+            row | {f"{case}_display": format_amount(int(row[case]), token_of(row["token"])) for case in CASES}
+            for row in report["cash_flow"]
+        ],
     }
 
 

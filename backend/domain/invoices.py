@@ -1,6 +1,6 @@
 """Invoices: line items from the settlement figures, and the same document as JSON, printable
-HTML and PDF. Pure: values in, documents out. Amounts are in the token's base units (wei for
-ether), exactly as the escrow paid them."""
+HTML and PDF. Pure: values in, documents out. Amounts are kept in the token's base units, exactly
+as the escrow paid them, with the token units a person reads beside them (`for_people`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from fpdf import FPDF
 from jinja2 import Environment, select_autoescape
 
-from attestpay.terms import ETH, Payout
+from attestpay.terms import Payout
+from attestpay.tokens import Token, format_amount
 
 
 def settlement_lines(p: Payout, paid_now: int) -> list[dict]:
@@ -39,16 +40,21 @@ def dispute_lines(provider_share_bps: int, to_provider: int, to_client: int) -> 
     ]
 
 
-def unit(token: str) -> str:
-    return "wei (ETH)" if token == ETH else f"base units of token {token}"
+def for_people(d: dict, token: Token) -> dict:
+    """The document with the token's symbol and decimals, each amount in token units beside its base
+    units, and the milestone's 1-based number beside its 0-based index."""
+    return d | {
+        "milestone_number": d["milestone_index"] + 1,
+        "token_symbol": token.symbol,
+        "token_decimals": token.decimals,
+        "lines": [line | {"amount_display": format_amount(line["amount"], token)} for line in d["lines"]],
+        "total_display": format_amount(d["total"], token),
+        "refund_to_client_display": format_amount(d["refund_to_client"], token),
+    }
 
 
 def _date(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _money(amount: int) -> str:
-    return f"{int(amount):,}"
 
 
 _HTML = Environment(autoescape=select_autoescape(default=True, default_for_string=True)).from_string("""<!doctype html>
@@ -63,17 +69,17 @@ tr.total td { font-weight: bold; border-top: 2px solid #111; }
 @media print { body { margin: 1cm; } }
 </style></head><body>
 <h1>Invoice {{ d.number }}</h1>
-<p class="meta">Issued {{ date(d.issued_at) }} &middot; {{ d.kind }} of milestone {{ d.milestone_index }} \
+<p class="meta">Issued {{ date(d.issued_at) }} &middot; {{ d.kind }} of milestone {{ d.milestone_number }} \
 ({{ d.milestone_title }})</p>
 <p><strong>Agreement:</strong> {{ d.agreement_title }}<br><span class="meta">{{ d.agreement_id }}</span></p>
 <p><strong>Provider (payee):</strong> <span class="meta">{{ d.provider }}</span><br>
 <strong>Client (payer):</strong> <span class="meta">{{ d.client }}</span></p>
-<table><thead><tr><th>Item</th><th class="amount">Amount ({{ unit(d.token) }})</th></tr></thead><tbody>
+<table><thead><tr><th>Item</th><th class="amount">Amount ({{ d.token_symbol }})</th></tr></thead><tbody>
 {% for line in d.lines %}<tr><td>{{ line.item }}</td>\
-<td class="amount">{{ "-" if line.effect == "deduct" else "" }}{{ money(line.amount) }}</td></tr>
-{% endfor %}<tr class="total"><td>Paid to the provider</td><td class="amount">{{ money(d.total) }}</td></tr>
+<td class="amount">{{ "-" if line.effect == "deduct" else "" }}{{ line.amount_display }}</td></tr>
+{% endfor %}<tr class="total"><td>Paid to the provider</td><td class="amount">{{ d.total_display }}</td></tr>
 {% if d.refund_to_client %}<tr><td>Refunded to the client</td>\
-<td class="amount">{{ money(d.refund_to_client) }}</td></tr>{% endif %}
+<td class="amount">{{ d.refund_to_client_display }}</td></tr>{% endif %}
 </tbody></table>
 <p class="meta">Paid on-chain in transaction {{ d.tx_hash }}.</p>
 </body></html>
@@ -81,7 +87,7 @@ tr.total td { font-weight: bold; border-top: 2px solid #111; }
 
 
 def render_html(d: dict) -> str:
-    return _HTML.render(d=d, date=_date, money=_money, unit=unit)
+    return _HTML.render(d=d, date=_date)
 
 
 def render_pdf(d: dict) -> bytes:
@@ -92,7 +98,7 @@ def render_pdf(d: dict) -> bytes:
     pdf.cell(0, 12, f"Invoice {d['number']}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=9)
     for text in (
-        f"Issued {_date(d['issued_at'])} - {d['kind']} of milestone {d['milestone_index']} ({d['milestone_title']})",
+        f"Issued {_date(d['issued_at'])} - {d['kind']} of milestone {d['milestone_number']} ({d['milestone_title']})",
         f"Agreement: {d['agreement_title']}",
         d["agreement_id"],
         f"Provider (payee): {d['provider']}",
@@ -102,19 +108,19 @@ def render_pdf(d: dict) -> bytes:
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(120, 7, "Item", border="B")
-    pdf.cell(0, 7, f"Amount ({unit(d['token'])[:40]})", border="B", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, f"Amount ({d['token_symbol'][:20]})", border="B", align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
     for line in d["lines"]:
         sign = "-" if line["effect"] == "deduct" else ""
         pdf.cell(120, 7, _latin1(line["item"]))
-        pdf.cell(0, 7, sign + _money(line["amount"]), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, _latin1(sign + line["amount_display"]), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(120, 8, "Paid to the provider", border="T")
-    pdf.cell(0, 8, _money(d["total"]), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 8, _latin1(d["total_display"]), border="T", align="R", new_x="LMARGIN", new_y="NEXT")
     if d["refund_to_client"]:
         pdf.set_font("Helvetica", size=10)
         pdf.cell(120, 7, "Refunded to the client")
-        pdf.cell(0, 7, _money(d["refund_to_client"]), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, _latin1(d["refund_to_client_display"]), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", size=8)
     pdf.multi_cell(0, 4, f"Paid on-chain in transaction {d['tx_hash']}.", new_x="LMARGIN", new_y="NEXT")

@@ -68,13 +68,21 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
     assert len(numbers) == 3  # two settlements, one holdback release
     invoice = api.client.get(f"/v1/invoices/{numbers[1]}", headers=client).json()
     assert invoice["kind"] == "settlement" and invoice["total"] == str(90 * 10**18)
+    assert (invoice["total_display"], invoice["lines"][0]["amount_display"], invoice["token_symbol"]) == (
+        "90 ETH",
+        "100 ETH",
+        "ETH",
+    )
+    assert invoice["milestone_number"] == invoice["milestone_index"] + 1
     assert [(line["item"].split(" (")[0], line["amount"], line["effect"]) for line in invoice["lines"]] == [
         ("Base payment", str(100 * 10**18), "add"),
         ("Holdback retained until the warranty ends", str(10 * 10**18), "deduct"),
     ]
     assert invoice["refund_to_client"] == str(10 * 10**18)  # the unearned bonus
     html = api.client.get(f"/v1/invoices/{numbers[1]}/html", headers=client)
-    assert html.headers["content-type"].startswith("text/html") and "90,000,000,000,000,000,000" in html.text
+    assert (
+        html.headers["content-type"].startswith("text/html") and "90 ETH" in html.text and "Amount (ETH)" in html.text
+    )
     assert invoice["tx_hash"] in html.text
     pdf = api.client.get(f"/v1/invoices/{numbers[2]}/pdf", headers=provider)
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")

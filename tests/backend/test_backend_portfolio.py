@@ -59,6 +59,7 @@ def test_rates_lateness_achievement_risk_and_cash_flow(api):
     assert (report["completion_rate"], report["on_time_rate"], report["average_days_late"]) == (1.0, 0.5, 1.5)
     assert report["average_achievement"] == round((9700 / 9200 + 9400 / 9200) / 2, 4)
     assert report["funds_at_risk"] == {ETH: str(110 * 10**18)}  # open, and the latest result misses the target
+    assert report["funds_at_risk_display"] == {ETH: "110 ETH"}
 
     m2 = replace(milestone(chain), deadline=body["milestones"][2]["deadline"])
     expected = payout.compute(m2, 8500, chain.now())
@@ -70,6 +71,9 @@ def test_rates_lateness_achievement_risk_and_cash_flow(api):
         "best": "0",
         "expected": str(expected.paid_now),
         "worst": "0",
+        "best_display": "0 ETH",
+        "expected_display": "70.83 ETH",
+        "worst_display": "0 ETH",
     }
     assert by_date[day(m2.deadline)] == {
         "date": day(m2.deadline),
@@ -77,6 +81,9 @@ def test_rates_lateness_achievement_risk_and_cash_flow(api):
         "best": str(110 * 10**18),
         "expected": "0",
         "worst": "0",
+        "best_display": "110 ETH",
+        "expected_display": "0 ETH",
+        "worst_display": "0 ETH",
     }
     assert below["meets_target"] is False
 

@@ -119,6 +119,7 @@ def dashboard(anvil, tmp_path):
         RELAYER_PASSWORD,
         ATTESTPAY_MIGRATE_ON_START="true",
         ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
+        ATTESTPAY_EXPLORER_URL="https://explorer.example/",
     )
     api, url = start_api(env, tmp_path / "api.log")
     worker = start_worker(env, tmp_path / "worker.log")
@@ -258,9 +259,15 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
 
     sign_in_as(anvil.provider)
     page.goto(f"{url}/app/#/agreements/{pk}")
-    page.click("text=Accept the partial result (0.86 fraction)")  # an EIP-712 signature; the relayer settles
+    button = page.locator("button", has_text="Accept the partial result (0.86 fraction)")
+    assert "pays 337.5 BLK now" in button.inner_text()  # before signing: 50% + 600/1200 of the rest of 450
+    button.click()  # an EIP-712 signature; the relayer settles
     page.wait_for_selector("text=Accepted: the relayer settles the partial payment.")
     settled_count(page, 2)
+    assert page.locator('a[href^="https://explorer.example/tx/0x"]').count() >= 3  # every transaction links out
+    page.once("dialog", lambda dialog: dialog.accept("Northwind Bank"))  # the address book, per wallet
+    page.click('button[aria-label="Name the client in your address book"]')
+    page.wait_for_selector("strong:has-text('Northwind Bank')")
     page.screenshot(path=SHOTS / "agreement.png", full_page=True)
 
     page.locator("text=0.94 fraction").first.click()  # the latest attested value links to the attestation
@@ -287,6 +294,8 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     page.screenshot(path=SHOTS / "agreements.png", full_page=True)
     page.goto(f"{url}/app/#/portfolio")
     page.wait_for_selector("text=Completion rate")
+    shown = page.inner_text("main")
+    assert "Funds at risk" in shown and "Upcoming" in shown
     page.screenshot(path=SHOTS / "portfolio.png", full_page=True)
 
     auditor = browser.new_page()  # an auditor reads every agreement with an API key, no wallet
@@ -300,6 +309,7 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     assert "Fraud model in production" in auditor.inner_text("main") and "audit-firm (API key)" in auditor.inner_text(
         "header"
     )
+    assert auditor.locator('nav a[href="#/new"]').is_hidden()  # an auditor drafts nothing
     auditor.screenshot(path=SHOTS / "auditor.png", full_page=True)
 
     phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)

@@ -244,7 +244,7 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         assert figures.returncode == 0, figures.stderr
         assert json.loads(figures.stdout)["milestones_settled"] == 1
         lines = attestpay("report", "--api", url, "--api-key", keys["auditor"], "invoice", number, cwd=tmp_path)
-        assert lines.stdout.startswith(f"invoice {number} (settlement), total {110 * 10**18}")
+        assert lines.stdout.startswith(f"invoice {number} (settlement of milestone 1), total 110 ETH")
         printed = attestpay(
             "report",
             "--api",

@@ -35,6 +35,8 @@ const routes = [
 
 async function route() {
   renderWallet();
+  const auditor = Boolean(session()?.apiKey); // an auditor reads; it drafts nothing
+  for (const link of document.querySelectorAll('nav a[href="#/new"]')) link.hidden = auditor || !session();
   if (!session()) {
     view.innerHTML = `<section><h1>AttestPay</h1><p>Milestone escrow paid on measured outcomes. Sign in with your wallet
       (Sign-In with Ethereum: you sign a message, no transaction, no gas) to see your agreements.</p>

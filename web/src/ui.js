@@ -1,7 +1,7 @@
 // What every page shares: formatting (amounts by the token's own decimals, metric values by the
 // spec's), HTML escaping, the status at a glance, the caller's role, the toast.
 import { createPublicClient, custom, erc20Abi, formatUnits } from "viem";
-import { session } from "./api.js";
+import { api, session } from "./api.js";
 
 export const ETH = "0x0000000000000000000000000000000000000000";
 export const DAY = 86400;
@@ -13,22 +13,29 @@ const tokens = new Map();
 
 export async function token(address) {
   if (!address || address === ETH) return { symbol: "ETH", decimals: 18 };
-  if (!tokens.has(address)) {
-    tokens.set(address, (async () => {
-      try {
-        const chain = createPublicClient({ transport: custom(window.ethereum) });
-        const [symbol, decimals] = await Promise.all([
-          chain.readContract({ address, abi: erc20Abi, functionName: "symbol" }),
-          chain.readContract({ address, abi: erc20Abi, functionName: "decimals" }),
-        ]);
-        return { symbol, decimals };
-      } catch {
-        return { symbol: short(address), decimals: 18 };
-      }
-    })());
-  }
+  if (!tokens.has(address)) tokens.set(address, api("GET", `/v1/tokens/${address}`).catch(() => ({ symbol: short(address), decimals: 18 })));
   return tokens.get(address);
 }
+
+let explorer; // ATTESTPAY_EXPLORER_URL as /healthz names it: transaction hashes link there when set
+export async function loadExplorer() {
+  if (explorer === undefined) explorer = (await api("GET", "/healthz").catch(() => ({}))).explorer || null;
+}
+export const txLink = (hash) => (explorer && hash ? `<a class="hash" href="${esc(explorer)}/tx/${esc(hash)}" rel="noopener" target="_blank">${esc(hash)}</a>` : `<span class="hash">${esc(hash)}</span>`);
+
+// The address book: names this wallet gave to addresses, kept in this browser per wallet.
+const bookKey = () => `attestpay.names.${(session()?.address || session()?.apiKey?.slice(0, 8) || "").toLowerCase()}`;
+export const names = () => JSON.parse(localStorage.getItem(bookKey()) || "{}");
+export function nameAddress(address, name) {
+  const book = names();
+  if (name) book[address.toLowerCase()] = name; else delete book[address.toLowerCase()];
+  localStorage.setItem(bookKey(), JSON.stringify(book));
+}
+/** A name before its address when the address book has one. */
+export const who = (address) => {
+  const name = names()[String(address).toLowerCase()];
+  return name ? `<strong>${esc(name)}</strong> <span class="hash" title="${esc(address)}">${esc(short(address))}</span>` : `<span class="hash">${esc(address)}</span>`;
+};
 
 const CREDITS_ABI = [{ type: "function", name: "credits", stateMutability: "view", inputs: [{ type: "address" }, { type: "address" }], outputs: [{ type: "uint256" }] }];
 
@@ -43,7 +50,13 @@ export async function credited(escrow, tokenAddress, account) {
 }
 
 // Both return HTML-safe text: a token's symbol and a metric's unit come from whoever deployed or drafted them.
-export const money = (amount, t) => `${Number(formatUnits(BigInt(amount ?? 0), t.decimals)).toLocaleString("en-US", { maximumFractionDigits: 4 })} ${esc(t.symbol)}`;
+// Exact, thousands separated, no trailing zeros: the dashboard's twin of attestpay.tokens.format_amount ("1,050 mUSD").
+export const money = (amount, t) => {
+  const text = formatUnits(BigInt(amount ?? 0), t.decimals), negative = text.startsWith("-");
+  const [whole, fraction = ""] = text.replace("-", "").split(".");
+  const digits = fraction.replace(/0+$/, "");
+  return `${negative ? "-" : ""}${BigInt(whole).toLocaleString("en-US")}${digits ? `.${digits}` : ""} ${esc(t.symbol)}`;
+};
 export const metricText = (value, m) => `${Number(value) / 10 ** m.spec.decimals} ${m.spec.unit}`; // for the charts, which escape
 export const metric = (value, m) => esc(metricText(value, m));
 

@@ -8,12 +8,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import select
 
 import auditor
 from auditor.report import as_html
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep
 from backend.api.schemas import Address
-from backend.domain import journals as ledger
+from backend.db.models import Agreement
+from backend.domain import analytics, journals as ledger
 from backend.errors import Forbidden, InvalidInput
 from backend.services import agreements, journals, reports
 from backend.services.access import require_role
@@ -26,7 +28,8 @@ def portfolio(session: SessionDep, chain: ChainDep, principal: PrincipalDep) -> 
     """Completion and on-time rates, lateness, achievement against target, funds at risk and a
     best / expected / worst cash-flow projection (definitions in docs/backend.md)."""
     require_role(principal, "wallet", "auditor", "operator", "worker")
-    return reports.portfolio(session, agreements.visible(session, principal), chain.now())
+    report = reports.portfolio(session, agreements.visible(session, principal), chain.now())
+    return analytics.for_people(report, chain.token)
 
 
 @router.get("/audit")
@@ -39,9 +42,12 @@ def audit(chain: ChainDep, settings: SettingsDep, principal: PrincipalDep) -> di
 
 
 @router.get("/audit/html", responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
-def audit_html(chain: ChainDep, settings: SettingsDep, principal: PrincipalDep) -> HTMLResponse:
-    """The audit as a printable page."""
-    return HTMLResponse(as_html(audit(chain, settings, principal)))
+def audit_html(session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: PrincipalDep) -> HTMLResponse:
+    """The audit as a printable page, with the agreements' titles and amounts in token units."""
+    report = audit(chain, settings, principal)
+    titles = dict(session.execute(select(Agreement.agreement_id, Agreement.title)).all())
+    with chain.lock:
+        return HTMLResponse(as_html(report, titles, chain.tokens))
 
 
 Format = Literal["json", "xero", "quickbooks"]

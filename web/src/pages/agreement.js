@@ -1,14 +1,51 @@
 // One agreement: milestones with their chart, the what-if preview, the timeline, documents, and the wallet actions.
-import { ETH, DAY, view, esc, short, date, token, credited, money, metricText, metric, stage, badge, role, toast } from "../ui.js";
+import { ETH, DAY, view, esc, short, date, token, credited, money, metricText, metric, stage, badge, role, toast, who, names, nameAddress, txLink, loadExplorer } from "../ui.js";
 import { api, openDocument, session } from "../api.js";
 import { lineChart } from "../chart.js";
 import { sendAll, signTypedData, walletReason } from "../wallet.js";
+import { compute } from "../payout.js";
+
+const POLL_MS = 3000; // the page follows the agreement while it is shown: the worker settles after an action
+let watching = null;
+
+/** What accepting `value` observed at `observedAt` pays, by the contract's formula (the API's preview agrees). */
+function payoutAt(m, value, observedAt) {
+  const n = (x) => BigInt(x);
+  return compute({
+    amount: n(m.amount), bonus: n(m.bonus), floor: n(m.floor), target: n(m.target), stretch: n(m.stretch),
+    deadline: n(m.deadline), floorPayoutBps: n(m.floor_payout_bps), latePenaltyBpsPerDay: n(m.late_penalty_bps_per_day),
+    maxLatePenaltyBps: n(m.max_late_penalty_bps), holdbackBps: n(m.holdback_bps), higherIsBetter: m.higher_is_better,
+  }, n(value), n(observedAt));
+}
+
+/** Re-render when the agreement changes (a settlement by the worker, the other party's action). */
+function watch(a) {
+  clearTimeout(watching);
+  const here = location.hash;
+  const seen = JSON.stringify(a.milestones.map((m) => [m.status, m.client_approved, m.holdback_status])) + a.status;
+  watching = setTimeout(async () => {
+    if (location.hash !== here || document.activeElement?.matches("input, select, textarea")) return watch(a);
+    try {
+      const now = await api("GET", `/v1/agreements/${a.id}`);
+      const state = JSON.stringify(now.milestones.map((m) => [m.status, m.client_approved, m.holdback_status])) + now.status;
+      if (state !== seen && location.hash === here) {
+        const log = view.querySelector("#progress")?.innerHTML ?? "";
+        await agreementPage(a.id);
+        const progress = view.querySelector("#progress");
+        if (progress) progress.innerHTML = log;
+        return;
+      }
+    } catch (e) { /* the next poll tries again */ }
+    if (location.hash === here) watch(a);
+  }, POLL_MS);
+}
 
 export async function agreementPage(pk) {
   const [a, report, attestations, invoices] = await Promise.all([
     api("GET", `/v1/agreements/${pk}`), api("GET", `/v1/agreements/${pk}/audit-report`),
     api("GET", `/v1/agreements/${pk}/attestations`), api("GET", `/v1/agreements/${pk}/invoices`),
   ]);
+  await loadExplorer();
   const t = await token(a.token), me = session().address, my = role(a, me), now = Math.floor(Date.now() / 1000);
   const consented = a.consents.some((c) => c.party.toLowerCase() === me.toLowerCase());
   const top = [];
@@ -23,9 +60,8 @@ export async function agreementPage(pk) {
 
   view.innerHTML = `<h1>${esc(a.title)} ${badge(stage(a))}</h1>
     <section><div class="grid">
-      <div><strong>Client</strong><br><span class="hash">${esc(a.client)}</span></div>
-      <div><strong>Provider</strong><br><span class="hash">${esc(a.provider)}</span></div>
-      <div><strong>Arbiter</strong><br><span class="hash">${a.arbiter === ETH ? "none" : esc(a.arbiter)}</span></div>
+      ${[["Client", a.client], ["Provider", a.provider], ["Arbiter", a.arbiter]].map(([label, address]) => `<div><strong>${label}</strong><br>${address === ETH ? "none"
+        : `${who(address)} <button class="link" data-name="${esc(address)}" aria-label="Name the ${label.toLowerCase()} in your address book">name…</button>`}</div>`).join("")}
       <div><strong>Paid in</strong><br>${esc(t.symbol)}</div>
       <div><strong>Oracles</strong><br>${a.threshold} of ${a.oracles.length}</div>
       <div><strong>Cure window</strong><br>${a.cure_window / DAY} days</div>
@@ -47,6 +83,13 @@ export async function agreementPage(pk) {
 
   for (const button of view.querySelectorAll("button[data-action]")) button.onclick = () => act(a, button.dataset.action, Number(button.dataset.index), button.dataset.digest);
   view.querySelector("#print").onclick = () => window.print();
+  for (const button of view.querySelectorAll("button[data-name]")) {
+    button.onclick = () => {
+      const name = window.prompt(`A name for ${button.dataset.name} (empty: forget it)`, names()[button.dataset.name.toLowerCase()] || "");
+      if (name !== null) { nameAddress(button.dataset.name, name.trim()); agreementPage(a.id); }
+    };
+  }
+  watch(a);
   for (const button of view.querySelectorAll("button[data-doc]")) button.onclick = () => openDocument(button.dataset.doc).catch((e) => toast(e.message));
   const form = view.querySelector("#whatif form");
   form.onsubmit = async (event) => {
@@ -66,11 +109,15 @@ function milestoneCard(a, m, attestations, t, my, now) {
   const mine = attestations.filter((x) => x.milestone_index === m.index).sort((x, y) => x.observed_at - y.observed_at);
   const latest = mine[mine.length - 1];
   const dir = m.higher_is_better ? "at least" : "at most";
-  const actions = [];
+  const actions = [], warnings = [];
   if (a.status === "active" && m.status === "open") {
     if (my === "client" && m.requires_client_approval && !m.client_approved) actions.push(["approve", "Approve the delivery"]);
     if (my === "provider") actions.push(["release", "Request release (the oracles measure now)"]);
-    if (my === "provider" && latest && latest.complete && !latest.meets_target) actions.push(["accept-partial", `Accept the partial result (${metric(latest.value, m)})`, latest.digest]);
+    if (my === "provider" && latest && latest.complete && !latest.meets_target) {
+      const p = payoutAt(m, latest.value, latest.observed_at);
+      actions.push(["accept-partial", `Accept the partial result (${metric(latest.value, m)}): pays ${money(p.paidNow, t)} now`, latest.digest]);
+      if (p.net === 0n) warnings.push(`Below the floor: accepting ${metric(latest.value, m)} pays the provider ${money(0n, t)} and refunds ${money(p.refund, t)} to the client.`);
+    }
     if (my === "client" || my === "provider") actions.push(["dispute", "Dispute"]);
     if (my === "client" && now > m.deadline + a.cure_window) actions.push(["reclaim", "Reclaim (deadline and cure window passed)"]);
   }
@@ -93,6 +140,7 @@ function milestoneCard(a, m, attestations, t, my, now) {
       <div><strong>Late penalty</strong><br>${m.late_penalty_bps_per_day / 100}%/day, at most ${m.max_late_penalty_bps / 100}%</div>
       ${m.paid_now ? `<div><strong>Paid</strong><br>${money(m.paid_now, t)} (refunded ${money(m.refund, t)})</div>` : ""}${holdback}
     </div>${chart}
+    ${warnings.map((w) => `<p class="error" role="alert">${esc(w)}</p>`).join("")}
     <div class="actions">${actions.map(([k, label, digest]) => `<button data-action="${k}" data-index="${m.index}" data-digest="${digest || ""}">${esc(label)}</button>`).join("")}</div></section>`;
 }
 
@@ -113,7 +161,7 @@ function timeline(a, report, attestations) {
     .concat(report.events.map((e) => ({ at: e.block_time, html: `${esc(e.name)}${e.args.index !== undefined ? ` (milestone ${Number(e.args.index) + 1})` : ""}`, tx: e.tx_hash })))
     .sort((x, y) => x.at - y.at);
   return `<table><thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Transaction</th></tr></thead><tbody>${items
-    .map((i) => `<tr><td>${date(i.at)}</td><td>${i.html}</td><td class="hash">${i.tx ? esc(i.tx) : ""}</td></tr>`).join("") || `<tr><td colspan="3">Nothing yet.</td></tr>`}</tbody></table>`;
+    .map((i) => `<tr><td>${date(i.at)}</td><td>${i.html}</td><td>${i.tx ? txLink(i.tx) : ""}</td></tr>`).join("") || `<tr><td colspan="3">Nothing yet.</td></tr>`}</tbody></table>`;
 }
 
 /** An action on the agreement: a signature or the transactions the API prepares, with each transaction's state shown. */
