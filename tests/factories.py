@@ -11,8 +11,8 @@ from web3 import Web3
 from attestpay import typed_data
 from attestpay.terms import AgreementTerms, Milestone
 from oracle.batcher import AnchorQueue
-from oracle.coordinator import OracleNode
 from oracle.evidence import EvidenceStore
+from oracle.node import OracleNode
 from oracle.service import create_app
 from oracle.signer import OracleSigner
 

@@ -57,22 +57,19 @@ class Deal:
         return f"/v1/agreements/{self.pk}/{tail}"
 
     def request_release(self, index: int) -> dict:
-        """The provider asks; every oracle node measures at the chain's time and pushes its signature."""
-        answer = self.stage.call(self.stage.provider, "POST", self.path(f"milestones/{index}/request-release"))
-        failed = [n for n in answer["nodes"] if not n["ok"] or n["detail"]]
-        if failed:
-            raise DemoFailed(f"agreement {self.pk} milestone {index}: oracle nodes failed: {failed}")
-        digests = {n["digest"] for n in answer["nodes"]}
-        if len(digests) != 1:
+        """The provider asks; the workers have every oracle node measure at the chain's time and sign."""
+        asked = self.stage.call(self.stage.provider, "POST", self.path(f"milestones/{index}/request-release"))
+        answer = self.stage.release_request(asked["id"])
+        if answer["status"] != "agreed":
             raise DemoFailed(
-                f"agreement {self.pk} milestone {index}: the oracle nodes measured differently: {answer['nodes']}"
+                f"agreement {self.pk} milestone {index}: the oracle nodes ended {answer['status']}: {answer['answers']}"
             )
-        self.played.measured[index] = digests.pop()
-        value = answer["nodes"][0]["value"]
+        self.played.measured[index] = answer["agreed_digest"]
+        signed = [a for a in answer["answers"] if a["digest"] == answer["agreed_digest"]]
         self.played.tell(
-            index, f"provider requested release: {len(answer['nodes'])} oracle nodes measured the evidence and signed"
+            index, f"provider requested release: {len(signed)} oracle nodes measured the evidence and signed"
         )
-        return answer | {"value": value}
+        return answer | {"value": signed[0]["value"]}
 
     def milestone(self, index: int) -> dict:
         return self.stage.agreement(self.pk)["milestones"][index]

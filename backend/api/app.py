@@ -10,10 +10,12 @@ from pathlib import Path
 
 from anyio import to_thread
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DBAPIError
 
+from attestpay.observability import RequestLog, metrics_body
 from backend.api.ratelimit import RateLimiter
 from backend.api.routes import (
     agreements,
@@ -34,6 +36,7 @@ from backend.engine.worker import Worker
 from backend.errors import BackendError, ChainUnavailable
 from backend.memory import BoundedMap
 from backend.services.auth import PrincipalCache
+from backend.services.metrics import DatabaseCollector
 from backend.settings import Settings, get_settings
 
 
@@ -86,8 +89,22 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
 
     for module in (health, auth, agreements, transactions, attestations, automation, invoices, reports, evidence):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    _observe(app)
     _serve_dashboard(app, settings.web_dir)
     return app
+
+
+def _observe(app: FastAPI) -> None:
+    """A JSON log line per request (`attestpay.observability`) and Prometheus metrics at /metrics:
+    requests, and the database's relayer intents, release requests and node answers by state."""
+    registry = CollectorRegistry()
+    registry.register(DatabaseCollector(app.state.read_sessions))
+    app.add_middleware(RequestLog, registry=registry, logger="attestpay.requests")
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, content_type = metrics_body(registry)
+        return Response(body, media_type=content_type)
 
 
 def _serve_dashboard(app: FastAPI, web_dir: Path) -> None:

@@ -78,6 +78,12 @@ class MilestoneIn(_In):
     max_late_penalty_bps: Bps = 0
     holdback_bps: Bps = 0
     requires_client_approval: bool = False
+    measure_every_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=365 * 86_400,
+        description="off-chain: have the oracles measure this often before the deadline",
+    )
 
 
 class AgreementIn(_In):
@@ -111,6 +117,7 @@ class MilestoneOut(BaseModel):
     holdback_bps: int
     higher_is_better: bool
     requires_client_approval: bool
+    measure_every_seconds: int | None = None
     status: str
     client_approved: bool
     settled_value: Int256 | None
@@ -356,17 +363,33 @@ class IntentOut(BaseModel):
     created_at: int
 
 
-class MeasurementAsked(BaseModel):
+class NodeAnswerOut(BaseModel):
+    round: int
     node: str
-    ok: bool
-    value: int | None = None
-    digest: str | None = None
-    detail: str | None = None
+    observed_at: int
+    status: str = Field(description="pending asked signed refused timed_out failed")
+    attempts: int
+    value: Int256 | None
+    digest: str | None
+    evidence_hash: str | None
+    signer: str | None
+    detail: str | None = Field(description="why a node refused, or the last fault")
+    seconds: float | None = Field(description="how long the node took to answer")
+    updated_at: float = Field(description="when this answer last changed (unix seconds)")
 
 
 class ReleaseRequestOut(BaseModel):
+    id: int
+    agreement_pk: int
+    milestone_index: int
+    trigger: str = Field(description="request deadline cadence")
+    round: int = Field(description="1; 2 when the first answers were split and the nodes measured again")
     observed_at: int
-    nodes: list[MeasurementAsked]
+    status: str = Field(description="measuring agreed disagree failed")
+    agreed_digest: str | None
+    created_at: int
+    updated_at: int
+    answers: list[NodeAnswerOut]
 
 
 class ApiKeyIn(_In):
