@@ -144,10 +144,8 @@ def claim_due(session: Session, now: float, lease_seconds: float, limit: int = 6
         agreement = session.get(Agreement, request.agreement_pk)
         milestone = agreement.milestones[request.milestone_index]
         if request.status != "measuring" or milestone.status != "open":
-            answer.status, answer.detail = (
-                "failed",
-                f"not asked: the request is {request.status}, the milestone {milestone.status}",
-            )
+            reason = f"not asked again: the request is {request.status}, the milestone {milestone.status}"
+            answer.status, answer.detail = "failed", "; ".join(filter(None, (answer.detail, reason)))[:500]
             continue
         answer.status, answer.attempts, answer.lease_until = "asked", answer.attempts + 1, now + lease_seconds
         if answer.attempts == 1:
