@@ -127,6 +127,7 @@ bench: install
 	$(PY) scripts/bench_oracle.py
 	$(PY) scripts/bench_api.py
 	$(PY) scripts/bench_chain.py
+	$(PY) scripts/bench_oracle_network.py
 	$(PY) scripts/bench_auditor.py
 	$(PY) scripts/bench_design.py
 	$(PY) scripts/bench_peers.py

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+from eth_account import Account
+from eth_typing import HexStr
 
 from attestpay.devchain import AnvilChain, free_port
 
@@ -170,3 +172,51 @@ class FaultyRpc:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+NODE_PASSWORD = "oracle-node-keystore-password"
+
+
+def start_oracle_node(
+    workdir: Path, private_key: str, chain_id: int, escrow: str, api_key: str, port: int | None = None, **extra: str
+) -> tuple[subprocess.Popen, str]:
+    """An oracle node as its operator runs it (`attestpay-oracle serve`): its data in
+    `workdir/data`, its own evidence store, anchoring queue and encrypted keystore, secrets in the
+    environment and files only. Returns the process and its URL once it answers; start it again
+    with the same `workdir` and `port` to restart it. `extra`: more ORACLE_* settings."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    keystore, password = workdir / "keystore.json", workdir / "password"
+    if not keystore.exists():
+        keystore.write_text(
+            json.dumps(Account.encrypt(HexStr(private_key), NODE_PASSWORD, kdf="pbkdf2", iterations=1_000))
+        )
+    password.write_text(NODE_PASSWORD + "\n")
+    port = port or free_port()
+    env = (
+        {k: v for k, v in os.environ.items() if not k.startswith("ORACLE_")}
+        | {
+            "ORACLE_API_KEY": api_key,
+            "ORACLE_KEYSTORE": str(keystore),
+            "ORACLE_PASSWORD_FILE": str(password),
+            "ORACLE_ESCROW": escrow,
+            "ORACLE_CHAIN_ID": str(chain_id),
+            "ORACLE_DATA_DIR": str(workdir / "data"),
+            "ORACLE_EVIDENCE_DIR": str(workdir / "evidence"),
+            "ORACLE_QUEUE_DIR": str(workdir / "queue"),
+        }
+        | extra
+    )
+    command = [str(Path(sys.executable).parent / "attestpay-oracle"), "serve", "--port", str(port)]
+    log = (workdir / "node.log").open("ab")
+    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"the oracle node exited: {(workdir / 'node.log').read_text()[-2000:]}")
+        time.sleep(0.1)
+    raise RuntimeError("the oracle node did not start")

@@ -116,7 +116,7 @@ def party_of(ctx: click.Context) -> Caller:
     return ctx.obj["party"]
 
 
-def _show(ctx: click.Context, body: dict) -> None:
+def show_agreement(ctx: click.Context, body: dict) -> None:
     if ctx.obj["json"]:
         click.echo(json.dumps(body, indent=2))
         return
@@ -143,7 +143,7 @@ def token_of(party: Caller, address: str) -> Token:
 def create(ctx: click.Context, terms: Path) -> None:
     """Draft an agreement from a terms file (docs/terms.md; `attestpay terms check` tells it back)."""
     party = party_of(ctx)
-    _show(
+    show_agreement(
         ctx,
         party.call("POST", "/v1/agreements", json=api_body(party, terms, ctx.obj["wallets"], ctx.obj["deployment"])),
     )
@@ -174,7 +174,7 @@ def api_body(party: Caller, terms: Path, wallets: Path, deployment: Path) -> dic
 @click.pass_context
 def propose(ctx: click.Context, pk: int) -> None:
     """Freeze the terms; the agreement id (their EIP-712 hash) is fixed from now on."""
-    _show(ctx, party_of(ctx).call("POST", f"/v1/agreements/{pk}/propose"))
+    show_agreement(ctx, party_of(ctx).call("POST", f"/v1/agreements/{pk}/propose"))
 
 
 @agreement.command()
@@ -185,7 +185,7 @@ def consent(ctx: click.Context, pk: int) -> None:
     party = party_of(ctx)
     data = party.call("GET", f"/v1/agreements/{pk}/typed-data")
     signature = "0x" + Account.sign_typed_data(party.key, full_message=data["typed_data"]).signature.hex()
-    _show(ctx, party.call("POST", f"/v1/agreements/{pk}/consents", json={"signature": signature}))
+    show_agreement(ctx, party.call("POST", f"/v1/agreements/{pk}/consents", json={"signature": signature}))
 
 
 @agreement.command()
@@ -217,7 +217,7 @@ def fund(ctx: click.Context, pk: int, rpc: str | None, with_permit: bool, gasles
             click.echo(
                 f"signed: the relayer registers and funds the escrow (intent {intent['id']}, {intent['status']})"
             )
-        _show(ctx, party.call("GET", f"/v1/agreements/{pk}"))
+        show_agreement(ctx, party.call("GET", f"/v1/agreements/{pk}"))
         return
     w3 = Web3(HTTPProvider(rpc, request_kwargs={"timeout": 60}))
     path = f"/v1/agreements/{pk}/transactions/" + ("fund-with-permit" if with_permit else "fund")
@@ -228,7 +228,7 @@ def fund(ctx: click.Context, pk: int, rpc: str | None, with_permit: bool, gasles
         raise Failed(f"the funding did not go through: {exc}") from None
     if not ctx.obj["json"]:
         click.echo("\n".join(f"sent {h}" for h in hashes))
-    _show(ctx, party.call("GET", f"/v1/agreements/{pk}"))
+    show_agreement(ctx, party.call("GET", f"/v1/agreements/{pk}"))
 
 
 @agreement.command()
@@ -236,7 +236,7 @@ def fund(ctx: click.Context, pk: int, rpc: str | None, with_permit: bool, gasles
 @click.pass_context
 def show(ctx: click.Context, pk: int) -> None:
     """The agreement, its milestones and their terms, as the backend knows them."""
-    _show(ctx, party_of(ctx).call("GET", f"/v1/agreements/{pk}"))
+    show_agreement(ctx, party_of(ctx).call("GET", f"/v1/agreements/{pk}"))
 
 
 @agreement.command()

@@ -15,7 +15,7 @@ from web3 import HTTPProvider, Web3
 
 from attestpay.tokens import format_amount
 from attestpay_cli import Failed
-from attestpay_cli.agreement import Caller, _show, api_body, party_of, token_of
+from attestpay_cli.agreement import Caller, api_body, party_of, show_agreement, token_of
 
 FINAL_INTENT = {"confirmed", "failed", "superseded"}
 
@@ -43,7 +43,7 @@ def _send(ctx: click.Context, pk: int, rpc: str, action: str, body: dict | None 
     if not ctx.obj["json"]:
         click.echo("\n".join(f"sent {h}" for h in hashes))
     if pk:
-        _show(ctx, _agreement(party, pk))
+        show_agreement(ctx, _agreement(party, pk))
 
 
 _rpc = click.option(
@@ -81,30 +81,23 @@ def request_release(ctx: click.Context, pk: int, milestone: int, wait: float) ->
     answer = _follow(party, answer, wait)
     if ctx.obj["json"]:
         click.echo(json.dumps(answer, indent=2))
-    for node in answer.get("nodes", []):
-        value = node.get("value")
-        line = f"  oracle {node.get('node', '?')}: " + (
-            "measured " + str(value) if node.get("ok") else f"failed: {node.get('detail')}"
-        )
-        if not ctx.obj["json"]:
-            click.echo(line)
+    else:
+        click.echo(f"  release request {answer['id']}: {answer['status']} (round {answer['round']})")
+        for node in answer["answers"]:
+            value = f"measured {node['value']}, signed" if node["status"] == "signed" else node["status"]
+            detail = f": {node['detail']}" if node.get("detail") and node["status"] != "signed" else ""
+            click.echo(f"  oracle {node['node']}: {value}{detail}")
     if wait > 0:
         _watch(ctx, pk, index, wait)
 
 
 def _follow(party: Caller, answer: dict, wait: float) -> dict:
-    """A release request answered at once (200, the nodes' results) or accepted for later (202 with
-    a progress link): follow the link until the request is done or `wait` passes."""
-    link = answer.get("progress") or answer.get("progress_url") or answer.get("url")
+    """The release request (answered 202 at once): followed at GET /v1/release-requests/{id} while the
+    nodes measure, until it is agreed, disagree or failed, or `wait` passes."""
     deadline = time.monotonic() + wait
-    while (
-        link
-        and not answer.get("nodes")
-        and answer.get("status") not in ("done", "failed", "complete")
-        and time.monotonic() < deadline
-    ):
+    while answer["status"] == "measuring" and time.monotonic() < deadline:
         time.sleep(0.5)
-        answer = party.call("GET", link)
+        answer = party.call("GET", f"/v1/release-requests/{answer['id']}")
     return answer
 
 
@@ -251,7 +244,7 @@ def release_holdback(ctx: click.Context, pk: int, milestone: int, rpc: str) -> N
 @click.pass_context
 def amend(ctx: click.Context, pk: int, terms: Path) -> None:
     """Rewrite a draft's terms from a terms file (before it is proposed)."""
-    _show(
+    show_agreement(
         ctx,
         party_of(ctx).call(
             "PUT",

@@ -155,11 +155,10 @@ class Network:
             "serve",
             "--port",
             str(port),
-            "--api-key",
-            node_key,
         ]
         command += ["--escrow", self.chain.escrow.address, "--chain-id", str(self.chain.chain_id)]
-        command += ["--backend", self.url, "--backend-api-key", push_key, "--data", str(self.data)]
+        command += ["--rpc", self.chain.url, "--registry", self.chain.registry.address]  # it anchors by itself
+        command += ["--backend", self.url, "--data", str(self.data)]
         command += [
             "--evidence",
             str(self.evidence),
@@ -170,7 +169,8 @@ class Network:
         ]
         command += ["--password-file", str(self.password_file)]
         log = (self.logs / f"oracle-{n}.log").open("ab")
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        keys = {"ORACLE_API_KEY": node_key, "ORACLE_BACKEND_API_KEY": push_key}  # never in argv (ps shows it)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=os.environ | keys)
         for _ in range(300):
             try:
                 httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)

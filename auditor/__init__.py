@@ -16,6 +16,7 @@ def audit(
     start_block: int = 0,
     evidence: Path | None = None,
     progress: Callable[[int, int], None] = lambda done, total: None,
+    anchor_window: float | None = None,
 ) -> dict:
     """The JSON report (`auditor.report.as_json`) of every agreement on `escrow`."""
     from auditor import history as chain_history
@@ -24,4 +25,4 @@ def audit(
     from oracle.evidence import EvidenceStore
 
     history = chain_history.read(w3, escrow, start_block, progress)
-    return as_json(history, Auditor(history, EvidenceStore(evidence) if evidence else None).run(w3))
+    return as_json(history, Auditor(history, EvidenceStore(evidence) if evidence else None, anchor_window).run(w3))

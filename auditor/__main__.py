@@ -1,6 +1,8 @@
-"""`python -m auditor --rpc URL --deployment deployment.json [--evidence DIR] [--json F] [--html F]`:
+"""`python -m auditor --rpc URL --deployment deployment.json [--evidence DIR] [--anchor-window S] [--json F]
+[--html F]`:
 the verdict per agreement, the reason for every discrepancy. Exit status: 0 every payout checks
-out, 1 a discrepancy, 2 bad input or an unreachable chain."""
+out (settlements whose anchoring is still within the nodes' window are warnings), 1 a
+discrepancy, 2 bad input or an unreachable chain."""
 
 from __future__ import annotations
 
@@ -38,6 +40,13 @@ def main(argv: list[str] | None = None, prog: str = "attestpay-audit") -> int:
     parser.add_argument(
         "--evidence", type=Path, help="the published evidence store: batch files, metric specs, evidence bytes"
     )
+    parser.add_argument(
+        "--anchor-window",
+        type=float,
+        default=300.0,
+        help="the oracle nodes' anchoring window in seconds (default 300): a settled attestation not yet "
+        "anchored is a warning for this long (plus 60 s), a discrepancy after",
+    )
     parser.add_argument("--json", type=Path, help="write the JSON report here ('-': standard output)")
     parser.add_argument("--html", type=Path, help="write the printable HTML report here")
     args = parser.parse_args(argv)
@@ -64,7 +73,7 @@ def main(argv: list[str] | None = None, prog: str = "attestpay-audit") -> int:
         if problem:
             print(f"error: {problem}", file=sys.stderr)
             return 2
-        report = audit(w3, Web3.to_checksum_address(escrow), start, args.evidence, progress)
+        report = audit(w3, Web3.to_checksum_address(escrow), start, args.evidence, progress, args.anchor_window)
     except (ConnectionError, OSError) as exc:
         print(f"\nerror: the chain at {args.rpc} did not answer: {exc}", file=sys.stderr)
         return 2
@@ -79,10 +88,17 @@ def main(argv: list[str] | None = None, prog: str = "attestpay-audit") -> int:
             print(f"{a['agreementId']}: {'passed' if a['passed'] else 'FAILED'} ({a['settlements']} settlements)")
             for failure in a["failures"]:
                 print(f"  - {failure}")
+            for pending in a["pending"]:
+                print(f"  ~ warning: {pending}")
         print(
             f"{report['settlementsVerified']} settlements verified: "
             f"{'every payout checks out' if report['passed'] else 'DISCREPANCIES FOUND'}"
         )
+        if report["anchoringPending"]:
+            print(
+                f"warning: {len(report['anchoringPending'])} settled attestations are not anchored yet, "
+                "within the oracle nodes' anchoring window (not a discrepancy; verify again after the window)"
+            )
     return 0 if report["passed"] else 1
 
 

@@ -49,6 +49,7 @@ class Verdict:
     refunded: int = 0  # base units those settlements returned to the client
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # settled, anchoring still within the nodes' window
 
     @property
     def passed(self) -> bool:
@@ -82,9 +83,16 @@ class AgreementLedger:
         return open_funds + sum(self.held_back.values())
 
 
+ANCHOR_GRACE = 60  # seconds past the nodes' window: an anchor transaction being mined, a tick of the schedule
+
+
 class Auditor:
-    def __init__(self, history: History, evidence: EvidenceStore | None) -> None:
-        self.history, self.evidence = history, evidence
+    def __init__(self, history: History, evidence: EvidenceStore | None, anchor_window: float | None = None) -> None:
+        """`anchor_window`: the nodes' anchoring window in seconds. A settled attestation not yet in
+        an anchored batch is then a warning while its settlement is younger than the window plus
+        ANCHOR_GRACE (on the chain's clock), and a discrepancy after; without it, at once."""
+        self.history, self.evidence, self.anchor_window = history, evidence, anchor_window
+        self._head_time: int | None = None
         self.agreements: dict[str, AgreementLedger] = {}
         self.verdicts: dict[str, Verdict] = {}
         self._batch_trees: dict[str, list[str] | None] = {}
@@ -93,6 +101,7 @@ class Auditor:
             self._credits[e["transactionHash"]].append((e["args"]["token"], e["args"]["account"], e["args"]["amount"]))
 
     def run(self, w3: Web3) -> list[Verdict]:
+        self._w3 = w3
         self._replay()
         settlements = {s.event["transactionHash"] + str(s.event["logIndex"]): s for s in self.history.settlements}
         for e in self.history.events:
@@ -192,7 +201,7 @@ class Auditor:
             verdict.notes.append(f"{where}: signatures not checked (the transaction did not call settle itself)")
         else:
             self._call(verdict, where, agreement, s, milestone)
-        self._anchoring(verdict, where, a["attestation"])
+        self._anchoring(verdict, where, a["attestation"], e["blockNumber"])
         figures = payout.compute(milestone, a["value"], a["observedAt"])
         expected = (figures.paid_now, figures.holdback, figures.refund)
         if (a["paidNow"], a["holdback"], a["refund"]) != expected:
@@ -259,13 +268,28 @@ class Auditor:
         """The members whose revocation of their signature of `digest` came before `when`."""
         return frozenset(bytes.fromhex(o[2:]) for o in oracles if self.history.revoked.get((digest, o), when) < when)
 
-    def _anchoring(self, verdict: Verdict, where: str, digest: str) -> None:
+    def _anchoring(self, verdict: Verdict, where: str, digest: str, block: int) -> None:
         if self.evidence is None:
             verdict.notes.append(f"{where}: anchoring not checked (no evidence location for the batch files)")
             return
         leaf = "0x" + typed_data.registry_leaf(bytes.fromhex(digest[2:])).hex()
-        if not any(self._proves(root, uri, leaf) for root, (_, uri) in self.history.batches.items()):
-            verdict.failures.append(f"{where}: attestation {digest} is not in any batch anchored in the registry")
+        if any(self._proves(root, uri, leaf) for root, (_, uri) in self.history.batches.items()):
+            return
+        age = self._age(block)
+        if self.anchor_window is not None and age <= self.anchor_window + ANCHOR_GRACE:
+            verdict.pending.append(
+                f"{where}: attestation {digest} settled {age} s ago, anchoring pending within the nodes' window "
+                f"({self.anchor_window:g} s + {ANCHOR_GRACE} s)"
+            )
+            return
+        late = f", settled {age} s ago: past the nodes' window" if self.anchor_window is not None else ""
+        verdict.failures.append(f"{where}: attestation {digest} is not in any batch anchored in the registry{late}")
+
+    def _age(self, block: int) -> int:
+        """Seconds from `block` to the head, on the chain's clock."""
+        if self._head_time is None:
+            self._head_time = self._w3.eth.get_block(self.history.head)["timestamp"]
+        return self._head_time - self._w3.eth.get_block(block)["timestamp"]
 
     def _proves(self, root: str, uri: str, leaf: str) -> bool:
         """The published batch file under `uri` has `leaf`, and its proof leads to the registry's `root`."""

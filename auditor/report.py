@@ -19,6 +19,7 @@ def as_json(history: History, verdicts: list[Verdict]) -> dict:
         "registry": history.registry,
         "headBlock": history.head,
         "settlementsVerified": sum(v.settlements for v in verdicts),
+        "anchoringPending": [f"{v.agreement_id}: {p}" for v in verdicts for p in v.pending],
         "agreements": [
             {
                 "agreementId": v.agreement_id,
@@ -29,6 +30,7 @@ def as_json(history: History, verdicts: list[Verdict]) -> dict:
                 "passed": v.passed,
                 "failures": v.failures,
                 "notes": v.notes,
+                "pending": v.pending,
             }
             for v in verdicts
         ],
@@ -60,7 +62,8 @@ code { font-size: .85em; word-break: break-all; }
 <td>{{ money(a.settled, a.token) }}</td><td>{{ money(a.refunded, a.token) }}</td>
 <td class="{{ 'pass' if a.passed else 'fail' }}">{{ 'passed' if a.passed else 'failed' }}
 {% if a.failures %}<ul>{% for f in a.failures %}<li>{{ f }}</li>{% endfor %}</ul>{% endif %}
-{% if a.notes %}<ul>{% for n in a.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}</td></tr>
+{% if a.notes %}<ul>{% for n in a.notes %}<li>{{ n }}</li>{% endfor %}</ul>{% endif %}\
+{% if a.pending %}<ul>{% for n in a.pending %}<li>warning: {{ n }}</li>{% endfor %}</ul>{% endif %}</td></tr>
 {% endfor %}</tbody></table></body></html>
 """)
 

@@ -60,8 +60,10 @@ class Settings(BaseSettings):
     replace_after_seconds: float = 60  # a transaction not mined by then is replaced with higher fees
     poll_seconds: float = 0.5  # how long an idle worker waits before looking again
     worker_in_process: bool = False  # run the worker in the API process (the embedded chain needs it)
-    oracle_nodes: list[str] = []  # oracle services asked to measure when a provider requests release
+    oracle_nodes: list[str] = []  # oracle services asked to measure (release requests, deadlines, cadences)
     oracle_node_api_key: SecretStr | None = None
+    oracle_node_timeout_seconds: float = Field(default=10, gt=0)  # one node's answer to one ask
+    oracle_node_attempts: int = Field(default=3, ge=1)  # asks per node and round (timeouts, faults)
     webhook_max_attempts: int = 10
     evidence_dir: Path | None = None  # the published evidence store the auditor reads (batch files, specs, evidence)
     web_dir: Path = WEB_BUILD  # the dashboard's bundle, served at /app

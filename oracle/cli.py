@@ -5,6 +5,8 @@ Settings come from options or ORACLE_* environment variables."""
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,10 +18,10 @@ from attestpay import typed_data
 from attestpay.contracts import contract_at
 from attestpay.process import restore_recursion_limit
 from oracle.batcher import AnchorQueue
-from oracle.coordinator import MeasurementRequest, OracleNode
 from oracle.errors import OracleError
 from oracle.evidence import EvidenceStore
 from oracle.measure import measure as measure_spec
+from oracle.node import MeasurementRequest, OracleNode
 from oracle.registry import revoke as revoke_attestation
 from oracle.signer import OracleSigner, create_keystore, read_password
 from oracle.spec import load_spec
@@ -69,6 +71,11 @@ def _hex32(value: str) -> bytes:
 
 def _emit(as_json: bool, data: dict, human: str) -> None:
     click.echo(json.dumps(data, indent=2) if as_json else human)
+
+
+def _anchor_queue(queue: Path) -> AnchorQueue:
+    """The queue's database: ORACLE_QUEUE_URL (PostgreSQL in production), else SQLite in `queue`."""
+    return AnchorQueue(os.environ.get("ORACLE_QUEUE_URL") or queue)
 
 
 def _signer(keystore: Path, password_file: Path | None) -> OracleSigner:
@@ -146,7 +153,7 @@ def attest(
     att = node.attestation(request, measured)
     signature = signer.sign_attestation(att, chain_id, node.escrow)
     digest = typed_data.attestation_digest(att, chain_id, node.escrow)
-    AnchorQueue(queue).add(digest)
+    _anchor_queue(queue).add(digest)
     out = {
         "attestation": att.to_json(),
         "digest": "0x" + digest.hex(),
@@ -174,7 +181,7 @@ def attest(
 def anchor(rpc, registry, evidence, queue, keystore, password_file, as_json):
     """Anchor every queued attestation as one Merkle batch in the registry."""
     w3 = Web3(HTTPProvider(rpc))
-    record = AnchorQueue(queue).anchor_pending(
+    record = _anchor_queue(queue).anchor_pending(
         w3, contract_at(w3, "AttestationRegistry", registry), _signer(keystore, password_file), EvidenceStore(evidence)
     )
     if record is None:
@@ -193,7 +200,7 @@ def anchor(rpc, registry, evidence, queue, keystore, password_file, as_json):
 @_json
 def proof(digest, queue, as_json):
     """Print the anchored root and inclusion proof of an attestation DIGEST."""
-    root, path = AnchorQueue(queue).proof(_hex32(digest))
+    root, path = _anchor_queue(queue).proof(_hex32(digest))
     out = {"root": "0x" + root.hex(), "proof": ["0x" + p.hex() for p in path]}
     _emit(as_json, out, "\n".join([f"root 0x{root.hex()}", *out["proof"]]))
 
@@ -213,32 +220,89 @@ def revoke(digest, rpc, registry, keystore, password_file):
     click.echo(f"revoked {signer.address}'s signature of 0x{_hex32(digest).hex()}")
 
 
+def secret_setting(name: str, required: bool) -> str | None:
+    """A secret from the environment (`NAME`) or a file (`NAME_FILE`, its first line), never from
+    the command line, where `ps` shows it to every user of the machine."""
+    if os.environ.get(name):
+        return os.environ[name]
+    if os.environ.get(name + "_FILE"):
+        try:
+            return Path(os.environ[name + "_FILE"]).read_text().splitlines()[0].strip()
+        except (OSError, IndexError) as exc:
+            raise OracleError(f"cannot read {name}_FILE: {exc}") from None
+    if required:
+        raise OracleError(f"set {name} or {name}_FILE (a file holding it); secrets are never command-line options")
+    return None
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8600, show_default=True)
-@click.option("--api-key", envvar="ORACLE_API_KEY", required=True, help="callers send it as X-API-Key")
 @click.option("--escrow", envvar="ORACLE_ESCROW", required=True, help="MilestoneEscrow address")
 @click.option("--chain-id", envvar="ORACLE_CHAIN_ID", type=int, required=True)
 @click.option("--backend", envvar="ORACLE_BACKEND_URL", help="where signed attestations are pushed")
-@click.option("--backend-api-key", envvar="ORACLE_BACKEND_API_KEY", default="")
+@click.option("--rpc", envvar="ORACLE_RPC_URL", help="JSON-RPC URL: with --registry, the node anchors by itself")
+@click.option("--registry", envvar="ORACLE_REGISTRY", help="AttestationRegistry address")
+@click.option(
+    "--anchor-batch-size",
+    type=click.IntRange(min=1),
+    default=100,
+    envvar="ORACLE_ANCHOR_BATCH_SIZE",
+    show_default=True,
+    help="anchor as soon as this many attestations wait",
+)
+@click.option(
+    "--anchor-window",
+    type=click.FloatRange(min=0.1),
+    default=300.0,
+    envvar="ORACLE_ANCHOR_WINDOW_SECONDS",
+    show_default=True,
+    help="anchor once the oldest waiting attestation is this old (seconds)",
+)
 @_data
 @_evidence
 @_queue
 @_keystore
 @_password_file
-def serve(
-    host, port, api_key, escrow, chain_id, backend, backend_api_key, data, evidence, queue, keystore, password_file
-):  # noqa: PLR0913
-    """Run this node's HTTP service (measure and sign, co-sign, proofs)."""
+def serve(  # noqa: PLR0913 - one option each
+    host,
+    port,
+    escrow,
+    chain_id,
+    backend,
+    rpc,
+    registry,
+    anchor_batch_size,
+    anchor_window,
+    data,
+    evidence,
+    queue,
+    keystore,
+    password_file,
+):
+    """Run this node's HTTP service (measure and sign, proofs, /metrics) and, given --rpc and
+    --registry, its anchoring. Callers' key: ORACLE_API_KEY or ORACLE_API_KEY_FILE; the backend's
+    key for pushes: ORACLE_BACKEND_API_KEY or ORACLE_BACKEND_API_KEY_FILE. Logs are JSON lines."""
     import uvicorn
 
+    from attestpay.observability import json_logging
+    from oracle.anchorer import Anchorer
     from oracle.service import BackendPush, create_app
 
-    node = OracleNode(
-        _signer(keystore, password_file), data, EvidenceStore(evidence), chain_id, Web3.to_checksum_address(escrow)
-    )
-    push = BackendPush(backend, backend_api_key) if backend else None
-    uvicorn.run(create_app(node, AnchorQueue(queue), api_key, push), host=host, port=port, log_level="warning")
+    api_key = secret_setting("ORACLE_API_KEY", required=True)
+    signer, store, anchor_queue = _signer(keystore, password_file), EvidenceStore(evidence), _anchor_queue(queue)
+    node = OracleNode(signer, data, store, chain_id, Web3.to_checksum_address(escrow))
+    push = BackendPush(backend, secret_setting("ORACLE_BACKEND_API_KEY", required=True)) if backend else None
+    anchorer = None
+    if rpc and registry:
+        w3 = Web3(HTTPProvider(rpc))
+        contract = contract_at(w3, "AttestationRegistry", registry)
+        anchorer = Anchorer(anchor_queue, w3, contract, signer, store, anchor_batch_size, anchor_window)
+    json_logging()
+    if anchorer is None:
+        logging.getLogger("oracle").warning("no --rpc and --registry: this node does not anchor by itself")
+    app = create_app(node, anchor_queue, api_key, push, anchorer)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, log_config=None)
 
 
 @main.group()

@@ -17,9 +17,5 @@ class EvidenceError(OracleError):
     """Evidence bytes are missing or do not match their hash."""
 
 
-class RefusedToSign(OracleError):
-    """A node measured something other than what it was asked to sign."""
-
-
 class KeyUnavailable(OracleError):
     """A signing key could not be loaded (wrong password, missing file, dev key outside dev mode)."""

@@ -1,25 +1,31 @@
-"""The oracle node's HTTP service: the backend asks it to measure and sign a milestone's metric,
-other nodes' coordinators ask it to co-sign, anyone with the key fetches inclusion proofs.
+"""The oracle node's HTTP service: the backend asks it to measure and sign a milestone's metric
+(every node at one observation time), anyone with the key fetches inclusion proofs.
 Every request needs the node's API key (`X-API-Key`). Signed attestations are pushed to the
 backend when one is configured."""
 
 from __future__ import annotations
 
 import hmac
+import threading
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import requests
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Response
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel, Field
 
 from attestpay import typed_data
 from attestpay.bodyguard import BodyGuard
+from attestpay.observability import RequestLog, metrics_body
 from attestpay.process import restore_recursion_limit
 from attestpay.terms import Attestation
+from oracle.anchorer import Anchorer
 from oracle.batcher import AnchorQueue
-from oracle.coordinator import MeasurementRequest, OracleNode
-from oracle.errors import OracleError, RefusedToSign, SourceError
+from oracle.errors import OracleError, SourceError
+from oracle.node import MeasurementRequest, OracleNode
 from oracle.spec import MetricSpec
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
@@ -33,16 +39,6 @@ class MeasureBody(BaseModel):
     spec: MetricSpec
     observed_at: int | None = Field(default=None, ge=0, description="default: now")
     valid_for: int = Field(default=86_400, gt=0)
-
-
-class CosignBody(BaseModel):
-    spec: MetricSpec
-    agreement_id: Hex32
-    milestone_index: int = Field(ge=0)
-    value: int
-    observed_at: int = Field(ge=0)
-    evidence_hash: Hex32
-    expires_at: int = Field(ge=0)
 
 
 class BackendPush:
@@ -75,11 +71,50 @@ def _signed_json(att: Attestation, digest: bytes, signer: str, signature: bytes)
     }
 
 
-def create_app(node: OracleNode, queue: AnchorQueue, api_key: str, backend: BackendPush | None = None) -> FastAPI:
+class NodeMetrics:
+    """What a node's operator watches: measurements by outcome, signatures, and the anchoring
+    queue (depth, and the age of the oldest attestation not yet anchored: the anchoring lag)."""
+
+    def __init__(self, queue: AnchorQueue) -> None:
+        self.registry = CollectorRegistry()
+        self.measurements = Counter(
+            "oracle_measurements", "measurement requests by outcome", ["outcome"], registry=self.registry
+        )
+        self.signatures = Counter("oracle_signatures", "attestations signed", registry=self.registry)
+        self.refusals = Counter(
+            "oracle_refusals", "measurements refused (the source could not be measured)", registry=self.registry
+        )
+        depth = Gauge("oracle_anchor_queue_depth", "signed attestations not yet anchored", registry=self.registry)
+        lag = Gauge(
+            "oracle_anchoring_lag_seconds", "age of the oldest attestation not yet anchored", registry=self.registry
+        )
+        depth.set_function(lambda: queue.waiting()[0])
+        lag.set_function(lambda: 0.0 if (oldest := queue.waiting()[1]) is None else time.time() - oldest)
+
+
+def create_app(
+    node: OracleNode,
+    queue: AnchorQueue,
+    api_key: str,
+    backend: BackendPush | None = None,
+    anchorer: Anchorer | None = None,
+) -> FastAPI:
+    """The node's service; with an `anchorer`, a thread of the service anchors the queue on schedule."""
     if len(api_key) < 16:
         raise OracleError("the oracle's API key must be at least 16 characters")
     restore_recursion_limit()
-    app = FastAPI(title="AttestPay oracle node", version="1")
+    metrics = NodeMetrics(queue)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        if anchorer is not None:
+            threading.Thread(target=anchorer.run, args=(stop,), name="oracle-anchorer", daemon=True).start()
+        yield
+        stop.set()
+
+    app = FastAPI(title="AttestPay oracle node", version="1", lifespan=lifespan)
+    app.add_middleware(RequestLog, registry=metrics.registry, logger="oracle.requests")
     app.add_middleware(BodyGuard, max_bytes=lambda _method, _path: MAX_BODY_BYTES, max_depth=MAX_JSON_DEPTH)
 
     def authorized(x_api_key: Annotated[str | None, Header()] = None) -> None:
@@ -96,7 +131,13 @@ def create_app(node: OracleNode, queue: AnchorQueue, api_key: str, backend: Back
 
     @app.get("/healthz")
     def healthz() -> dict:
-        return {"status": "ok", "signer": node.address}
+        waiting, oldest = queue.waiting()
+        return {"status": "ok", "signer": node.address, "unanchored": waiting, "oldest_unanchored_at": oldest}
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, content_type = metrics_body(metrics.registry)
+        return Response(body, media_type=content_type)
 
     @app.post("/v1/measurements", dependencies=guarded)
     def measure_and_sign(body: MeasureBody) -> dict:
@@ -108,33 +149,16 @@ def create_app(node: OracleNode, queue: AnchorQueue, api_key: str, backend: Back
         try:
             measured = node.measure(request)
         except SourceError as exc:
+            metrics.measurements.labels("refused").inc()
+            metrics.refusals.inc()
             raise HTTPException(503, f"the source could not be measured: {exc}") from None
         att = node.attestation(request, measured)
         digest = _queued(att)
         signed = _signed_json(att, digest, node.address, node.signer.sign_digest(digest))
+        metrics.measurements.labels("signed").inc()
+        metrics.signatures.inc()
         signed["pushError"] = backend.push(signed) if backend else None
         return signed | {"used": measured.used, "ignored": measured.ignored}
-
-    @app.post("/v1/cosign", dependencies=guarded)
-    def cosign(body: CosignBody) -> dict:
-        """Sign another node's attestation only if this node measures exactly the same."""
-        att = Attestation(
-            bytes.fromhex(body.agreement_id[2:]),
-            body.milestone_index,
-            body.spec.metric_id,
-            body.value,
-            body.observed_at,
-            bytes.fromhex(body.evidence_hash[2:]),
-            body.expires_at,
-        )
-        request = MeasurementRequest(att.agreement_id, att.milestone_index, body.spec, att.observed_at, att.expires_at)
-        try:
-            signature = node.cosign(att, request)
-        except RefusedToSign as exc:
-            raise HTTPException(409, str(exc)) from None
-        except SourceError as exc:
-            raise HTTPException(503, f"the source could not be measured: {exc}") from None
-        return _signed_json(att, _queued(att), node.address, signature)
 
     @app.get("/v1/proofs/{digest}", dependencies=guarded)
     def proof(digest: Hex32) -> dict:

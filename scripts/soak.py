@@ -3,12 +3,15 @@ reach the chain through a JSON-RPC proxy that delays, errors and drops a share o
 under a random mix of agreement lifecycles driven through the API and the parties' own wallets
 for a fixed time (and at most a number of lifecycles), while faults are injected on a schedule:
 a worker killed and restarted, PostgreSQL restarted (later, every database connection dropped),
-a chain reorganisation. A supervisor restarts a worker that exits, as a process manager would,
+a chain reorganisation, an oracle node killed and restarted, two oracle nodes disagreeing for a
+while (`scripts/soak_oracles.py`: three node processes that anchor by themselves, and a driver
+asking them for releases all along). A supervisor restarts a worker that exits, as a process manager would,
 and counts it.
 
 Then, once the workers have drained, every invariant is checked: the independent audit passes
 (the formula, signatures, each agreement conserving its funds, the escrow covering what it owes),
-no milestone is paid twice, the database equals the chain, and no intent is lost. The run prints
+no milestone is paid twice, the database equals the chain, no intent is lost, no attestation is
+left unanchored past the nodes' window, and every disagreement of the nodes is flagged. The run prints
 the load it held (operations per second, latency percentiles) and the faults it survived; exit
 status 0 when every invariant holds.
 
@@ -34,6 +37,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy
 from eth_account import Account
+from soak_oracles import Nodes, invariants as oracle_invariants, node_settings, release_lane
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
@@ -280,6 +284,7 @@ class Stack:
             json.dumps(Account.encrypt(self.chain.relayer.key, PASSWORD, kdf="pbkdf2", iterations=1_000))
         )
         self.proxy = FaultyRpc(self.chain.url, late_seconds=1.5)
+        self.nodes = Nodes(self.chain, workdir)
         self.env = service_env(
             self.chain,
             workdir,
@@ -291,6 +296,7 @@ class Stack:
             ATTESTPAY_WRITES_PER_MINUTE="100000",
             ATTESTPAY_RPC_URL=self.proxy.url,
             ATTESTPAY_RPC_TIMEOUT_SECONDS="1",
+            **node_settings(self.nodes),
         )
         self.apis = [start_api(self.env, workdir / f"api{n}.log") for n in range(2)]
         self.workers = [start_worker(self.env, workdir / f"worker{n}.log") for n in range(2)]
@@ -356,6 +362,7 @@ class Stack:
 
     def stop(self) -> None:
         stop(*self.workers, *(process for process, _ in self.apis))
+        self.nodes.close()
         self.proxy.close()
         self.chain.stop()
 
@@ -363,9 +370,12 @@ class Stack:
 def faults_on_schedule(stack: Stack, start: float, seconds: float, until: float) -> None:
     schedule = [
         (1 / 6, lambda: stack.kill_worker(0)),
+        (1 / 4, lambda: stack.nodes.kill_and_restart(0)),
         (2 / 6, stack.restart_database),
+        (0.4, lambda: stack.nodes.disagree(True)),
         (3 / 6, stack.reorganise),
         (4 / 6, lambda: stack.kill_worker(1)),
+        (0.7, lambda: stack.nodes.disagree(False)),
         (5 / 6, stack.drop_database_connections),
     ]
     while time.monotonic() < until:
@@ -476,7 +486,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             for n in range(args.drivers)
         ]
-        for d in drivers:
+        releaser = Driver(
+            args.drivers,
+            stack.chain,
+            blocking,
+            [url for _, url in stack.apis],
+            oracle_key,
+            load,
+            random.Random(args.seed),
+        )
+        for d in (*drivers, releaser):
             for party in (d.client, d.provider, d.arbiter):
                 stack.chain.w3.eth.send_transaction({"from": deployer, "to": party.address, "value": 100 * 10**18})
             for token in (stack.chain.token, blocking):
@@ -484,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         until = start + args.seconds
         threads = [threading.Thread(target=d.run, args=(until, args.lifecycles), daemon=True) for d in drivers]
+        threads.append(threading.Thread(target=release_lane, args=(releaser, until), daemon=True))
         for t in threads:
             t.start()
         faults_on_schedule(stack, start, args.seconds, until)
@@ -492,7 +512,8 @@ def main(argv: list[str] | None = None) -> int:
         held = time.monotonic() - start
         sessions = sessionmaker(sqlalchemy.create_engine(stack.database))
         drain(stack, sessions)
-        checks = invariants(stack, sessions)
+        checks = invariants(stack, sessions) + oracle_invariants(stack.nodes, sessions)
+        stack.faults.update(stack.nodes.faults)
     finally:
         stack.stop()
     print_summary(load, held, stack, checks, workdir)

@@ -12,8 +12,8 @@ from attestpay import typed_data
 from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import AgreementTerms, Milestone
 from oracle.batcher import AnchorQueue
-from oracle.coordinator import OracleNode
 from oracle.evidence import EvidenceStore
+from oracle.node import OracleNode
 from oracle.service import create_app
 from oracle.signer import OracleSigner
 

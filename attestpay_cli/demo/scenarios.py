@@ -36,7 +36,7 @@ class Played:
         self.story.setdefault(index, []).append(line)
 
 
-class Deal:
+class PlayedAgreement:
     """One agreement, acted on by its parties."""
 
     def __init__(self, stage: Stage, name: str, body: dict) -> None:
@@ -54,22 +54,19 @@ class Deal:
         return f"/v1/agreements/{self.pk}/{tail}"
 
     def request_release(self, index: int) -> dict:
-        """The provider asks; every oracle node measures at the chain's time and pushes its signature."""
-        answer = self.stage.call(self.stage.provider, "POST", self.path(f"milestones/{index}/request-release"))
-        failed = [n for n in answer["nodes"] if not n["ok"] or n["detail"]]
-        if failed:
-            raise DemoFailed(f"agreement {self.pk} milestone {index}: oracle nodes failed: {failed}")
-        digests = {n["digest"] for n in answer["nodes"]}
-        if len(digests) != 1:
+        """The provider asks; the workers have every oracle node measure at the chain's time and sign."""
+        asked = self.stage.call(self.stage.provider, "POST", self.path(f"milestones/{index}/request-release"))
+        answer = self.stage.release_request(asked["id"])
+        if answer["status"] != "agreed":
             raise DemoFailed(
-                f"agreement {self.pk} milestone {index}: the oracle nodes measured differently: {answer['nodes']}"
+                f"agreement {self.pk} milestone {index}: the oracle nodes ended {answer['status']}: {answer['answers']}"
             )
-        self.played.measured[index] = digests.pop()
-        value = answer["nodes"][0]["value"]
+        self.played.measured[index] = answer["agreed_digest"]
+        signed = [a for a in answer["answers"] if a["digest"] == answer["agreed_digest"]]
         self.played.tell(
-            index, f"provider requested release: {len(answer['nodes'])} oracle nodes measured the evidence and signed"
+            index, f"provider requested release: {len(signed)} oracle nodes measured the evidence and signed"
         )
-        return answer | {"value": value}
+        return answer | {"value": signed[0]["value"]}
 
     def milestone(self, index: int) -> dict:
         return self.stage.agreement(self.pk)["milestones"][index]
@@ -140,7 +137,7 @@ def ai_implementation(stage: Stage) -> Played:
     """Enterprise AI implementation: data integration (client acceptance), model accuracy >= 92%
     (2-of-3 oracles, 10% holdback for a 30-day warranty), production rollout."""
     t0, root = stage.now(), stage.data / "ai"
-    deal = Deal(stage, "AI implementation", terms(stage, "ai-implementation.json", t0))
+    deal = PlayedAgreement(stage, "AI implementation", terms(stage, "ai-implementation.json", t0))
     stage.warp_to(t0 + 12 * DAY)
     evidence.ai_pipelines(root, stage.now())
     deal.request_release(0)
@@ -171,7 +168,7 @@ def saas_onboarding(stage: Stage) -> Played:
     database = stage.data / "saas" / "product.db"
     evidence.saas_database(database, t0)
     os.environ["SOURCE_SAAS_DB"] = f"sqlite:///file:{database}?mode=ro&uri=true"  # how every oracle node reaches it
-    deal = Deal(stage, "SaaS onboarding", terms(stage, "saas-onboarding.json", t0))
+    deal = PlayedAgreement(stage, "SaaS onboarding", terms(stage, "saas-onboarding.json", t0))
     stage.warp_to(t0 + 2 * DAY)
     deal.request_release(0)
     deal.settled(0)
@@ -193,7 +190,7 @@ def marketing_agency(stage: Stage) -> Played:
         body = terms(stage, "marketing-agency.json", t0)
         for m in body["milestones"]:  # the example names a fixed URL; the demo serves the endpoint on a free port
             m["spec"]["source"]["url"] = analytics.url
-        deal = Deal(stage, "Marketing agency", body)
+        deal = PlayedAgreement(stage, "Marketing agency", body)
         stage.warp_to(t0 + 21 * DAY + HOUR)
         deal.request_release(0)
         deal.settled(0)
@@ -215,7 +212,7 @@ def custom_software(stage: Stage) -> Played:
     """Custom software: feature acceptance by the client, p95 latency (lower is better) from a
     load-test log, a milestone disputed and split by the arbiter, one missed and reclaimed."""
     t0, root = stage.now(), stage.data / "software"
-    deal = Deal(stage, "Custom software", terms(stage, "custom-software.json", t0))
+    deal = PlayedAgreement(stage, "Custom software", terms(stage, "custom-software.json", t0))
     stage.warp_to(t0 + 20 * DAY)
     features = [
         "catalog",

@@ -25,8 +25,8 @@ from backend.chain import ChainGateway
 from backend.client import ApiError, BackendClient
 from backend.settings import Settings
 from oracle.batcher import AnchorQueue
-from oracle.coordinator import OracleNode
 from oracle.evidence import EvidenceStore
+from oracle.node import OracleNode
 from oracle.service import BackendPush, create_app as oracle_app
 from oracle.signer import OracleSigner
 
@@ -188,6 +188,17 @@ class Stage:
                 raise DemoFailed(f"agreement {pk}: {what} did not happen within {timeout:.0f} s")
             time.sleep(0.05)
         return agreement
+
+    def release_request(self, request_id: int, timeout: float = 60) -> dict:
+        """Polls a release request until the nodes' answers decide it (agreed, failed, disagree)."""
+        deadline = time.monotonic() + timeout
+        while (answer := self.call(self.provider, "GET", f"/v1/release-requests/{request_id}"))[
+            "status"
+        ] == "measuring":
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"release request {request_id} still measuring after {timeout:.0f} s: {answer}")
+            time.sleep(0.05)
+        return answer
 
     def anchor(self) -> list[dict]:
         """Each oracle anchors the batch of everything it signed since its last one. Oracles that

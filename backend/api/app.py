@@ -14,12 +14,14 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
 from attestpay import pricing
 from attestpay.bodyguard import BodyGuard
+from attestpay.observability import RequestLog, metrics_body
 from attestpay.process import restore_recursion_limit
 from backend.api.errors import error_response
 from backend.api.ratelimit import RateLimiter, SignInLimit
@@ -45,6 +47,7 @@ from backend.db.session import make_engine
 from backend.engine.worker import Worker
 from backend.errors import BackendError, ChainUnavailable
 from backend.memory import BoundedMap
+from backend.services.metrics import DatabaseCollector
 from backend.services.sessions import make_sessionmaker
 from backend.settings import Settings, get_settings
 
@@ -125,6 +128,7 @@ def create_app(settings: Settings | None = None, chain: ChainGateway | None = No
     ):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(designs.router, responses=ERROR_RESPONSES)
+    _observe(app)
     _serve_dashboard(app, settings.web_dir)
     return app
 
@@ -174,6 +178,19 @@ def _short(value: object) -> bool:
     if isinstance(value, int):  # bool too
         return abs(value) < 10**ECHO_CHARS
     return value is None or isinstance(value, float)
+
+
+def _observe(app: FastAPI) -> None:
+    """A JSON log line per request (`attestpay.observability`) and Prometheus metrics at /metrics:
+    requests, and the database's relayer intents, release requests and node answers by state."""
+    registry = CollectorRegistry()
+    registry.register(DatabaseCollector(app.state.read_sessions))
+    app.add_middleware(RequestLog, registry=registry, logger="attestpay.requests")
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        body, content_type = metrics_body(registry)
+        return Response(body, media_type=content_type)
 
 
 def _serve_dashboard(app: FastAPI, web_dir: Path) -> None:

@@ -214,17 +214,33 @@ class IntentOut(BaseModel):
     created_at: int
 
 
-class MeasurementAsked(BaseModel):
+class NodeAnswerOut(BaseModel):
+    round: int
     node: str
-    ok: bool
-    value: int | None = None
-    digest: str | None = None
-    detail: str | None = None
+    observed_at: int
+    status: str = Field(description="pending asked signed refused timed_out failed")
+    attempts: int
+    value: Int256 | None
+    digest: str | None
+    evidence_hash: str | None
+    signer: str | None
+    detail: str | None = Field(description="why a node refused, or the last fault")
+    seconds: float | None = Field(description="how long the node took to answer")
+    updated_at: float = Field(description="when this answer last changed (unix seconds)")
 
 
 class ReleaseRequestOut(BaseModel):
+    id: int
+    agreement_pk: int
+    milestone_index: int
+    trigger: str = Field(description="request deadline cadence")
+    round: int = Field(description="1; 2 when the first answers were split and the nodes measured again")
     observed_at: int
-    nodes: list[MeasurementAsked]
+    status: str = Field(description="measuring agreed disagree failed")
+    agreed_digest: str | None
+    created_at: int
+    updated_at: int
+    answers: list[NodeAnswerOut]
 
 
 ApiKeyName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]

@@ -96,6 +96,8 @@ class Milestone(Base):
     holdback_bps: Mapped[int]
     higher_is_better: Mapped[bool]
     requires_client_approval: Mapped[bool]
+    # Off-chain: measure this often before the deadline (None: only at the deadline and on request).
+    measure_every_seconds: Mapped[int | None]
     # chain-derived state (from the escrow's events)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open settled reclaimed disputed resolved
     client_approved: Mapped[bool] = mapped_column(default=False)
@@ -272,6 +274,63 @@ class RelayIntent(Base):
     error: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[int] = mapped_column(default=now)
     updated_at: Mapped[int] = mapped_column(default=now, onupdate=now)
+
+
+class ReleaseRequest(Base):
+    """ "Measure this milestone now": every oracle node is asked at one observation time (`round` 1;
+    a split answer is measured once more, round 2). `key` makes a request idempotent across
+    replicas: `request:`, `deadline:` or `cadence:` with the agreement id, index and time."""
+
+    __tablename__ = "release_requests"
+    __table_args__ = (Index("ix_release_requests_milestone", "agreement_pk", "milestone_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    agreement_pk: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"))
+    milestone_index: Mapped[int]
+    trigger: Mapped[str] = mapped_column(String(16))  # request deadline cadence
+    requested_by: Mapped[str] = mapped_column(String(64))
+    nodes: Mapped[list[str]] = mapped_column(JSON)  # the node URLs asked
+    round: Mapped[int] = mapped_column(default=1)
+    observed_at: Mapped[int]  # the current round's common observation time
+    status: Mapped[str] = mapped_column(String(16), default="measuring")  # measuring agreed disagree failed
+    agreed_digest: Mapped[str | None] = mapped_column(Hash)
+    created_at: Mapped[int] = mapped_column(default=now)
+    updated_at: Mapped[int] = mapped_column(default=now, onupdate=now)
+
+    answers: Mapped[list[NodeAnswer]] = relationship(
+        order_by="NodeAnswer.id", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class NodeAnswer(Base):
+    """One node's answer to one round of a release request. `pending` and `asked` rows are the
+    work queue: a worker takes a due row (SKIP LOCKED), leases it and asks the node; a lease that
+    ran out (the worker died) makes the row due again. Asking twice is harmless: a node signs the
+    same attestation for the same observation time, and intake keys it by digest."""
+
+    __tablename__ = "node_answers"
+    __table_args__ = (
+        UniqueConstraint("request_id", "round", "node"),
+        Index("ix_node_answers_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("release_requests.id", ondelete="CASCADE"))
+    round: Mapped[int]
+    node: Mapped[str] = mapped_column(String(300))
+    observed_at: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending asked signed refused timed_out failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[float] = mapped_column(default=0.0)
+    lease_until: Mapped[float] = mapped_column(default=0.0)
+    value: Mapped[int | None] = mapped_column(BigInt)
+    digest: Mapped[str | None] = mapped_column(Hash)
+    evidence_hash: Mapped[str | None] = mapped_column(Hash)
+    signer: Mapped[str | None] = mapped_column(Address)
+    detail: Mapped[str | None] = mapped_column(String(500))  # a refusal's reason, the last fault
+    seconds: Mapped[float | None]  # how long the node took to answer
+    updated_at: Mapped[float] = mapped_column(default=time.time, onupdate=time.time)
 
 
 class RelayNonce(Base):

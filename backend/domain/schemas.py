@@ -99,6 +99,12 @@ class MilestoneIn(ClosedBody):
     max_late_penalty_bps: Bps = 0
     holdback_bps: Bps = 0
     requires_client_approval: bool = False
+    measure_every_seconds: int | None = Field(
+        default=None,
+        ge=60,
+        le=365 * 86_400,
+        description="off-chain: have the oracles measure this often before the deadline",
+    )
 
 
 class AgreementIn(ClosedBody):
@@ -132,6 +138,7 @@ class MilestoneOut(BaseModel):
     holdback_bps: int
     higher_is_better: bool
     requires_client_approval: bool
+    measure_every_seconds: int | None = None
     status: str
     client_approved: bool
     settled_value: Int256 | None

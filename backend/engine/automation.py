@@ -5,6 +5,8 @@
   was approved by the client) gets a settle intent.
 - A held holdback whose warranty period has passed on the chain's clock, and is not disputed,
   gets a release intent.
+- An open milestone at its deadline, or due on its measuring cadence, gets a release request
+  (`backend.services.release_requests.schedule`): the oracle nodes measure with no click.
 Intents are keyed `settle:<agreementId>:<index>` and `release:<agreementId>:<index>`; inserting
 one that exists changes nothing, so replicas may scan at the same time."""
 
@@ -17,8 +19,10 @@ from attestpay import payout
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord, Milestone, RelayIntent
 from backend.engine import rpc
+from backend.services import release_requests
 from backend.services.intents import enqueue, settle_key
 from backend.services.wallet_tx import release_holdback_call, settle_call
+from backend.settings import Settings
 
 
 def _pending(kind: str):
@@ -34,14 +38,18 @@ def _pending(kind: str):
 
 
 class Automation:
-    def __init__(self, sessions: sessionmaker, chain: ChainGateway) -> None:
-        self.sessions, self.chain = sessions, chain
+    def __init__(self, sessions: sessionmaker, chain: ChainGateway, settings: Settings) -> None:
+        self.sessions, self.chain, self.settings = sessions, chain, settings
 
     def step(self) -> int:
-        """Queues every settlement and holdback release now due; returns how many it queued."""
+        """Queues every settlement, holdback release and measurement now due; returns how many."""
         chain_now = rpc.call(self.chain, lambda w3: w3.eth.get_block("latest")["timestamp"])
         with self.sessions() as session, session.begin():
-            return self._settlements(session, chain_now) + self._holdbacks(session, chain_now)
+            return (
+                self._settlements(session, chain_now)
+                + self._holdbacks(session, chain_now)
+                + release_requests.schedule(session, chain_now, self.settings.oracle_nodes)
+            )
 
     def _settlements(self, session: Session, chain_now: int) -> int:
         candidates = session.execute(

@@ -1,4 +1,4 @@
-"""A worker: indexes, queues what is due, relays and delivers, in a loop. Any number run against
+"""A worker: indexes, queues what is due, asks the oracle nodes, relays and delivers, in a loop. Any number run against
 one PostgreSQL database (each part takes its rows with SKIP LOCKED or an advisory lock); on
 SQLite, run one. A fault in one part is logged and retried on the next turn; the loop sleeps
 only when a turn did nothing."""
@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 from backend.chain import ChainGateway
 from backend.engine.automation import Automation
 from backend.engine.deliveries import Deliveries
+from backend.engine.fanout import Fanout
 from backend.engine.indexer import Indexer
 from backend.engine.purge import ExpiredCredentials
 from backend.engine.relayer import Relayer, load_account
@@ -26,7 +27,8 @@ class Worker:
     def __init__(self, settings: Settings, sessions: sessionmaker, chain: ChainGateway) -> None:
         self.settings = settings
         self.indexer = Indexer(sessions, chain, settings)
-        self.automation = Automation(sessions, chain)
+        self.automation = Automation(sessions, chain, settings)
+        self.fanout = Fanout(sessions, chain, settings)
         account = load_account(settings)
         self.relayer = Relayer(sessions, chain, account, settings) if account else None
         self.deliveries = Deliveries(sessions, settings)
@@ -36,7 +38,7 @@ class Worker:
 
     def turn(self) -> int:
         """One pass over every part; returns how much it did."""
-        parts = [self.indexer.step, self.automation.step, self.deliveries.step, self.purge.step]
+        parts = [self.indexer.step, self.automation.step, self.fanout.step, self.deliveries.step, self.purge.step]
         if self.relayer:
             parts.insert(2, self.relayer.step)
         done = 0
@@ -56,3 +58,4 @@ class Worker:
                 busy = 0
             if not busy:
                 stop.wait(self.settings.poll_seconds)
+        self.fanout.close()

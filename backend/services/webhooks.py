@@ -98,10 +98,6 @@ def remove(session: Session, principal: Principal, hook_id: int) -> None:
 
 def notify(session: Session, agreement: Agreement, event: ChainEvent, kind: str) -> None:
     """Queues `kind` about `event` for the webhooks of the agreement's parties."""
-    owners = {agreement.client, agreement.provider, agreement.arbiter}
-    hooks = list(session.scalars(select(Webhook.id).where(Webhook.owner.in_(owners))))
-    if not hooks:
-        return
     payload = {
         "type": kind,
         "event": event.name,
@@ -114,5 +110,12 @@ def notify(session: Session, agreement: Agreement, event: ChainEvent, kind: str)
         "blockNumber": event.block_number,
         "blockHash": event.block_hash,
     }
-    key = f"{kind}:{event.block_hash}:{event.tx_hash}:{event.log_index}"
+    notify_parties(session, agreement, f"{kind}:{event.block_hash}:{event.tx_hash}:{event.log_index}", payload)
+
+
+def notify_parties(session: Session, agreement: Agreement, key: str, payload: dict) -> None:
+    """Queues `payload` for the webhooks of the agreement's client, provider and arbiter; `key`
+    names the change (unique per webhook: the caller makes each change once)."""
+    owners = {agreement.client, agreement.provider, agreement.arbiter}
+    hooks = list(session.scalars(select(Webhook.id).where(Webhook.owner.in_(owners))))
     session.add_all(WebhookDelivery(webhook_id=hook, event_key=key, payload=payload) for hook in hooks)

@@ -160,6 +160,8 @@ def test_each_kind_of_tampering_is_caught_with_its_reason(case, reason, anvil, t
     if case == "altered evidence":
         path = deals.store.root / att.evidence_hash.hex()[:2] / att.evidence_hash.hex()
         path.write_bytes(path.read_bytes().replace(b'"label": 0', b'"label": 1', 1))
+    if case == "never anchored":
+        anvil.warp(anvil.now() + 300 + 60 + 1)  # past the nodes' window (300 s by default) and its grace
 
     status, report, out = deals.audit(tmp_path)
     assert status == 1 and not report["passed"], out
@@ -167,3 +169,18 @@ def test_each_kind_of_tampering_is_caught_with_its_reason(case, reason, anvil, t
     assert any(reason in failure for failure in tampered["failures"]), tampered["failures"]
     assert beside["passed"] == (case != "payout off the formula")  # that escrow pays every milestone wrong
     assert "DISCREPANCIES FOUND" in out
+
+
+def test_a_settlement_not_yet_anchored_within_the_window_is_a_warning_then_a_discrepancy(anvil, tmp_path):
+    deals = Deals(anvil, tmp_path)
+    deals.one_settled(deals.token.address, anchored=False)
+    status, report, out = deals.audit(tmp_path)
+    assert status == 0 and report["passed"], out
+    (pending,) = report["anchoringPending"]
+    assert "anchoring pending within the nodes' window" in pending
+    assert "every payout checks out" in out and "not anchored yet" in out
+
+    anvil.warp(anvil.now() + 361)
+    status, report, out = deals.audit(tmp_path)
+    assert status == 1 and report["anchoringPending"] == [], out
+    assert "past the nodes' window" in report["failures"][0] and "DISCREPANCIES FOUND" in out

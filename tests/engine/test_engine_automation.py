@@ -14,14 +14,11 @@ import pytest
 from backend_support import Api
 from engine_support import WebhookReceiver, chain_derived, engine_settings, relayer_keystore, turn_until, worker_for
 from eth_account import Account
-from factories import DAY, ORACLE_NODE_KEY, agreement_body, oracle_node_app
-from pydantic import SecretStr
+from factories import DAY, agreement_body
 from sqlalchemy import select, update
 
-from attestpay_cli.demo.stage import Served
 from backend.db.models import Milestone, RelayIntent, RelayNonce, WebhookDelivery
 from backend.engine.deliveries import signature
-from oracle.service import BackendPush
 
 SETTLED = 2  # MilestoneStatus.Settled
 
@@ -178,35 +175,6 @@ def test_an_intent_overtaken_by_a_party_ends_superseded_without_sending(api, rel
     assert chain.w3.eth.get_transaction_count(relayer[1]) == 0
     worker.turn()
     assert worker.automation.step() == 0  # the milestone is settled: nothing more to queue
-
-
-def test_a_release_request_has_the_oracle_nodes_measure_now_and_the_result_settles(api, relayer, tmp_path):
-    chain = api.chain
-    agreement, _, provider = funded(api, agreement_body(chain, milestones=1))
-    oracle_key = api.api_key("oracle-nodes", "oracle")["X-API-Key"]
-    backend = Served(api.app)
-    nodes = [
-        Served(oracle_node_app(chain, tmp_path, i, 95, BackendPush(backend.url, oracle_key, retry_delays=())))
-        for i in range(2)
-    ]
-    try:
-        api.app.state.settings = api.app.state.settings.model_copy(
-            update={"oracle_nodes": [n.url for n in nodes], "oracle_node_api_key": SecretStr(ORACLE_NODE_KEY)}
-        )
-        worker = worker_for(api, **engine_settings(relayer[0]))
-        worker.indexer.catch_up()
-        url = f"/v1/agreements/{agreement['id']}/milestones/0/request-release"
-        asked = api.client.post(url, headers=provider)
-        assert asked.status_code == 202, asked.text
-        answers = asked.json()["nodes"]
-        assert [(a["ok"], a["value"], a["detail"]) for a in answers] == [(True, 9500, None)] * 2  # measured and pushed
-        assert answers[0]["digest"] == answers[1]["digest"]  # one observation time: one attestation, two signatures
-        turn_until(worker, lambda: milestone_rows(api, agreement["id"])[0][0] == "settled")
-    finally:
-        for served in (backend, *nodes):
-            served.close()
-    client_session = api.sign_in(chain.client)
-    assert api.client.post(url, headers=client_session).status_code == 403  # only the provider asks
 
 
 def test_a_settlement_the_escrow_refuses_for_good_fails_with_its_reason_and_frees_its_key(api, relayer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,46 @@ def test_a_restart_after_the_anchor_transaction_records_without_sending_again(ch
     assert record.digests == (digest,)
     assert chain.w3.eth.get_transaction_count(oracle.address) == nonce  # no second transaction
     assert queue.proof(digest)[0] == record.root
+
+
+@pytest.mark.parametrize("point", ["after_prepare", "after_publish", "after_anchor"])
+def test_an_anchoring_run_killed_at_each_step_anchors_once_on_the_next_run(point, anvil, tmp_path):
+    oracle = anvil.oracles[0]
+    queue_dir, evidence = tmp_path / "queue", tmp_path / "evidence"
+    queue = AnchorQueue(queue_dir)
+    digests = [Web3.keccak(text=f"signed {i}") for i in range(3)]
+    for d in digests:
+        queue.add(d)
+    crashed = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "crashing_anchorer.py"),
+            point,
+            str(queue_dir),
+            str(evidence),
+            anvil.url,
+            anvil.registry.address,
+            oracle.key,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert crashed.returncode == 70, crashed.stderr
+    later = Web3.keccak(text="signed after the crash")
+    queue.add(later)  # waits for the next batch: the prepared one keeps its digests
+    assert queue.waiting()[0] == 4
+
+    signer = OracleSigner.from_dev_key(oracle.key, dev_mode=True)
+    first = AnchorQueue(queue_dir).anchor_pending(anvil.w3, anvil.registry, signer, EvidenceStore(evidence))
+    second = AnchorQueue(queue_dir).anchor_pending(anvil.w3, anvil.registry, signer, EvidenceStore(evidence))
+    assert set(first.digests) == set(digests) and second.digests == (later,)
+    assert queue.anchor_pending(anvil.w3, anvil.registry, signer, EvidenceStore(evidence)) is None
+    anchored = anvil.registry.events.BatchAnchored().get_logs(from_block=0)
+    assert sorted(e["args"]["root"] for e in anchored) == sorted((first.root, second.root))  # each root once
+    assert anvil.w3.eth.get_transaction_count(oracle.address) == 2  # no transaction sent twice
+    assert queue.waiting() == (0, None)
+    for d in digests:
+        root, proof = queue.proof(d)
+        assert root == first.root and anvil.registry.functions.isIncluded(root, d, proof).call()

@@ -137,42 +137,54 @@ def test_errors_are_messages_with_meaningful_exit_codes(workdir):
     assert wrong.returncode == 1 and "wrong password" in wrong.stderr and ANVIL_KEY[2:] not in wrong.stderr
 
 
-def test_serve_runs_the_http_service(workdir):
+def test_serve_runs_the_http_service_logs_json_lines_and_serves_metrics(workdir):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    (workdir / "api-key").write_text("node-api-key-0123456789\n")
     env = {
         "ORACLE_PASSWORD_FILE": str(workdir / "password"),
-        "ORACLE_API_KEY": "node-api-key-0123456789",
+        "ORACLE_API_KEY_FILE": str(workdir / "api-key"),
         "PATH": "/usr/bin:/bin",
     }
+    command = [str(CLI), "serve", "--port", str(port), "--escrow", "0x" + "cd" * 20, "--chain-id", "31337"]
+    log = (workdir / "node.log").open("w")
     server = subprocess.Popen(
-        [
-            str(CLI),
-            "serve",
-            "--port",
-            str(port),
-            "--escrow",
-            "0x" + "cd" * 20,
-            "--chain-id",
-            "31337",
-            "--keystore",
-            "oracle.json",
-        ],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [*command, "--keystore", "oracle.json"], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log
     )
     try:
-        for _ in range(100):
+        for _ in range(600):  # a loaded machine takes a while to start a Python service
             try:
                 health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        assert health == {"status": "ok", "signer": ANVIL_ADDRESS}
-        assert requests.post(f"http://127.0.0.1:{port}/v1/measurements", json={}, timeout=5).status_code == 401
+        assert (health["status"], health["signer"], health["unanchored"]) == ("ok", ANVIL_ADDRESS, 0)
+        refused = requests.post(
+            f"http://127.0.0.1:{port}/v1/measurements",
+            json={},
+            headers={"X-API-Key": "wrong-key-0123456789", "X-Request-Id": "req-42"},
+            timeout=5,
+        )
+        assert refused.status_code == 401 and refused.headers["X-Request-Id"] == "req-42"
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert "oracle_anchor_queue_depth 0.0" in metrics and 'status="401"' in metrics
     finally:
         server.terminate()
         server.wait(timeout=10)
+    lines = [json.loads(line) for line in (workdir / "node.log").read_text().splitlines() if line.startswith("{")]
+    (logged,) = [line for line in lines if line.get("request_id") == "req-42"]
+    assert (logged["method"], logged["route"], logged["status"]) == ("POST", "/v1/measurements", 401)
+    assert "0123456789" not in (workdir / "node.log").read_text()  # no key, not even the wrong one
+
+    no_key = subprocess.run(
+        [*command, "--keystore", "oracle.json"],
+        cwd=workdir,
+        env=env | {"ORACLE_API_KEY_FILE": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert no_key.returncode == 1 and "set ORACLE_API_KEY or ORACLE_API_KEY_FILE" in no_key.stderr
+    in_argv = subprocess.run([*command, "--api-key", "x" * 20], cwd=workdir, env=env, capture_output=True, text=True)
+    assert in_argv.returncode == 2 and "No such option" in in_argv.stderr

@@ -1,4 +1,4 @@
-"""The oracle node's HTTP service: API key, measure and sign, co-sign or refuse with the reason,
+"""The oracle node's HTTP service: API key, measure and sign (nodes asked at one time sign one attestation),
 push to the backend, proofs; signatures from two services settle on the real escrow."""
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from fastapi.testclient import TestClient
 from attestpay import typed_data
 from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import Attestation
-from oracle.coordinator import Coordinator, MeasurementRequest
 from oracle.errors import OracleError
-from oracle.remote import RemoteNode
 from oracle.service import BackendPush, create_app
 from oracle.spec import MetricSpec
 
@@ -80,18 +78,10 @@ def test_two_services_sign_what_they_measured_and_the_escrow_settles_it(chain, t
     assert backend.received[0] == {"key": "backend-key", "path": "/v1/attestations", "body": pushed}
 
     att = first["attestation"]
-    cosign = {
-        "spec": SPEC,
-        "agreement_id": att["agreementId"],
-        "milestone_index": 0,
-        "value": att["value"],
-        "observed_at": att["observedAt"],
-        "evidence_hash": att["evidenceHash"],
-        "expires_at": att["expiresAt"],
-    }
-    refused = c.post("/v1/cosign", json=cosign, headers=_headers())
-    assert refused.status_code == 409 and "measured 9000, not 9300" in refused.json()["detail"]
-    second = b.post("/v1/cosign", json=cosign, headers=_headers()).json()
+    second = b.post("/v1/measurements", json=request, headers=_headers()).json()
+    other = c.post("/v1/measurements", json=request, headers=_headers()).json()
+    assert second["digest"] == first["digest"]  # same time, same evidence: the same attestation
+    assert (other["attestation"]["value"], other["digest"] != first["digest"]) == (9000, True)
 
     signatures = typed_data.pack_signatures([(s["signer"], bytes.fromhex(s["signature"][2:])) for s in (first, second)])
     attestation = Attestation(
@@ -144,29 +134,3 @@ def test_a_failed_push_is_reported_and_the_signature_kept(chain, tmp_path):
 def test_a_short_api_key_is_refused(chain, tmp_path):
     with pytest.raises(OracleError, match="at least 16"):
         create_app(None, None, "short")
-
-
-def test_the_coordinator_drives_remote_nodes_over_http(chain, tmp_path):
-    """Three node services; the coordinator reaches them through RemoteNode (httpx-backed test clients)."""
-    spec = MetricSpec.model_validate(SPEC)
-    ms = [milestone(chain, metric_id=spec.metric_id)]
-    agreement = terms(chain, chain.token.address, ms, threshold=2)
-    agreement_id = create_and_fund(chain, agreement, ms)
-    nodes = [
-        RemoteNode("http://testserver", KEY, session=_client(chain, tmp_path, i, c)) for i, c in enumerate((93, 90, 93))
-    ]
-
-    signed = Coordinator(nodes, 2).collect(MeasurementRequest(agreement_id, 0, spec, chain.now(), chain.now() + 3600))
-    assert len(signed.refusals) == 1 and "measured 9000, not 9300" in signed.refusals[0]
-    send(
-        chain,
-        chain.escrow.functions.settle(
-            agreement.as_abi(),
-            ms[0].as_abi(),
-            typed_data.milestone_proof(ms, 0),
-            signed.attestation.as_abi(),
-            signed.signatures,
-        ),
-        chain.relayer.address,
-    )
-    assert chain.escrow.functions.milestoneStatus(agreement_id, 0).call() == 2

@@ -10,9 +10,9 @@ from factories import create_and_fund, milestone, send, terms
 
 from attestpay import payout, typed_data
 from attestpay.reverts import decode_revert, revert_data
-from oracle.coordinator import Coordinator, MeasurementRequest, OracleNode
-from oracle.errors import KeyUnavailable, OracleError
+from oracle.errors import KeyUnavailable
 from oracle.evidence import EvidenceStore
+from oracle.node import MeasurementRequest, OracleNode
 from oracle.signer import OracleSigner, create_keystore, read_password
 from oracle.spec import load_spec
 
@@ -69,13 +69,27 @@ def _agreement(chain, threshold: int):
     return agreement, ms, create_and_fund(chain, agreement, ms)
 
 
-def _settle(chain, agreement, ms, signed):
+def _gathered(nodes: list[OracleNode], request: MeasurementRequest, threshold: int):
+    """What the backend's fan-out does: each node measures and signs its own attestation; the
+    first digest `threshold` nodes signed wins, its signatures packed as the escrow wants them."""
+    by_attestation: dict = {}
+    for node in nodes:
+        att = node.propose(request)
+        by_attestation.setdefault(att, []).append(
+            (node.address, node.signer.sign_attestation(att, node.chain_id, node.escrow))
+        )
+    att, signed = max(by_attestation.items(), key=lambda item: len(item[1]))
+    signed = sorted(signed[:threshold], key=lambda pair: int(pair[0], 16))
+    return att, [a for a, _ in signed], typed_data.pack_signatures(signed), len(by_attestation)
+
+
+def _settle(chain, agreement, ms, att, signatures):
     call = chain.escrow.functions.settle(
         agreement.as_abi(),
         ms[0].as_abi(),
         typed_data.milestone_proof(ms, 0),
-        signed.attestation.as_abi(),
-        signed.signatures,
+        att.as_abi(),
+        signatures,
     )
     return send(chain, call, chain.relayer.address)
 
@@ -84,34 +98,33 @@ def _settle(chain, agreement, ms, signed):
 def test_signatures_of_independent_nodes_settle_on_chain(chain, tmp_path, threshold):
     agreement, ms, agreement_id = _agreement(chain, threshold)
     request = MeasurementRequest(agreement_id, 0, SPEC, chain.now(), chain.now() + 3600)
-    signed = Coordinator(_nodes(chain, tmp_path, [93, 93, 93]), threshold).collect(request)
-    assert signed.attestation.value == 9300 and len(signed.signers) == threshold
-    _settle(chain, agreement, ms, signed)
+    att, signers, signatures, _ = _gathered(_nodes(chain, tmp_path, [93, 93, 93]), request, threshold)
+    assert att.value == 9300 and len(signers) == threshold
+    _settle(chain, agreement, ms, att, signatures)
     expected = payout.compute(ms[0], 9300, request.observed_at)
     assert chain.token.functions.balanceOf(chain.provider.address).call() == expected.paid_now
 
 
-def test_a_node_that_measures_otherwise_refuses_and_says_why(chain, tmp_path):
+def test_a_node_that_measures_otherwise_signs_another_digest_and_never_the_majoritys(chain, tmp_path):
     agreement, ms, agreement_id = _agreement(chain, 2)
     request = MeasurementRequest(agreement_id, 0, SPEC, chain.now(), chain.now() + 3600)
     nodes = _nodes(chain, tmp_path, [93, 91, 93])
-    signed = Coordinator(nodes, 2).collect(request)
-    assert signed.signers == tuple(sorted((nodes[0].address, nodes[2].address), key=lambda a: int(a, 16)))
-    assert signed.refusals == (f"{nodes[1].address} measured 9100, not 9300",)
-    with pytest.raises(OracleError, match="only 2 of 3 signatures: .* measured 9100, not 9300"):
-        Coordinator(nodes, 3).collect(request)
+    att, signers, signatures, attestations = _gathered(nodes, request, 2)
+    assert attestations == 2 and att.value == 9300
+    assert signers == sorted((nodes[0].address, nodes[2].address), key=lambda a: int(a, 16))
+    assert nodes[1].propose(request).value == 9100
 
 
 def test_a_tampered_value_is_refused_by_the_contract(chain, tmp_path):
     agreement, ms, agreement_id = _agreement(chain, 2)
     request = MeasurementRequest(agreement_id, 0, SPEC, chain.now(), chain.now() + 3600)
-    signed = Coordinator(_nodes(chain, tmp_path, [91, 91, 91]), 2).collect(request)
-    forged = replace(signed.attestation, value=9700)
+    att, signers, signatures, _ = _gathered(_nodes(chain, tmp_path, [91, 91, 91]), request, 2)
+    forged = replace(att, value=9700)
     call = chain.escrow.functions.settle(
-        agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), forged.as_abi(), signed.signatures
+        agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), forged.as_abi(), signatures
     )
     with pytest.raises(Exception) as refused:  # noqa: PT011 - the provider decides the type; the data decides the test
         call.call({"from": chain.relayer.address})
     error = decode_revert(chain.escrow.abi, revert_data(refused.value))
-    assert error.name == "SignerNotInOracleSet" and error.args[0] not in signed.signers
+    assert error.name == "SignerNotInOracleSet" and error.args[0] not in signers
     assert chain.token.functions.balanceOf(chain.provider.address).call() == 0

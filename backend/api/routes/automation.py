@@ -1,5 +1,5 @@
-"""What runs without a wallet: the relayer's intents, a provider's release request and partial
-acceptance, and the webhooks that tell parties of every change."""
+"""What runs without a wallet: the relayer's intents, release requests (the oracle nodes asked to
+measure) and a provider's partial acceptance, and the webhooks that tell parties of every change."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from backend.api.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from backend.services import agreements, release, webhooks
+from backend.services import agreements, release, release_requests, webhooks
 
 router = APIRouter(prefix="/v1", tags=["automation"])
 AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
@@ -35,14 +35,37 @@ def list_intents(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) 
     return [_intent(i) for i in release.intents(session, principal, agreements.get(session, pk))]
 
 
+def _release_request(request) -> ReleaseRequestOut:
+    return ReleaseRequestOut.model_validate(request, from_attributes=True)
+
+
 @router.post("/agreements/{pk}/milestones/{index}/request-release", status_code=202)
 def request_release(
     pk: AgreementPk, index: Index, session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: WriterDep
 ) -> ReleaseRequestOut:
-    """The provider asks the oracle nodes to measure now; a result that meets the target settles by itself."""
-    return ReleaseRequestOut(
-        **release.request_release(session, chain, settings, principal, agreements.get(session, pk), index)
+    """The provider asks every oracle node to measure now, at one chain time. The answer comes at
+    once (202): the workers ask the nodes, and the request's progress is read at
+    `GET /v1/release-requests/{id}` and pushed to webhooks. A result that meets the target settles
+    by itself. While a request is measuring, asking again returns it."""
+    agreement = agreements.get(session, pk)
+    return _release_request(
+        release_requests.request(session, chain, settings.oracle_nodes, principal, agreement, index)
     )
+
+
+@router.get("/release-requests/{request_id}")
+def read_release_request(
+    request_id: Annotated[int, Path(ge=1, lt=2**63)], session: SessionDep, principal: PrincipalDep
+) -> ReleaseRequestOut:
+    """A release request: each node asked, what it measured and signed, or why it refused or timed out."""
+    return _release_request(release_requests.get(session, principal, request_id))
+
+
+@router.get("/agreements/{pk}/release-requests")
+def list_release_requests(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[ReleaseRequestOut]:
+    """The agreement's release requests, newest first (the dashboard shows the latest per milestone)."""
+    agreement = agreements.get(session, pk)
+    return [_release_request(r) for r in release_requests.for_agreement(session, principal, agreement)]
 
 
 @router.get("/agreements/{pk}/milestones/{index}/accept-partial")

@@ -41,9 +41,10 @@ function watch(a) {
 }
 
 export async function agreementPage(pk) {
-  const [a, report, attestations, invoices] = await Promise.all([
+  const [a, report, attestations, invoices, requests] = await Promise.all([
     api("GET", `/v1/agreements/${pk}`), api("GET", `/v1/agreements/${pk}/audit-report`),
     api("GET", `/v1/agreements/${pk}/attestations`), api("GET", `/v1/agreements/${pk}/invoices`),
+    api("GET", `/v1/agreements/${pk}/release-requests`),
   ]);
   await loadExplorer();
   const t = await token(a.token), me = session().address, my = role(a, me), now = Math.floor(Date.now() / 1000);
@@ -73,7 +74,7 @@ export async function agreementPage(pk) {
       <label for="withdraw-to">Withdraw to (empty: your own address)</label><input id="withdraw-to" placeholder="0x…">
       <div class="actions"><button data-action="withdraw">Withdraw ${money(credit, t)}</button></div></div>` : ""}
     <div id="progress" aria-live="polite"></div></section>
-    <h2>Milestones</h2>${a.milestones.map((m) => milestoneCard(a, m, attestations, t, my, now)).join("")}
+    <h2>Milestones</h2>${a.milestones.map((m) => milestoneCard(a, m, attestations, t, my, now, requests.find((r) => r.milestone_index === m.index))).join("")}
     <h2>What if</h2><section id="whatif">${whatIfForm(a)}</section>
     <h2>Timeline</h2><section class="scroll">${timeline(a, report, attestations)}</section>
     <h2>Documents</h2><section><div class="actions">
@@ -105,7 +106,25 @@ export async function agreementPage(pk) {
   };
 }
 
-function milestoneCard(a, m, attestations, t, my, now) {
+const NODE_STATES = { pending: "waiting", asked: "asked", signed: "measured and signed", refused: "refused", timed_out: "timed out", failed: "failed" };
+
+/** What each oracle node answered to a release request: value and digest, or why not. */
+function nodeLines(request, m) {
+  return request.answers.filter((n) => n.round === request.round).map((n) => `<li>${esc(n.node)}: ${NODE_STATES[n.status] || esc(n.status)}${
+    n.value !== null ? ` ${metric(n.value, m)}, evidence <span class="hash">${esc(short(n.evidence_hash))}</span>, digest <span class="hash">${esc(short(n.digest))}</span>` : ""}${
+    n.detail && n.status !== "signed" ? ` (${esc(n.detail)})` : ""}</li>`).join("");
+}
+
+function requestCard(request, m) {
+  if (!request) return "";
+  const title = { measuring: "The oracles are measuring", agreed: "The oracles agree", failed: "Too few oracles answered", disagree: "Oracles disagree" }[request.status];
+  const advice = request.status === "disagree"
+    ? "<p>They measured again at a new common time and still differ: nothing settles by itself. Either party may dispute; a result signed by enough oracles can be accepted as a partial result.</p>" : "";
+  return `<div class="card${request.status === "disagree" ? " error" : ""}" data-release="${request.id}"><strong>${title}</strong> (${esc(request.trigger)}, observed ${date(request.observed_at)}${request.round > 1 ? ", measured twice" : ""})
+    ${advice}<ul>${nodeLines(request, m)}</ul></div>`;
+}
+
+function milestoneCard(a, m, attestations, t, my, now, request) {
   const mine = attestations.filter((x) => x.milestone_index === m.index).sort((x, y) => x.observed_at - y.observed_at);
   const latest = mine[mine.length - 1];
   const dir = m.higher_is_better ? "at least" : "at most";
@@ -139,7 +158,7 @@ function milestoneCard(a, m, attestations, t, my, now) {
       <div><strong>Deadline</strong><br>${date(m.deadline)}</div>
       <div><strong>Late penalty</strong><br>${m.late_penalty_bps_per_day / 100}%/day, at most ${m.max_late_penalty_bps / 100}%</div>
       ${m.paid_now ? `<div><strong>Paid</strong><br>${money(m.paid_now, t)} (refunded ${money(m.refund, t)})</div>` : ""}${holdback}
-    </div>${chart}
+    </div>${requestCard(request, m)}${chart}
     ${warnings.map((w) => `<p class="error" role="alert">${esc(w)}</p>`).join("")}
     <div class="actions">${actions.map(([k, label, digest]) => `<button data-action="${k}" data-index="${m.index}" data-digest="${digest || ""}">${esc(label)}</button>`).join("")}</div></section>`;
 }
@@ -190,8 +209,16 @@ async function act(a, action, index, digest) {
       await api("POST", `${base}/gasless-funding`, { deadline: permit.deadline, signature: await signTypedData(permit.typed_data) });
       toast("Signed: the relayer registers and funds the escrow.");
     } else if (action === "release") {
-      const answer = await api("POST", `${base}/milestones/${index}/request-release`);
-      toast(`The oracles measured: ${answer.nodes.map((n) => (n.ok ? n.value : n.detail)).join(", ")}`);
+      let request = await api("POST", `${base}/milestones/${index}/request-release`);
+      const m = a.milestones[index], line = document.createElement("div");
+      progress.append(line);
+      for (;;) { // the workers ask the nodes; their answers arrive one by one
+        line.innerHTML = requestCard(request, m);
+        if (request.status !== "measuring") break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        request = await api("GET", `/v1/release-requests/${request.id}`);
+      }
+      toast(request.status === "agreed" ? "The oracles agree: a result that meets the target settles by itself." : `The oracles ended: ${request.status}.`);
     } else {
       const prepared = {
         fund: () => api("POST", `${base}/transactions/fund`),
