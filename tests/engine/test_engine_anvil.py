@@ -16,8 +16,10 @@ from backend_support import Api
 from engine_support import RELAYER_PASSWORD, chain_derived, engine_settings, relayer_keystore, turn_until, worker_for
 from factories import agreement_body
 from sqlalchemy import select
+from web3.exceptions import ContractCustomError
 
 from attestpay.devstack import service_env, stop
+from attestpay.reverts import decode_revert, revert_data
 from backend.db.models import Milestone, RelayIntent
 
 PAID = 110 * 10**18  # a milestone of 100 + 10 bonus, measured past the stretch
@@ -166,7 +168,9 @@ def test_what_a_wallet_reported_from_a_block_replaced_before_the_indexer_got_the
 
     anvil.revert(before_funding)  # the funding's blocks are replaced before the indexer saw them
     anvil.mine(3)
-    assert anvil.escrow.functions.milestoneStatus(bytes.fromhex(agreement["agreement_id"][2:]), 0).call() == 0
+    with pytest.raises(ContractCustomError) as gone:  # the chain no longer knows the agreement
+        anvil.escrow.functions.milestoneStatus(bytes.fromhex(agreement["agreement_id"][2:]), 0).call()
+    assert decode_revert(anvil.escrow.abi, revert_data(gone.value)).name == "UnknownAgreement"
     worker.indexer.catch_up()
     assert (
         api.client.get(f"/v1/agreements/{agreement['id']}", headers=client).json()["status"] == "consented"
