@@ -67,7 +67,8 @@ def test_a_worker_killed_mid_relay_converges_on_restart_paying_once(point, anvil
     provider_before = anvil.w3.eth.get_balance(anvil.provider.address)
 
     crashed = start_worker(env, tmp_path / "worker.log", crash_at=point)
-    assert crashed.wait(timeout=60) == 70, (tmp_path / "worker.log").read_text()[-3000:]
+    # a deadline for a loaded machine: the worker starts, queues, signs, sends and reads a receipt first
+    assert crashed.wait(timeout=180) == 70, (tmp_path / "worker.log").read_text()[-3000:]
     (intent,) = intents(api)
     sent = anvil.w3.eth.get_transaction_count(relayer)
     assert (intent.status, intent.nonce, sent) == {

@@ -153,10 +153,10 @@ def test_serve_runs_the_http_service_logs_json_lines_and_serves_metrics(workdir)
         [*command, "--keystore", "oracle.json"], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=log
     )
     try:
-        for _ in range(600):  # a loaded machine takes a while to start a Python service
+        deadline, health = time.monotonic() + 120, None  # a deadline, not a count of tries: a loaded machine
+        while health is None and time.monotonic() < deadline:
             try:
                 health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
-                break
             except requests.ConnectionError:
                 time.sleep(0.1)
         assert (health["status"], health["signer"], health["unanchored"]) == ("ok", ANVIL_ADDRESS, 0)
