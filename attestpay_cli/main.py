@@ -154,8 +154,14 @@ def serve(host: str, port: int, workers: int) -> None:
 @app.command(add_help_option=False, context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def verify(ctx: click.Context) -> None:
-    """Re-verify every payout from chain data and evidence (the auditor; see `attestpay verify -h`)."""
+    """Re-verify every payout from chain data and evidence (the auditor; see `attestpay verify -h`), or an
+    audit pack: `attestpay verify --pack FILE [--rpc URL]`."""
     from auditor.__main__ import main as audit
+
+    if any(arg == "--pack" or arg.startswith("--pack=") for arg in ctx.args):
+        from attestpay_cli.pack import verify_pack
+
+        verify_pack.main(ctx.args, prog_name="attestpay verify")
 
     sys.exit(audit(ctx.args or ["--help"]))
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from attestpay_cli.agreement import Party, party_of
+from attestpay_cli.pack import audit_pack
 
 
 @click.group()
@@ -30,6 +31,9 @@ def report(
 ) -> None:
     """Reports from the backend: an agreement's audit trail, the portfolio, invoices."""
     ctx.obj = {"open": lambda: Party(api, keystore, password_file, api_key), "json": as_json}
+
+
+report.add_command(audit_pack)
 
 
 @report.command("agreement")
