@@ -202,11 +202,33 @@ def verify(files: dict[str, bytes]) -> list[str]:
         raise PackError(f"pack.json is not a readable audit pack: {exc!r}") from None
     if "0x" + typed_data.terms_hash(terms).hex() != pack["agreementId"]:
         failures.append("pack.json: the terms do not hash to the agreement id")
-    for s in pack["settlements"]:
-        failures += [
-            f"milestone {s['index']} (tx {s['transactionHash']}): {f}"
-            for f in _settlement_failures(pack, agreement, s, files)
-        ]
+    for number, s in enumerate(pack.get("settlements", [])):
+        try:
+            where = f"milestone {s['index']} (tx {s['transactionHash']})"
+            failures += [f"{where}: {f}" for f in _settlement_failures(pack, agreement, s, files)]
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+            failures.append(f"pack.json: settlement {number} is malformed ({exc!r})")
+    try:
+        failures += _release_failures(pack)
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        failures.append(f"pack.json: the events are malformed ({exc!r})")
+    return failures
+
+
+def _release_failures(pack: dict) -> list[str]:
+    """Each holdback released is the one the settlement held back; each dispute split is the formula's."""
+    held = {s["index"]: s["settled"]["holdback"] for s in pack["settlements"]}
+    failures = []
+    for e in pack["events"]:
+        a, where = e["args"], f"{e['event']} of milestone {e['args'].get('index')} (tx {e['transactionHash']})"
+        if e["event"] == "HoldbackReleased" and a["amount"] != held.get(a["index"]):
+            failures.append(f"{where}: released {a['amount']}, the settlement held back {held.get(a['index'])}")
+        elif e["event"] == "DisputeResolved":
+            m = pack["milestones"][a["index"]]
+            disputed = held.get(a["index"], 0) if a["holdback"] else m["amount"] + m["bonus"]
+            split = payout.dispute_split(disputed, a["providerShareBps"])
+            if (a["toProvider"], a["toClient"]) != split:
+                failures.append(f"{where}: split {a['toProvider']} + {a['toClient']}, the formula gives {split}")
     return failures
 
 
@@ -305,7 +327,7 @@ def _anchoring_failures(pack: dict, s: dict, digest: bytes, files: dict[str, byt
 
 def verify_on_chain(files: dict[str, bytes], w3: Web3) -> list[str]:
     """The pack's events and anchored roots are the chain's own (read again, as the auditor reads it)."""
-    pack = json.loads(files["pack.json"])
+    pack = json.loads(files["pack.json"])  # readable: `verify` ran first
     if w3.eth.chain_id != pack["chainId"]:
         return [f"the chain at the RPC is chain {w3.eth.chain_id}, the pack is of chain {pack['chainId']}"]
     history = chain_history.read(w3, pack["escrow"], pack["startBlock"])

@@ -11,8 +11,10 @@ import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_auditor import Deals
+from factories import create_and_fund, milestone, send, terms
+from test_auditor import SPEC, Deals
 
+from attestpay.payout import DAY
 from attestpay.terms import ETH
 from attestpay_cli.main import app
 
@@ -85,10 +87,40 @@ def test_a_pack_verifies_offline_and_on_chain_and_each_tampering_is_named(anvil,
     assert status == 1 and "payout step paid_now: the pack says" in out, out
 
 
-def test_an_ether_agreement_packs_too_and_bad_input_exits_2(anvil, tmp_path):
+def test_an_ether_agreement_with_a_released_holdback_packs_and_bad_input_exits_2(anvil, tmp_path):
     deals = Deals(anvil, tmp_path)
-    pack, _ = built(deals, tmp_path, ETH)
-    assert attestpay("verify", "--pack", str(pack))[0] == 0
+    ms = [milestone(anvil, metric_id=SPEC.metric_id, holdback_bps=1_000, holdback_period=DAY)]
+    agreement = terms(anvil, ETH, ms, threshold=2, salt=b"\x07" * 32)
+    create_and_fund(anvil, agreement, ms)
+    att, digest, signatures = deals.attest(agreement, anvil.oracles[:2])
+    deals.anchor([digest])
+    deals.settle(agreement, ms, att, signatures)
+    anvil.warp(anvil.now() + 2 * DAY)
+    agreement_id = "0x" + att.agreement_id.hex()
+    send(anvil, anvil.escrow.functions.releaseHoldback(agreement_id, agreement.as_abi(), 0), anvil.relayer.address)
+    status, out = attestpay(
+        "report", "audit-pack", agreement_id, "--out", str(tmp_path / "pack.zip"), "--rpc", anvil.url,
+        "--deployment", str(deals.deployment), "--evidence", str(deals.store.root),
+    )  # fmt: skip
+    assert status == 0, out
+    pack = tmp_path / "pack.zip"
+    with zipfile.ZipFile(pack) as z:
+        content = json.loads(z.read("pack.json"))
+    assert [e["event"] for e in content["events"]][-1] == "HoldbackReleased" and content["audit"]["passed"]
+    assert content["settlements"][0]["settled"]["holdback"] > 0
+    assert attestpay("verify", "--pack", str(pack), "--rpc", anvil.url)[0] == 0
+
+    def released_more(raw: bytes) -> bytes:
+        body = json.loads(raw)
+        body["events"][-1]["args"]["amount"] += 1
+        return json.dumps(body).encode()
+
+    forged = rewritten(pack, "pack.json", released_more, tmp_path / "released.zip")
+    status, out = attestpay("verify", "--pack", str(forged))
+    assert status == 1 and "HoldbackReleased of milestone 0" in out and "the settlement held back" in out, out
+    status, out = attestpay("verify", "--pack", str(forged), "--rpc", anvil.url)
+    assert status == 1 and "chain: HoldbackReleased in tx" in out and "is not on chain as recorded" in out, out
+
     status, out = attestpay("verify", "--pack", str(tmp_path / "missing.zip"))
     assert status == 2 and "cannot read the pack" in out and "Traceback" not in out
     status, out = attestpay(
