@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from factories import create_and_fund, milestone, send, terms
 from test_auditor import SPEC, Deals
 
+from attestpay.devchain import free_port
 from attestpay.payout import DAY
 from attestpay.terms import ETH
 from attestpay_cli.main import app
@@ -121,6 +122,9 @@ def test_an_ether_agreement_with_a_released_holdback_packs_and_bad_input_exits_2
     status, out = attestpay("verify", "--pack", str(forged), "--rpc", anvil.url)
     assert status == 1 and "chain: HoldbackReleased in tx" in out and "is not on chain as recorded" in out, out
 
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    status, out = attestpay("verify", "--pack", str(pack), "--rpc", nowhere)
+    assert status == 2 and f"the chain at {nowhere} did not answer" in out, out
     status, out = attestpay("verify", "--pack", str(tmp_path / "missing.zip"))
     assert status == 2 and "cannot read the pack" in out and "Traceback" not in out
     status, out = attestpay(
