@@ -24,6 +24,7 @@ from attestpay.verify import InvalidAttestation, signers_of_digest
 from auditor import history as chain_history
 from auditor.checks import Agreement, Auditor
 from auditor.history import History, milestone_of
+from auditor.pack_pdf import render
 from oracle.anchoring import AttestationBatch
 from oracle.errors import EvidenceError
 from oracle.evidence import EvidenceStore
@@ -32,8 +33,6 @@ from oracle.spec import MetricSpec
 
 FORMAT = "attestpay-audit-pack/1"
 MANIFEST = "manifest.json"
-AGREEMENT_EVENTS = ("AgreementCreated", "AgreementFunded", "MilestoneAdded", "OraclesRotated", "MilestoneSettled")
-AGREEMENT_EVENTS += ("HoldbackReleased", "MilestoneReclaimed", "DisputeOpened", "DisputeResolved", "ConsentGiven")
 
 
 class PackError(Exception):
@@ -72,8 +71,6 @@ def build(w3: Web3, escrow: str, start_block: int, evidence: EvidenceStore, agre
         "audit": {"passed": verdict.passed, "failures": verdict.failures, "notes": verdict.notes},
     }
     files["pack.json"] = json.dumps(pack, indent=2).encode()
-    from auditor.pack_pdf import render  # fpdf2 only where a pack is built
-
     files["report.pdf"] = render(
         pack, {k.removeprefix("evidence/"): v for k, v in files.items() if k.startswith("evidence/")}
     )
@@ -84,7 +81,7 @@ def build(w3: Web3, escrow: str, start_block: int, evidence: EvidenceStore, agre
 
 
 def _of(event: dict, agreement: Agreement) -> bool:
-    return event["event"] in AGREEMENT_EVENTS and event["args"].get("agreementId") == agreement.agreement_id
+    return event["args"].get("agreementId") == agreement.agreement_id
 
 
 def _settlement(history: History, store: EvidenceStore, agreement: Agreement, s, files: dict[str, bytes]) -> dict:
@@ -332,7 +329,7 @@ def verify_on_chain(files: dict[str, bytes], w3: Web3) -> list[str]:
         return [f"the chain at the RPC is chain {w3.eth.chain_id}, the pack is of chain {pack['chainId']}"]
     history = chain_history.read(w3, pack["escrow"], pack["startBlock"])
     on_chain = [e for e in history.events if e["args"].get("agreementId") == pack["agreementId"]]
-    on_chain = [e for e in on_chain if e["event"] in AGREEMENT_EVENTS and e["blockNumber"] <= pack["headBlock"]]
+    on_chain = [e for e in on_chain if e["blockNumber"] <= pack["headBlock"]]
     failures = []
     recorded = {(e["transactionHash"], e["logIndex"]): e for e in on_chain}
     for e in pack["events"]:
