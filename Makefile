@@ -112,8 +112,11 @@ test-slither: install
 test-artifacts: install
 	$(PY) scripts/compile.py --check
 
+# In parallel (pytest-xdist) what runs in-process (the embedded chain, SQLite, files); in sequence what
+# shares a service (one PostgreSQL schema, anvil and service processes). `pytest -m "not slow"`: the fast loop.
 test-python: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto -m "not (postgres or anvil or browser)"
+	$(PY) -m pytest -m "postgres or anvil or browser"
 
 # The dashboard in Debian's Chromium (skipped with a message where it is absent, except under CI).
 test-browser: install

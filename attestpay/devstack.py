@@ -18,6 +18,15 @@ import httpx
 from attestpay.devchain import AnvilChain, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# The metric the benchmarks, the soak and the tests measure: a model's accuracy over predictions.jsonl.
+MODEL_ACCURACY_SPEC = {
+    "name": "model accuracy",
+    "version": 1,
+    "unit": "fraction",
+    "decimals": 4,
+    "higher_is_better": True,
+    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
+}
 
 
 def service_env(

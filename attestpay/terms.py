@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from eth_utils import encode_hex, to_bytes
 
 ETH = "0x0000000000000000000000000000000000000000"
 
@@ -90,6 +93,32 @@ class Attestation:
 
     def as_abi(self) -> tuple:
         return _values(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """The attestation on the wire: the EIP-712 message's field names, bytes as 0x-hex. Oracle
+        nodes send it, the backend's intake and other nodes read it (`from_json`)."""
+        return {
+            "agreementId": encode_hex(self.agreement_id),
+            "milestoneIndex": self.milestone_index,
+            "metricId": encode_hex(self.metric_id),
+            "value": self.value,
+            "observedAt": self.observed_at,
+            "evidenceHash": encode_hex(self.evidence_hash),
+            "expiresAt": self.expires_at,
+        }
+
+    @classmethod
+    def from_json(cls, message: Mapping[str, Any]) -> Attestation:
+        """The attestation from its wire form (`to_json`); integers may also come as decimal text."""
+        return cls(
+            agreement_id=to_bytes(hexstr=message["agreementId"]),
+            milestone_index=int(message["milestoneIndex"]),
+            metric_id=to_bytes(hexstr=message["metricId"]),
+            value=int(message["value"]),
+            observed_at=int(message["observedAt"]),
+            evidence_hash=to_bytes(hexstr=message["evidenceHash"]),
+            expires_at=int(message["expiresAt"]),
+        )
 
 
 @dataclass(frozen=True)

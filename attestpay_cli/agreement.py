@@ -18,7 +18,7 @@ from attestpay_cli import Failed
 from backend.client import ApiError, BackendClient
 
 
-class Party:
+class Caller:
     """The caller: the backend's URL and either a wallet key (from an encrypted keystore, signing
     in with Ethereum) or a service's API key."""
 
@@ -83,10 +83,10 @@ class Party:
 @click.pass_context
 def agreement(ctx: click.Context, api: str, keystore: Path, password_file: Path | None, as_json: bool) -> None:
     """Create, propose, consent to, fund and follow an agreement as one of its parties."""
-    ctx.obj = {"open": lambda: Party(api, keystore, password_file), "json": as_json}
+    ctx.obj = {"open": lambda: Caller(api, keystore, password_file), "json": as_json}
 
 
-def party_of(ctx: click.Context) -> Party:
+def party_of(ctx: click.Context) -> Caller:
     """The caller, opened (keystore decrypted) on first use, so `--help` asks for no password."""
     if "party" not in ctx.obj:
         ctx.obj["party"] = ctx.obj["open"]()

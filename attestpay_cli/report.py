@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from attestpay_cli.agreement import Party, party_of
+from attestpay_cli.agreement import Caller, party_of
 from attestpay_cli.pack import audit_pack
 
 
@@ -30,7 +30,7 @@ def report(
     ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file: Path | None, as_json: bool
 ) -> None:
     """Reports from the backend: an agreement's audit trail, the portfolio, invoices."""
-    ctx.obj = {"open": lambda: Party(api, keystore, password_file, api_key), "json": as_json}
+    ctx.obj = {"open": lambda: Caller(api, keystore, password_file, api_key), "json": as_json}
 
 
 report.add_command(audit_pack)

@@ -47,7 +47,7 @@ class Verdict:
 
 
 @dataclass
-class Agreement:
+class AgreementLedger:
     """What the events say of one agreement."""
 
     agreement_id: str
@@ -76,7 +76,7 @@ class Agreement:
 class Auditor:
     def __init__(self, history: History, evidence: EvidenceStore | None) -> None:
         self.history, self.evidence = history, evidence
-        self.agreements: dict[str, Agreement] = {}
+        self.agreements: dict[str, AgreementLedger] = {}
         self.verdicts: dict[str, Verdict] = {}
         self._batch_trees: dict[str, list[str] | None] = {}
         self._credits: dict[str, list[tuple[str, str, int]]] = defaultdict(list)  # tx -> (token, account, amount)
@@ -102,7 +102,7 @@ class Auditor:
             a, name = e["args"], e["event"]
             if name == "AgreementCreated":
                 t = a["terms"]
-                self.agreements[a["agreementId"]] = Agreement(
+                self.agreements[a["agreementId"]] = AgreementLedger(
                     a["agreementId"],
                     t["token"],
                     t["client"],
@@ -148,7 +148,7 @@ class Auditor:
             elif name == "DisputeResolved":
                 self._split(agreement, e)
 
-    def _split(self, agreement: Agreement, e: dict) -> None:
+    def _split(self, agreement: AgreementLedger, e: dict) -> None:
         a = e["args"]
         if a["holdback"]:
             disputed = agreement.held_back.pop(a["index"], 0)
@@ -252,7 +252,7 @@ class Auditor:
 
     # ------------------------------------------------------------------ money that moved
 
-    def _moved(self, agreement: Agreement, e: dict, payments: list[tuple[str, int]]) -> None:
+    def _moved(self, agreement: AgreementLedger, e: dict, payments: list[tuple[str, int]]) -> None:
         """Each payment reached its payee in the event's transaction, or was credited to it."""
         if agreement.token == ETH:
             return  # ether moves without logs: each block's balance change is reconciled (`_ether_flows`)
@@ -294,7 +294,7 @@ class Auditor:
                         f"block {block}: the escrow's ether changed by {moved}; its events account for {delta}"
                     )
 
-    def _conservation(self, agreement: Agreement) -> None:
+    def _conservation(self, agreement: AgreementLedger) -> None:
         held = agreement.still_held()
         if agreement.funded and agreement.funded != agreement.paid_out + held:
             self.verdicts[agreement.agreement_id].failures.append(
@@ -321,7 +321,7 @@ class Auditor:
                             f"the escrow holds {balance} of {token} but owes {amount} (held funds and credits)"
                         )
 
-    def _expect(self, agreement: Agreement, ok: bool, failure: str) -> None:
+    def _expect(self, agreement: AgreementLedger, ok: bool, failure: str) -> None:
         if not ok:
             self.verdicts[agreement.agreement_id].failures.append(failure)
 

@@ -22,7 +22,7 @@ from attestpay import payout, typed_data
 from attestpay.terms import ETH, AgreementTerms, Attestation
 from attestpay.verify import InvalidAttestation, signers_of_digest
 from auditor import history as chain_history
-from auditor.checks import Agreement, Auditor
+from auditor.checks import AgreementLedger, Auditor
 from auditor.history import History, milestone_of
 from auditor.pack_pdf import render
 from oracle.anchoring import AttestationBatch
@@ -80,11 +80,11 @@ def build(w3: Web3, escrow: str, start_block: int, evidence: EvidenceStore, agre
     return files
 
 
-def _of(event: dict, agreement: Agreement) -> bool:
+def _of(event: dict, agreement: AgreementLedger) -> bool:
     return event["args"].get("agreementId") == agreement.agreement_id
 
 
-def _settlement(history: History, store: EvidenceStore, agreement: Agreement, s, files: dict[str, bytes]) -> dict:
+def _settlement(history: History, store: EvidenceStore, agreement: AgreementLedger, s, files: dict[str, bytes]) -> dict:
     """One settlement as the pack records it, its evidence, spec, batch file and proof added to `files`."""
     att, e = s.attestation, s.event
     digest = typed_data.attestation_digest(att, history.chain_id, history.escrow)
@@ -191,7 +191,7 @@ def verify(files: dict[str, bytes]) -> list[str]:
         if pack.get("format") != FORMAT:
             raise PackError(f"pack.json is not an {FORMAT}")
         terms = _terms(pack["terms"])
-        agreement = Agreement(
+        agreement = AgreementLedger(
             pack["agreementId"], terms.token, terms.client, terms.provider,
             [(b, tuple(o), t) for b, o, t in pack["oracleSets"]], pack["milestones"],
         )  # fmt: skip
@@ -251,7 +251,7 @@ def _terms(t: dict) -> AgreementTerms:
     return AgreementTerms(**snake)
 
 
-def _settlement_failures(pack: dict, agreement: Agreement, s: dict, files: dict[str, bytes]) -> list[str]:
+def _settlement_failures(pack: dict, agreement: AgreementLedger, s: dict, files: dict[str, bytes]) -> list[str]:
     a = s["attestation"]
     att = Attestation(**{k: bytes.fromhex(v[2:]) if isinstance(v, str) else v for k, v in a.items()})
     failures = []

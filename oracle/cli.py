@@ -148,9 +148,7 @@ def attest(
     digest = typed_data.attestation_digest(att, chain_id, node.escrow)
     AnchorQueue(queue).add(digest)
     out = {
-        "attestation": {
-            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-        },
+        "attestation": att.to_json(),
         "digest": "0x" + digest.hex(),
         "signer": signer.address,
         "signature": "0x" + signature.hex(),

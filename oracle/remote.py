@@ -29,16 +29,7 @@ class RemoteNode:
             "observed_at": request.observed_at,
             "valid_for": request.expires_at - request.observed_at,
         }
-        a = self._post("/v1/measurements", body)["attestation"]
-        return Attestation(
-            bytes.fromhex(a["agreementId"][2:]),
-            a["milestoneIndex"],
-            bytes.fromhex(a["metricId"][2:]),
-            a["value"],
-            a["observedAt"],
-            bytes.fromhex(a["evidenceHash"][2:]),
-            a["expiresAt"],
-        )
+        return Attestation.from_json(self._post("/v1/measurements", body)["attestation"])
 
     def cosign(self, attestation: Attestation, request: MeasurementRequest) -> bytes:
         body = {

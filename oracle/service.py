@@ -67,11 +67,8 @@ class BackendPush:
 
 
 def _signed_json(att: Attestation, digest: bytes, signer: str, signature: bytes) -> dict:
-    message = {
-        k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-    }
     return {
-        "attestation": message,
+        "attestation": att.to_json(),
         "digest": "0x" + digest.hex(),
         "signer": signer,
         "signature": "0x" + signature.hex(),

@@ -34,6 +34,7 @@ from fastapi import FastAPI
 from siwe import SiweMessage
 
 from attestpay import typed_data
+from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import Attestation
 from backend.api.app import create_app
 
@@ -166,14 +167,7 @@ async def sign_in(session: aiohttp.ClientSession, account, domain: str, chain_id
 
 
 def agreement_body(client, provider, oracles, deadline: int, n: int, milestones: int = 3) -> dict:
-    spec = {
-        "name": "model accuracy",
-        "version": 1,
-        "unit": "fraction",
-        "decimals": 4,
-        "higher_is_better": True,
-        "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-    }
+    spec = MODEL_ACCURACY_SPEC
     return {
         "title": f"benchmark agreement {n}",
         "client": client.address,
@@ -292,9 +286,7 @@ def signed_pushes(agreements: list[dict], oracles, chain_id: int, escrow: str, c
         )
         digest = typed_data.attestation_digest(att, chain_id, escrow)
         oracle = oracles[i % len(oracles)]
-        message = {
-            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-        }
+        message = att.to_json()
         out.append(
             {
                 "attestation": message,

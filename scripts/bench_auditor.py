@@ -15,6 +15,7 @@ from eth_account import Account
 import auditor
 from attestpay import typed_data
 from attestpay.devchain import AnvilChain, dev_party, start_anvil
+from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import AgreementTerms, Attestation, Milestone
 from oracle.anchoring import AttestationBatch, publish
 from oracle.evidence import EvidenceStore
@@ -24,16 +25,7 @@ from oracle.spec import MetricSpec
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "auditor.json"
 AGREEMENTS, MILESTONES = 100, 10
-SPEC = MetricSpec.model_validate(
-    {
-        "name": "model accuracy",
-        "version": 1,
-        "unit": "fraction",
-        "decimals": 4,
-        "higher_is_better": True,
-        "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-    }
-)
+SPEC = MetricSpec.model_validate(MODEL_ACCURACY_SPEC)
 
 
 def history(chain: AnvilChain, store: EvidenceStore, data: Path) -> int:

@@ -23,6 +23,7 @@ from eth_account import Account
 
 from attestpay import typed_data
 from attestpay.devchain import AnvilChain, free_port, start_anvil
+from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import Attestation
 from backend.chain import connect
 from backend.client import BackendClient
@@ -41,14 +42,7 @@ LATENCY_SAMPLES = 10
 THROUGHPUT_MILESTONES = 100
 INDEXED_BLOCKS = 10_000
 EVENT_EVERY = 500
-SPEC = {
-    "name": "model accuracy",
-    "version": 1,
-    "unit": "fraction",
-    "decimals": 4,
-    "higher_is_better": True,
-    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-}
+SPEC = MODEL_ACCURACY_SPEC
 
 
 def fresh_database(schema: str) -> str:
@@ -100,9 +94,7 @@ def pushes(chain: AnvilChain, agreement: dict, index: int) -> list[dict]:
         chain.now() + 86_400,
     )
     digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
-    message = {
-        k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-    }
+    message = att.to_json()
     return [
         {
             "attestation": message,

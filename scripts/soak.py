@@ -41,7 +41,7 @@ import auditor
 from attestpay import payout, typed_data
 from attestpay.contracts import deploy
 from attestpay.devchain import AnvilChain, dev_party, start_anvil
-from attestpay.devstack import FaultyRpc, service_env, start_api, start_worker, stop
+from attestpay.devstack import MODEL_ACCURACY_SPEC, FaultyRpc, service_env, start_api, start_worker, stop
 from attestpay.terms import Attestation
 from backend.client import ApiError, BackendClient, send
 from backend.db.migrate import upgrade
@@ -145,9 +145,7 @@ class Driver:
             now + DAY,
         )
         digest = typed_data.attestation_digest(att, self.chain.chain_id, self.chain.escrow.address)
-        message = {
-            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-        }
+        message = att.to_json()
         for oracle in self.chain.oracles[:2]:
             body = {
                 "attestation": message,
@@ -262,14 +260,7 @@ class Driver:
                 self.load.count(f"{kind} cut short ({type(exc).__name__}: {str(exc)[:70]})")
 
 
-SPEC = {
-    "name": "model accuracy",
-    "version": 1,
-    "unit": "fraction",
-    "decimals": 4,
-    "higher_is_better": True,
-    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-}
+SPEC = MODEL_ACCURACY_SPEC
 
 
 class Stack:

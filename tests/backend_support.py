@@ -197,9 +197,7 @@ class Api:
             chain.now() + DAY,
         )
         digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
-        message = {
-            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-        }
+        message = att.to_json()
         return message, digest
 
     def push(

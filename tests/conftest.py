@@ -67,3 +67,17 @@ def chain(session_chain: Chain):
     snapshot = session_chain.tester.take_snapshot()
     yield session_chain
     session_chain.tester.revert_to_snapshot(snapshot)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks what a test needs, read from its fixtures: `anvil` (also `slow`: a node process and a
+    deployment), and `postgres` (the PostgreSQL parameter of `database_url`, or a fixture that
+    migrates a PostgreSQL schema). Modules that reach a service another way mark themselves."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "anvil" in fixtures:
+            item.add_marker(pytest.mark.anvil)
+            item.add_marker(pytest.mark.slow)
+        if params.get("database_url") == "postgresql" or fixtures & {"migrated_postgres", "engine_database"}:
+            item.add_marker(pytest.mark.postgres)

@@ -9,6 +9,7 @@ from eth_account import Account
 from web3 import Web3
 
 from attestpay import typed_data
+from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import AgreementTerms, Milestone
 from oracle.batcher import AnchorQueue
 from oracle.coordinator import OracleNode
@@ -75,14 +76,7 @@ def create_and_fund(chain, agreement: AgreementTerms, milestones: list[Milestone
     return typed_data.terms_hash(agreement)
 
 
-ACCURACY_SPEC = {
-    "name": "model accuracy",
-    "version": 1,
-    "unit": "fraction",
-    "decimals": 4,
-    "higher_is_better": True,
-    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-}
+ACCURACY_SPEC = MODEL_ACCURACY_SPEC
 
 
 def agreement_body(chain, token: str | None = None, milestones: int = 2, threshold: int = 2, **changes) -> dict:

@@ -131,15 +131,7 @@ def intake(session: Session, principal: Principal, body: AttestationIn, known: B
             f"milestone {msg.milestoneIndex} measures {milestone.metric_id}, not {msg.metricId}",
             field="attestation.metricId",
         )
-    att = Attestation(
-        bytes.fromhex(msg.agreementId[2:]),
-        msg.milestoneIndex,
-        bytes.fromhex(msg.metricId[2:]),
-        msg.value,
-        msg.observedAt,
-        bytes.fromhex(msg.evidenceHash[2:]),
-        msg.expiresAt,
-    )
+    att = Attestation.from_json(msg.model_dump())
     digest = "0x" + typed_data.attestation_digest(att, agreement.chain_id, agreement.escrow).hex()
     if body.digest is not None and body.digest != digest:
         raise InvalidInput(

@@ -15,7 +15,7 @@ from attestpay.devchain import dev_party, free_port
 from backend.chain import connect
 from backend.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "deployer-password"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from factories import agreement_body
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "design"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "design"
 AI = json.loads((EXAMPLES / "ai-implementation.json").read_text())
 
 

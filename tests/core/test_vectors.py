@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from attestpay import payout, typed_data
 from attestpay.terms import Attestation, Milestone
 
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "eip712.json").read_text())["cases"]
+VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "eip712.json").read_text())["cases"]
 TYPES = [
     "Agreement",
     "Milestone",

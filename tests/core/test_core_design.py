@@ -17,7 +17,7 @@ from attestpay import payout
 from attestpay.design import DesignError, analysis, compare, document, history, lint, outcome, simulate, units, wide
 from backend.api.schemas import AgreementIn
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "design"
 AI = json.loads((EXAMPLES / "ai-implementation.json").read_text())
 UNIT = 10**18

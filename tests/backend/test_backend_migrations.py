@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,6 +14,8 @@ from backend_support import fresh_postgres_schema, postgres_or_skip, postgres_ur
 
 from backend.db.migrate import downgrade, upgrade
 from backend.db.models import Base
+
+pytestmark = pytest.mark.postgres  # migrates PostgreSQL schemas itself
 
 SCHEMA_TABLES = {table.name for table in Base.metadata.sorted_tables}
 

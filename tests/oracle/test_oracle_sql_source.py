@@ -15,6 +15,8 @@ from oracle.measure import measure
 from oracle.sources import fetch
 from oracle.spec import load_spec
 
+pytestmark = pytest.mark.postgres  # a PostgreSQL source
+
 
 def _spec(query: str, aggregation: str = "count", window: int | None = None):
     return load_spec(

@@ -202,9 +202,7 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
             anvil.now() + 86_400,
         )
         digest = typed_data.attestation_digest(att, anvil.chain_id, anvil.escrow.address)
-        message = {
-            k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-        }
+        message = att.to_json()
         for oracle in anvil.oracles[:2]:
             client.request(
                 "POST",

@@ -22,7 +22,7 @@ from backend.db.models import SignInNonce, WalletSession, now
 from backend.engine.purge import ExpiredCredentials
 
 CLI = Path(sys.executable).parent / "attestpay"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def mistyped(address: str) -> str:

@@ -23,6 +23,8 @@ from oracle.evidence import EvidenceStore
 from oracle.measure import value_from_evidence
 from oracle.spec import MetricSpec
 
+pytestmark = pytest.mark.slow  # the whole demo as a process
+
 TERMS = {
     "amount",
     "bonus",

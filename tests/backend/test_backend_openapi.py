@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 
 from backend.db.migrate import upgrade
 
+pytestmark = pytest.mark.postgres  # Schemathesis against PostgreSQL too
+
 SCHEMA = "attestpay_openapi_test"
 
 

@@ -23,7 +23,7 @@ from oracle.evidence import EvidenceStore
 from oracle.measure import measure
 from oracle.spec import MetricSpec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = MetricSpec.model_validate(ACCURACY_SPEC)
 
 

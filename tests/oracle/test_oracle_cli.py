@@ -16,20 +16,14 @@ from web3 import HTTPProvider, Web3
 
 from attestpay.contracts import deploy
 from attestpay.devchain import foundry_binary
+from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.verify import recover
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "attestpay-oracle"
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's first dev account
 ANVIL_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-SPEC = {
-    "name": "model accuracy",
-    "version": 1,
-    "unit": "fraction",
-    "decimals": 4,
-    "higher_is_better": True,
-    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-}
+SPEC = MODEL_ACCURACY_SPEC
 
 
 def oracle(workdir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:

@@ -12,6 +12,7 @@ from factories import ORACLE_NODE_KEY, create_and_fund, milestone, oracle_node_a
 from fastapi.testclient import TestClient
 
 from attestpay import typed_data
+from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import Attestation
 from oracle.coordinator import Coordinator, MeasurementRequest
 from oracle.errors import OracleError
@@ -20,14 +21,7 @@ from oracle.service import BackendPush, create_app
 from oracle.spec import MetricSpec
 
 KEY = ORACLE_NODE_KEY
-SPEC = {
-    "name": "model accuracy",
-    "version": 1,
-    "unit": "fraction",
-    "decimals": 4,
-    "higher_is_better": True,
-    "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
-}
+SPEC = MODEL_ACCURACY_SPEC
 
 
 class Backend:

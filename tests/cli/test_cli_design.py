@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from attestpay_cli.main import app
 from backend.api.schemas import AgreementIn
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "design"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "design"
 DESIGNS = sorted(EXAMPLES.glob("*.json"))
 
 

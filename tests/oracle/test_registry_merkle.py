@@ -11,7 +11,7 @@ from web3 import Web3
 
 from attestpay import typed_data
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILD_TREE = """
 const { StandardMerkleTree } = require("@openzeppelin/merkle-tree");
 const digests = JSON.parse(process.argv[1]);

@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WRAPPER = ROOT / "scripts" / "solc"
 PINNED = json.loads((ROOT / "package.json").read_text())["dependencies"]["solc"]
 

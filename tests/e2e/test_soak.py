@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from backend_support import postgres_or_skip
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.anvil, pytest.mark.postgres, pytest.mark.slow]  # anvil, API and workers on PostgreSQL
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_short_soak_with_faults_keeps_every_invariant():

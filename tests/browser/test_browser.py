@@ -26,8 +26,8 @@ from attestpay.terms import Attestation
 from backend.client import BackendClient
 from oracle.anchoring import AttestationBatch
 
-pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 UNIT = 10**18
@@ -143,9 +143,7 @@ def attest(chain, url: str, agreement: dict, index: int, value: int) -> bytes:
         chain.now() + 86_400,
     )
     digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
-    message = {
-        k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in typed_data.attestation_message(att).items()
-    }
+    message = att.to_json()
     for oracle in chain.oracles[:2]:
         client.request(
             "POST",

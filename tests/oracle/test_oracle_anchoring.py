@@ -21,7 +21,7 @@ from oracle.evidence import EvidenceStore
 from oracle.registry import anchor, revoke
 from oracle.signer import OracleSigner
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NPM_VIEW = """
 const { StandardMerkleTree } = require("@openzeppelin/merkle-tree");
 const digests = JSON.parse(process.argv[1]);
