@@ -1,5 +1,6 @@
 """Attestation signatures checked off-chain by exactly the escrow's rules (65-byte low-s
-signatures, strictly ascending signers, members of the set, at least the threshold), fast:
+signatures, strictly ascending signers, members of the set, none revoked by its signer, at least
+the threshold), fast:
 recovery goes straight to libsecp256k1 through coincurve."""
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ def attestation_signers(
     return signers_of_digest(digest, signatures, {bytes.fromhex(o[2:]) for o in oracles}, threshold)
 
 
-def signers_of_digest(digest: bytes, signatures: bytes, members: set[bytes], threshold: int) -> list[str]:
+def signers_of_digest(
+    digest: bytes, signatures: bytes, members: set[bytes], threshold: int, revoked: frozenset[bytes] = frozenset()
+) -> list[str]:
+    """`revoked`: the members who withdrew their signature of `digest` in the registry; a bundle that
+    counts one of them falls short, as on-chain (the relayer packs only unrevoked signatures)."""
     if len(signatures) % 65:
         raise InvalidAttestation(f"{len(signatures)} bytes of signatures is not a whole number of 65-byte ones")
     count = len(signatures) // 65
@@ -51,6 +56,8 @@ def signers_of_digest(digest: bytes, signatures: bytes, members: set[bytes], thr
             raise InvalidAttestation(f"signer {i} is not after signer {i - 1} (ascending order, no duplicates)")
         if signer not in members:
             raise InvalidAttestation(f"{_checksum(signer)} is not in the oracle set")
+        if signer in revoked:
+            raise InvalidAttestation(f"{_checksum(signer)} revoked its signature")
         signers.append(signer)
     return [_checksum(s) for s in signers]
 

@@ -1,11 +1,18 @@
 """The auditor's checks over a `History`, trusting nothing but the chain and the evidence bytes.
 
-For every settlement:
-- the calldata's terms hash to the agreement id and its milestone is the one registered;
-- the signatures recover to distinct members of the oracle set in force at that block, enough;
+For every settlement, from its event and the registered milestone terms:
+- the client's approval (`MilestoneApproved`, by transaction or signature) preceded it for an
+  acceptance-type milestone, and the provider's `PartialResultAccepted` came with it below target;
+and from its calldata (when the transaction called `settle` itself; otherwise a note):
+- the calldata's terms hash to the agreement id, its milestone is the one registered, and its
+  attestation is the one the event names (digest, value, observedAt, evidence hash);
+- the signatures recover to distinct members of the oracle set in force at that block, enough, and
+  none of them was revoked by its signer before the settlement (a revocation withdraws only the
+  revoker's own signature; one after the settlement is a note);
 - the attestation was anchored in a registry batch (inclusion proof against the root the registry
-  stored, from the published batch file) and was never revoked;
-- the payout recomputed with the spec's formula equals the event, and what moved equals the
+  stored, from the published batch file);
+- the payout recomputed with the spec's formula from the event's value and observedAt equals the
+  event, and what moved equals the
   event, to the wei: ERC-20 transfers out of the escrow or credits in the same transaction; for
   ether, which moves without logs, each block's change of the escrow's balance;
 - with evidence: the spec (stored under the metric id) recomputes the attested value from the
@@ -24,7 +31,7 @@ from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
 
 from attestpay import payout, typed_data
-from attestpay.terms import ETH
+from attestpay.terms import ETH, Milestone
 from attestpay.verify import InvalidAttestation, signers_of_digest
 from auditor.history import History, Settlement, milestone_of
 from oracle.errors import EvidenceError
@@ -175,25 +182,14 @@ class Auditor:
         verdict = self.verdicts[agreement.agreement_id]
         verdict.settlements += 1
         where = f"milestone {a['index']} (tx {e['transactionHash']})"
-        if "0x" + typed_data.terms_hash(s.terms).hex() != agreement.agreement_id:
-            verdict.failures.append(f"{where}: the settlement's terms do not hash to the agreement id")
-            return
-        if s.milestone != milestone_of(agreement.milestones[a["index"]]):
-            verdict.failures.append(f"{where}: the settled milestone's terms are not the registered ones")
-            return
-        digest = typed_data.attestation_digest(s.attestation, self.history.chain_id, self.history.escrow)
-        if "0x" + digest.hex() != a["attestation"]:
-            verdict.failures.append(f"{where}: the attestation in the calldata is not the one the event names")
-            return
-        oracles, threshold = agreement.oracles_at(e["blockNumber"])
-        try:
-            signers_of_digest(digest, s.signatures, {bytes.fromhex(o[2:]) for o in oracles}, threshold)
-        except InvalidAttestation as exc:
-            verdict.failures.append(
-                f"{where}: signatures: {exc} (the set at block {e['blockNumber']}, threshold {threshold})"
-            )
+        milestone = milestone_of(agreement.milestones[a["index"]])
+        self._consents(verdict, where, e, milestone)
+        if s.attestation is None:
+            verdict.notes.append(f"{where}: signatures not checked (the transaction did not call settle itself)")
+        else:
+            self._call(verdict, where, agreement, s, milestone)
         self._anchoring(verdict, where, a["attestation"])
-        figures = payout.compute(s.milestone, s.attestation.value, s.attestation.observed_at)
+        figures = payout.compute(milestone, a["value"], a["observedAt"])
         expected = (figures.paid_now, figures.holdback, figures.refund)
         if (a["paidNow"], a["holdback"], a["refund"]) != expected:
             verdict.failures.append(
@@ -202,11 +198,64 @@ class Auditor:
             )
         self._moved(agreement, e, [(agreement.provider, a["paidNow"]), (agreement.client, a["refund"])])
         if self.evidence is not None:
-            self._evidence(verdict, where, s)
+            self._evidence(verdict, where, milestone.metric_id, a)
+
+    def _consents(self, verdict: Verdict, where: str, e: dict, milestone: Milestone) -> None:
+        """The consents the escrow requires, as events: an earlier approval, an acceptance with it."""
+        a = e["args"]
+        key = (a["agreementId"], a["index"])
+        if milestone.requires_client_approval and not any(
+            (x["args"]["agreementId"], x["args"]["index"]) == key and _before(x, e)
+            for x in self.history.of("MilestoneApproved")
+        ):
+            verdict.failures.append(f"{where}: settled without the client's approval")
+        if not payout.reaches(a["value"], milestone.target, milestone.higher_is_better) and not any(
+            x["transactionHash"] == e["transactionHash"] and x["args"]["attestation"] == a["attestation"]
+            for x in self.history.of("PartialResultAccepted")
+        ):
+            verdict.failures.append(f"{where}: settled below target without the provider's acceptance")
+
+    def _call(
+        self, verdict: Verdict, where: str, agreement: AgreementLedger, s: Settlement, milestone: Milestone
+    ) -> None:
+        """What the settlement's calldata proves: the terms, the milestone, the attestation, its signatures."""
+        e, a = s.event, s.event["args"]
+        assert s.terms is not None and s.attestation is not None and s.signatures is not None  # read from settle
+        if "0x" + typed_data.terms_hash(s.terms).hex() != agreement.agreement_id:
+            verdict.failures.append(f"{where}: the settlement's terms do not hash to the agreement id")
+            return
+        if s.milestone != milestone:
+            verdict.failures.append(f"{where}: the settled milestone's terms are not the registered ones")
+            return
+        digest = typed_data.attestation_digest(s.attestation, self.history.chain_id, self.history.escrow)
+        att = s.attestation
+        signed = (att.value, att.observed_at, "0x" + att.evidence_hash.hex())
+        if "0x" + digest.hex() != a["attestation"] or signed != (a["value"], a["observedAt"], a["evidenceHash"]):
+            verdict.failures.append(f"{where}: the attestation in the calldata is not the one the event names")
+            return
+        oracles, threshold = agreement.oracles_at(e["blockNumber"])
+        revoked = self._revoked_before(a["attestation"], oracles, (e["blockNumber"], e["logIndex"]))
+        try:
+            signers = signers_of_digest(
+                digest, s.signatures, {bytes.fromhex(o[2:]) for o in oracles}, threshold, revoked
+            )
+        except InvalidAttestation as exc:
+            verdict.failures.append(
+                f"{where}: signatures: {exc} (the set at block {e['blockNumber']}, threshold {threshold})"
+            )
+        else:
+            for signer in signers:
+                if (a["attestation"], signer) in self.history.revoked:
+                    block = self.history.revoked[(a["attestation"], signer)][0]
+                    verdict.notes.append(
+                        f"{where}: {signer} revoked its signature after the settlement (block {block})"
+                    )
+
+    def _revoked_before(self, digest: str, oracles: tuple[str, ...], when: tuple[int, int]) -> frozenset[bytes]:
+        """The members whose revocation of their signature of `digest` came before `when`."""
+        return frozenset(bytes.fromhex(o[2:]) for o in oracles if self.history.revoked.get((digest, o), when) < when)
 
     def _anchoring(self, verdict: Verdict, where: str, digest: str) -> None:
-        if digest in self.history.revoked:
-            verdict.failures.append(f"{where}: attestation {digest} was revoked (block {self.history.revoked[digest]})")
         if self.evidence is None:
             verdict.notes.append(f"{where}: anchoring not checked (no evidence location for the batch files)")
             return
@@ -235,19 +284,19 @@ class Auditor:
         except (EvidenceError, ValueError, KeyError):
             return None
 
-    def _evidence(self, verdict: Verdict, where: str, s: Settlement) -> None:
+    def _evidence(self, verdict: Verdict, where: str, metric_id: bytes, a: dict) -> None:
+        """The settlement event's value, recomputed from the evidence its hash names."""
         assert self.evidence is not None  # called only with an evidence location
-        att = s.attestation
         try:
-            spec = MetricSpec.model_validate_json(self.evidence.get(att.metric_id))
-            raw = self.evidence.get(att.evidence_hash)
+            spec = MetricSpec.model_validate_json(self.evidence.get(metric_id))
+            raw = self.evidence.get(bytes.fromhex(a["evidenceHash"][2:]))
         except EvidenceError as exc:
             verdict.failures.append(f"{where}: evidence: {exc}")
             return
-        value, _, _ = value_from_evidence(spec, raw, att.observed_at)
-        if value != att.value:
+        value, _, _ = value_from_evidence(spec, raw, a["observedAt"])
+        if value != a["value"]:
             verdict.failures.append(
-                f"{where}: the evidence gives {value} by the metric's spec, the oracles attested {att.value}"
+                f"{where}: the evidence gives {value} by the metric's spec, the oracles attested {a['value']}"
             )
 
     # ------------------------------------------------------------------ money that moved
@@ -324,6 +373,10 @@ class Auditor:
     def _expect(self, agreement: AgreementLedger, ok: bool, failure: str) -> None:
         if not ok:
             self.verdicts[agreement.agreement_id].failures.append(failure)
+
+
+def _before(x: dict, e: dict) -> bool:
+    return (x["blockNumber"], x["logIndex"]) < (e["blockNumber"], e["logIndex"])
 
 
 def _ether_in(e: dict) -> int:

@@ -1,6 +1,8 @@
 """The escrow's history read from the chain alone: every event of the escrow and its registry
 (eth_getLogs in ranges that adapt), the ERC-20 transfers out of the escrow, and each settlement's
-calldata (events carry no signatures, metric id, evidence hash or expiry)."""
+calldata for the one thing no event carries, the oracles' signatures (the settlement event names
+the attestation's digest, value, observedAt and evidence hash; the milestone terms come from the
+creation events)."""
 
 from __future__ import annotations
 
@@ -27,13 +29,14 @@ BATCH = 500  # transactions fetched per JSON-RPC batch
 
 @dataclass
 class Settlement:
-    """A MilestoneSettled event with what its transaction said."""
+    """A MilestoneSettled event with what its transaction said; the call's fields are None when
+    the transaction did not call `settle` itself (a contract wallet, a multicall)."""
 
     event: dict
-    terms: AgreementTerms
-    milestone: Milestone
-    attestation: Attestation
-    signatures: bytes
+    terms: AgreementTerms | None = None
+    milestone: Milestone | None = None
+    attestation: Attestation | None = None
+    signatures: bytes | None = None
 
 
 @dataclass
@@ -48,7 +51,9 @@ class History:
         default_factory=lambda: defaultdict(list)
     )  # tx -> (token, to, amount)
     batches: dict[str, tuple[int, str]] = field(default_factory=dict)  # root -> (block, uri)
-    revoked: dict[str, int] = field(default_factory=dict)  # digest -> block
+    revoked: dict[tuple[str, str], tuple[int, int]] = field(
+        default_factory=dict
+    )  # (digest, signer) -> (block, log index) of the signer's revocation
 
     def of(self, name: str) -> list[dict]:
         return [e for e in self.events if e["event"] == name]
@@ -80,8 +85,9 @@ def read(
     for e in history.events:
         if e["event"] == "BatchAnchored":
             history.batches.setdefault(e["args"]["root"], (e["blockNumber"], e["args"]["uri"]))
-        elif e["event"] == "AttestationRevoked":
-            history.revoked.setdefault(e["args"]["digest"], e["blockNumber"])
+        elif e["event"] == "SignatureRevoked":
+            key = (e["args"]["digest"], e["args"]["signer"])
+            history.revoked.setdefault(key, (e["blockNumber"], e["logIndex"]))
     settled = history.of("MilestoneSettled")
     calls = SettleCalls(escrow)
     for start in range(0, len(settled), BATCH):
@@ -166,7 +172,7 @@ class SettleCalls:
     def settlement(self, event: dict, data: bytes) -> Settlement:
         types = self.types.get(data[:4])
         if types is None:
-            raise ValueError(f"transaction {event['transactionHash']} settled without calling settle")
+            return Settlement(event)
         terms, milestone, _, attestation, signatures = self.codec.decode(types, data[4:])[:5]
         return Settlement(
             event, AgreementTerms(*terms), Milestone(*milestone), Attestation(*attestation), bytes(signatures)

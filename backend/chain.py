@@ -49,6 +49,7 @@ ESCROW_EVENTS = (
     "DeadlineExtended",
     "OraclesRotated",
     "MilestoneApproved",
+    "PartialResultAccepted",
     "MilestoneSettled",
     "MilestoneReclaimed",
     "HoldbackReleased",

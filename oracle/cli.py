@@ -205,11 +205,12 @@ def proof(digest, queue, as_json):
 @_keystore
 @_password_file
 def revoke(digest, rpc, registry, keystore, password_file):
-    """Revoke an attestation DIGEST you signed; the escrow then refuses it."""
+    """Withdraw your signature of attestation DIGEST; the escrow stops counting it (the attestation
+    still settles if enough other members signed it and did not revoke)."""
     w3 = Web3(HTTPProvider(rpc))
     signer = _signer(keystore, password_file)
     revoke_attestation(w3, contract_at(w3, "AttestationRegistry", registry), signer, _hex32(digest))
-    click.echo(f"revoked 0x{_hex32(digest).hex()} as {signer.address}")
+    click.echo(f"revoked {signer.address}'s signature of 0x{_hex32(digest).hex()}")
 
 
 @main.command()

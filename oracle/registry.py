@@ -1,4 +1,4 @@
-"""The oracle's transactions on the AttestationRegistry: anchor a batch, revoke an attestation."""
+"""The oracle's transactions on the AttestationRegistry: anchor a batch, revoke its own signature."""
 
 from __future__ import annotations
 
@@ -18,5 +18,6 @@ def anchor(w3: Web3, registry: Contract, signer: OracleSigner, batch: Attestatio
 
 
 def revoke(w3: Web3, registry: Contract, signer: OracleSigner, digest: bytes) -> None:
-    """Revokes an attestation this signer signed; the escrow then refuses it."""
-    send_transaction(w3, signer, registry.functions.revoke(digest, signer.sign_digest(digest)))
+    """Withdraws this signer's signature of `digest`: the escrow no longer counts it, and the
+    attestation still settles only with enough other members' unrevoked signatures."""
+    send_transaction(w3, signer, registry.functions.revoke(digest))

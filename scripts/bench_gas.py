@@ -210,9 +210,8 @@ class Bench:
     def revoke(self) -> int:
         oracle = self.oracles[0]
         digest = Web3.keccak(text="an attestation to revoke")
-        signature = typed_data.sign(oracle.key, digest)
         self.w3.eth.send_transaction({"from": self.deployer, "to": oracle.address, "value": 10**18})
-        tx = self.registry.functions.revoke(digest, signature).build_transaction(
+        tx = self.registry.functions.revoke(digest).build_transaction(
             {"from": oracle.address, "nonce": self.w3.eth.get_transaction_count(oracle.address)}
         )
         signed = oracle.sign_transaction(tx)

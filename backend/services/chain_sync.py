@@ -64,8 +64,8 @@ def apply(session: Session, event, block_time: int, sender: str) -> ChainEvent:
         return session.scalar(
             select(ChainEvent).where(ChainEvent.tx_hash == tx_hash, ChainEvent.log_index == log_index)
         )
-    if row.name == "AttestationRevoked":
-        _set_revoked(session, row.args["digest"], True)
+    if row.name == "SignatureRevoked":
+        _refresh_revoked(session, row.args["digest"])
     agreement = (
         session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id)) if agreement_id else None
     )
@@ -83,13 +83,8 @@ def roll_back(session: Session, after_block: int) -> list[ChainEvent]:
         return []
     session.execute(delete(Invoice).where(Invoice.tx_hash.in_({e.tx_hash for e in removed})))
     session.execute(delete(ChainEvent).where(ChainEvent.block_number > after_block))
-    for digest in {e.args["digest"] for e in removed if e.name == "AttestationRevoked"}:
-        still = session.scalar(
-            select(ChainEvent.id).where(
-                ChainEvent.name == "AttestationRevoked", ChainEvent.args["digest"].as_string() == digest
-            )
-        )
-        _set_revoked(session, digest, still is not None)
+    for digest in {e.args["digest"] for e in removed if e.name == "SignatureRevoked"}:
+        _refresh_revoked(session, digest)
     touched = {e.agreement_id for e in removed if e.agreement_id}
     for agreement in session.scalars(select(Agreement).where(Agreement.agreement_id.in_(touched))):
         replay(session, agreement)
@@ -124,8 +119,23 @@ def forget_everything(session: Session) -> None:
         replay(session, agreement)
 
 
-def _set_revoked(session: Session, digest: str, revoked: bool) -> None:
-    session.execute(update(AttestationRecord).where(AttestationRecord.digest == digest).values(revoked=revoked))
+def revoked_signers(session: Session, digest: str) -> set[str]:
+    """The signers who withdrew their signature of `digest` in the registry (by the stored events)."""
+    query = select(ChainEvent.args["signer"].as_string()).where(
+        ChainEvent.name == "SignatureRevoked", ChainEvent.args["digest"].as_string() == digest
+    )
+    return set(session.scalars(query))
+
+
+def _refresh_revoked(session: Session, digest: str) -> None:
+    """An attestation counts as revoked once its unrevoked signatures fall below the threshold: a
+    revocation withdraws only its signer's own signature (escrow-semantics.md, "Anchoring")."""
+    record = session.get(AttestationRecord, digest)
+    if record is None:
+        return
+    threshold = session.scalar(select(Agreement.threshold).where(Agreement.id == record.agreement_pk))
+    withdrawn = revoked_signers(session, digest)
+    record.revoked = sum(s.signer not in withdrawn for s in record.signatures) < threshold
 
 
 def _json_args(args: dict) -> dict:

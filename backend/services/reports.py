@@ -38,7 +38,10 @@ def audit_report(session: Session, chain: ChainGateway, agreement: Agreement) ->
         ],
         "attestations": [
             describe(r, agreement)
-            | {"anchoring": anchoring(chain, r), "signatures": {s.signer: s.signature for s in r.signatures}}
+            | {
+                "anchoring": anchoring(chain, r, agreement.threshold),
+                "signatures": {s.signer: s.signature for s in r.signatures},
+            }
             for r in for_agreement(session, agreement)
         ],
         "fundings": [_event(e) for e in events if e.name == "AgreementFunded"],
@@ -60,14 +63,18 @@ def _event(e: ChainEvent) -> dict:
     }
 
 
-def anchoring(chain: ChainGateway, record: AttestationRecord) -> dict:
-    """Whether the registry holds the attestation (from the proof an oracle reported) and whether
-    it was revoked, read from the chain now."""
+def anchoring(chain: ChainGateway, record: AttestationRecord, threshold: int) -> dict:
+    """Whether the registry holds the attestation (from the proof an oracle reported), which signers
+    withdrew their signature, and whether that leaves it below the threshold (`revoked`), read from
+    the chain now."""
     digest = bytes.fromhex(record.digest[2:])
     with chain.lock:
-        revoked = chain.registry.functions.isRevoked(digest).call()
+        revoked_by = [
+            s.signer for s in record.signatures if chain.registry.functions.isRevoked(digest, s.signer).call()
+        ]
+        revoked = len(record.signatures) - len(revoked_by) < threshold
         if record.anchor_root is None:
-            return {"anchored": False, "revoked": revoked}
+            return {"anchored": False, "revoked": revoked, "revoked_by": revoked_by}
         root = bytes.fromhex(record.anchor_root[2:])
         proof = [bytes.fromhex(p[2:]) for p in record.anchor_proof]
         included = chain.registry.functions.isIncluded(root, digest, proof).call()
@@ -75,6 +82,7 @@ def anchoring(chain: ChainGateway, record: AttestationRecord) -> dict:
     return {
         "anchored": included,
         "revoked": revoked,
+        "revoked_by": revoked_by,
         "root": record.anchor_root,
         "proof": record.anchor_proof,
         "anchored_at": anchored_at,

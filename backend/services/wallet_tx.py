@@ -6,7 +6,7 @@ answered with the escrow's custom error instead of a transaction that fails in t
 from __future__ import annotations
 
 from eth_utils import to_bytes
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from attestpay import payout, typed_data
 from attestpay.terms import ETH, Attestation
@@ -17,6 +17,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.services.access import require_party, require_role
 from backend.services.agreements import on_chain
 from backend.services.auth import Principal
+from backend.services.chain_sync import revoked_signers
 
 
 def _ready(agreement: Agreement) -> None:
@@ -131,10 +132,15 @@ def settle(
 
 
 def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRecord, provider_acceptance: bytes = b""):
-    """The escrow call settling the record's milestone on it (threshold signatures, ascending);
-    with the provider's `PartialAcceptance` signature, as `settleWithConsents` for a relayer."""
+    """The escrow call settling the record's milestone on it (threshold signatures, ascending, none
+    revoked by its signer); with the provider's `PartialAcceptance` signature, as `settleWithConsents`
+    for a relayer."""
     index = record.milestone_index
-    signed = sorted(((s.signer, to_bytes(hexstr=s.signature)) for s in record.signatures), key=lambda p: int(p[0], 16))
+    withdrawn = revoked_signers(object_session(record), record.digest)
+    signed = sorted(
+        ((s.signer, to_bytes(hexstr=s.signature)) for s in record.signatures if s.signer not in withdrawn),
+        key=lambda p: int(p[0], 16),
+    )
     att = Attestation(
         to_bytes(hexstr=agreement.agreement_id),
         index,

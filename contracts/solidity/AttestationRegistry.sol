@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IAttestationRegistry} from "./interfaces/IAttestationRegistry.sol";
 
 /// @title AttestationRegistry
-/// @dev One slot per batch (timestamp, leaf count and anchorer packed), one slot per revocation;
-/// the URI lives only in the event.
+/// @dev One slot per batch (timestamp, leaf count and anchorer packed), one slot per (digest, signer)
+/// revocation; the URI lives only in the event.
 contract AttestationRegistry is IAttestationRegistry {
     mapping(bytes32 root => Batch) private _batches;
-    mapping(bytes32 digest => address signer) private _revokedBy;
+    mapping(bytes32 digest => mapping(address signer => bool)) private _revoked;
 
     /// @inheritdoc IAttestationRegistry
     function anchor(bytes32 root, uint32 leafCount, string calldata uri) external {
@@ -21,23 +20,15 @@ contract AttestationRegistry is IAttestationRegistry {
     }
 
     /// @inheritdoc IAttestationRegistry
-    function revoke(bytes32 digest, bytes calldata signature) external {
-        // slither-disable-next-line unused-return (the third value only details `err`, which is checked)
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != msg.sender) revert NotTheSigner(msg.sender);
-        if (_revokedBy[digest] != address(0)) revert AlreadyRevoked(digest);
-        _revokedBy[digest] = msg.sender;
-        emit AttestationRevoked(digest, msg.sender);
+    function revoke(bytes32 digest) external {
+        if (_revoked[digest][msg.sender]) revert AlreadyRevoked(digest, msg.sender);
+        _revoked[digest][msg.sender] = true;
+        emit SignatureRevoked(digest, msg.sender);
     }
 
     /// @inheritdoc IAttestationRegistry
-    function isRevoked(bytes32 digest) external view returns (bool) {
-        return _revokedBy[digest] != address(0);
-    }
-
-    /// @inheritdoc IAttestationRegistry
-    function revokedBy(bytes32 digest) external view returns (address) {
-        return _revokedBy[digest];
+    function isRevoked(bytes32 digest, address signer) external view returns (bool) {
+        return _revoked[digest][signer];
     }
 
     /// @inheritdoc IAttestationRegistry

@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -45,7 +44,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
     bytes32 public constant PARTIAL_ACCEPTANCE_TYPEHASH = EscrowHashing.PARTIAL_ACCEPTANCE_TYPEHASH;
     bytes32 public constant DISPUTE_SPLIT_TYPEHASH = EscrowHashing.DISPUTE_SPLIT_TYPEHASH;
 
-    /// @notice Where oracles revoke attestations; a revoked attestation settles nothing.
+    /// @notice Where oracles withdraw their signatures; a withdrawn signature counts for nothing.
     IAttestationRegistry public immutable registry;
 
     struct AgreementState {
@@ -163,7 +162,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         if (msg.sender != terms.client) revert Unauthorized(msg.sender);
         _requireStatus(st, index, MilestoneStatus.Open);
         _extras[agreementId][index].clientApproved = true;
-        emit MilestoneApproved(agreementId, index);
+        emit MilestoneApproved(agreementId, index, false);
     }
 
     /// @inheritdoc IMilestoneEscrow
@@ -206,7 +205,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
     function openDispute(bytes32 agreementId, AgreementTerms calldata terms, uint256 index) external nonReentrant {
         AgreementState memory st = _loadActive(agreementId, terms);
         _requireParty(terms);
-        if (index >= st.milestoneCount) revert MilestoneIndexOutOfRange(index, st.milestoneCount);
+        _requireIndex(st, index);
         if (_status(st, index) == MilestoneStatus.Open) {
             _setStatus(agreementId, st, index, MilestoneStatus.Disputed);
             emit DisputeOpened(agreementId, index, msg.sender, false);
@@ -348,13 +347,15 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         view
         returns (Phase phase, uint256 milestoneCount, bytes32 termsHash)
     {
-        AgreementState memory st = _agreements[agreementId];
+        AgreementState memory st = _existing(agreementId);
         return (st.phase, st.milestoneCount, _currentTermsHash(agreementId, st));
     }
 
     /// @inheritdoc IMilestoneEscrow
     function milestoneStatus(bytes32 agreementId, uint256 index) external view returns (MilestoneStatus) {
-        return _status(_agreements[agreementId], index);
+        AgreementState memory st = _existing(agreementId);
+        _requireIndex(st, index);
+        return _status(st, index);
     }
 
     /// @inheritdoc IMilestoneEscrow
@@ -363,6 +364,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         view
         returns (uint256 holdback, uint64 releaseAt, bool clientApproved, bool holdbackDisputed)
     {
+        _requireIndex(_existing(agreementId), index);
         MilestoneExtra memory e = _extras[agreementId][index];
         return (e.holdback, uint64(e.releaseAt), e.clientApproved, e.holdbackDisputed);
     }
@@ -458,9 +460,13 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         emit TermsAmended(id, revision, toHash);
     }
 
-    function _load(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementState memory st) {
+    function _existing(bytes32 id) private view returns (AgreementState memory st) {
         st = _agreements[id];
         if (st.phase == Phase.None) revert UnknownAgreement(id);
+    }
+
+    function _load(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementState memory st) {
+        st = _existing(id);
         bytes32 expected = _currentTermsHash(id, st);
         bytes32 actual = EscrowHashing.hashTerms(terms);
         if (actual != expected) revert TermsMismatch(expected, actual);
@@ -494,7 +500,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         _recordSettlement(terms, milestone, att, digest, st);
     }
 
-    /// @dev Metric, time window, revocation and M-of-N signatures; returns the attestation's digest.
+    /// @dev Metric, time window and M-of-N unrevoked signatures; returns the attestation's digest.
     function _verifyAttestation(
         AgreementTerms calldata terms,
         Milestone calldata milestone,
@@ -507,11 +513,11 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         if (att.observedAt > block.timestamp) revert AttestationFromFuture(att.observedAt);
         if (block.timestamp > att.expiresAt) revert AttestationExpired(att.expiresAt);
         digest = _hashTypedDataV4(EscrowHashing.hashAttestation(att));
-        if (registry.isRevoked(digest)) revert AttestationRevoked(digest);
         _requireOracleSignatures(digest, terms.oracles, terms.threshold, signatures);
     }
 
-    /// @dev The client's approval for acceptance-type milestones, the provider's acceptance below target.
+    /// @dev The client's approval for acceptance-type milestones, the provider's acceptance below
+    /// target; each is an event, so an auditor sees consents given by signature too.
     function _requireSettleConsents(
         AgreementTerms calldata terms,
         Milestone calldata milestone,
@@ -519,7 +525,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         bytes32 digest,
         bytes memory clientApproval,
         bytes memory providerAcceptance
-    ) private view {
+    ) private {
         bytes32 id = att.agreementId;
         uint256 index = att.milestoneIndex;
         if (milestone.requiresClientApproval && !_extras[id][index].clientApproved) {
@@ -527,13 +533,17 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
                 clientApproval.length == 0
                     || !_signedBy(terms.client, EscrowHashing.hashApproval(id, index), clientApproval)
             ) revert ClientApprovalMissing(index);
+            emit MilestoneApproved(id, index, true);
         }
-        if (!PayoutMath.reaches(att.value, milestone.target, milestone.higherIsBetter) && msg.sender != terms.provider)
-        {
-            bytes32 acceptance = EscrowHashing.hashPartialAcceptance(id, index, att.value, digest);
-            if (providerAcceptance.length == 0 || !_signedBy(terms.provider, acceptance, providerAcceptance)) {
-                revert PartialResultNotAccepted(att.value, milestone.target);
+        if (!PayoutMath.reaches(att.value, milestone.target, milestone.higherIsBetter)) {
+            bool bySignature = msg.sender != terms.provider;
+            if (bySignature) {
+                bytes32 acceptance = EscrowHashing.hashPartialAcceptance(id, index, att.value, digest);
+                if (providerAcceptance.length == 0 || !_signedBy(terms.provider, acceptance, providerAcceptance)) {
+                    revert PartialResultNotAccepted(att.value, milestone.target);
+                }
             }
+            emit PartialResultAccepted(id, index, att.value, digest, bySignature);
         }
     }
 
@@ -558,7 +568,9 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         } else if (milestone.requiresClientApproval) {
             delete _extras[id][index];
         }
-        emit MilestoneSettled(id, index, digest, att.value, att.observedAt, p.paidNow, p.holdback, p.refund);
+        emit MilestoneSettled(
+            id, index, digest, att.value, att.observedAt, att.evidenceHash, p.paidNow, p.holdback, p.refund
+        );
         _pay(terms.token, terms.provider, p.paidNow);
         _pay(terms.token, terms.client, p.refund);
     }
@@ -647,8 +659,12 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         return MilestoneStatus((uint256(st.statuses) >> (2 * index)) & 3);
     }
 
-    function _requireStatus(AgreementState memory st, uint256 index, MilestoneStatus expected) private pure {
+    function _requireIndex(AgreementState memory st, uint256 index) private pure {
         if (index >= st.milestoneCount) revert MilestoneIndexOutOfRange(index, st.milestoneCount);
+    }
+
+    function _requireStatus(AgreementState memory st, uint256 index, MilestoneStatus expected) private pure {
+        _requireIndex(st, index);
         MilestoneStatus status = _status(st, index);
         if (status != expected) revert WrongMilestoneStatus(index, status);
     }
@@ -662,28 +678,71 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
 
     /// @dev `signatures` packs 65-byte (r, s, v) signatures by signers in strictly ascending order,
     /// so distinctness is one comparison and membership one forward walk of the sorted oracle set.
+    /// Each counted signer must not have revoked its signature in the registry; nobody else's
+    /// revocation is read, so no party can block a settlement it owes.
     function _requireOracleSignatures(
         bytes32 digest,
         address[] calldata oracles,
         uint8 threshold,
         bytes calldata signatures
-    ) private pure {
+    ) private view {
         if (signatures.length % 65 != 0) revert InvalidSignatureLength(signatures.length);
         uint256 count = signatures.length / 65;
         if (count < threshold) revert NotEnoughSignatures(count, threshold);
+        uint256 n = oracles.length;
         address previous = address(0);
         uint256 member = 0;
         for (uint256 i = 0; i < count; ++i) {
-            uint256 o = i * 65;
-            // slither-disable-next-line unused-return (the third value only details `err`, which is checked)
-            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(
-                digest, uint8(signatures[o + 64]), bytes32(signatures[o:o + 32]), bytes32(signatures[o + 32:o + 64])
-            );
-            if (err != ECDSA.RecoverError.NoError) revert InvalidSignature(i);
+            address signer = _recover(digest, signatures, i * 65);
+            if (signer == address(0)) revert InvalidSignature(i);
             if (signer <= previous) revert SignersNotAscending(i);
-            while (member < oracles.length && oracles[member] < signer) ++member;
-            if (member == oracles.length || oracles[member] != signer) revert SignerNotInOracleSet(signer);
+            while (member < n && oracles[member] < signer) ++member;
+            if (member == n || oracles[member] != signer) revert SignerNotInOracleSet(signer);
+            if (_isRevoked(digest, signer)) revert RevokedSignature(signer);
             previous = signer;
+        }
+    }
+
+    /// @dev The signer of the 65-byte (r, s, v) signature at `offset`, through the ecrecover
+    /// precompile directly; zero for a high-s signature, a v other than 27 or 28, or no recovery
+    /// (the rules of OpenZeppelin's ECDSA.tryRecover, without its decoding).
+    function _recover(bytes32 digest, bytes calldata signatures, uint256 offset) private view returns (address signer) {
+        assembly ("memory-safe") {
+            let at := add(signatures.offset, offset)
+            let s := calldataload(add(at, 0x20))
+            let v := byte(0, calldataload(add(at, 0x40)))
+            // s <= secp256k1n / 2 (EIP-2), v in {27, 28}
+            if and(
+                lt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a1),
+                or(eq(v, 27), eq(v, 28))
+            ) {
+                let p := mload(0x40)
+                mstore(p, digest)
+                mstore(add(p, 0x20), v)
+                mstore(add(p, 0x40), calldataload(at))
+                mstore(add(p, 0x60), s)
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, p, 0x80, 0x00, 0x20))
+                signer := mload(0x00)
+            }
+        }
+    }
+
+    /// @dev `registry.isRevoked(digest, signer)` without ABI helpers; a failing or silent registry
+    /// reverts the settlement (with its revert data), never counts as "not revoked".
+    function _isRevoked(bytes32 digest, address signer) private view returns (bool revoked) {
+        address target = address(registry);
+        bytes4 selector = IAttestationRegistry.isRevoked.selector;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 0x04), digest)
+            mstore(add(p, 0x24), signer)
+            if iszero(and(eq(returndatasize(), 0x20), staticcall(gas(), target, p, 0x44, 0x00, 0x20))) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+            revoked := iszero(iszero(mload(0x00)))
         }
     }
 

@@ -1,7 +1,7 @@
 """The auditor, as an auditor runs it (`python -m auditor`, a real process) against anvil: a clean
 history passes, and each kind of tampering is caught with its reason: evidence bytes altered, an
-attestation never anchored, a signer outside the oracle set, a revoked attestation, a payout that
-differs from the formula (a deliberately faulty escrow, deployed only here)."""
+attestation never anchored, a signer outside the oracle set, a signature its signer had revoked, a
+payout that differs from the formula (a deliberately faulty escrow, deployed only here)."""
 
 from __future__ import annotations
 
@@ -89,11 +89,17 @@ class Deals:
         )
         send(self.chain, call, self.chain.provider.address)
 
-    def one_settled(self, token: str, signers=None, anchored: bool = True) -> tuple[Attestation, bytes]:
+    def one_settled(
+        self, token: str, signers=None, anchored: bool = True, revoked_first: bool = False
+    ) -> tuple[Attestation, bytes]:
+        """`revoked_first`: the first signer withdraws its signature before the settlement."""
         agreement, ms = self.funded(token)
-        att, digest, signatures = self.attest(agreement, signers or self.chain.oracles[:2])
+        signers = signers or self.chain.oracles[:2]
+        att, digest, signatures = self.attest(agreement, signers)
         if anchored:
             self.anchor([digest])
+        if revoked_first:
+            self.chain.registry.functions.revoke(digest).transact({"from": signers[0].address})
         self.settle(agreement, ms, att, signatures)
         return att, digest
 
@@ -136,27 +142,24 @@ def test_a_clean_history_passes(anvil, tmp_path):
         ("altered evidence", "was altered"),
         ("never anchored", "is not in any batch anchored in the registry"),
         ("signer outside the set", "is not in the oracle set"),
-        ("revoked", "was revoked"),
+        ("signature revoked before the settlement", "revoked its signature"),
         ("payout off the formula", "the payout differs from the formula"),
     ],
 )
 def test_each_kind_of_tampering_is_caught_with_its_reason(case, reason, anvil, tmp_path):
-    deals = Deals(anvil, tmp_path, {"signer outside the set": 0, "payout off the formula": 100}.get(case))
+    faked = {"signer outside the set": 0, "signature revoked before the settlement": 0, "payout off the formula": 100}
+    deals = Deals(anvil, tmp_path, faked.get(case))
     deals.one_settled(deals.token.address)  # a clean settlement beside the tampered one
     outsider = [anvil.oracles[0], dev_party(8)]
     att, digest = deals.one_settled(
         deals.token.address,
         signers=outsider if case == "signer outside the set" else None,
         anchored=case != "never anchored",
+        revoked_first=case == "signature revoked before the settlement",
     )
     if case == "altered evidence":
         path = deals.store.root / att.evidence_hash.hex()[:2] / att.evidence_hash.hex()
         path.write_bytes(path.read_bytes().replace(b'"label": 0', b'"label": 1', 1))
-    if case == "revoked":
-        oracle = anvil.oracles[0]
-        deals.chain.registry.functions.revoke(digest, typed_data.sign(oracle.key, digest)).transact(
-            {"from": oracle.address}
-        )
 
     status, report, out = deals.audit(tmp_path)
     assert status == 1 and not report["passed"], out

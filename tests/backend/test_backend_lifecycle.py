@@ -89,7 +89,9 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
     ]
     assert len(report["fundings"]) == 1 and len(report["settlements"]) == 2 and report["invoices"] == numbers
     assert [len(a["signatures"]) for a in report["attestations"]] == [2, 2]
-    assert all(a["anchoring"] == {"anchored": False, "revoked": False} for a in report["attestations"])
+    assert all(
+        a["anchoring"] == {"anchored": False, "revoked": False, "revoked_by": []} for a in report["attestations"]
+    )
 
     portfolio = api.client.get("/v1/reports/portfolio", headers=client).json()
     assert portfolio["milestones_settled"] == 2 and portfolio["completion_rate"] == 1.0

@@ -74,7 +74,7 @@ def test_anchored_by_an_oracle_and_proven_on_chain(chain, tmp_path):
     assert store.get(bytes.fromhex(uri.removeprefix("evidence:0x"))) == batch.dump()
 
 
-def test_a_revoked_attestation_settles_nothing(chain):
+def test_a_bundle_counting_a_revoked_signature_settles_nothing(chain):
     ms = [milestone(chain)]
     agreement = terms(chain, chain.token.address, ms, threshold=1)
     agreement_id = create_and_fund(chain, agreement, ms)
@@ -84,13 +84,13 @@ def test_a_revoked_attestation_settles_nothing(chain):
     signature = oracle.sign_attestation(att, chain.chain_id, chain.escrow.address)
 
     revoke(chain.w3, chain.registry, oracle, digest)
-    assert chain.registry.functions.revokedBy(digest).call() == oracle.address
+    assert chain.registry.functions.isRevoked(digest, oracle.address).call()
     settle = chain.escrow.functions.settle(
         agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), signature
     )
     with pytest.raises(Exception) as refused:  # noqa: PT011 - the provider decides the type; the data decides the test
         settle.call({"from": chain.relayer.address})
-    assert decode_revert(chain.escrow.abi, revert_data(refused.value)).name == "AttestationRevoked"
+    assert decode_revert(chain.escrow.abi, revert_data(refused.value)).name == "RevokedSignature"
 
 
 def test_every_queued_attestation_is_anchored_once_and_proven(chain, tmp_path):

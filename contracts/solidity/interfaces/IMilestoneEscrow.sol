@@ -34,16 +34,25 @@ interface IMilestoneEscrow {
     event DeadlineExtended(bytes32 indexed agreementId, uint256 indexed index, uint64 deadline);
     /// @notice The oracle set changed under a consented amendment.
     event OraclesRotated(bytes32 indexed agreementId, address[] oracles, uint8 threshold);
-    /// @notice The client approved an acceptance-type milestone by transaction.
-    event MilestoneApproved(bytes32 indexed agreementId, uint256 indexed index);
-    /// @notice A milestone settled on an attestation. Base, bonus and penalty follow from the
-    /// milestone terms, `value` and `observedAt` with `PayoutMath`.
+    /// @notice The client approved an acceptance-type milestone: by transaction (`approveMilestone`),
+    /// or by its `MilestoneApproval` signature carried into the settlement (`bySignature`).
+    event MilestoneApproved(bytes32 indexed agreementId, uint256 indexed index, bool bySignature);
+    /// @notice The provider accepted settling below target on the attestation `attestation` (its
+    /// EIP-712 digest): by sending the settlement itself, or by its `PartialAcceptance` signature
+    /// carried by someone else (`bySignature`). Emitted just before that `MilestoneSettled`.
+    event PartialResultAccepted(
+        bytes32 indexed agreementId, uint256 indexed index, int256 value, bytes32 attestation, bool bySignature
+    );
+    /// @notice A milestone settled on an attestation: its EIP-712 digest and the signed `value`,
+    /// `observedAt` and `evidenceHash`, so that with the milestone terms (from `AgreementCreated` or
+    /// `MilestoneAdded`) `PayoutMath` rebuilds every figure, and the evidence can be fetched by hash.
     event MilestoneSettled(
         bytes32 indexed agreementId,
         uint256 indexed index,
         bytes32 attestation,
         int256 value,
         uint64 observedAt,
+        bytes32 evidenceHash,
         uint256 paidNow,
         uint256 holdback,
         uint256 refund
@@ -120,8 +129,9 @@ interface IMilestoneEscrow {
     error AttestationFromFuture(uint64 observedAt);
     /// @notice Thrown when an attestation's `expiresAt` has passed.
     error AttestationExpired(uint64 expiresAt);
-    /// @notice Thrown when a signer of the attestation revoked it in the registry.
-    error AttestationRevoked(bytes32 digest);
+    /// @notice Thrown when a signature in the bundle is one its signer withdrew in the registry
+    /// (relayers pack only unrevoked signatures; others' revocations are never read).
+    error RevokedSignature(address signer);
     /// @notice Thrown when the packed signatures are not a whole number of 65-byte signatures.
     error InvalidSignatureLength(uint256 length);
     /// @notice Thrown when fewer signatures than the threshold are given.
@@ -289,16 +299,19 @@ interface IMilestoneEscrow {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice Phase, milestone count and the hash calls must match.
+    /// @notice Phase, milestone count and the hash calls must match. Reverts with `UnknownAgreement`
+    /// for an id that was never created.
     function agreement(bytes32 agreementId)
         external
         view
         returns (Phase phase, uint256 milestoneCount, bytes32 termsHash);
 
-    /// @notice Status of one milestone.
+    /// @notice Status of one milestone. Reverts with `UnknownAgreement` for an id that was never
+    /// created, and with `MilestoneIndexOutOfRange` for an index at or beyond the milestone count.
     function milestoneStatus(bytes32 agreementId, uint256 index) external view returns (MilestoneStatus);
 
     /// @notice Pending holdback of a settled milestone, when it is due, and the dispute/approval flags.
+    /// Reverts like `milestoneStatus` for an unknown agreement or an out-of-range index.
     function milestoneExtra(bytes32 agreementId, uint256 index)
         external
         view

@@ -33,8 +33,23 @@ library EscrowHashing {
     bytes32 internal constant DISPUTE_SPLIT_TYPEHASH =
         keccak256("DisputeSplit(bytes32 agreementId,uint256 milestoneIndex,bool holdback,uint16 providerShareBps)");
 
-    function hashTerms(AgreementTerms calldata t) internal pure returns (bytes32) {
-        return hashTerms(t, keccak256(abi.encodePacked(t.oracles)), t.threshold, t.revision, t.milestonesRoot);
+    /// @dev Hashed in place from calldata (no ABI decoding into memory): the oracle list's words,
+    /// then the typehash, the four address words, that hash and the six words after `oracles`.
+    /// Non-canonical calldata (dirty high bits) hashes to an id no agreement has, so it is refused.
+    function hashTerms(AgreementTerms calldata t) internal pure returns (bytes32 h) {
+        bytes32 typehash = AGREEMENT_TYPEHASH;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let list := add(t, calldataload(add(t, 0x80))) // the address[] tail: length, then words
+            let size := shl(5, calldataload(list))
+            calldatacopy(p, add(list, 0x20), size)
+            let oraclesHash := keccak256(p, size)
+            mstore(p, typehash)
+            calldatacopy(add(p, 0x20), t, 0x80) // client, provider, arbiter, token
+            mstore(add(p, 0xa0), oraclesHash)
+            calldatacopy(add(p, 0xc0), add(t, 0xa0), 0xc0) // threshold .. milestonesRoot
+            h := keccak256(p, 0x180)
+        }
     }
 
     /// @notice The hash of `t` with the fields an amendment may change replaced.
@@ -51,17 +66,35 @@ library EscrowHashing {
         );
     }
 
-    /// @dev Milestone has only static fields, so its ABI encoding is exactly its EIP-712 encodeData.
-    function hashMilestone(uint256 index, Milestone calldata m) internal pure returns (bytes32) {
-        return keccak256(abi.encode(MILESTONE_TYPEHASH, index, m));
+    /// @dev Milestone has only static fields, so its ABI encoding is exactly its EIP-712 encodeData:
+    /// its 14 calldata words are hashed as they are, behind the typehash and index. Non-canonical
+    /// calldata hashes to a leaf no tree holds (and creation re-encodes milestones in its event,
+    /// which refuses them), so it is refused.
+    function hashMilestone(uint256 index, Milestone calldata m) internal pure returns (bytes32 h) {
+        bytes32 typehash = MILESTONE_TYPEHASH;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, typehash)
+            mstore(add(p, 0x20), index)
+            calldatacopy(add(p, 0x40), m, 0x1c0)
+            h := keccak256(p, 0x200)
+        }
     }
 
     function hashMilestoneMemory(uint256 index, Milestone memory m) internal pure returns (bytes32) {
         return keccak256(abi.encode(MILESTONE_TYPEHASH, index, m));
     }
 
-    function hashAttestation(Attestation calldata a) internal pure returns (bytes32) {
-        return keccak256(abi.encode(ATTESTATION_TYPEHASH, a));
+    /// @dev The 7 static calldata words hashed as they are behind the typehash (oracles sign the
+    /// canonical encoding, so non-canonical calldata recovers no member).
+    function hashAttestation(Attestation calldata a) internal pure returns (bytes32 h) {
+        bytes32 typehash = ATTESTATION_TYPEHASH;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, typehash)
+            calldatacopy(add(p, 0x20), a, 0xe0)
+            h := keccak256(p, 0x100)
+        }
     }
 
     function hashAmendment(bytes32 agreementId, bytes32 fromTermsHash, bytes32 toTermsHash)

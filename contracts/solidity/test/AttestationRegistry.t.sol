@@ -107,30 +107,26 @@ contract AttestationRegistryTest is TestBase {
         vm.assertFalse(registry.isIncluded(root, digests[1], proof));
     }
 
-    function test_ASignerRevokesItsOwnAttestation() public {
+    function test_ASignerWithdrawsItsOwnSignatureOnly() public {
         bytes32 digest = keccak256("attestation");
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ORACLE_KEY, digest);
         vm.expectEmit(true, true, true, true, address(registry));
-        emit IAttestationRegistry.AttestationRevoked(digest, oracle);
+        emit IAttestationRegistry.SignatureRevoked(digest, oracle);
         vm.prank(oracle);
-        registry.revoke(digest, abi.encodePacked(r, s, v));
-        vm.assertTrue(registry.isRevoked(digest));
-        vm.assertEq(registry.revokedBy(digest), oracle);
+        registry.revoke(digest);
+        vm.assertTrue(registry.isRevoked(digest, oracle));
+        vm.assertFalse(registry.isRevoked(digest, address(0xBAD)));
+        vm.assertFalse(registry.isRevoked(keccak256("another attestation"), oracle));
 
-        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.AlreadyRevoked.selector, digest));
+        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.AlreadyRevoked.selector, digest, oracle));
         vm.prank(oracle);
-        registry.revoke(digest, abi.encodePacked(r, s, v));
+        registry.revoke(digest);
     }
 
-    function test_RevertWhen_SomeoneElseRevokesWithTheSignersSignature() public {
+    function test_AnotherAddressesRevocationLeavesTheSignersSignature() public {
         bytes32 digest = keccak256("attestation");
-        (uint8 v, bytes32 r, bytes32 s) = vm.sign(ORACLE_KEY, digest);
-        address thief = address(0xBAD);
-        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.NotTheSigner.selector, thief));
-        vm.prank(thief);
-        registry.revoke(digest, abi.encodePacked(r, s, v));
-        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.NotTheSigner.selector, oracle));
-        vm.prank(oracle);
-        registry.revoke(digest, hex"1234");
+        vm.prank(address(0xBAD));
+        registry.revoke(digest);
+        vm.assertTrue(registry.isRevoked(digest, address(0xBAD)));
+        vm.assertFalse(registry.isRevoked(digest, oracle));
     }
 }

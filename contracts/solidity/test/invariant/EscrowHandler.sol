@@ -183,8 +183,8 @@ contract EscrowHandler is TestBase {
         Vm.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 j = 0; j < logs.length; ++j) {
             if (logs[j].topics[0] != IMilestoneEscrow.MilestoneSettled.selector) continue;
-            (,,, uint256 paidNow, uint256 holdback, uint256 refund) =
-                abi.decode(logs[j].data, (bytes32, int256, uint64, uint256, uint256, uint256));
+            (,,,, uint256 paidNow, uint256 holdback, uint256 refund) =
+                abi.decode(logs[j].data, (bytes32, int256, uint64, bytes32, uint256, uint256, uint256));
             if (paidNow + holdback + refund != uint256(m.amount) + m.bonus) settlementBroken = true;
             ghostOwed[t] = ghostOwed[t] - (uint256(m.amount) + m.bonus) + holdback;
             return;

@@ -50,7 +50,15 @@ contract FakeEscrow is EIP712 {
         p.refund = p.refund > extra ? p.refund - extra : 0;
         bytes32 digest = _hashTypedDataV4(EscrowHashing.hashAttestation(att));
         emit IMilestoneEscrow.MilestoneSettled(
-            att.agreementId, att.milestoneIndex, digest, att.value, att.observedAt, p.paidNow, p.holdback, p.refund
+            att.agreementId,
+            att.milestoneIndex,
+            digest,
+            att.value,
+            att.observedAt,
+            att.evidenceHash,
+            p.paidNow,
+            p.holdback,
+            p.refund
         );
         require(IERC20(terms.token).transfer(terms.provider, p.paidNow), "payment failed");
         if (p.refund > 0) require(IERC20(terms.token).transfer(terms.client, p.refund), "refund failed");
