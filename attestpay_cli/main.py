@@ -193,8 +193,14 @@ def settings_problems(exc) -> str:
 )
 @click.pass_context
 def verify(ctx: click.Context) -> None:
-    """Re-verify every payout from chain data and evidence (the auditor; see `attestpay verify -h`)."""
+    """Re-verify every payout from chain data and evidence (the auditor; see `attestpay verify -h`), or an
+    audit pack: `attestpay verify --pack FILE [--rpc URL]`."""
     from auditor.__main__ import main as audit
+
+    if any(arg == "--pack" or arg.startswith("--pack=") for arg in ctx.args):
+        from attestpay_cli.pack import verify_pack
+
+        verify_pack.main(ctx.args, prog_name="attestpay verify")
 
     sys.exit(audit(ctx.args or ["--help"], prog="attestpay verify"))
 

@@ -10,6 +10,7 @@ import click
 
 from attestpay_cli import Group
 from attestpay_cli.agreement import Caller, party_of
+from attestpay_cli.pack import audit_pack
 
 
 @click.group(cls=Group)
@@ -31,6 +32,9 @@ def report(
 ) -> None:
     """Reports from the backend: an agreement's audit trail, the portfolio, invoices."""
     ctx.obj = {"open": lambda: Caller(api, keystore, password_file, api_key), "json": as_json}
+
+
+report.add_command(audit_pack)
 
 
 @report.command("agreement")
