@@ -14,6 +14,7 @@ import json
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from eth_utils import keccak
 from web3 import Web3
@@ -253,7 +254,8 @@ def _terms(t: dict) -> AgreementTerms:
 
 def _settlement_failures(pack: dict, agreement: AgreementLedger, s: dict, files: dict[str, bytes]) -> list[str]:
     a = s["attestation"]
-    att = Attestation(**{k: bytes.fromhex(v[2:]) if isinstance(v, str) else v for k, v in a.items()})
+    fields: dict[str, Any] = {k: bytes.fromhex(v[2:]) if isinstance(v, str) else v for k, v in a.items()}
+    att = Attestation(**fields)
     failures = []
     if "0x" + att.agreement_id.hex() != pack["agreementId"] or att.milestone_index != s["index"]:
         failures.append("the attestation is for another agreement or milestone")

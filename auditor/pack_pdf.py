@@ -83,8 +83,8 @@ def render(pack: dict, specs: dict[str, bytes]) -> bytes:
             text(f"    {label}: {value:,}" if key.endswith("bps") else f"    {label}: {money(value)}")
     sub("Transactions")
     for e in pack["events"]:
-        index = f" milestone {e['args']['index']}" if "index" in e["args"] else ""
-        text(f"block {e['blockNumber']:,}  {e['event']}{index}  {e['transactionHash']}")
+        which = f" milestone {e['args']['index'] + 1}" if "index" in e["args"] else ""
+        text(f"block {e['blockNumber']:,}  {e['event']}{which}  {e['transactionHash']}")
     return bytes(pdf.output())
 
 
