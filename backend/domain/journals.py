@@ -235,57 +235,21 @@ class Ledger:
         note = f"{milestone} {'holdback ' if on_holdback else ''}dispute resolved"
         disputed = to_provider + to_client
         if on_holdback:
-            self.add(
-                ctx,
-                PROVIDER,
-                "dispute-split",
-                at,
-                tx_hash,
-                price,
-                note,
+            provider = (
                 Posting(WALLET, debit=to_provider),
                 Posting(REVENUE, debit=to_client),
                 Posting(HOLDBACK, credit=disputed),
-                invoice=invoice,
             )
-            self.add(
-                ctx,
-                CLIENT,
-                "dispute-split",
-                at,
-                tx_hash,
-                price,
-                note,
-                Posting(WALLET, debit=to_client),
-                Posting(EXPENSE, credit=to_client),
-                invoice=invoice,
-            )
+            client = (Posting(WALLET, debit=to_client), Posting(EXPENSE, credit=to_client))
         else:
-            self.add(
-                ctx,
-                PROVIDER,
-                "dispute-split",
-                at,
-                tx_hash,
-                price,
-                note,
-                Posting(WALLET, debit=to_provider),
-                Posting(REVENUE, credit=to_provider),
-                invoice=invoice,
-            )
-            self.add(
-                ctx,
-                CLIENT,
-                "dispute-split",
-                at,
-                tx_hash,
-                price,
-                note,
+            provider = (Posting(WALLET, debit=to_provider), Posting(REVENUE, credit=to_provider))
+            client = (
                 Posting(EXPENSE, debit=to_provider),
                 Posting(WALLET, debit=to_client),
                 Posting(ESCROW, credit=disputed),
-                invoice=invoice,
             )
+        for party, postings in ((PROVIDER, provider), (CLIENT, client)):
+            self.add(ctx, party, "dispute-split", at, tx_hash, price, note, *postings, invoice=invoice)
 
     def gas(self, ctx: Context, at: int, tx_hash: str, price: Decimal, *, wei: int, operator: str) -> None:
         """Gas the relayer paid for a party's transaction, booked by the relayer's operator in ether."""

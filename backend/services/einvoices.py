@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from attestpay import payout, pricing
 from attestpay.profiles import PartyProfile
-from attestpay.terms import ETH
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, ChainEvent, Invoice, InvoiceDocument, PartyProfileVersion
 from backend.domain import einvoices
@@ -18,11 +17,6 @@ from backend.domain.en16931 import EInvoice, TradeParty
 from backend.domain.terms import milestone_terms
 from backend.errors import Conflict, NotFound
 from backend.services import profiles
-
-ERC20_METADATA_ABI = [
-    {"name": n, "type": "function", "stateMutability": "view", "inputs": [], "outputs": [{"name": "", "type": t}]}
-    for n, t in (("symbol", "string"), ("decimals", "uint8"))
-]
 
 
 def document(session: Session, chain: ChainGateway, sources: dict[str, pricing.PriceSource], number: str) -> EInvoice:
@@ -54,7 +48,7 @@ def _build(session: Session, chain: ChainGateway, sources, record: Invoice) -> E
         .limit(1)
     )
     price = pricing.price_of(sources, record.token, chain.w3, event.block_number)
-    symbol, decimals = token_units(chain, record.token)
+    token = chain.token(record.token)
     settlement = session.scalar(
         select(Invoice.number).where(
             Invoice.agreement_pk == agreement.id,
@@ -78,8 +72,8 @@ def _build(session: Session, chain: ChainGateway, sources, record: Invoice) -> E
         buyer=_party(session, agreement, agreement.client, record.issued_at, "client"),
         currency=price.currency,
         price=price.value,
-        symbol=symbol,
-        decimals=decimals,
+        symbol=token.symbol,
+        decimals=token.decimals,
         agreement_id=agreement.agreement_id,
         agreement_title=agreement.title,
         milestone_title=f"Milestone {m.index + 1}, {m.title}",
@@ -127,12 +121,3 @@ def _measured(m) -> str:
         return spec.get("name", "")
     relation = "at least" if m.higher_is_better else "at most"
     return f"{spec.get('name', 'metric')} {show(m.settled_value)} {unit} (target {relation} {show(m.target)})".strip()
-
-
-def token_units(chain: ChainGateway, token: str) -> tuple[str, int]:
-    """Symbol and decimals: ETH built in, an ERC-20 read from its contract."""
-    if int(token, 16) == int(ETH, 16):
-        return "ETH", 18
-    contract = chain.w3.eth.contract(address=token, abi=ERC20_METADATA_ABI)
-    with chain.lock:
-        return contract.functions.symbol().call(), contract.functions.decimals().call()

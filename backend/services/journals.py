@@ -15,7 +15,6 @@ from backend.db.models import Agreement, ChainEvent, Invoice
 from backend.domain import journals
 from backend.domain.terms import milestone_terms
 from backend.errors import Conflict
-from backend.services.einvoices import token_units
 
 TRANSFER = Web3.keccak(text="Transfer(address,address,uint256)").to_0x_hex()
 
@@ -59,7 +58,7 @@ def _ledger(session: Session, chain: ChainGateway, sources, agreement: Agreement
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
     )
     facts = [journals.ChainFact(r.name, r.args, r.block_number, r.block_time, r.tx_hash) for r in rows]
-    symbol, decimals = token_units(chain, agreement.token)
+    token = chain.token(agreement.token)
     prices: dict[int, object] = {}
 
     def price_at(block: int):
@@ -73,7 +72,7 @@ def _ledger(session: Session, chain: ChainGateway, sources, agreement: Agreement
     key = ETH if int(agreement.token, 16) == 0 else Web3.to_checksum_address(agreement.token)
     if key not in sources:
         raise Conflict(f"no price source for token {agreement.token}: add it to ATTESTPAY_PRICES")
-    ctx = journals.Context(agreement.title, agreement.token, symbol, decimals, sources[key].currency)
+    ctx = journals.Context(agreement.title, agreement.token, token.symbol, token.decimals, sources[key].currency)
     invoices = dict(
         session.execute(select(Invoice.tx_hash, Invoice.number).where(Invoice.agreement_pk == agreement.id)).all()
     )

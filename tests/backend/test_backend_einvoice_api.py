@@ -12,29 +12,8 @@ from eth_account import Account
 from factories import DAY, agreement_body
 from facturx import get_xml_from_pdf
 
+from attestpay_cli.demo.documents import CLIENT, PROVIDER
 from backend.domain.en16931_validation import validate
-
-PROVIDER = {
-    "legal_name": "Nordlicht AI GmbH",
-    "street": "Alexanderplatz 1",
-    "city": "Berlin",
-    "postcode": "10178",
-    "country": "DE",
-    "vat_id": "DE136695976",
-    "registration_id": "HRB 123456",
-    "email": "billing@nordlicht.example",
-    "iban": "DE89370400440532013000",
-}
-CLIENT = {
-    "legal_name": "Lumen Retail SAS",
-    "street": "1 rue de Rivoli",
-    "city": "Paris",
-    "postcode": "75001",
-    "country": "FR",
-    "vat_id": "FR40303265045",
-    "registration_id": "303265045",
-    "email": "ap@lumen.example",
-}
 
 
 def _profile(api, party, session, fields, version=1):

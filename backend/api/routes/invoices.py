@@ -20,9 +20,14 @@ router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
 Number = Annotated[str, Path(pattern=r"^AP-[0-9]{6,}$")]
 
 
-def _document(session, principal, chain, number: str) -> dict:
+def _readable(session, principal, number: str) -> dict:
     record, document = reports.invoice(session, number)
     require_read(session.get(Agreement, record.agreement_pk), principal)
+    return document
+
+
+def _document(session, principal, chain, number: str) -> dict:
+    document = _readable(session, principal, number)
     return for_people(document, chain.token(document["token"]))
 
 
@@ -55,7 +60,7 @@ def pdf(number: Number, session: SessionDep, principal: PrincipalDep, chain: Cha
 
 
 def _einvoice(request: Request, session, principal, number: str):
-    _document(session, principal, number)  # the same access check as the invoice itself
+    _readable(session, principal, number)  # the same access check as the invoice itself
     return einvoices.document(session, request.app.state.chain, request.app.state.prices, number)
 
 
