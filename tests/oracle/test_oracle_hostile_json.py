@@ -30,7 +30,7 @@ def test_deep_json_to_every_operation_leaves_the_node_answering(tmp_path):
     command = [str(CLI), "serve", "--port", "{port}", "--escrow", "0x" + "cd" * 20, "--chain-id", "31337"]
     with serving([*command, "--keystore", "oracle.json"], env, tmp_path, tmp_path / "node.log") as (process, url):
         operations = body_operations(url)
-        assert {("POST", "/v1/measurements"), ("POST", "/v1/cosign")} <= set(operations)
+        assert ("POST", "/v1/measurements") in operations
         with httpx.Client(base_url=url, timeout=30) as http:
             for method, path in operations:
                 for key in ("wrong", env["ORACLE_API_KEY"]):
