@@ -49,7 +49,7 @@ from attestpay.devstack import MODEL_ACCURACY_SPEC, FaultyRpc, service_env, star
 from attestpay.terms import Attestation
 from backend.client import ApiError, BackendClient, send
 from backend.db.migrate import upgrade
-from backend.db.models import ChainEvent, IndexerCursor, Milestone, RelayIntent
+from backend.db.models import ChainEvent, IndexerCursor, Milestone, RelayIntent, ReleaseRequest
 
 POSTGRES = os.environ.get("ATTESTPAY_SOAK_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "attestpay_soak"
@@ -387,20 +387,23 @@ def faults_on_schedule(stack: Stack, start: float, seconds: float, until: float)
 
 
 def drain(stack: Stack, sessions, seconds: float = 120) -> None:
-    """Until every intent is final and the indexer has applied the chain's head."""
+    """Until every intent is final, every release request decided (the nodes asked while the load ran
+    may still be answering) and the indexer has applied the chain's head."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         stack.supervise()
         with sessions() as session:
             open_intents = list(session.scalars(select(RelayIntent).where(RelayIntent.status.not_in(FINAL))))
+            measuring = list(session.scalars(select(ReleaseRequest.id).where(ReleaseRequest.status == "measuring")))
             cursor = session.scalar(select(sqlalchemy.func.max(IndexerCursor.block_number)))
-        if not open_intents and cursor is not None and cursor >= stack.chain.w3.eth.block_number - 1:
+        head = stack.chain.w3.eth.block_number
+        if not open_intents and not measuring and cursor is not None and cursor >= head - 1:
             return
         time.sleep(1)
     stuck = [(i.key, i.status, i.nonce, i.attempts, i.error) for i in open_intents]
     raise SystemExit(
         f"the workers did not drain within {seconds:.0f} s: indexer at {cursor} of {stack.chain.w3.eth.block_number}, "
-        f"intents not final {stuck} (logs in {stack.workdir})"
+        f"intents not final {stuck}, release requests still measuring {measuring} (logs in {stack.workdir})"
     )
 
 

@@ -179,8 +179,10 @@ def invariants(nodes: Nodes, sessions) -> list[tuple[str, bool, str]]:
     flagged = sum(r.status == "disagree" for r in requests)
     out.append(
         (
+            # A short run may see no request split twice (the nodes' disagreement can meet a reclaim or a
+            # fault first): then there is nothing to flag, and the detail says how many were.
             "every disagreement flagged, no release request left measuring",
-            not unflagged and not stuck and flagged > 0,
+            not unflagged and not stuck,
             f"{len(requests)} requests {dict(Counter(r.status for r in requests))}; split twice {split}, "
             f"flagged {flagged}; unflagged {unflagged[:3]}, stuck {stuck[:3]}",
         )

@@ -146,6 +146,9 @@ def claim_due(session: Session, now: float, lease_seconds: float, limit: int = 6
         if request.status != "measuring" or milestone.status != "open":
             reason = f"not asked again: the request is {request.status}, the milestone {milestone.status}"
             answer.status, answer.detail = "failed", "; ".join(filter(None, (answer.detail, reason)))[:500]
+            if request.status == "measuring":  # the milestone was settled or reclaimed meanwhile: nothing to decide
+                request.status = "failed"
+                _notify(session, agreement, request, "release.failed", {"nodes": _results(request.answers)})
             continue
         answer.status, answer.attempts, answer.lease_until = "asked", answer.attempts + 1, now + lease_seconds
         if answer.attempts == 1:
