@@ -162,7 +162,9 @@ def test_every_attested_value_is_recomputed_from_the_published_evidence(demo):
         value, used, _ = value_from_evidence(spec, store.get(bytes.fromhex(a["evidenceHash"][2:])), a["observedAt"])
         assert value == a["value"] and used > 0, m["title"]
     anchored = document["anchoring"]
-    assert len(anchored) == 1 and anchored[0]["attestations"] == 11  # every signed attestation, settling or not
+    # Every signed attestation, settling or not, is anchored: in the demo's final batch, or earlier by a
+    # node's own schedule (issue 20), so in one batch or more.
+    assert anchored and sum(batch["attestations"] for batch in anchored) >= 11
 
 
 def test_the_readable_account_ends_with_the_audit_passing(tmp_path):
