@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from attestpay import payout, pricing
@@ -31,8 +32,12 @@ def document(session: Session, chain: ChainGateway, sources: dict[str, pricing.P
         doc = _build(session, chain, sources, record)
     except (einvoices.NoEInvoice, pricing.PriceUnavailable) as exc:
         raise Conflict(str(exc)) from exc
-    session.merge(InvoiceDocument(invoice_id=record.id, facts=einvoices.to_facts(doc)))
-    session.commit()
+    session.add(InvoiceDocument(invoice_id=record.id, facts=einvoices.to_facts(doc)))
+    try:
+        session.commit()
+    except IntegrityError:  # another replica froze it first, from the same facts: keep the stored one
+        session.rollback()
+        return einvoices.from_facts(session.get(InvoiceDocument, record.id).facts)
     return doc
 
 
