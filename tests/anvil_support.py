@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from backend_support import fresh_postgres_schema, postgres_or_skip, postgres_url
+from backend_support import fresh_postgres_schema, postgres_or_skip, postgres_url, worker_schema
 
 from attestpay import devstack
 from attestpay.devchain import start_anvil
 from backend.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = "attestpay_engine_test"
+SCHEMA = worker_schema("attestpay_engine_test")
 
 
 @pytest.fixture

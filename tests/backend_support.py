@@ -23,7 +23,16 @@ from backend.db.migrate import upgrade
 from backend.settings import Settings
 
 POSTGRES_SERVER = os.environ.get("ATTESTPAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-SCHEMA = "attestpay_backend_test"
+# pytest-xdist's worker (gw0, gw1, ...): each worker's PostgreSQL tables live in schemas of their own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def worker_schema(name: str) -> str:
+    """`name`, made this worker's own, so that parallel workers never share tables."""
+    return f"{name}_{WORKER}" if WORKER else name
+
+
+SCHEMA = worker_schema("attestpay_backend_test")
 
 
 def postgres_url(schema: str = SCHEMA) -> str:
@@ -111,11 +120,23 @@ def settings(database_url: str, **changes) -> Settings:
 class Api:
     """A TestClient on the app with helpers for signing in wallets and services."""
 
+    opened: list[Api] = []  # closed after each test by `close_apis`: their pools hold PostgreSQL connections
+
     def __init__(self, chain, database_url: str, gateway: ChainGateway | None = None, **setting_changes) -> None:
         self.chain = chain
         gateway = gateway or ChainGateway(chain.w3, chain.escrow, chain.registry, chain.chain_id)
         self.app = create_app(settings(database_url, **setting_changes), gateway)
         self.client = TestClient(self.app)
+        Api.opened.append(self)
+
+
+@pytest.fixture(autouse=True)
+def close_apis():
+    """Each test's apps give their database connections back when it ends, not when the garbage
+    collector finds them: parallel workers share PostgreSQL's connection limit."""
+    yield
+    while Api.opened:
+        Api.opened.pop().app.state.engine.dispose()
 
     def siwe_message(
         self, address: str, nonce: str, domain: str = DOMAIN, expires_in: int = 300, chain_id: int | None = None

@@ -3,6 +3,7 @@ deployed from the committed artifacts; every test runs inside a snapshot that is
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -14,6 +15,10 @@ from web3.contract import Contract
 from attestpay.contracts import deploy
 
 pytest_plugins = ["backend_support", "anvil_support"]  # the backend's app and database; anvil and processes
+
+# Parallel workers, each test's apps and the API, worker and node processes they start share
+# PostgreSQL's 100 connections: a few each (production sizes the pool to its thread pool).
+os.environ.setdefault("ATTESTPAY_DATABASE_POOL_SIZE", "4")
 
 
 @dataclass(frozen=True)

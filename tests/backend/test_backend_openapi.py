@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 import schemathesis
-from backend_support import OPERATOR_KEY, Api, fresh_postgres_schema, postgres_or_skip, postgres_url
+from backend_support import OPERATOR_KEY, Api, fresh_postgres_schema, postgres_or_skip, postgres_url, worker_schema
 from factories import agreement_body
 from hypothesis import HealthCheck, given, settings
 
@@ -16,7 +16,7 @@ from backend.db.migrate import upgrade
 
 pytestmark = pytest.mark.postgres  # Schemathesis against PostgreSQL too
 
-SCHEMA = "attestpay_openapi_test"
+SCHEMA = worker_schema("attestpay_openapi_test")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

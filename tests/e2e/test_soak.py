@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from backend_support import postgres_or_skip
 
-pytestmark = [pytest.mark.anvil, pytest.mark.postgres, pytest.mark.slow]  # anvil, API and workers on PostgreSQL
+pytestmark = [pytest.mark.anvil, pytest.mark.postgres, pytest.mark.slow, pytest.mark.serial]  # restarts PostgreSQL
 
 ROOT = Path(__file__).resolve().parents[2]
 
