@@ -362,7 +362,7 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     page.wait_for_selector("#close")
     # the provider's payments were credited, then withdrawn to another address: none reached its wallet
     assert "the chain moved 0 BLK: does not tie" in page.inner_text("#close")
-    assert page.locator("#entries tbody tr").count() >= 2 and "invoice AP-" in page.inner_text("#entries")
+    assert page.locator("#entries tbody tr").count() >= 2 and "invoice " in page.inner_text("#entries")
     page.select_option("#format", "xero")
     with page.expect_download() as saved:
         page.click("#download")
