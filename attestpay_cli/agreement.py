@@ -49,13 +49,21 @@ class Caller:
         with self.answered():
             return self.api.request(method, path, headers=self.headers(), **kwargs)
 
-    def document(self, path: str) -> bytes:
-        """A non-JSON answer (an HTML page, a PDF)."""
+    def document(self, path: str, **params) -> bytes:
+        """A non-JSON answer (an HTML page, a PDF, XML, CSV)."""
+        return self.fetch(path, **params).content
+
+    def fetch(self, path: str, **params) -> httpx.Response:
+        """The API's answer to a GET, refused (4xx, 5xx) as a Failed with the API's reason."""
         with self.answered():
-            response = self.api.http.get(path, headers=self.headers())
-        if response.status_code >= 400:
-            raise Failed(f"HTTP {response.status_code}: {response.json().get('detail', response.text)}")
-        return response.content
+            response = self.api.http.get(path, headers=self.headers(), params=params or None)
+            if response.status_code >= 400:
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = response.text
+                raise ApiError(response.status_code, body)
+        return response
 
 
 @click.group(cls=Group)

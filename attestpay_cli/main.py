@@ -22,6 +22,8 @@ from attestpay.process import restore_recursion_limit
 from attestpay_cli import Failed, Group, lifecycle
 from attestpay_cli.agreement import agreement
 from attestpay_cli.design import design
+from attestpay_cli.invoice import invoice
+from attestpay_cli.profile import profile
 from attestpay_cli.report import report
 from attestpay_cli.terms import terms
 from attestpay_cli.up import up
@@ -40,6 +42,8 @@ for command in lifecycle.COMMANDS:
     agreement.add_command(command)
 app.add_command(agreement)
 app.add_command(report)
+app.add_command(invoice)
+app.add_command(profile)
 app.add_command(design)
 app.add_command(wallet)
 app.add_command(terms)

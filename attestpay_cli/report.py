@@ -8,30 +8,54 @@ from pathlib import Path
 
 import click
 
-from attestpay_cli import Group
+from attestpay_cli import Failed, Group
 from attestpay_cli.agreement import Caller, party_of
 from attestpay_cli.pack import audit_pack
 
 
+def caller_options(command):
+    """The options of a command group a party (wallet keystore) or a service (API key) runs, which
+    keep the caller in `ctx.obj["open"]` (opened on first use) and `--json` in `ctx.obj["json"]`."""
+    for option in reversed(
+        (
+            click.option(
+                "--api",
+                default="http://127.0.0.1:8000",
+                show_default=True,
+                envvar="ATTESTPAY_API",
+                help="the backend's URL",
+            ),
+            click.option("--api-key", envvar="ATTESTPAY_API_KEY", help="a service's API key (auditor, operator)"),
+            click.option(
+                "--keystore",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                envvar="ATTESTPAY_WALLET_KEYSTORE",
+                help="or your wallet's encrypted keystore",
+            ),
+            click.option(
+                "--password-file",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                help="else ATTESTPAY_WALLET_PASSWORD, else a prompt",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="print the answer as JSON"),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def keep_caller(ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file, as_json):
+    ctx.obj = {"open": lambda: Caller(api, keystore, password_file, api_key), "json": as_json}
+
+
 @click.group(cls=Group)
-@click.option(
-    "--api", default="http://127.0.0.1:8000", show_default=True, envvar="ATTESTPAY_API", help="the backend's URL"
-)
-@click.option("--api-key", envvar="ATTESTPAY_API_KEY", help="a service's API key (auditor, operator)")
-@click.option(
-    "--keystore",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    envvar="ATTESTPAY_WALLET_KEYSTORE",
-    help="or your wallet's encrypted keystore",
-)
-@click.option("--password-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+@caller_options
 @click.pass_context
 def report(
     ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file: Path | None, as_json: bool
 ) -> None:
-    """Reports from the backend: an agreement's audit trail, the portfolio, invoices."""
-    ctx.obj = {"open": lambda: Caller(api, keystore, password_file, api_key), "json": as_json}
+    """Reports from the backend: an agreement's audit trail, the portfolio, invoices, journals."""
+    keep_caller(ctx, api, api_key, keystore, password_file, as_json)
 
 
 report.add_command(audit_pack)
@@ -94,3 +118,34 @@ def invoice(ctx: click.Context, number: str, pdf: Path | None, html: Path | None
     )
     for line in body["lines"]:
         click.echo(f"  {'+' if line['effect'] == 'add' else '-'} {line['amount_display']:>24}  {line['item']}")
+
+
+JOURNAL_FORMATS = {"xero": "xero", "qbo": "quickbooks", "json": "json"}  # --format -> the API's name
+
+
+@report.command()
+@click.option("--party", help="whose journal, an address: auditors and operators name one; a wallet reads its own")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="first day (UTC), 2027-01-01")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="the day after the period (UTC)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(JOURNAL_FORMATS)),
+    default="xero",
+    show_default=True,
+    help="the CSV Xero or QuickBooks Online imports, or JSON with the period close",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="write it here (default: print it)")
+@click.pass_context
+def journal(ctx: click.Context, party: str | None, start, end, fmt: str, out: Path | None) -> None:
+    """A party's double-entry journal for a period (docs/finance.md)."""
+    params = {"from": start.date().isoformat(), "to": end.date().isoformat(), "format": JOURNAL_FORMATS[fmt]}
+    body = party_of(ctx).document("/v1/reports/journal", **params, **({"wallet": party} if party else {}))
+    if out is None:
+        click.echo(body.decode(), nl=False)
+        return
+    try:
+        out.write_bytes(body)
+    except OSError as exc:
+        raise Failed(f"cannot write {out}: {exc.strerror}") from None
+    click.echo(f"wrote {out}")

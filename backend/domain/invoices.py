@@ -30,27 +30,41 @@ def holdback_lines(amount: int) -> list[dict]:
 
 
 def dispute_lines(provider_share_bps: int, to_provider: int, to_client: int) -> list[dict]:
+    """The provider's share as the line; the client's share kept in base units beside it, for
+    `for_people` to name in token units (the stored line knows no token)."""
     return [
         {
-            "item": f"Dispute split: {provider_share_bps / 100:.2f}% to the provider "
-            f"({to_client:,} back to the client)",
+            "item": f"Dispute split: {provider_share_bps / 100:.2f}% to the provider",
             "amount": to_provider,
             "effect": "add",
+            "to_client": to_client,
         }
     ]
 
 
 def for_people(d: dict, token: Token) -> dict:
     """The document with the token's symbol and decimals, each amount in token units beside its base
-    units, and the milestone's 1-based number beside its 0-based index."""
+    units, and the milestone's 1-based number beside its 0-based index. A dispute split's share back
+    to the client is named on its line and is the document's refund to the client."""
+    refund = d["refund_to_client"] or sum(line.get("to_client", 0) for line in d["lines"])
     return d | {
         "milestone_number": d["milestone_index"] + 1,
         "token_symbol": token.symbol,
         "token_decimals": token.decimals,
-        "lines": [line | {"amount_display": format_amount(line["amount"], token)} for line in d["lines"]],
+        "lines": [_line_for_people(line, token) for line in d["lines"]],
         "total_display": format_amount(d["total"], token),
-        "refund_to_client_display": format_amount(d["refund_to_client"], token),
+        "refund_to_client": refund,
+        "refund_to_client_display": format_amount(refund, token),
     }
+
+
+def _line_for_people(line: dict, token: Token) -> dict:
+    shown = {k: v for k, v in line.items() if k != "to_client"} | {
+        "amount_display": format_amount(line["amount"], token)
+    }
+    if "to_client" in line:
+        shown["item"] = f"{line['item']} ({format_amount(line['to_client'], token)} back to the client)"
+    return shown
 
 
 def _date(ts: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import factories
@@ -111,6 +112,8 @@ def browser():
 def dashboard(anvil, tmp_path):
     """The backend (API and a worker) on anvil and SQLite, with a token that can block an account."""
     keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
+    token = deploy(anvil.w3, "BlocklistToken", sender=dev_party(0).address)
+    token.functions.mint(anvil.client.address, 10**24).transact({"from": dev_party(0).address})
     env = service_env(
         anvil,
         tmp_path,
@@ -120,11 +123,10 @@ def dashboard(anvil, tmp_path):
         ATTESTPAY_MIGRATE_ON_START="true",
         ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
         ATTESTPAY_EXPLORER_URL="https://explorer.example/",
+        ATTESTPAY_PRICES=json.dumps({token.address: {"peg": "0.92", "currency": "EUR"}}),
     )
     api, url = start_api(env, tmp_path / "api.log")
     worker = start_worker(env, tmp_path / "worker.log")
-    token = deploy(anvil.w3, "BlocklistToken", sender=dev_party(0).address)
-    token.functions.mint(anvil.client.address, 10**24).transact({"from": dev_party(0).address})
     yield url, token
     stop(api, worker)
 
@@ -190,11 +192,42 @@ def settled_count(page, count: int) -> None:
     raise AssertionError(f"{count} milestones did not settle: {page.inner_text('main')[:2000]}")
 
 
+DESKTOP, PHONE = {"width": 1200, "height": 900}, {"width": 390, "height": 844}
+
+
+def capture(page, name: str, url: str, ready: str, *shown: str) -> None:
+    """The page at `url` at desktop and at phone width: `ready` appears, each of `shown` is visible in it,
+    nothing is wider than the viewport; a screenshot of each goes to build/screenshots/."""
+    for size, suffix in ((DESKTOP, ""), (PHONE, "-phone")):
+        page.set_viewport_size(size)
+        if url:
+            page.goto(url)
+        page.wait_for_selector(ready)
+        for text in shown:
+            assert page.get_by_text(text, exact=False).first.is_visible(), (name, suffix, text)
+        width = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"{name}{suffix}: {width[0]} px wide in a {width[1]} px viewport"
+        page.evaluate("document.getElementById('toast').replaceChildren()")  # notices of earlier steps
+        page.screenshot(path=SHOTS / f"{name}{suffix}.png", full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+
+def sign_profile(url: str, party, fields: dict) -> None:
+    """The party's wallet signs its first profile through the API (as the CLI does)."""
+    api = BackendClient(url)
+    body = {"fields": fields, "version": 1, "signed_at": int(time.time())}
+    prepared = api.request("POST", "/v1/profiles/typed-data", json=body, headers=api.wallet(party.key))
+    signature = Account.sign_typed_data(party.key, full_message=prepared).signature
+    api.request(
+        "POST", "/v1/profiles", json=body | {"signature": "0x" + signature.hex()}, headers=api.wallet(party.key)
+    )
+
+
 def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil, dashboard, browser):
     url, token = dashboard
     SHOTS.mkdir(parents=True, exist_ok=True)
     wallet = Wallet(anvil)
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page = browser.new_page(viewport=DESKTOP)
     page.expose_function("__wallet", wallet.handle)
     page.add_init_script(PROVIDER)
 
@@ -205,9 +238,8 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
         page.click("#sign-in")
         page.wait_for_selector("#sign-out")
 
-    page.goto(url + "/app/")
-    page.wait_for_selector("#sign-in-main")
-    page.screenshot(path=SHOTS / "sign-in.png")
+    capture(page, "sign-in", url + "/app/", "#sign-in-main", "Sign in with your wallet", "Auditors")
+    assert page.locator("nav a:visible").count() == 0  # nothing to navigate to before signing in
     sign_in_as(anvil.client)
     page.wait_for_selector("text=Your agreements")
 
@@ -245,6 +277,11 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     page.wait_for_selector("h1 .badge.in-progress", timeout=30_000)
     assert page.locator("#progress .badge.confirmed").count() == 2
     assert token.functions.balanceOf(anvil.escrow.address).call() == 1600 * UNIT
+    page.goto(f"{url}/app/#/upcoming")  # what falls due, signed by the client's side: it pays
+    page.wait_for_selector("#upcoming")
+    due = page.locator("#upcoming tr", has_text="due: Fraud model in production, milestone 1").inner_text()
+    assert "-1,000 BLK (bonus up to" in due and f"{time.gmtime().tm_year}-" in due
+    page.goto(f"{url}/app/#/agreements/{pk}")
 
     token.functions.setBlocked(anvil.provider.address, True).transact(
         {"from": dev_party(0).address}
@@ -268,14 +305,13 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     page.once("dialog", lambda dialog: dialog.accept("Northwind Bank"))  # the address book, per wallet
     page.click('button[aria-label="Name the client in your address book"]')
     page.wait_for_selector("strong:has-text('Northwind Bank')")
-    page.screenshot(path=SHOTS / "agreement.png", full_page=True)
 
     page.locator("text=0.94 fraction").first.click()  # the latest attested value links to the attestation
     page.wait_for_selector("text=Evidence hash")
     assert "2 of the threshold 2" in page.inner_text(
         "main"
     ) and "the registry confirms the inclusion proof" in page.inner_text("main")
-    page.screenshot(path=SHOTS / "attestation.png", full_page=True)
+    attestation_url = page.url
 
     page.goto(f"{url}/app/#/agreements/{pk}")
     page.wait_for_selector("#withdraw-to")
@@ -289,16 +325,69 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     paid = sum(int(m["paid_now"]) for m in milestones)
     assert paid > 0 and token.functions.balanceOf(elsewhere).call() == paid  # both payments, credited, then withdrawn
 
-    page.goto(f"{url}/app/#/")
-    page.wait_for_selector("text=Fraud model in production")
-    page.screenshot(path=SHOTS / "agreements.png", full_page=True)
-    page.goto(f"{url}/app/#/portfolio")
-    page.wait_for_selector("text=Completion rate")
-    shown = page.inner_text("main")
-    assert "Funds at risk" in shown and "Upcoming" in shown
-    page.screenshot(path=SHOTS / "portfolio.png", full_page=True)
+    # the provider's profile, signed in the wallet, then changed: both versions kept
+    page.goto(f"{url}/app/#/profile")
+    page.wait_for_selector("#profile")
+    for field, value in (("legal_name", "Nordlicht AI GmbH"), ("street", "Torstrasse 1"), ("postcode", "10119"),
+                         ("city", "Berlin"), ("country", "DE"), ("vat_id", "DE 136 695 976")):  # fmt: skip
+        page.fill(f"#p-{field}", value)
+    page.click("#save")
+    page.wait_for_selector("#profile-history tbody tr")
+    page.fill("#p-iban", "DE89 3704 0044 0532 0130 00")
+    page.click("#save")
+    page.wait_for_selector("#profile-history tbody tr:nth-child(2)")
+    history = page.inner_text("#profile-history")
+    assert "VAT DE136695976" in history and "IBAN DE89370400440532013000" in history
+    assert page.input_value("#p-legal_name") == "Nordlicht AI GmbH"
+    sign_profile(url, anvil.client, {"legal_name": "Lumen Retail SAS", "street": "1 rue de Rivoli", "city": "Paris",
+                                     "postcode": "75001", "country": "FR", "vat_id": "FR40303265045"})  # fmt: skip
 
-    auditor = browser.new_page()  # an auditor reads every agreement with an API key, no wallet
+    # the invoices of both settlements, each downloadable as an e-invoice; the journal for a period
+    page.goto(f"{url}/app/#/invoices")
+    page.wait_for_selector("#invoices button[data-format=ubl]")
+    assert page.locator("#invoices tbody tr").count() == 2
+    with page.expect_download() as saved:
+        page.locator("#invoices button[data-format=ubl]").first.click()
+    ubl = Path(saved.value.path()).read_text()
+    assert (
+        saved.value.suggested_filename.endswith(".ubl.xml") and "Nordlicht AI GmbH" in ubl and "Lumen Retail SAS" in ubl
+    )
+    with page.expect_download() as saved:
+        page.locator("#invoices button[data-format=facturx]").first.click()
+    assert Path(saved.value.path()).read_bytes().startswith(b"%PDF")
+    page.goto(f"{url}/app/#/journals")
+    page.fill("#from", "2020-01-01")
+    page.fill("#to", "2100-01-01")
+    page.click("#show")
+    page.wait_for_selector("#close")
+    # the provider's payments were credited, then withdrawn to another address: none reached its wallet
+    assert "the chain moved 0 BLK: does not tie" in page.inner_text("#close")
+    assert page.locator("#entries tbody tr").count() >= 2 and "invoice " in page.inner_text("#entries")
+    page.select_option("#format", "xero")
+    with page.expect_download() as saved:
+        page.click("#download")
+    assert Path(saved.value.path()).read_text().startswith("*Narration,*Date")
+
+    # every page at desktop and phone width, as the provider
+    app = f"{url}/app/#"
+    capture(page, "agreements", f"{app}/", "text=Fraud model in production", "Your agreements")
+    capture(page, "new-agreement-empty", f"{app}/new", "#title", "Milestone 1")
+    capture(page, "agreement", f"{app}/agreements/{pk}", "h3", "Northwind Bank", "Milestones")
+    capture(page, "attestation", attestation_url, "text=Evidence hash", "2 of the threshold 2")
+    capture(page, "portfolio", f"{app}/portfolio", "text=Completion rate", "Funds at risk", "upcoming dates")
+    capture(page, "upcoming", f"{app}/upcoming", "#upcoming", "holdback released: Fraud model in production")
+    assert "+" in page.locator("#upcoming tr", has_text="holdback released").first.inner_text()  # to the provider
+    capture(page, "design", f"{app}/design", "#design", "Design a deal")
+    capture(page, "profile", f"{app}/profile", "#profile-history", "Nordlicht AI GmbH")
+    capture(
+        page, "invoices", f"{app}/invoices", "#invoices button[data-format=cii]", "Factur-X PDF", "UBL XML", "CII XML"
+    )
+    page.goto(f"{app}/journals")
+    page.fill("#from", "2020-01-01")
+    page.click("#show")
+    capture(page, "journals", None, "#entries", "Period close", "Download")
+
+    auditor = browser.new_page(viewport=DESKTOP)  # an auditor reads every agreement with an API key, no wallet
     key = BackendClient(url).request(
         "POST", "/v1/api-keys", json={"name": "audit-firm", "role": "auditor"}, headers={"X-API-Key": OPERATOR_KEY}
     )["key"]
@@ -306,23 +395,18 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     auditor.fill("#api-key", key)
     auditor.click("text=Read as an auditor")
     auditor.wait_for_selector("text=Fraud model in production")
-    assert "Fraud model in production" in auditor.inner_text("main") and "audit-firm (API key)" in auditor.inner_text(
-        "header"
+    assert "audit-firm (API key)" in auditor.inner_text("header")
+    for link in ("#/new", "#/design", "#/profile"):  # an auditor drafts, designs and signs nothing
+        assert auditor.locator(f'nav a[href="{link}"]').is_hidden()
+    assert auditor.locator('nav a[href="#/invoices"]').is_visible()
+    capture(auditor, "auditor", None, "text=Every agreement", "Fraud model in production", "independent audit report")
+    capture(
+        auditor,
+        "auditor-invoices",
+        f"{url}/app/#/invoices",
+        "#invoices button[data-format=ubl]",
+        "Fraud model in production",
     )
-    assert auditor.locator('nav a[href="#/new"]').is_hidden()  # an auditor drafts nothing
-    auditor.screenshot(path=SHOTS / "auditor.png", full_page=True)
-
-    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
-    phone.expose_function("__wallet", wallet.handle)
-    phone.add_init_script(PROVIDER)
-    phone.goto(f"{url}/app/")
-    phone.click("#sign-in")
-    phone.goto(f"{url}/app/#/agreements/{pk}")
-    phone.wait_for_selector("h3")
-    assert phone.evaluate(
-        "document.documentElement.scrollWidth <= window.innerWidth + 1"
-    )  # nothing wider than the phone
-    phone.screenshot(path=SHOTS / "agreement-phone.png", full_page=True)
 
 
 def test_without_a_wallet_the_page_says_what_to_install(dashboard, browser):

@@ -50,3 +50,18 @@ export async function openDocument(path) {
   const url = URL.createObjectURL(await response.blob());
   window.open(url, "_blank", "noopener");
 }
+
+/** Saves a document the API serves (an e-invoice, a journal) under the name the API gives it; it needs
+ * the session header, so it goes through a blob; `fallback` names a document the API leaves unnamed. */
+export async function download(path, fallback) {
+  const response = await fetch(path, { headers: headers(false) });
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => null));
+  const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const name = named ? named[1] : fallback;
+  const link = Object.assign(document.createElement("a"), { href: URL.createObjectURL(await response.blob()), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  return name;
+}

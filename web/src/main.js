@@ -8,6 +8,10 @@ import { attestationPage } from "./pages/attestation.js";
 import { newPage } from "./pages/new.js";
 import { portfolioPage } from "./pages/portfolio.js";
 import { designPage } from "./pages/design.js";
+import { upcomingPage } from "./pages/upcoming.js";
+import { profilePage, profileOfPage } from "./pages/profile.js";
+import { invoicesPage } from "./pages/invoices.js";
+import { journalsPage } from "./pages/journals.js";
 import { view, esc, short, role, toast } from "./ui.js";
 
 function renderWallet() {
@@ -28,6 +32,11 @@ const routes = [
   [/^#\/?$/, listPage],
   [/^#\/new$/, newPage],
   [/^#\/portfolio$/, portfolioPage],
+  [/^#\/upcoming$/, upcomingPage],
+  [/^#\/invoices$/, invoicesPage],
+  [/^#\/journals$/, journalsPage],
+  [/^#\/profile$/, profilePage],
+  [/^#\/profiles\/(0x[0-9a-fA-F]{40})$/, profileOfPage],
   [/^#\/design$/, designPage],
   [/^#\/agreements\/(\d+)$/, agreementPage],
   [/^#\/agreements\/(\d+)\/attestations\/(0x[0-9a-fA-F]{64})$/, attestationPage],
@@ -35,8 +44,13 @@ const routes = [
 
 async function route() {
   renderWallet();
-  const auditor = Boolean(session()?.apiKey); // an auditor reads; it drafts nothing
-  for (const link of document.querySelectorAll('nav a[href="#/new"]')) link.hidden = auditor || !session();
+  const auditor = Boolean(session()?.apiKey); // an auditor reads; it drafts, designs and signs nothing
+  for (const link of document.querySelectorAll("nav a")) {
+    const edits = ["#/new", "#/design", "#/profile"].includes(link.getAttribute("href"));
+    link.hidden = !session() || (edits && auditor);
+    if (link.getAttribute("href") === (location.hash || "#/")) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
   if (!session()) {
     view.innerHTML = `<section><h1>AttestPay</h1><p>Milestone escrow paid on measured outcomes. Sign in with your wallet
       (Sign-In with Ethereum: you sign a message, no transaction, no gas) to see your agreements.</p>

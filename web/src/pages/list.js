@@ -25,7 +25,7 @@ export async function listPage() {
   const show = () => {
     const wanted = view.querySelector("#filter").value;
     const shown = rows.filter((r) => !wanted || r.stage === wanted);
-    view.querySelector("#rows").innerHTML = shown.map((r) => r.html).join("") || `<tr><td colspan="5">None. <a href="#/new">Draft an agreement</a></td></tr>`;
+    view.querySelector("#rows").innerHTML = shown.map((r) => r.html).join("") || `<tr><td colspan="5">None.${auditor ? "" : ` <a href="#/new">Draft an agreement</a>`}</td></tr>`;
   };
   if (auditor) view.querySelector("#audit").onclick = () => openDocument("/v1/reports/audit/html").catch((e) => toast(e.message));
   view.querySelector("#filter").onchange = show;

@@ -1,33 +1,9 @@
-// The portfolio: rates and the cash-flow projection per token.
+// The portfolio: rates, funds at risk, the next dates (the Upcoming page has them all) and the cash-flow projection per token.
 import { formatUnits } from "viem";
 import { api } from "../api.js";
 import { barChart } from "../chart.js";
-import { view, esc, token, money, date, role } from "../ui.js";
-import { session } from "../api.js";
-
-/** What falls due next across the viewer's funded agreements, signed by the viewer's side:
- * + comes to you (provider), - leaves you (client); arbiters and auditors see amounts unsigned. */
-async function upcoming() {
-  const me = session().address, now = Math.floor(Date.now() / 1000), rows = [];
-  for (const a of await api("GET", "/v1/agreements")) {
-    if (a.status !== "active") continue;
-    const t = await token(a.token), my = me ? role(a, me) : "auditor";
-    const sign = my === "provider" ? "+" : my === "client" ? "-" : "";
-    for (const m of a.milestones) {
-      const what = `<a href="#/agreements/${a.id}">${esc(a.title)}</a>, milestone ${m.index + 1} (${esc(m.title)})`;
-      const whole = BigInt(m.amount) + BigInt(m.bonus);
-      if (m.status === "open") {
-        rows.push([m.deadline, `due: ${what}`, `${sign}${money(m.amount, t)}${BigInt(m.bonus) ? ` (bonus up to ${money(m.bonus, t)})` : ""}`]);
-        rows.push([m.deadline + a.cure_window, `cure window ends: the client may reclaim ${what}`, `${my === "client" ? "+" : my === "provider" ? "-" : ""}${money(whole, t)}`]);
-      }
-      if (m.holdback_status === "held") rows.push([m.settled_at + m.holdback_period, `holdback released: ${what}`, `${sign}${money(m.holdback, t)}`]);
-    }
-  }
-  rows.sort((x, y) => x[0] - y[0]);
-  const body = rows.map(([at, text, amount]) => `<tr${at < now ? ' class="overdue"' : ""}><td>${date(at)}</td><td>${text}</td><td class="amount">${amount}</td></tr>`).join("");
-  return `<h2>Upcoming</h2><section><table><thead><tr><th scope="col">when</th><th scope="col">what</th><th scope="col">amount (+ to you, - from you)</th></tr></thead>
-    <tbody>${body || `<tr><td colspan="3">Nothing due: no active agreement.</td></tr>`}</tbody></table></section>`;
-}
+import { view, esc, token, money } from "../ui.js";
+import { upcomingRows, upcomingTable } from "./upcoming.js";
 
 export async function portfolioPage() {
   const p = await api("GET", "/v1/reports/portfolio");
@@ -45,7 +21,7 @@ export async function portfolioPage() {
       (y) => y.toLocaleString("en-US", { maximumFractionDigits: 0 }))}</section>`;
   }));
   const atRisk = await Promise.all(Object.entries(p.funds_at_risk).map(async ([address, amount]) => money(amount, await token(address))));
-  const next = await upcoming();
+  const next = await upcomingRows();
   view.innerHTML = `<h1>Portfolio</h1><section><div class="grid">
     <div><strong>Agreements</strong><br>${p.agreements} (${p.funded_agreements} funded)</div>
     <div><strong>Milestones settled</strong><br>${p.milestones_settled} of ${p.milestones_due} due</div>
@@ -56,6 +32,6 @@ export async function portfolioPage() {
     <div><strong>Funds at risk</strong><br>${atRisk.join("<br>") || "none"}</div></div>
     ${barChart("Completion, on-time and achievement rates (%)", [["completion", p.completion_rate], ["on time", p.on_time_rate],
       ["achievement", p.average_achievement]].map(([label, r]) => ({ label, values: [(r ?? 0) * 100] })), ["rate (%)"], (y) => `${y.toFixed(0)}%`)}</section>
-    ${next}
+    <h2>Upcoming</h2><section>${upcomingTable(next.slice(0, 3), `<tr><td colspan="3"><a href="#/upcoming">All ${next.length} upcoming dates</a></td></tr>`)}</section>
     ${charts.join("") || `<section><p class="muted">No funded agreement yet: nothing to project.</p></section>`}`;
 }
