@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # Foundry's platform binaries, never the npm wrappers in node_modules/.bin: those always exit 0.
 FORGE := scripts/foundry forge
 
-.PHONY: install build artifacts demo test lint lint-python lint-solidity test-forge test-halmos test-slither test-artifacts test-python test-browser fuzz bench soak clean
+.PHONY: install build artifacts demo test test-contracts lint lint-python lint-solidity test-forge test-halmos test-slither test-artifacts test-python test-browser fuzz bench soak clean
 
 install: $(VENV)/.installed $(SLITHER_VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed $(PEERS)/.installed \
 	build/web/app.js
@@ -73,7 +73,13 @@ demo: $(VENV)/.installed
 # workers than cores keep both cores busy.
 PYTEST_WORKERS ?= 4
 
-test: install lint test-forge test-slither test-artifacts test-python
+# Lint first (the quickest no); then the contracts' checks beside the Python tests: the compilers run
+# on one core each, so the two halves share the machine instead of taking turns. Output by line.
+test: install
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory -j2 --output-sync=line test-contracts test-python
+
+test-contracts: test-forge test-slither test-artifacts
 
 # Lint, format and types: ruff and mypy on the Python tree (mypy's files in pyproject.toml), forge fmt on the contracts.
 lint: lint-python lint-solidity
@@ -121,7 +127,7 @@ test-artifacts: install
 # In parallel (pytest-xdist; each worker has its own PostgreSQL schemas, anvils and ports), then alone
 # what restarts the shared PostgreSQL (the soak). `pytest -m "not slow"`: the fast loop.
 test-python: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -m "not serial"
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not serial"
 	$(PY) -m pytest -m serial
 
 # The dashboard in Debian's Chromium (skipped with a message where it is absent, except under CI).

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import click
 
-from attestpay.design import DesignError, analysis, document, history, report
+from attestpay.design import DesignError, analysis, document, history
 from attestpay.design.units import day, display
 from attestpay_cli import Failed
-from backend.domain.design import metric_problem
 
 
 def _options(command):
@@ -73,6 +72,8 @@ class Study:
         self.draws, self.seed, self.private = draws, seed, not counterparty
 
     def check(self) -> dict:
+        from backend.domain.design import metric_problem  # here: it loads the ORM (0.3 s of every CLI start)
+
         return analysis.check(self.design, self.points, metric_problem, self.draws, self.seed)
 
     def simulate(self) -> dict:
@@ -84,6 +85,8 @@ class Study:
     def write_reports(self, html_out: Path | None, pdf_out: Path | None, done: dict) -> None:
         if not (html_out or pdf_out):
             return
+        from attestpay.design import report  # here: the PDF library costs every CLI start 0.15 s
+
         parts = report.sections(
             self.design,
             done.get("check") or self.check(),

@@ -230,9 +230,10 @@ def demo(workdir: Path | None, as_json: bool) -> None:
         document = play(workdir, lambda line: click.echo(f"{time.monotonic() - started:6.1f}s  {line}", err=True))
     except DemoFailed as exc:
         raise click.ClickException(f"the demo stopped: {exc} (its files are in {workdir})") from None
+    (workdir / "demo.json").write_text(json.dumps(document, indent=2))
     click.echo(json.dumps(document, indent=2) if as_json else account.text(document))
     if not as_json:
-        click.echo(f"\nDatabase, evidence and the audit report (audit.html) are in {workdir}")
+        click.echo(f"\nDatabase, evidence, the audit report (audit.html) and this account (demo.json) are in {workdir}")
     if not document["audit"]["passed"]:
         sys.exit(1)
 

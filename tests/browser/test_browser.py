@@ -15,16 +15,13 @@ from pathlib import Path
 
 import factories
 import pytest
+from anvil_support import backend_on_anvil, push_attestation
 from backend_support import OPERATOR_KEY
-from engine_support import RELAYER_PASSWORD, relayer_keystore
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from attestpay import typed_data
 from attestpay.contracts import deploy
 from attestpay.devchain import dev_party
-from attestpay.devstack import service_env, start_api, start_worker, stop
-from attestpay.terms import Attestation
 from backend.client import BackendClient
 from oracle.anchoring import AttestationBatch
 
@@ -111,55 +108,15 @@ def browser():
 @pytest.fixture
 def dashboard(anvil, tmp_path):
     """The backend (API and a worker) on anvil and SQLite, with a token that can block an account."""
-    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
     token = deploy(anvil.w3, "BlocklistToken", sender=dev_party(0).address)
     token.functions.mint(anvil.client.address, 10**24).transact({"from": dev_party(0).address})
-    env = service_env(
+    with backend_on_anvil(
         anvil,
         tmp_path,
-        f"sqlite:///{tmp_path}/api.db",
-        keystore,
-        RELAYER_PASSWORD,
-        ATTESTPAY_MIGRATE_ON_START="true",
-        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
         ATTESTPAY_EXPLORER_URL="https://explorer.example/",
         ATTESTPAY_PRICES=json.dumps({token.address: {"peg": "0.92", "currency": "EUR"}}),
-    )
-    api, url = start_api(env, tmp_path / "api.log")
-    worker = start_worker(env, tmp_path / "worker.log")
-    yield url, token
-    stop(api, worker)
-
-
-def attest(chain, url: str, agreement: dict, index: int, value: int) -> bytes:
-    """Two of the three oracles push their signatures of `value`, as the oracle service does; returns the digest."""
-    client = BackendClient(url)
-    key = client.request(
-        "POST", "/v1/api-keys", json={"name": f"oracle-{index}", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}
-    )["key"]
-    att = Attestation(
-        bytes.fromhex(agreement["agreement_id"][2:]),
-        index,
-        bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
-        value,
-        chain.now(),
-        bytes([index + 1]) * 32,
-        chain.now() + 86_400,
-    )
-    digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
-    message = att.to_json()
-    for oracle in chain.oracles[:2]:
-        client.request(
-            "POST",
-            "/v1/attestations",
-            headers={"X-API-Key": key},
-            json={
-                "attestation": message,
-                "signer": oracle.address,
-                "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
-            },
-        )
-    return digest
+    ) as url:
+        yield url, token
 
 
 def anchor(chain, url: str, digests: list[bytes]) -> None:
@@ -289,8 +246,9 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     agreement = BackendClient(url).request(
         "GET", f"/v1/agreements/{pk}", headers=BackendClient(url).wallet(anvil.client.key)
     )
-    reached = attest(anvil, url, agreement, 0, 9_400)
-    partial = attest(anvil, url, agreement, 1, 8_600)  # below the target: settles only on the provider's acceptance
+    reached = push_attestation(anvil, url, agreement, 0, 9_400)
+    # below the target: settles only on the provider's acceptance
+    partial = push_attestation(anvil, url, agreement, 1, 8_600)
     anchor(anvil, url, [reached, partial])
     settled_count(page, 1)
 
@@ -435,7 +393,7 @@ def test_a_metric_value_above_2_53_is_signed_exactly_through_the_browsers_json(a
     agreement = api.consented_agreement(body, anvil.client.key, anvil.provider.key)
     api.act(anvil.w3, anvil.client.key, f"/v1/agreements/{agreement['id']}/transactions/fund")
     value = 86 * big + 1  # rounds to 86 * 10^18 as a double
-    anchor(anvil, url, [attest(anvil, url, agreement, 0, value)])
+    anchor(anvil, url, [push_attestation(anvil, url, agreement, 0, value)])
 
     wallet = Wallet(anvil)
     wallet.party = anvil.provider

@@ -11,16 +11,13 @@ import time
 from pathlib import Path
 
 import httpx
+from anvil_support import backend_on_anvil, party_keystores, push_attestation
 from backend_support import OPERATOR_KEY
-from engine_support import RELAYER_PASSWORD, relayer_keystore
 from eth_account import Account
 from factories import agreement_body
 from web3 import HTTPProvider, Web3
 
-from attestpay import typed_data
 from attestpay.devchain import free_port
-from attestpay.devstack import service_env, start_api, stop
-from attestpay.terms import Attestation
 from backend.client import BackendClient
 
 CLI = str(Path(sys.executable).parent / "attestpay")
@@ -127,25 +124,8 @@ def test_unreadable_input_and_unreachable_services_get_a_reason_and_exit_2(tmp_p
 
 
 def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp_path):
-    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
-    # each command is a new process that signs in anew: more sign-ins a minute than the default limit of 20
-    env = service_env(
-        anvil,
-        tmp_path,
-        f"sqlite:///{tmp_path}/api.db",
-        keystore,
-        RELAYER_PASSWORD,
-        ATTESTPAY_MIGRATE_ON_START="true",
-        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
-        ATTESTPAY_SIGN_INS_PER_MINUTE="60",
-    )
-    api, url = start_api(env, tmp_path / "api.log")
-    try:
-        (tmp_path / "password").write_text("wallet password\n")
-        for name, party in (("client", anvil.client), ("provider", anvil.provider)):
-            (tmp_path / f"{name}.json").write_text(
-                json.dumps(Account.encrypt(party.key, "wallet password", kdf="pbkdf2", iterations=1_000))
-            )
+    with backend_on_anvil(anvil, tmp_path, worker=False) as url:
+        party_keystores(anvil, tmp_path, "wallet password", "client", "provider")
         (tmp_path / "terms.json").write_text(json.dumps(agreement_body(anvil)))
 
         def as_party(name: str, *args: str) -> subprocess.CompletedProcess:
@@ -186,34 +166,10 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         # invoice for a party
         client = BackendClient(url)
         agreement = client.request("GET", f"/v1/agreements/{pk}", headers=client.wallet(anvil.client.key))
-        keys = {
-            role: client.request(
-                "POST", "/v1/api-keys", json={"name": role, "role": role}, headers={"X-API-Key": OPERATOR_KEY}
-            )["key"]
-            for role in ("oracle", "auditor")
-        }
-        att = Attestation(
-            bytes.fromhex(agreement["agreement_id"][2:]),
-            0,
-            bytes.fromhex(agreement["milestones"][0]["metric_id"][2:]),
-            9700,
-            anvil.now(),
-            b"\x11" * 32,
-            anvil.now() + 86_400,
-        )
-        digest = typed_data.attestation_digest(att, anvil.chain_id, anvil.escrow.address)
-        message = att.to_json()
-        for oracle in anvil.oracles[:2]:
-            client.request(
-                "POST",
-                "/v1/attestations",
-                headers={"X-API-Key": keys["oracle"]},
-                json={
-                    "attestation": message,
-                    "signer": oracle.address,
-                    "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
-                },
-            )
+        auditor_key = client.request(
+            "POST", "/v1/api-keys", json={"name": "auditor", "role": "auditor"}, headers={"X-API-Key": OPERATOR_KEY}
+        )["key"]
+        digest = push_attestation(anvil, url, agreement, 0, 9_700)
         client.act(
             anvil.w3,
             anvil.client.key,
@@ -221,7 +177,7 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
             {"index": 0, "attestation": "0x" + digest.hex()},
         )
 
-        trail = attestpay("report", "--api", url, "--api-key", keys["auditor"], "agreement", pk, cwd=tmp_path)
+        trail = attestpay("report", "--api", url, "--api-key", auditor_key, "agreement", pk, cwd=tmp_path)
         assert trail.returncode == 0, trail.stderr
         assert [line.split()[2] for line in trail.stdout.splitlines()[1:4]] == [
             "AgreementCreated",
@@ -243,14 +199,14 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         )
         assert figures.returncode == 0, figures.stderr
         assert json.loads(figures.stdout)["milestones_settled"] == 1
-        lines = attestpay("report", "--api", url, "--api-key", keys["auditor"], "invoice", number, cwd=tmp_path)
+        lines = attestpay("report", "--api", url, "--api-key", auditor_key, "invoice", number, cwd=tmp_path)
         assert lines.stdout.startswith(f"invoice {number} (settlement of milestone 1), total 110 ETH")
         printed = attestpay(
             "report",
             "--api",
             url,
             "--api-key",
-            keys["auditor"],
+            auditor_key,
             "invoice",
             number,
             "--pdf",
@@ -260,5 +216,3 @@ def test_a_client_and_a_provider_agree_and_fund_from_the_command_line(anvil, tmp
         assert printed.returncode == 0 and (tmp_path / "invoice.pdf").read_bytes().startswith(b"%PDF")
         nobody = attestpay("report", "--api", url, "portfolio", cwd=tmp_path)
         assert nobody.returncode == 2 and "--keystore" in nobody.stderr
-    finally:
-        stop(api)

@@ -12,14 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from backend_support import OPERATOR_KEY
-from engine_support import RELAYER_PASSWORD, relayer_keystore
+from anvil_support import backend_on_anvil, party_keystores
 from eth_account import Account
 from factories import agreement_body
 from web3 import HTTPProvider, Web3
 
 from attestpay.devchain import foundry_binary, free_port
-from attestpay.devstack import service_env, start_api, stop
 from backend.client import BackendClient
 
 CLI = str(Path(sys.executable).parent / "attestpay")
@@ -151,21 +149,8 @@ def test_the_wrong_chain_and_a_wrong_deployment_are_named(anvil, other_chain, fi
         "cannot read the deployment file",
     )
 
-    keystore, _ = relayer_keystore(files, anvil.relayer.key)
-    env = service_env(
-        anvil,
-        files,
-        f"sqlite:///{files}/api.db",
-        keystore,
-        RELAYER_PASSWORD,
-        ATTESTPAY_MIGRATE_ON_START="true",
-        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
-    )
-    api, url = start_api(env, files / "api.log")
-    try:
-        (files / "client.json").write_text(
-            json.dumps(Account.encrypt(anvil.client.key, PASSWORD, kdf="pbkdf2", iterations=1_000))
-        )
+    with backend_on_anvil(anvil, files, worker=False) as url:
+        party_keystores(anvil, files, PASSWORD, "client")
         client = BackendClient(url)
         pk = client.consented_agreement(agreement_body(anvil), anvil.client.key, anvil.provider.key)["id"]
         as_client = ("agreement", "--api", url, "--keystore", "client.json", "--password-file", "password")
@@ -177,5 +162,3 @@ def test_the_wrong_chain_and_a_wrong_deployment_are_named(anvil, other_chain, fi
         body["milestones"][0]["amount"] = "a lot"
         (files / "typo.json").write_text(json.dumps(body))
         assert_one_line(attestpay(*as_client, "create", "typo.json", cwd=files), "milestones.0.amount")
-    finally:
-        stop(api)

@@ -11,15 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from anvil_support import backend_on_anvil, party_keystores, push_attestation
 from backend_support import OPERATOR_KEY
-from engine_support import RELAYER_PASSWORD, relayer_keystore
-from eth_account import Account
 from factories import agreement_body
 from facturx import get_xml_from_pdf
 
-from attestpay import typed_data
-from attestpay.devstack import service_env, start_api, stop
-from attestpay.terms import Attestation
 from backend.client import BackendClient
 
 CLI = str(Path(sys.executable).parent / "attestpay")
@@ -28,26 +24,9 @@ CLIENT = ("--legal-name", "Lumen Retail SAS", "--street", "1 rue de Rivoli", "--
 
 
 def test_profiles_invoices_and_journals_from_the_command_line(anvil, tmp_path):
-    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
-    env = service_env(
-        anvil,
-        tmp_path,
-        f"sqlite:///{tmp_path}/api.db",
-        keystore,
-        RELAYER_PASSWORD,
-        ATTESTPAY_MIGRATE_ON_START="true",
-        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
-        ATTESTPAY_SIGN_INS_PER_MINUTE="600",
-        ATTESTPAY_PRICES=json.dumps({"ETH": {"peg": "2500", "currency": "EUR"}}),
-    )
-    api, url = start_api(env, tmp_path / "api.log")
-    try:
-        (tmp_path / "password").write_text("pw\n")
-        for name in ("client", "provider"):
-            key = getattr(anvil, name).key
-            (tmp_path / f"{name}.json").write_text(
-                json.dumps(Account.encrypt(key, "pw", kdf="pbkdf2", iterations=1_000))
-            )
+    prices = json.dumps({"ETH": {"peg": "2500", "currency": "EUR"}})
+    with backend_on_anvil(anvil, tmp_path, worker=False, ATTESTPAY_PRICES=prices) as url:
+        party_keystores(anvil, tmp_path, "pw", "client", "provider")
         client = BackendClient(url)
         auditor_key = client.request(
             "POST", "/v1/api-keys", json={"name": "audit-firm", "role": "auditor"}, headers={"X-API-Key": OPERATOR_KEY}
@@ -56,7 +35,7 @@ def test_profiles_invoices_and_journals_from_the_command_line(anvil, tmp_path):
         def run(group: str, who: str, *args: str) -> subprocess.CompletedProcess:
             caller = ("--api-key", auditor_key) if who == "auditor" else ("--keystore", f"{who}.json")
             command = [CLI, group, "--api", url, *caller, "--password-file", "password", *args]
-            result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env)
+            result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
             assert "Traceback" not in result.stderr, result.stderr
             return result
 
@@ -86,30 +65,7 @@ def test_profiles_invoices_and_journals_from_the_command_line(anvil, tmp_path):
         agreement = client.consented_agreement(agreement_body(anvil), anvil.client.key, anvil.provider.key)
         pk = agreement["id"]
         client.act(anvil.w3, anvil.client.key, f"/v1/agreements/{pk}/transactions/fund")
-        oracle_key = client.request(
-            "POST", "/v1/api-keys", json={"name": "o", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}
-        )["key"]
-        att = Attestation(
-            bytes.fromhex(agreement["agreement_id"][2:]),
-            0,
-            bytes.fromhex(agreement["milestones"][0]["metric_id"][2:]),
-            9_700,
-            anvil.now(),
-            b"\x11" * 32,
-            anvil.now() + 86_400,
-        )
-        digest = typed_data.attestation_digest(att, anvil.chain_id, anvil.escrow.address)
-        for oracle in anvil.oracles[:2]:
-            client.request(
-                "POST",
-                "/v1/attestations",
-                headers={"X-API-Key": oracle_key},
-                json={
-                    "attestation": att.to_json(),
-                    "signer": oracle.address,
-                    "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
-                },
-            )
+        digest = push_attestation(anvil, url, agreement, 0, 9_700)
         path = f"/v1/agreements/{pk}/transactions/"
         client.act(anvil.w3, anvil.client.key, path + "settle", {"index": 0, "attestation": "0x" + digest.hex()})
         client.act(anvil.w3, anvil.client.key, path + "dispute", {"index": 1})
@@ -159,5 +115,3 @@ def test_profiles_invoices_and_journals_from_the_command_line(anvil, tmp_path):
         assert backwards.returncode == 2 and "'to' must be after 'from'" in backwards.stderr
         whose = run("report", "auditor", "journal", *period)
         assert whose.returncode == 2 and "auditors and operators name ?wallet=" in whose.stderr
-    finally:
-        stop(api)

@@ -4,20 +4,15 @@ arbiter's split, reclaim after deadline + cure window, list."""
 
 from __future__ import annotations
 
-import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from backend_support import OPERATOR_KEY
-from engine_support import RELAYER_PASSWORD, relayer_keystore
-from eth_account import Account
+from anvil_support import backend_on_anvil, party_keystores, push_attestation
 from factories import agreement_body
 
-from attestpay import typed_data
-from attestpay.devstack import service_env, start_api, start_worker, stop
-from attestpay.terms import Attestation
 from backend.client import BackendClient
 
 CLI = str(Path(sys.executable).parent / "attestpay")
@@ -25,26 +20,8 @@ DAY = 86_400
 
 
 def test_accept_partial_dispute_resolve_reclaim_and_list(anvil, tmp_path):
-    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
-    env = service_env(
-        anvil,
-        tmp_path,
-        f"sqlite:///{tmp_path}/api.db",
-        keystore,
-        RELAYER_PASSWORD,
-        ATTESTPAY_MIGRATE_ON_START="true",
-        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
-        ATTESTPAY_SIGN_INS_PER_MINUTE="600",
-    )
-    api, url = start_api(env, tmp_path / "api.log")
-    worker = start_worker(env | {"ATTESTPAY_MIGRATE_ON_START": "false"}, tmp_path / "worker.log")
-    try:
-        (tmp_path / "password").write_text("pw\n")
-        for name in ("client", "provider", "arbiter"):
-            key = getattr(anvil, name).key
-            (tmp_path / f"{name}.json").write_text(
-                json.dumps(Account.encrypt(key, "pw", kdf="pbkdf2", iterations=1_000))
-            )
+    with backend_on_anvil(anvil, tmp_path) as url:
+        party_keystores(anvil, tmp_path, "pw", "client", "provider", "arbiter")
 
         def as_party(name: str, *args: str, answer: str = "") -> subprocess.CompletedProcess:
             command = [CLI, "agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password"]
@@ -55,7 +32,7 @@ def test_accept_partial_dispute_resolve_reclaim_and_list(anvil, tmp_path):
                 cwd=tmp_path,
                 input=answer,
                 timeout=300,
-                env=env | {"ATTESTPAY_RPC_URL": anvil.url},
+                env=os.environ | {"ATTESTPAY_RPC_URL": anvil.url},
             )
 
         client = BackendClient(url)
@@ -64,48 +41,18 @@ def test_accept_partial_dispute_resolve_reclaim_and_list(anvil, tmp_path):
         )
         pk = str(agreement["id"])
         assert as_party("client", "fund", pk).returncode == 0
-        oracle_key = client.request(
-            "POST", "/v1/api-keys", json={"name": "o", "role": "oracle"}, headers={"X-API-Key": OPERATOR_KEY}
-        )["key"]
         agreement = client.request("GET", f"/v1/agreements/{pk}", headers=client.wallet(anvil.client.key))
-
-        def attest(index: int, value: int) -> None:
-            att = Attestation(
-                bytes.fromhex(agreement["agreement_id"][2:]),
-                index,
-                bytes.fromhex(agreement["milestones"][index]["metric_id"][2:]),
-                value,
-                anvil.now(),
-                b"\x11" * 32,
-                anvil.now() + DAY,
-            )
-            digest = typed_data.attestation_digest(att, anvil.chain_id, anvil.escrow.address)
-            message = {
-                k: ("0x" + v.hex() if isinstance(v, bytes) else v)
-                for k, v in typed_data.attestation_message(att).items()
-            }
-            for oracle in anvil.oracles[:2]:
-                client.request(
-                    "POST",
-                    "/v1/attestations",
-                    headers={"X-API-Key": oracle_key},
-                    json={
-                        "attestation": message,
-                        "signer": oracle.address,
-                        "signature": "0x" + typed_data.sign(oracle.key, digest).hex(),
-                    },
-                )
 
         def status() -> str:
             return as_party("provider", "status", pk).stdout.strip()
 
-        attest(0, 7_000)  # below the floor of 80%
+        push_attestation(anvil, url, agreement, 0, 7_000)  # below the floor of 80%
         refused = as_party("provider", "accept-partial", pk, "1", answer="n\n")
         assert "WARNING: the result is below the floor: accepting pays the provider nothing" in refused.stderr
         assert "pays 0 ETH now" in refused.stderr and refused.returncode == 2 and "not accepted" in refused.stderr
 
         anvil.mine()
-        attest(0, 8_600)  # 50% + 600/1200 of the other 50%: 75 of 100 ETH
+        push_attestation(anvil, url, agreement, 0, 8_600)  # 50% + 600/1200 of the other 50%: 75 of 100 ETH
         accepted = as_party("provider", "accept-partial", pk, "1", "--yes")
         assert accepted.returncode == 0, accepted.stderr
         assert "accepting pays 75 ETH now, holds back 0 ETH, refunds 35 ETH to the client" in accepted.stderr
@@ -127,5 +74,3 @@ def test_accept_partial_dispute_resolve_reclaim_and_list(anvil, tmp_path):
         assert status() == "completed (settled, resolved, reclaimed)"
         listed = as_party("client", "list")
         assert f"{pk}  completed" in listed.stdout and "Fraud model in production" in listed.stdout
-    finally:
-        stop(worker, api)

@@ -10,14 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from backend_support import OPERATOR_KEY
-from engine_support import RELAYER_PASSWORD, relayer_keystore
-from eth_account import Account
+from anvil_support import backend_on_anvil, party_keystores
 from factories import agreement_body
 
 from attestpay.contracts import deploy
 from attestpay.devchain import dev_party
-from attestpay.devstack import service_env, start_api, start_worker, stop
 
 CLI = str(Path(sys.executable).parent / "attestpay")
 TOTAL = 2 * 110 * 10**18
@@ -26,25 +23,8 @@ TOTAL = 2 * 110 * 10**18
 def test_a_client_funds_with_a_permit_or_gasless_from_the_command_line(anvil, tmp_path):
     token = deploy(anvil.w3, "PermitERC20", sender=dev_party(0).address)
     token.functions.mint(anvil.client.address, 10**24).transact({"from": dev_party(0).address})
-    keystore, _ = relayer_keystore(tmp_path, anvil.relayer.key)
-    env = service_env(
-        anvil,
-        tmp_path,
-        f"sqlite:///{tmp_path}/api.db",
-        keystore,
-        RELAYER_PASSWORD,
-        ATTESTPAY_MIGRATE_ON_START="true",
-        ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
-        ATTESTPAY_SIGN_INS_PER_MINUTE="60",
-    )
-    api, url = start_api(env, tmp_path / "api.log")
-    worker = start_worker(env, tmp_path / "worker.log")
-    try:
-        (tmp_path / "password").write_text("wallet password\n")
-        for name, party in (("client", anvil.client), ("provider", anvil.provider)):
-            (tmp_path / f"{name}.json").write_text(
-                json.dumps(Account.encrypt(party.key, "wallet password", kdf="pbkdf2", iterations=1_000))
-            )
+    with backend_on_anvil(anvil, tmp_path) as url:
+        party_keystores(anvil, tmp_path, "wallet password", "client", "provider")
 
         def as_party(name: str, *args: str) -> subprocess.CompletedProcess:
             command = [CLI, "agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password"]
@@ -79,5 +59,3 @@ def test_a_client_funds_with_a_permit_or_gasless_from_the_command_line(anvil, tm
             raise AssertionError((tmp_path / "worker.log").read_text()[-3000:])
         assert token.functions.balanceOf(anvil.escrow.address).call() == 2 * TOTAL
         assert anvil.w3.eth.get_transaction_count(anvil.client.address) == nonce  # the client sent nothing
-    finally:
-        stop(api, worker)

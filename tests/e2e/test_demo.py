@@ -18,12 +18,13 @@ from facturx import get_xml_from_pdf
 
 from attestpay import payout
 from attestpay.terms import Milestone
+from attestpay_cli.demo import account
 from backend.domain.en16931_validation import validate
 from oracle.evidence import EvidenceStore
 from oracle.measure import value_from_evidence
 from oracle.spec import MetricSpec
 
-pytestmark = pytest.mark.slow  # the whole demo as a process
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]  # the whole demo as a process, run once
 
 TERMS = {
     "amount",
@@ -49,11 +50,20 @@ def attestpay(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> tuple[dict, EvidenceStore]:
+def played(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    """One run of the demo for the whole module (pytest-xdist keeps the module on one worker)."""
     workdir = tmp_path_factory.mktemp("demo") / "run"
     done = attestpay("demo", "--json", "--workdir", str(workdir))
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout), EvidenceStore(workdir / "evidence")
+    return done, workdir
+
+
+@pytest.fixture(scope="module")
+def demo(played) -> tuple[dict, EvidenceStore]:
+    done, workdir = played
+    document = json.loads(done.stdout)
+    assert json.loads((workdir / "demo.json").read_text()) == document  # the account is kept beside the files
+    return document, EvidenceStore(workdir / "evidence")
 
 
 def terms_of(m: dict) -> Milestone:
@@ -167,13 +177,14 @@ def test_every_attested_value_is_recomputed_from_the_published_evidence(demo):
     assert anchored and sum(batch["attestations"] for batch in anchored) >= 11
 
 
-def test_the_readable_account_ends_with_the_audit_passing(tmp_path):
-    done = attestpay("demo", "--workdir", str(tmp_path / "run"))
-    assert done.returncode == 0, done.stderr
-    assert "== Custom software" in done.stdout and "split by the arbiter" in done.stdout
-    assert "9 settlements of 4 agreements re-verified: every payout checks out" in done.stdout
+def test_the_readable_account_ends_with_the_audit_passing(played, demo):
+    """What `attestpay demo` prints without --json: the account in words, of the same document."""
+    done, workdir = played
+    text = account.text(demo[0])
+    assert "== Custom software" in text and "split by the arbiter" in text
+    assert "9 settlements of 4 agreements re-verified: every payout checks out" in text
     assert "[4/4] Custom software" in done.stderr  # progress goes to stderr
-    assert (tmp_path / "run" / "audit.html").read_text().count("Every payout checks out.") == 1
+    assert (workdir / "audit.html").read_text().count("Every payout checks out.") == 1
 
 
 def test_a_used_workdir_is_refused_with_a_reason(tmp_path):
