@@ -74,10 +74,10 @@ demo: $(VENV)/.installed
 PYTEST_WORKERS ?= 4
 
 # Lint first (the quickest no); then the contracts' checks beside the Python tests: the compilers run
-# on one core each, so the two halves share the machine instead of taking turns. Output by line.
+# on one core each, so the two halves share the machine instead of taking turns.
 test: install
 	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory -j2 --output-sync=line test-contracts test-python
+	$(MAKE) --no-print-directory -j2 test-contracts test-python
 
 test-contracts: test-forge test-slither test-artifacts
 

@@ -7,6 +7,7 @@ field); `schema` the document's JSON Schema. Human output by default, `--json` f
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -117,76 +118,69 @@ def design() -> None:
     """Design a deal from the billing canvas: check it, simulate it for both parties, compare structures."""
 
 
-@design.command()
-@_options
-def check(file, as_json, html_out, pdf_out, counterparty, history_csv, draws, seed) -> None:
+def _study_command(kind: str, lines: Callable[[Study, dict], Iterator[str]]) -> click.Command:
+    """`design KIND FILE`: the study's `kind` as JSON or in the words `lines` gives, then the reports.
+    Its help is the docstring of `lines`."""
+
+    def command(file, as_json, html_out, pdf_out, counterparty, history_csv, draws, seed) -> None:
+        study = Study(file, history_csv, draws, seed, counterparty)
+        result = getattr(study, kind)()
+        click.echo(json.dumps(result, indent=2) if as_json else "\n".join(lines(study, result)))
+        study.write_reports(html_out, pdf_out, {kind: result})
+
+    command.__doc__ = lines.__doc__
+    return design.command(kind)(_options(command))
+
+
+def _check_lines(study: Study, r: dict) -> Iterator[str]:
     """Findings from the canvas's Do / Don't (metrics, milestones, cash flow, thresholds, protection)."""
-    study = Study(file, history_csv, draws, seed, counterparty)
-    result = study.check()
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-    else:
-        click.echo(f"{result['title']}: {len(result['findings'])} finding(s)")
-        for f in result["findings"]:
-            click.echo(f"  {f['level']:7} {f['code']}: {f['message']}")
-    study.write_reports(html_out, pdf_out, {"check": result})
+    yield f"{r['title']}: {len(r['findings'])} finding(s)"
+    for f in r["findings"]:
+        yield f"  {f['level']:7} {f['code']}: {f['message']}"
 
 
-@design.command()
-@_options
-def simulate(file, as_json, html_out, pdf_out, counterparty, history_csv, draws, seed) -> None:
+def _simulate_lines(study: Study, r: dict) -> Iterator[str]:
     """What each party gets: per milestone and in total, bands, margin, exposure, monthly cash flow."""
-    study = Study(file, history_csv, draws, seed, counterparty)
-    r = study.simulate()
-    if as_json:
-        click.echo(json.dumps(r, indent=2))
-    else:
-        click.echo(f"{r['title']}: {r['draws']:,} draws (seed {r['seed']}); means with P10 and P90")
-        for f in r["fits"]:
-            click.echo(
-                f"  forecast {f['forecast']} of milestone {f['milestone']} fitted on {f['points']} "
-                f"past '{f['kind']}' milestones"
-            )
-        for m in r["milestones"]:
-            bands = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in m["bands"].items())
-            click.echo(f"  {m['title']} (deadline {day(m['deadline'])}): {bands}")
-            click.echo(f"    provider paid {study.spread(m['paid'])}; client refunded {study.spread(m['refund'])}")
-        t = r["total"]
-        click.echo(f"  provider paid now {study.spread(t['paid_now'])}, with holdbacks {study.spread(t['paid'])}")
-        click.echo(f"  client refunded {study.spread(t['refund'])}; penalties {study.spread(t['penalty'])}")
-        if study.private:
-            p = r["provider"]
-            click.echo(
-                f"  provider's costs {study.money(p['costs'])}, margin {study.spread(p['margin'])}, "
-                f"loss in {p['probability_of_loss']:.1%} of draws"
-            )
-        click.echo(f"  client's maximum exposure {study.money(r['client']['max_exposure'])}")
-        for month, locked in zip(r["cash_flow"], r["client"]["locked"], strict=True):
-            click.echo(
-                f"  {month['month']}: client {study.money(month['client']['p50'])}, "
-                f"provider {study.money(month['provider']['p50'])} "
-                f"(P50), locked {study.money(locked['p50'])}"
-            )
-    study.write_reports(html_out, pdf_out, {"simulate": r})
+    yield f"{r['title']}: {r['draws']:,} draws (seed {r['seed']}); means with P10 and P90"
+    for f in r["fits"]:
+        yield (
+            f"  forecast {f['forecast']} of milestone {f['milestone']} fitted on {f['points']} "
+            f"past '{f['kind']}' milestones"
+        )
+    for m in r["milestones"]:
+        bands = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in m["bands"].items())
+        yield f"  {m['title']} (deadline {day(m['deadline'])}): {bands}"
+        yield f"    provider paid {study.spread(m['paid'])}; client refunded {study.spread(m['refund'])}"
+    t = r["total"]
+    yield f"  provider paid now {study.spread(t['paid_now'])}, with holdbacks {study.spread(t['paid'])}"
+    yield f"  client refunded {study.spread(t['refund'])}; penalties {study.spread(t['penalty'])}"
+    if study.private:
+        p = r["provider"]
+        yield (
+            f"  provider's costs {study.money(p['costs'])}, margin {study.spread(p['margin'])}, "
+            f"loss in {p['probability_of_loss']:.1%} of draws"
+        )
+    yield f"  client's maximum exposure {study.money(r['client']['max_exposure'])}"
+    for month, locked in zip(r["cash_flow"], r["client"]["locked"], strict=True):
+        yield (
+            f"  {month['month']}: client {study.money(month['client']['p50'])}, "
+            f"provider {study.money(month['provider']['p50'])} (P50), locked {study.money(locked['p50'])}"
+        )
 
 
-@design.command()
-@_options
-def compare(file, as_json, html_out, pdf_out, counterparty, history_csv, draws, seed) -> None:
+def _compare_lines(study: Study, r: dict) -> Iterator[str]:
     """The design beside a flat fee, pure milestones and variants: who bears under-delivery."""
-    study = Study(file, history_csv, draws, seed, counterparty)
-    r = study.compare()
-    if as_json:
-        click.echo(json.dumps(r, indent=2))
-    else:
-        click.echo(f"{r['title']}: {r['draws']:,} draws of the same outcomes for every structure")
-        for s in r["structures"]:
-            share = s["risk"]["provider_share"]
-            click.echo(
-                f"  {s['name']:<20} provider paid {study.spread(s['provider_paid'])}; "
-                f"under-delivery borne by the provider: {'n/a' if share is None else f'{share:.0%}'}"
-            )
-    study.write_reports(html_out, pdf_out, {"compare": r})
+    yield f"{r['title']}: {r['draws']:,} draws of the same outcomes for every structure"
+    for s in r["structures"]:
+        share = s["risk"]["provider_share"]
+        yield (
+            f"  {s['name']:<20} provider paid {study.spread(s['provider_paid'])}; "
+            f"under-delivery borne by the provider: {'n/a' if share is None else f'{share:.0%}'}"
+        )
+
+
+for _kind, _lines in (("check", _check_lines), ("simulate", _simulate_lines), ("compare", _compare_lines)):
+    _study_command(_kind, _lines)
 
 
 @design.command()

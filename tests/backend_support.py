@@ -129,15 +129,6 @@ class Api:
         self.client = TestClient(self.app)
         Api.opened.append(self)
 
-
-@pytest.fixture(autouse=True)
-def close_apis():
-    """Each test's apps give their database connections back when it ends, not when the garbage
-    collector finds them: parallel workers share PostgreSQL's connection limit."""
-    yield
-    while Api.opened:
-        Api.opened.pop().app.state.engine.dispose()
-
     def siwe_message(
         self, address: str, nonce: str, domain: str = DOMAIN, expires_in: int = 300, chain_id: int | None = None
     ) -> str:
@@ -243,3 +234,12 @@ def close_apis():
             response = self.client.post("/v1/attestations", json=body, headers=oracle_key)
             assert response.status_code == 200, response.text
         return response.json()
+
+
+@pytest.fixture(autouse=True)
+def close_apis():
+    """Each test's apps give their database connections back when it ends, not when the garbage
+    collector finds them: parallel workers share PostgreSQL's connection limit."""
+    yield
+    while Api.opened:
+        Api.opened.pop().app.state.engine.dispose()
