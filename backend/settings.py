@@ -58,7 +58,11 @@ class Settings(BaseSettings):
     log_range: int = Field(default=2_000, ge=1)  # the first eth_getLogs range; it adapts between 1 and max_log_range
     max_log_range: int = Field(default=50_000, ge=1)
     replace_after_seconds: float = 60  # a transaction not mined by then is replaced with higher fees
-    poll_seconds: float = 0.5  # how long an idle worker waits before looking again
+    # An idle worker looks again after poll_seconds at most, and at once when woken: by work another
+    # process or thread committed (NOTIFY on PostgreSQL), or by a new block, asked for every
+    # block_poll_seconds (backend.engine.wakeup). The poll is the fallback, not the latency.
+    poll_seconds: float = Field(default=0.5, gt=0)
+    block_poll_seconds: float = Field(default=0.2, gt=0)
     worker_in_process: bool = False  # run the worker in the API process (the embedded chain needs it)
     oracle_nodes: list[str] = []  # oracle services asked to measure (release requests, deadlines, cadences)
     oracle_node_api_key: SecretStr | None = None

@@ -9,6 +9,13 @@ as processes, three oracle node processes (`attestpay-oracle serve`) that anchor
   (target <= 1.3: the nodes are asked at once; asked one after another it would be about 3);
 - max_unanchored_age_s: each node's oldest unanchored attestation, sampled every 0.5 s over the
   whole run and until every queue is empty (target <= the window + 60 s).
+One release runs first and is not counted: it waits for the workers' start-up (imports, first
+connections), which is the processes', not the network's, latency. The workers keep their default
+poll of 0.5 s (they are woken by new work and new blocks, `backend.engine.wakeup`).
+With `--stages`, each release's way is also sampled every 20 ms from the database and anvil (a
+little load of its own, so off by default) and the median time of each stage is printed and kept
+as `release_stages_s_p50`: the request stored, the nodes asked, the threshold's signature in, the
+settlement queued, sent, mined, indexed, and read through the API.
 Writes bench/results/oracle_network.json."""
 
 from __future__ import annotations
@@ -133,8 +140,68 @@ def agreement_body(chain: AnvilChain, n: int, milestones: list[dict]) -> dict:
     }
 
 
-def release(api: BackendClient, provider: dict, reader: dict, pk: int, index: int) -> tuple[float, int]:
-    """Seconds from the provider's request to the milestone settled, and the request's id."""
+class Stages:
+    """When each stage of one release was first seen, in seconds after its request (`--stages`)."""
+
+    SQL = {
+        "stored": "SELECT count(*) FROM release_requests WHERE agreement_pk = %(pk)s AND milestone_index = %(i)s",
+        "asked": "SELECT count(*) FROM node_answers a JOIN release_requests r ON r.id = a.request_id"
+        " WHERE r.agreement_pk = %(pk)s AND r.milestone_index = %(i)s AND a.status <> 'pending'",
+        "signed": "SELECT count(*) >= 2 FROM node_answers a JOIN release_requests r ON r.id = a.request_id"
+        " WHERE r.agreement_pk = %(pk)s AND r.milestone_index = %(i)s AND a.status = 'signed'",
+        "queued": "SELECT count(*) FROM relay_intents WHERE kind = 'settle' AND agreement_pk = %(pk)s"
+        " AND milestone_index = %(i)s",
+        "sent": "SELECT max(tx_hash) FROM relay_intents WHERE kind = 'settle' AND agreement_pk = %(pk)s"
+        " AND milestone_index = %(i)s AND status IN ('sent', 'mined', 'confirmed')",
+        "indexed": "SELECT count(*) FROM milestones WHERE agreement_pk = %(pk)s AND index = %(i)s"
+        " AND status = 'settled'",
+    }
+    ORDER = ("stored", "asked", "signed", "queued", "sent", "mined", "indexed", "read")
+
+    def __init__(self, database_url: str, rpc_url: str, pk: int, index: int) -> None:
+        self.engine, self.rpc_url, self.key = sqlalchemy.create_engine(database_url), rpc_url, {"pk": pk, "i": index}
+        self.seen: dict[str, float] = {}
+        self.started, self.stop = time.perf_counter(), threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with self.engine.connect() as conn, httpx.Client() as rpc:
+            while not self.stop.wait(0.02):
+                conn.rollback()  # a fresh snapshot each time
+                for stage, sql in self.SQL.items():
+                    if stage not in self.seen and (found := conn.exec_driver_sql(sql, self.key).scalar()):
+                        self._mark(stage)
+                        if stage == "sent":
+                            self.tx_hash = found
+                if "sent" in self.seen and "mined" not in self.seen:
+                    ask = {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionReceipt", "params": [self.tx_hash]}
+                    if rpc.post(self.rpc_url, json=ask).json().get("result"):
+                        self._mark("mined")
+
+    def _mark(self, stage: str) -> None:
+        self.seen.setdefault(stage, time.perf_counter() - self.started)
+
+    def finish(self) -> dict[str, float]:
+        """Each stage's own duration (from the one before it)."""
+        self._mark("read")
+        self.stop.set()
+        self.thread.join()
+        self.engine.dispose()
+        durations, before = {}, 0.0
+        for stage in self.ORDER:
+            if stage in self.seen:
+                durations[stage] = max(0.0, self.seen[stage] - before)
+                before = max(before, self.seen[stage])
+        return durations
+
+
+def release(
+    api: BackendClient, provider: dict, reader: dict, pk: int, index: int, stages: list | None = None
+) -> tuple[float, int]:
+    """Seconds from the provider's request to the milestone settled, and the request's id; with
+    `stages` (database URL, RPC URL, list), each stage's duration is appended to the list."""
+    sampler = Stages(stages[0], stages[1], pk, index) if stages else None
     started = time.perf_counter()
     asked = api.request("POST", f"/v1/agreements/{pk}/milestones/{index}/request-release", headers=provider)
     wait(
@@ -142,7 +209,10 @@ def release(api: BackendClient, provider: dict, reader: dict, pk: int, index: in
         60,
         f"agreement {pk} milestone {index} settled",
     )
-    return time.perf_counter() - started, asked["id"]
+    took = time.perf_counter() - started
+    if sampler:
+        stages[2].append(sampler.finish())
+    return took, asked["id"]
 
 
 def fanout_ratio(api: BackendClient, reader: dict, request_id: int) -> float:
@@ -157,7 +227,7 @@ def fanout_ratio(api: BackendClient, reader: dict, request_id: int) -> float:
     return gathered / max(a["seconds"] for a in answers)
 
 
-def figures(workdir: Path) -> dict:
+def figures(workdir: Path, with_stages: bool) -> dict:
     chain = start_anvil("--block-time", "1")
     processes = []
     try:
@@ -181,13 +251,14 @@ def figures(workdir: Path) -> dict:
             )
             processes.append(process)
             nodes.append(url)
+        database_url = fresh_database("attestpay_bench_oracle_network")
         env = service_env(
             chain,
             workdir,
-            fresh_database("attestpay_bench_oracle_network"),
+            database_url,
             str(keystore),
             PASSWORD,
-            ATTESTPAY_POLL_SECONDS="0.05",
+            ATTESTPAY_POLL_SECONDS="0.5",  # the default: latency comes from wake-ups, not from polling
             ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
             ATTESTPAY_WRITES_PER_MINUTE=str(10**9),
             ATTESTPAY_SIGN_INS_PER_MINUTE=str(10**9),
@@ -204,8 +275,10 @@ def figures(workdir: Path) -> dict:
         agreements = []
         for n in range(2):
             body = agreement_body(chain, n, [spec("predictions.jsonl")] * RELEASES)
-            if n == 0:
-                body["milestones"].append(agreement_body(chain, n, [spec("big.jsonl")])["milestones"][0])
+            if n == 0:  # the big metric, and the warm-up release's milestone
+                body["milestones"] += agreement_body(chain, n, [spec("big.jsonl"), spec("predictions.jsonl")])[
+                    "milestones"
+                ]
             agreement = api.consented_agreement(body, chain.client.key, chain.provider.key)
             api.act(chain.w3, chain.client.key, f"/v1/agreements/{agreement['id']}/transactions/fund")
             agreements.append(agreement)
@@ -219,14 +292,16 @@ def figures(workdir: Path) -> dict:
             "the fundings indexed",
         )
 
-        all_up = [release(api, provider, reader, agreements[0]["id"], i)[0] for i in range(RELEASES)]
+        release(api, provider, reader, agreements[0]["id"], RELEASES + 1)  # warm-up, not counted
+        stages = (database_url, chain.url, []) if with_stages else None
+        all_up = [release(api, provider, reader, agreements[0]["id"], i, stages)[0] for i in range(RELEASES)]
         _, big_request = release(api, provider, reader, agreements[0]["id"], RELEASES)
         ratio = fanout_ratio(api, reader, big_request)
         stop(processes[2])  # one node down: 2 of 3 alive
         one_down = [release(api, provider, reader, agreements[1]["id"], i)[0] for i in range(RELEASES)]
         wait(lambda: oldest.empty(), ANCHOR_WINDOW + 120, "every queue anchored")
         oldest.stop.set()
-        return {
+        result = {
             "release_to_settled_s_p50": round(statistics.median(all_up), 2),
             "release_to_settled_s_max": round(max(all_up), 2),
             "release_to_settled_s_one_node_down": round(statistics.median(one_down), 2),
@@ -238,6 +313,13 @@ def figures(workdir: Path) -> dict:
             "nodes": 3,
             "threshold": 2,
         }
+        if stages:
+            result["release_stages_s_p50"] = {
+                stage: round(statistics.median(d[stage] for d in stages[2] if stage in d), 3)
+                for stage in Stages.ORDER
+                if any(stage in d for d in stages[2])
+            }
+        return result
     finally:
         stop(*processes)
         chain.stop()
@@ -245,7 +327,7 @@ def figures(workdir: Path) -> dict:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="attestpay-bench-oracle-network-") as tmp:
-        result = figures(Path(tmp))
+        result = figures(Path(tmp), "--stages" in sys.argv[1:])
     targets = {
         "release_to_settled_s_p50": 3,
         "release_to_settled_s_one_node_down": 5,

@@ -41,6 +41,7 @@ class Indexer:
     def __init__(self, sessions: sessionmaker, chain: ChainGateway, settings: Settings) -> None:
         self.sessions, self.chain, self.settings = sessions, chain, settings
         self.range = settings.log_range
+        self.done_at: tuple[int, bytes] | None = None  # the head (number, hash) when the cursor last reached it
         self.start = settings.start_block if settings.start_block is not None else chain.start_block
         self.events = {}
         for contract in (chain.escrow, chain.registry):
@@ -50,8 +51,13 @@ class Indexer:
         self.addresses = [chain.escrow.address, chain.registry.address]
 
     def step(self) -> int:
-        """Indexes the next range (or rolls back a reorganisation); returns the blocks it moved."""
-        head = self._rpc(lambda w3: w3.eth.block_number)
+        """Indexes the next range (or rolls back a reorganisation); returns the blocks it moved.
+        Nothing to do while the head is the block this replica last indexed up to: one call to
+        the node, no query (a head with the same hash has the same chain below it)."""
+        latest = self._rpc(lambda w3: w3.eth.get_block("latest"))
+        head, head_hash = latest["number"], bytes(latest["hash"])
+        if self.done_at == (head, head_hash):
+            return 0
         target = head - (self.settings.confirmations - 1)
         with self.sessions() as session, session.begin():
             if not self._lead(session):
@@ -63,6 +69,7 @@ class Indexer:
             if cursor.block_hash is not None and self._hash(cursor.block_number) != cursor.block_hash:
                 return self._roll_back(session, cursor)
             if cursor.block_number >= target:
+                self.done_at = (head, head_hash)
                 return 0
             first = cursor.block_number + 1
             last = min(target, first + self.range - 1)
@@ -89,7 +96,7 @@ class Indexer:
             chain_sync.forget_everything(session)
             session.execute(delete(IndexedBlock))
             session.execute(delete(IndexerCursor))
-        self.range = self.settings.log_range
+        self.range, self.done_at = self.settings.log_range, None
         return self.catch_up()
 
     # ------------------------------------------------------------------ steps

@@ -120,7 +120,8 @@ class Relayer:
     def _broadcast(self, intent: RelayIntent) -> None:
         self._send_raw(intent.raw_tx)
         intent.status, intent.sent_at = "sent", now()
-        intent.next_attempt_at = time.time() + self.settings.poll_seconds
+        # Its receipt comes with a new block, which wakes the worker: look then, not a poll later.
+        intent.next_attempt_at = time.time() + self.settings.block_poll_seconds
 
     def _track(self, session: Session, intent: RelayIntent) -> None:
         receipt = self._receipt(intent)
@@ -145,7 +146,7 @@ class Relayer:
         intent.mined_hash = "0x" + bytes(receipt["transactionHash"]).hex()
         intent.mined_block, intent.mined_block_hash = receipt["blockNumber"], "0x" + bytes(receipt["blockHash"]).hex()
         if head - receipt["blockNumber"] + 1 < self.settings.confirmations:
-            intent.status, intent.next_attempt_at = "mined", time.time() + self.settings.poll_seconds
+            intent.status, intent.next_attempt_at = "mined", time.time() + self.settings.block_poll_seconds
             return
         if receipt["status"] == 1:
             intent.status, intent.error = "confirmed", None

@@ -18,6 +18,7 @@ from backend.domain.schemas import AttestationIn
 from backend.errors import Forbidden, InvalidInput, NotFound
 from backend.memory import BoundedMap
 from backend.services.auth import Principal
+from backend.services.wakeup import wake_workers
 
 INSERT_RECORD = insert_or_ignore(
     AttestationRecord.__table__,
@@ -163,6 +164,8 @@ def intake(session: Session, principal: Principal, body: AttestationIn, known: B
     session.execute(INSERT_RECORD, record)
     session.execute(INSERT_SIGNATURES, signatures)
     stored = session.execute(STORED, {"digest": digest}).all()
+    if len(stored) >= agreement.threshold:
+        wake_workers(session)  # automation may settle it now
     session.commit()
     return describe(stored[0], agreement, [row.signer for row in stored])
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import Agreement, RelayIntent, now
 from backend.db.statements import insert_or_ignore
+from backend.services.wakeup import wake_workers
 
 INSERT_INTENT = insert_or_ignore(
     RelayIntent.__table__,
@@ -54,4 +55,7 @@ def enqueue(
         "created_at": now(),
         "updated_at": now(),
     }
-    return session.execute(INSERT_INTENT, row).rowcount == 1
+    if session.execute(INSERT_INTENT, row).rowcount != 1:
+        return False
+    wake_workers(session)  # the relayer
+    return True

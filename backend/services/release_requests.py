@@ -26,6 +26,7 @@ from backend.memory import BoundedMap
 from backend.services import attestations, webhooks
 from backend.services.access import require_party, require_read
 from backend.services.auth import Principal
+from backend.services.wakeup import wake_workers
 
 FINAL = ("signed", "refused", "timed_out", "failed")
 FANOUT = Principal(role="worker", name="oracle-fanout")
@@ -96,6 +97,7 @@ def open_request(
             session.add(request)
     except IntegrityError:
         return session.scalars(select(ReleaseRequest).where(ReleaseRequest.key == key)).one()
+    wake_workers(session)  # the fan-out
     _notify(session, agreement, request, "release.requested", {"trigger": trigger})
     return request
 
@@ -222,6 +224,7 @@ def decide(session: Session, chain: ChainGateway, agreement: Agreement, request:
     if request.round == 1:
         request.round, request.observed_at = 2, max(chain.now(), request.observed_at + 1)
         request.answers.extend(NodeAnswer(round=2, node=n, observed_at=request.observed_at) for n in request.nodes)
+        wake_workers(session)
         _notify(session, agreement, request, "release.remeasuring", {"nodes": _results(answers)})
         return
     request.status = "disagree"

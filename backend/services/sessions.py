@@ -1,5 +1,6 @@
 """Sessions: every flush that changes an agreement, a milestone or a consent raises the agreement's
-version, and every commit stores the changed agreements' documents (`backend.services.documents`)."""
+version, every commit stores the changed agreements' documents (`backend.services.documents`) and
+wakes the workers if it made work for them (`backend.services.wakeup`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db.models import Agreement, Consent, Milestone
-from backend.services import documents
+from backend.services import documents, wakeup
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
@@ -15,6 +16,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
     event.listen(sessions, "before_flush", _raise_versions)
     event.listen(sessions, "before_commit", documents.store_changed)
     event.listen(sessions, "after_transaction_end", documents.forget_changed)
+    event.listen(sessions, "after_commit", wakeup.after_commit)
+    event.listen(sessions, "after_rollback", wakeup.after_rollback)
     return sessions
 
 

@@ -8,6 +8,7 @@ deadline measures by itself. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -130,6 +131,29 @@ def test_the_request_answers_at_once_the_nodes_that_agree_settle_and_the_odd_one
     assert api.client.post(url, headers=client).status_code == 403  # only the provider asks
     listed = api.client.get(f"/v1/agreements/{agreement['id']}/release-requests", headers=client).json()
     assert [r["id"] for r in listed] == [request["id"]]
+
+
+def test_a_running_worker_settles_as_the_work_commits_not_at_its_ten_minute_poll(api, relayer, nodes):
+    """`Worker.run` as deployed, with a poll no test could wait for: the request, the nodes'
+    signatures, the settlement intent and the new block each wake it (backend.engine.wakeup)."""
+    for i in range(3):
+        nodes.accuracy(i, 93)
+    agreement, provider = _funded(api)
+    worker = _worker(api, relayer, nodes.urls, poll_seconds=600)
+    stop = threading.Event()
+    running = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    running.start()
+    try:
+        asked = api.client.post(f"/v1/agreements/{agreement['id']}/milestones/0/request-release", headers=provider)
+        assert asked.status_code == 202, asked.text
+        deadline = time.monotonic() + 60
+        while _milestone_status(api, agreement["id"]) != "settled":
+            assert time.monotonic() < deadline, "not settled within 60 s: a wake-up was lost"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        running.join(timeout=60)
+    assert not running.is_alive()
 
 
 def test_nodes_that_disagree_are_measured_again_then_flagged_and_both_parties_told(api, relayer, nodes):
