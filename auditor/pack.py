@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import re
 import zipfile
@@ -180,9 +181,16 @@ def _plain(d: dict) -> dict:
 
 
 def write(files: dict[str, bytes], path: Path) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    path.write_bytes(as_zip(files))
+
+
+def as_zip(files: dict[str, bytes]) -> bytes:
+    """The pack as one zip, files in name order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in sorted(files.items()):
             z.writestr(name, data)
+    return out.getvalue()
 
 
 def read(path: Path) -> dict[str, bytes]:
