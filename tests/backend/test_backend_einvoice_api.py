@@ -156,3 +156,43 @@ def test_the_agreed_vat_treatment_is_hashed_into_the_terms_refused_against_the_p
     validate(cii.content)  # standard rated across the border, as agreed, not the profiles' reverse charge
     assert b"<ram:CategoryCode>S</ram:CategoryCode>" in cii.content
     assert b"<ram:RateApplicablePercent>19</ram:RateApplicablePercent>" in cii.content
+
+
+def test_a_credit_note_takes_the_next_number_of_the_series_and_a_holdback_paid_out_takes_none(chain, database_url):
+    from backend_support import Api
+
+    prices = f'{{"{chain.token.address}": {{"peg": "0.92", "currency": "EUR"}}}}'
+    api = Api(chain, database_url, prices=prices)
+    body = agreement_body(chain, token=chain.token.address, milestones=2)
+    for m in body["milestones"]:
+        m |= {"holdback_bps": 2000, "holdback_period": 10 * DAY}
+    agreement, client, provider = api.consented(body)
+    _profile(api, chain.provider, provider, PROVIDER)
+    _profile(api, chain.client, client, CLIENT)
+    pk, oracle = agreement["id"], api.api_key("node", "oracle")
+    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
+    for index in (0, 1):
+        pushed = api.push(oracle, agreement, index, 9700, chain.oracles[:2])
+        settle = {"index": index, "attestation": pushed["digest"]}
+        api.send_all(
+            chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/settle", json=settle, headers=client)
+        )
+    arbiter = api.sign_in(chain.arbiter)
+    for index, share in ((0, 4000), (1, 10_000)):  # the provider keeps 40% of one holdback, all of the other
+        opened = api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": index}, headers=client)
+        api.send_all(chain.client, opened)
+        split = {"index": index, "holdback": True, "provider_share_bps": share}
+        api.send_all(
+            chain.arbiter,
+            api.client.post(f"/v1/agreements/{pk}/transactions/resolve-dispute", json=split, headers=arbiter),
+        )
+    series = f"AP-{chain.provider.address[2:10].upper()}"
+    numbers = api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()
+    assert numbers == [f"{series}-000001", f"{series}-000002", f"{series}-000003", f"{series}-000002-P"]
+
+    credit_note = api.client.get(f"/v1/invoices/{series}-000003/ubl", headers=client)
+    assert credit_note.status_code == 200, credit_note.text
+    validate(credit_note.content)
+    assert b"<CreditNote" in credit_note.content and f"<cbc:ID>{series}-000001</cbc:ID>".encode() in credit_note.content
+    paid_out = api.client.get(f"/v1/invoices/{series}-000002-P/ubl", headers=client)
+    assert paid_out.status_code == 409 and f"{series}-000002" in paid_out.json()["detail"]
