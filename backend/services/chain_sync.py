@@ -21,6 +21,7 @@ from backend.errors import InvalidInput
 from backend.services import invoice_series, webhooks
 
 FINAL = {"settled", "reclaimed", "resolved"}
+INVOICED = {"MilestoneSettled", "HoldbackReleased", "DisputeResolved"}  # the events that issue an invoice
 
 
 def record_transaction(session: Session, chain: ChainGateway, tx_hash: str) -> list[ChainEvent]:
@@ -51,6 +52,13 @@ def apply(session: Session, event, block_time: int, sender: str) -> ChainEvent:
         return existing
     args = dict(event.args)
     agreement_id = encode_hex(args["agreementId"]) if "agreementId" in args else None
+    agreement = (
+        session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id)) if agreement_id else None
+    )
+    if agreement is not None and event.event in INVOICED:
+        # The issuer's series before the event's row: every path (indexer, a party's report) takes
+        # the two locks in this order, so a report and the indexer never wait on each other in a cycle.
+        invoice_series.hold(session, agreement.provider)
     row = ChainEvent(
         tx_hash=tx_hash,
         log_index=log_index,
@@ -71,9 +79,6 @@ def apply(session: Session, event, block_time: int, sender: str) -> ChainEvent:
         )
     if row.name == "SignatureRevoked":
         _refresh_revoked(session, row.args["digest"])
-    agreement = (
-        session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id)) if agreement_id else None
-    )
     if agreement is not None:
         _update(session, agreement, row)
         webhooks.notify(session, agreement, row, "agreement.event")

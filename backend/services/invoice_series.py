@@ -17,6 +17,13 @@ from backend.db.models import InvoiceSeries
 WIDTHS = range(8, 41, 4)
 
 
+def hold(session: Session, issuer: str) -> None:
+    """Locks `issuer`'s series (opened if new) until the transaction ends, before anything else the
+    issue locks, so that two transactions issuing for one issuer queue here rather than deadlock."""
+    _open(session, issuer)
+    session.execute(select(InvoiceSeries.issuer).where(InvoiceSeries.issuer == issuer).with_for_update())
+
+
 def take(session: Session, issuer: str) -> tuple[int, str]:
     """The next sequence number of `issuer`'s series and the invoice number it makes."""
     _open(session, issuer)
