@@ -15,6 +15,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 from stdnum import iban as iban_check
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError
 
 DOMAIN = {"name": "AttestPay Party Profile", "version": "1"}
 ZERO_SCOPE = "0x" + "00" * 32
@@ -50,7 +51,10 @@ class PartyProfile:
         country = self.country.strip().upper()
         if len(country) != 2 or not country.isalpha():
             raise InvalidProfile("country must be an ISO 3166-1 alpha-2 code such as DE")
-        vat = eu_vat.compact(self.vat_id) if self.vat_id else ""
+        try:
+            vat = eu_vat.compact(self.vat_id) if self.vat_id else ""
+        except ValidationError:  # no EU country prefix: a number from outside the EU, kept as written
+            vat = self.vat_id.strip()
         if vat and country in EU and not eu_vat.is_valid(vat):
             raise InvalidProfile(f"vat_id {self.vat_id!r} is not a valid EU VAT number (with its country prefix)")
         account = iban_check.compact(self.iban) if self.iban else ""

@@ -95,6 +95,7 @@ class Deal:
     milestones: tuple[MilestoneDeal, ...]
     start: int
     names: dict = field(default_factory=dict, compare=False)
+    vat: dict | None = None  # the agreed VAT treatment ({"category", "rate"?}); none: auto
 
     def api_body(self, names: Mapping[str, str] | None = None, tokens: TokenRegistry | None = None) -> dict:
         """The JSON body of POST /v1/agreements: names resolved to addresses through `names`, a token
@@ -139,7 +140,7 @@ class Deal:
                 }
                 for m in self.milestones
             ],
-        }
+        } | ({"vat": self.vat} if self.vat else {})
 
     def resolved_token(self, tokens: TokenRegistry | None) -> Token:
         if self.token.address:  # given in the file (else resolved by symbol)
@@ -190,7 +191,17 @@ def load_terms(source: str | Path | Mapping, now: int | None = None, tokens: Tok
         documents=tuple(document.get("documents", ())),
         milestones=milestones,
         start=start,
+        vat=_vat(document.get("vat")),
     )
+
+
+def _vat(value: dict | None) -> dict | None:
+    """The agreed treatment as the API takes it; auto (or none) leaves it to the profiles."""
+    if not value or value["category"] == "auto":
+        return None
+    if "rate" in value and value["category"] != "S":
+        raise TermsError(f"vat.rate: a rate goes with category S (standard rated), not {value['category']}")
+    return dict(value)
 
 
 def _validate(document: dict) -> None:

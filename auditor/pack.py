@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import re
 import zipfile
@@ -32,7 +33,7 @@ from oracle.evidence import EvidenceStore
 from oracle.measure import value_from_evidence
 from oracle.spec import MetricSpec
 
-FORMAT = "attestpay-audit-pack/1"
+FORMAT = "attestpay-audit-pack/2"  # 2: each settlement records its signers' revocations
 MANIFEST = "manifest.json"
 
 
@@ -102,14 +103,26 @@ def _settlement(history: History, store: EvidenceStore, agreement: AgreementLedg
         "index": e["args"]["index"],
         "transactionHash": e["transactionHash"],
         "blockNumber": e["blockNumber"],
+        "logIndex": e["logIndex"],
         "attestation": _plain(dataclasses.asdict(att)),
         "digest": "0x" + digest.hex(),
         "signatures": "0x" + s.signatures.hex(),
         "signers": signers,
+        "revocations": revocations(history, "0x" + digest.hex()),
         "anchoring": anchoring,
         "payout": dataclasses.asdict(figures),
         "settled": {k: e["args"][k] for k in ("paidNow", "holdback", "refund")},
     }
+
+
+def revocations(history: History, digest: str) -> list[dict]:
+    """Every oracle's withdrawal of its own signature of `digest` in the registry, in chain order
+    (before or after the settlement: `verify` tells them apart by block and log index)."""
+    return [
+        {k: e[k] for k in ("transactionHash", "blockNumber", "logIndex")} | {"signer": e["args"]["signer"]}
+        for e in history.of("SignatureRevoked")
+        if e["args"]["digest"] == digest
+    ]
 
 
 def _published(store: EvidenceStore, key: bytes) -> bytes:
@@ -168,9 +181,16 @@ def _plain(d: dict) -> dict:
 
 
 def write(files: dict[str, bytes], path: Path) -> None:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    path.write_bytes(as_zip(files))
+
+
+def as_zip(files: dict[str, bytes]) -> bytes:
+    """The pack as one zip, files in name order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in sorted(files.items()):
             z.writestr(name, data)
+    return out.getvalue()
 
 
 def read(path: Path) -> dict[str, bytes]:
@@ -263,9 +283,13 @@ def _settlement_failures(pack: dict, agreement: AgreementLedger, s: dict, files:
     if "0x" + digest.hex() != s["digest"]:
         failures.append("the attestation's EIP-712 digest is not the one recorded")
     oracles, threshold = agreement.oracles_at(s["blockNumber"])
+    settled_at = (s["blockNumber"], s["logIndex"])
+    withdrawn = frozenset(
+        bytes.fromhex(r["signer"][2:]) for r in s["revocations"] if (r["blockNumber"], r["logIndex"]) < settled_at
+    )
     try:
         signers = signers_of_digest(
-            digest, bytes.fromhex(s["signatures"][2:]), {bytes.fromhex(o[2:]) for o in oracles}, threshold
+            digest, bytes.fromhex(s["signatures"][2:]), {bytes.fromhex(o[2:]) for o in oracles}, threshold, withdrawn
         )
         if signers != s["signers"]:
             failures.append(f"the signatures recover to {signers}, the pack names {s['signers']}")
@@ -345,6 +369,12 @@ def verify_on_chain(files: dict[str, bytes], w3: Web3) -> list[str]:
             f"chain: {len(on_chain)} events of the agreement up to block {pack['headBlock']}, "
             f"the pack records {len(pack['events'])}"
         )
+    for s in pack["settlements"]:
+        if s["revocations"] != revocations(history, s["digest"]):
+            failures.append(
+                f"chain: the revocations of attestation {s['digest']} are not the registry's "
+                f"({len(revocations(history, s['digest']))} on chain, {len(s['revocations'])} in the pack)"
+            )
     for root, (block, uri) in pack["batches"].items():
         if list(history.batches.get(root, ())) != [block, uri]:
             failures.append(f"chain: root {root} was not anchored in the registry at block {block}")

@@ -75,6 +75,9 @@ def render(pack: dict, specs: dict[str, bytes]) -> bytes:
         text(f"Attested value {a['value']:,} observed {_when(a['observed_at'])}; "
              f"evidence hash {a['evidence_hash']}")  # fmt: skip
         text(f"Attestation {s['digest']}, signed by {', '.join(s['signers'])}")
+        for r in s["revocations"]:
+            when = "before" if (r["blockNumber"], r["logIndex"]) < (s["blockNumber"], s["logIndex"]) else "after"
+            text(f"    {r['signer']} withdrew its signature at block {r['blockNumber']:,}, {when} the settlement")
         anchoring = s["anchoring"]
         text(f"Anchored in batch {anchoring['root']} at block {anchoring['blockNumber']:,} ({anchoring['proof']})")
         text(f"Settled in transaction {s['transactionHash']} at block {s['blockNumber']:,}")

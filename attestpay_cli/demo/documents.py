@@ -1,8 +1,8 @@
 """The demo's finance documents under `workdir/documents/`, fetched from the API as a finance team would:
 every invoice as Factur-X PDF/A-3 and UBL XML (CII beside them), each party's journal as Xero and
-QuickBooks CSV and as JSON with its period close. The parties sign realistic profiles first: a French
-client and a German provider (reverse charge across the border), and for one agreement the client's
-German subsidiary (domestic German VAT)."""
+QuickBooks CSV and as JSON with its period close, and each agreement's audit pack. The parties sign
+realistic profiles first: a French client and a German provider (reverse charge across the border),
+and for one agreement the client's German subsidiary (domestic German VAT)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,13 @@ def write(stage: Stage, agreement_pks: list[int], workdir: Path) -> dict:
                 path = out / f"{number}.{suffix}"
                 path.write_bytes(response.content)
                 written.append(path.name)
+    for pk in agreement_pks:  # the auditor's zip, as a party downloads it for its auditor
+        response = stage.api.http.get(f"/v1/agreements/{pk}/audit-pack", headers=stage.api.wallet(stage.client.key))
+        if response.status_code != 200:
+            raise DemoFailed(f"agreement {pk}'s audit pack: HTTP {response.status_code} {response.text[:200]}")
+        path = out / f"audit-pack-{stage.agreement(pk)['agreement_id'][:10]}.zip"
+        path.write_bytes(response.content)
+        written.append(path.name)
     for wallet in (stage.client, stage.provider):
         for fmt, suffix in JOURNALS.items():
             params = {"from": "2000-01-01", "to": "2100-01-01", "format": fmt}

@@ -43,6 +43,7 @@ class Agreement(Base):
     cure_window: Mapped[int]
     revision: Mapped[int] = mapped_column(default=0)
     documents: Mapped[list[dict]] = mapped_column(JSON)
+    vat: Mapped[dict | None] = mapped_column(JSON)  # the agreed VAT treatment, hashed into docs_hash; none: auto
     docs_hash: Mapped[str] = mapped_column(Hash)
     salt: Mapped[str] = mapped_column(Hash)
     milestones_root: Mapped[str | None] = mapped_column(Hash)
@@ -188,14 +189,35 @@ class ChainEvent(Base):
     sender: Mapped[str] = mapped_column(Address)
 
 
+class InvoiceSeries(Base):
+    """One gapless invoice series per issuer (the provider): `last_number` is raised in the
+    transaction that issues the invoice, under the row's lock, so a rolled-back issue leaves no gap
+    and two replicas never take the same number. `prefix` is the issuer's address, as short as is
+    unique among the series (8 hex digits, longer on a clash)."""
+
+    __tablename__ = "invoice_series"
+
+    issuer: Mapped[str] = mapped_column(Address, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(48), unique=True)
+    last_number: Mapped[int]
+
+
 class Invoice(Base):
-    """One per settlement and per holdback release; `number` is AP-<id>, gapless per database."""
+    """One per settlement, holdback release and dispute split. `number` is the issuer's series number
+    (`<prefix>-000001`: `sequence` in `issuer`'s series) for a payment that is an invoice or a credit
+    note; a payment against an earlier invoice (a holdback paid out) is that invoice's number with -P.
+    Rows issued before per-issuer series keep their AP-<id> number (no issuer, no sequence)."""
 
     __tablename__ = "invoices"
-    __table_args__ = (UniqueConstraint("tx_hash", "log_index"),)
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index"),
+        UniqueConstraint("issuer", "sequence", name="uq_invoices_issuer_sequence"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    number: Mapped[str | None] = mapped_column(String(64), unique=True)
+    issuer: Mapped[str | None] = mapped_column(Address)
+    sequence: Mapped[int | None]
     agreement_pk: Mapped[int] = mapped_column(ForeignKey("agreements.id", ondelete="CASCADE"), index=True)
     milestone_index: Mapped[int]
     kind: Mapped[str] = mapped_column(String(16))  # settlement holdback dispute

@@ -1,5 +1,5 @@
 """From an escrow payment to an EN 16931 document (pure): which document a payment is, its lines, its
-VAT treatment and its fiat figures.
+VAT treatment (backend.domain.vat) and its fiat figures.
 
 - A settlement is an invoice of the whole net earned (base and bonus as lines, the late penalty as an
   allowance), paid on-chain now except the holdback, which is the amount due at the warranty's end.
@@ -15,65 +15,21 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from attestpay.profiles import EU
 from attestpay.terms import Payout
+from backend.domain import vat
 from backend.domain.en16931 import (
     CREDIT_NOTE,
     INVOICE,
-    OUTSIDE_SCOPE,
     PENALTY_REASON,
-    REVERSE_CHARGE,
-    STANDARD,
     EInvoice,
     Line,
     TradeParty,
     cents,
 )
 
-# Standard VAT rates of EU member states, percent (2026); a domestic supply is taxed at the seller's.
-STANDARD_RATES = {
-    "AT": 20,
-    "BE": 21,
-    "BG": 20,
-    "CY": 19,
-    "CZ": 21,
-    "DE": 19,
-    "DK": 25,
-    "EE": 24,
-    "ES": 21,
-    "FI": 25.5,
-    "FR": 20,
-    "GR": 24,
-    "HR": 25,
-    "HU": 27,
-    "IE": 23,
-    "IT": 22,
-    "LT": 21,
-    "LU": 17,
-    "LV": 21,
-    "MT": 18,
-    "NL": 21,
-    "PL": 23,
-    "PT": 23,
-    "RO": 21,
-    "SE": 25,
-    "SI": 22,
-    "SK": 23,
-}
-
 
 class NoEInvoice(ValueError):
     """This payment has no EN 16931 document of its own (a holdback release), or it cannot have one yet."""
-
-
-def vat_treatment(seller: TradeParty, buyer: TradeParty) -> tuple[str, Decimal]:
-    """Reverse charge between VAT-registered businesses in two EU states; the seller's standard rate
-    within one state; outside the scope of EU VAT when either side is outside the EU."""
-    if seller.country not in EU or buyer.country not in EU:
-        return OUTSIDE_SCOPE, Decimal(0)
-    if seller.country != buyer.country and seller.vat_id and buyer.vat_id:
-        return REVERSE_CHARGE, Decimal(0)
-    return STANDARD, Decimal(str(STANDARD_RATES[seller.country]))
 
 
 class Money:
@@ -115,8 +71,10 @@ def build(
     tx_hash: str,
     chain_id: int,
     escrow: str,
+    agreed_vat: dict | None = None,
 ) -> EInvoice:
-    category, rate = vat_treatment(seller, buyer)
+    """The payment's document; raises VatMismatch when the agreed VAT treatment contradicts the profiles."""
+    category, rate = vat.treatment(agreed_vat, seller, buyer)
     money = Money(price, decimals, rate)
 
     def units(amount: int) -> str:
@@ -186,7 +144,7 @@ def build(
             lines=(line,),
             prepaid=money.fiat(to_client),
             preceding_invoice=settlement_invoice,
-            **{**common, "number": f"{number}-CN"},
+            **common,
         )
     raise NoEInvoice(f"unknown invoice kind {kind!r}")
 

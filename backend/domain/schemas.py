@@ -6,7 +6,8 @@ other bodies are in backend/api/schemas.py."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +17,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    model_validator,
 )
 from web3 import Web3
 
@@ -107,6 +109,30 @@ class MilestoneIn(ClosedBody):
     )
 
 
+class VatIn(ClosedBody):
+    """The VAT treatment both parties agree for the agreement's invoices (docs/finance.md)."""
+
+    category: Literal["S", "AE", "O", "auto"] = Field(
+        description="S standard rated, AE reverse charge (two EU states), O not subject to EU VAT; "
+        "auto: derived from the parties' profiles"
+    )
+    rate: Decimal | None = Field(
+        default=None, gt=0, lt=100, decimal_places=2, description="S only: percent; default the seller's standard rate"
+    )
+
+    @model_validator(mode="after")
+    def _rate_only_when_standard(self) -> VatIn:
+        if self.rate is not None and self.category != "S":
+            raise ValueError(f"a rate goes with category S (standard rated), not {self.category}")
+        return self
+
+    def stored(self) -> dict | None:
+        """As the terms hash it; none for auto, so that terms without a choice hash as before."""
+        if self.category == "auto":
+            return None
+        return {"category": self.category} | ({"rate": str(self.rate.normalize())} if self.rate is not None else {})
+
+
 class AgreementIn(ClosedBody):
     title: str = Field(min_length=1, max_length=200)
     client: Address
@@ -118,6 +144,7 @@ class AgreementIn(ClosedBody):
     cure_window: Uint32 = 7 * 86_400
     documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
     milestones: list[MilestoneIn] = Field(min_length=1, max_length=MAX_MILESTONES)
+    vat: VatIn | None = Field(default=None, description="the agreed VAT treatment; none: auto (from the profiles)")
 
 
 class MilestoneOut(BaseModel):
@@ -175,6 +202,7 @@ class AgreementOut(BaseModel):
     cure_window: int
     revision: int
     documents: list[dict]
+    vat: dict | None = Field(default=None, description="the agreed VAT treatment; none: auto (from the profiles)")
     docs_hash: str
     salt: str
     milestones_root: str | None

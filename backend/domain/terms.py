@@ -55,14 +55,16 @@ def agreement_terms(a: Agreement) -> AgreementTerms:
     )
 
 
-def docs_hash(title: str, documents: list[dict], milestones: list[tuple[str, bytes]]) -> bytes:
+def docs_hash(title: str, documents: list[dict], milestones: list[tuple[str, bytes]], vat: dict | None = None) -> bytes:
     """keccak256 of the canonical JSON of everything only people read: the title, the documents'
-    names and hashes, and each milestone's title with its metric id (the hash of its spec)."""
+    names and hashes, each milestone's title with its metric id (the hash of its spec) and the agreed
+    VAT treatment. Both parties' EIP-712 consent covers it (docsHash is in the terms); terms that
+    leave VAT to the profiles hash without the key, as they did before it existed."""
     body = {
         "title": title,
         "documents": documents,
         "milestones": [{"title": t, "metricId": "0x" + mid.hex()} for t, mid in milestones],
-    }
+    } | ({"vat": vat} if vat else {})
     return keccak(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
 
 

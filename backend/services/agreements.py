@@ -17,6 +17,7 @@ from backend.db.models import Agreement, ChainEvent, Consent, Milestone
 from backend.domain.schemas import AgreementIn
 from backend.domain.terms import agreement_terms, check_agreement, docs_hash
 from backend.errors import Conflict, NotFound
+from backend.services import einvoices
 from backend.services.access import readable_by, require_party
 from backend.services.auth import Principal
 
@@ -46,6 +47,7 @@ def create(session: Session, chain: ChainGateway, principal: Principal, body: Ag
     )
     _write_terms(agreement, body, chain.now())
     require_party(agreement, principal, "client", "provider")
+    einvoices.check_agreed_vat(session, agreement, chain.now())
     session.add(agreement)
     session.commit()
     return agreement
@@ -59,6 +61,7 @@ def replace_terms(
         raise Conflict(f"agreement {agreement.id} is {agreement.status}; only a draft can be edited")
     _write_terms(agreement, body, chain.now())
     require_party(agreement, principal, "client", "provider")
+    einvoices.check_agreed_vat(session, agreement, chain.now())
     session.commit()
     return agreement
 
@@ -70,6 +73,7 @@ def _write_terms(agreement: Agreement, body: AgreementIn, now: int) -> None:
     agreement.oracles = sorted(body.oracles, key=lambda o: int(o, 16))  # the escrow wants them ascending
     agreement.threshold, agreement.cure_window = body.threshold, body.cure_window
     agreement.documents = [d.model_dump() for d in body.documents]
+    agreement.vat = body.vat.stored() if body.vat else None
     agreement.milestones = [
         Milestone(
             index=i,
@@ -83,7 +87,7 @@ def _write_terms(agreement: Agreement, body: AgreementIn, now: int) -> None:
     ]
     check_agreement(agreement, now)
     milestones = [(m.title, bytes.fromhex(m.metric_id[2:])) for m in agreement.milestones]
-    agreement.docs_hash = "0x" + docs_hash(body.title, agreement.documents, milestones).hex()
+    agreement.docs_hash = "0x" + docs_hash(body.title, agreement.documents, milestones, agreement.vat).hex()
     agreement.milestones_root = "0x" + agreement_terms(agreement).milestones_root.hex()
 
 
@@ -95,6 +99,7 @@ def propose(session: Session, chain: ChainGateway, principal: Principal, agreeme
     if agreement.status != "draft":
         raise Conflict(f"agreement {agreement.id} is {agreement.status}, not a draft")
     check_agreement(agreement, chain.now())
+    einvoices.check_agreed_vat(session, agreement, chain.now())
     agreement.agreement_id = "0x" + typed_data.terms_hash(agreement_terms(agreement)).hex()
     agreement.status = "proposed"
     try:

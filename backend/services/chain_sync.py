@@ -8,19 +8,20 @@ an agreement is queued for its parties' webhooks."""
 from __future__ import annotations
 
 from eth_utils import encode_hex
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from attestpay import payout
 from backend.chain import ChainGateway, jsonable
-from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice, Milestone
+from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice, InvoiceSeries, Milestone
 from backend.domain.invoices import dispute_lines, holdback_lines, settlement_lines
 from backend.domain.terms import milestone_terms
 from backend.errors import InvalidInput
-from backend.services import webhooks
+from backend.services import invoice_series, webhooks
 
 FINAL = {"settled", "reclaimed", "resolved"}
+INVOICED = {"MilestoneSettled", "HoldbackReleased", "DisputeResolved"}  # the events that issue an invoice
 
 
 def record_transaction(session: Session, chain: ChainGateway, tx_hash: str) -> list[ChainEvent]:
@@ -51,6 +52,13 @@ def apply(session: Session, event, block_time: int, sender: str) -> ChainEvent:
         return existing
     args = dict(event.args)
     agreement_id = encode_hex(args["agreementId"]) if "agreementId" in args else None
+    agreement = (
+        session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id)) if agreement_id else None
+    )
+    if agreement is not None and event.event in INVOICED:
+        # The issuer's series before the event's row: every path (indexer, a party's report) takes
+        # the two locks in this order, so a report and the indexer never wait on each other in a cycle.
+        invoice_series.hold(session, agreement.provider)
     row = ChainEvent(
         tx_hash=tx_hash,
         log_index=log_index,
@@ -71,9 +79,6 @@ def apply(session: Session, event, block_time: int, sender: str) -> ChainEvent:
         )
     if row.name == "SignatureRevoked":
         _refresh_revoked(session, row.args["digest"])
-    agreement = (
-        session.scalar(select(Agreement).where(Agreement.agreement_id == agreement_id)) if agreement_id else None
-    )
     if agreement is not None:
         _update(session, agreement, row)
         webhooks.notify(session, agreement, row, "agreement.event")
@@ -86,7 +91,7 @@ def roll_back(session: Session, after_block: int) -> list[ChainEvent]:
     removed = list(session.scalars(select(ChainEvent).where(ChainEvent.block_number > after_block)))
     if not removed:
         return []
-    session.execute(delete(Invoice).where(Invoice.tx_hash.in_({e.tx_hash for e in removed})))
+    _void_invoices(session, {e.tx_hash for e in removed})
     session.execute(delete(ChainEvent).where(ChainEvent.block_number > after_block))
     for digest in {e.args["digest"] for e in removed if e.name == "SignatureRevoked"}:
         _refresh_revoked(session, digest)
@@ -97,6 +102,17 @@ def roll_back(session: Session, after_block: int) -> list[ChainEvent]:
             if e.agreement_id == agreement.agreement_id:
                 webhooks.notify(session, agreement, e, "agreement.event_rolled_back")
     return removed
+
+
+def _void_invoices(session: Session, tx_hashes: set[str]) -> None:
+    """Deletes the invoices of replaced transactions; each series then continues after its highest
+    number left (replaced blocks are the chain's latest, so their invoices were the series' last)."""
+    replaced = Invoice.tx_hash.in_(tx_hashes)
+    issuers = set(session.scalars(select(Invoice.issuer).where(replaced, Invoice.issuer.is_not(None))))
+    session.execute(delete(Invoice).where(replaced))
+    for issuer in issuers:
+        last = session.scalar(select(func.max(Invoice.sequence)).where(Invoice.issuer == issuer))
+        invoice_series.rewind(session, issuer, last or 0)
 
 
 def replay(session: Session, agreement: Agreement) -> None:
@@ -118,6 +134,7 @@ def replay(session: Session, agreement: Agreement) -> None:
 def forget_everything(session: Session) -> None:
     """The start of a rebuild: no events, no invoices, every agreement as it was before the chain."""
     session.execute(delete(Invoice))
+    session.execute(delete(InvoiceSeries))
     session.execute(delete(ChainEvent))
     session.execute(update(AttestationRecord).values(revoked=False))
     for agreement in session.scalars(select(Agreement).where(Agreement.agreement_id.is_not(None))):
@@ -230,6 +247,25 @@ def _invoice(
         lines=lines,
         total=total,
     )
+    paid_against = _settlement_number(session, agreement, m) if pays_earlier_invoice(kind, event.args) else None
+    if paid_against is not None:
+        invoice.number = f"{paid_against}-P"
+    else:
+        invoice.issuer = agreement.provider
+        invoice.sequence, invoice.number = invoice_series.take(session, agreement.provider)
     session.add(invoice)
     session.flush()
-    invoice.number = f"AP-{invoice.id:06d}"
+
+
+def pays_earlier_invoice(kind: str, args: dict) -> bool:
+    """A holdback paid out (released, or wholly awarded to the provider in a dispute) pays the amount
+    due of the settlement's invoice: it is no new invoice and takes no number of the series."""
+    return kind == "holdback" or (kind == "dispute" and bool(args.get("holdback")) and not int(args["toClient"]))
+
+
+def _settlement_number(session: Session, agreement: Agreement, m: Milestone) -> str | None:
+    return session.scalar(
+        select(Invoice.number).where(
+            Invoice.agreement_pk == agreement.id, Invoice.milestone_index == m.index, Invoice.kind == "settlement"
+        )
+    )

@@ -13,10 +13,10 @@ from attestpay import payout, pricing
 from attestpay.profiles import PartyProfile
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, ChainEvent, Invoice, InvoiceDocument, PartyProfileVersion
-from backend.domain import einvoices
+from backend.domain import einvoices, vat
 from backend.domain.en16931 import EInvoice, TradeParty
 from backend.domain.terms import milestone_terms
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.services import profiles
 
 
@@ -30,7 +30,7 @@ def document(session: Session, chain: ChainGateway, sources: dict[str, pricing.P
         return einvoices.from_facts(frozen.facts)
     try:
         doc = _build(session, chain, sources, record)
-    except (einvoices.NoEInvoice, pricing.PriceUnavailable) as exc:
+    except (einvoices.NoEInvoice, pricing.PriceUnavailable, vat.VatMismatch) as exc:
         raise Conflict(str(exc)) from exc
     session.add(InvoiceDocument(invoice_id=record.id, facts=einvoices.to_facts(doc)))
     try:
@@ -92,14 +92,34 @@ def _build(session: Session, chain: ChainGateway, sources, record: Invoice) -> E
         tx_hash=record.tx_hash,
         chain_id=agreement.chain_id,
         escrow=agreement.escrow,
+        agreed_vat=agreement.vat,
     )
+
+
+def check_agreed_vat(session: Session, agreement: Agreement, at: int) -> None:
+    """Refuses (InvalidInput on `vat`) an agreed VAT treatment that the parties' profiles in force at
+    `at` contradict; with a profile missing it cannot be judged yet (the invoice checks it again)."""
+    if not agreement.vat:
+        return
+    rows = [profiles.in_force(session, w, agreement.agreement_id, at) for w in (agreement.provider, agreement.client)]
+    if None in rows:
+        return
+    seller, buyer = (_trade_party(row) for row in rows)
+    try:
+        vat.treatment(agreement.vat, seller, buyer)
+    except vat.VatMismatch as exc:
+        raise InvalidInput(str(exc), field="vat") from exc
 
 
 def _party(session: Session, agreement: Agreement, wallet: str, at: int, role: str) -> TradeParty:
     row: PartyProfileVersion | None = profiles.in_force(session, wallet, agreement.agreement_id, at)
     if row is None:
         raise Conflict(f"the {role} {wallet} has no profile: it signs one first (POST /v1/profiles)")
-    p = PartyProfile(**row.fields)
+    return _trade_party(row)
+
+
+def _trade_party(row: PartyProfileVersion) -> TradeParty:
+    p, wallet = PartyProfile(**row.fields), row.wallet
     return TradeParty(
         p.legal_name,
         p.street,

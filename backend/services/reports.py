@@ -3,14 +3,36 @@ agreement, portfolio analytics, invoice documents."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice
 from backend.domain import analytics
-from backend.errors import NotFound
+from backend.errors import Conflict, NotFound
 from backend.services.attestations import describe, for_agreement
+from oracle.evidence import EvidenceStore
+
+
+def audit_pack(chain: ChainGateway, evidence_dir: Path | None, agreement: Agreement) -> tuple[str, bytes]:
+    """The agreement's audit pack (auditor/pack.py) as a zip and its file name: built from the chain
+    and the published evidence alone, as `attestpay report audit-pack` builds it, not from this database."""
+    from auditor import pack
+
+    if evidence_dir is None:
+        raise Conflict("this backend has no evidence store (ATTESTPAY_EVIDENCE_DIR): the pack needs the evidence")
+    if agreement.agreement_id is None:
+        raise Conflict(f"agreement {agreement.id} is a draft: an audit pack is of an agreement on chain")
+    try:
+        with chain.lock:
+            files = pack.build(
+                chain.w3, chain.escrow.address, chain.start_block, EvidenceStore(evidence_dir), agreement.agreement_id
+            )
+    except pack.PackError as exc:
+        raise Conflict(str(exc)) from None
+    return f"audit-pack-{agreement.agreement_id[:10]}.zip", pack.as_zip(files)
 
 
 def audit_report(session: Session, chain: ChainGateway, agreement: Agreement) -> dict:

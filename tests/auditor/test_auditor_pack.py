@@ -132,3 +132,46 @@ def test_an_ether_agreement_with_a_released_holdback_packs_and_bad_input_exits_2
         "--deployment", str(deals.deployment), "--evidence", str(deals.store.root),
     )  # fmt: skip
     assert status == 2 and "no agreement 0x1111" in out, out
+
+
+def test_a_pack_records_each_signers_revocation_and_counts_only_unrevoked_signatures(anvil, tmp_path):
+    deals = Deals(anvil, tmp_path)
+    agreement, ms = deals.funded(deals.token.address)
+    first, second, third = anvil.oracles
+    att, digest, signatures = deals.attest(agreement, [first, second])
+    deals.anchor([digest])
+    anvil.registry.functions.revoke(digest).transact({"from": third.address})  # its own signature only
+    deals.settle(agreement, ms, att, signatures)
+    anvil.registry.functions.revoke(digest).transact({"from": first.address})  # after: the settlement stands
+    agreement_id = "0x" + att.agreement_id.hex()
+    status, out = attestpay(
+        "report", "audit-pack", agreement_id, "--out", str(tmp_path / "pack.zip"), "--rpc", anvil.url,
+        "--deployment", str(deals.deployment), "--evidence", str(deals.store.root),
+    )  # fmt: skip
+    assert status == 0, out
+    pack = tmp_path / "pack.zip"
+    with zipfile.ZipFile(pack) as z:
+        settlement = json.loads(z.read("pack.json"))["settlements"][0]
+    assert [r["signer"] for r in settlement["revocations"]] == [third.address, first.address]
+    assert attestpay("verify", "--pack", str(pack), "--rpc", anvil.url)[0] == 0
+
+    def revoked_before(raw: bytes) -> bytes:  # the first signer's revocation moved before the settlement
+        body = json.loads(raw)
+        body["settlements"][0]["revocations"][1]["blockNumber"] = 0
+        return json.dumps(body).encode()
+
+    forged = rewritten(pack, "pack.json", revoked_before, tmp_path / "revoked.zip")
+    status, out = attestpay("verify", "--pack", str(forged))
+    assert status == 1 and f"signatures: {first.address} revoked its signature" in out, out
+    status, out = attestpay("verify", "--pack", str(forged), "--rpc", anvil.url)
+    assert status == 1 and f"chain: the revocations of attestation 0x{digest.hex()} are not the registry's" in out
+
+    def unrevoked(raw: bytes) -> bytes:  # a forger hides the revocations: only the chain shows them
+        body = json.loads(raw)
+        body["settlements"][0]["revocations"] = []
+        return json.dumps(body).encode()
+
+    hidden = rewritten(pack, "pack.json", unrevoked, tmp_path / "hidden.zip")
+    assert attestpay("verify", "--pack", str(hidden))[0] == 0
+    status, out = attestpay("verify", "--pack", str(hidden), "--rpc", anvil.url)
+    assert status == 1 and "(2 on chain, 0 in the pack)" in out, out

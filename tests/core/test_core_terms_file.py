@@ -88,6 +88,12 @@ def test_a_terms_file_becomes_exact_base_units_times_and_basis_points():
     )
     with pytest.raises(TermsError, match="no address for the name 'client'"):
         deal.api_body({}, TokenRegistry())
+    assert "vat" not in body and deal.vat is None  # no choice: auto, the terms hash as before
+
+    agreed = load_terms(_terms(vat={"category": "S", "rate": "19"}), now=0)
+    registry = TokenRegistry(overrides={MUSD.address: {"symbol": "mUSD", "decimals": 18}})
+    assert agreed.api_body(names, registry)["vat"] == {"category": "S", "rate": "19"}
+    assert load_terms(_terms(vat={"category": "auto"}), now=0).vat is None
 
 
 @pytest.mark.parametrize(
@@ -101,6 +107,8 @@ def test_a_terms_file_becomes_exact_base_units_times_and_basis_points():
         ({"milestones__0__floor_payout": "80"}, "milestones.0.floor_payout"),
         ({"milestones__0__metric": "missing.json"}, "cannot read the metric spec"),
         ({"tokn": "ETH"}, "Additional properties are not allowed"),
+        ({"vat": {"category": "AE", "rate": "19"}}, "vat.rate: a rate goes with category S"),
+        ({"vat": {"category": "Z"}}, "vat"),
     ],
 )
 def test_a_mistake_in_a_terms_file_names_the_field(changes, reason):

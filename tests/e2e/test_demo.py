@@ -6,10 +6,12 @@ recomputed from the evidence it published, and the independent audit passed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -217,3 +219,28 @@ def test_the_demo_leaves_valid_e_invoices_and_journals_that_tie_out(demo):
             postings = entry["postings"]
             assert sum(int(p["debit"]) for p in postings) == sum(int(p["credit"]) for p in postings)
             assert sum(Decimal(p["debit_fiat"]) for p in postings) == sum(Decimal(p["credit_fiat"]) for p in postings)
+
+
+def test_the_demo_leaves_one_audit_pack_per_agreement_that_verifies_offline_and_fails_when_tampered(demo, tmp_path):
+    report, _ = demo
+    documents = Path(report["documents"]["directory"])
+    packs = sorted(documents.glob("audit-pack-*.zip"))
+    expected = sorted(f"audit-pack-{s['agreementId'][:10]}.zip" for s in report["scenarios"])
+    assert [p.name for p in packs] == expected
+    for pack in packs:
+        done = attestpay("verify", "--pack", str(pack), timeout=120)
+        assert done.returncode == 0 and "every check passes (offline)" in done.stdout, done.stdout + done.stderr
+    with zipfile.ZipFile(packs[0]) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    body = json.loads(files["pack.json"])
+    body["settlements"][0]["settled"]["paidNow"] += 1  # one figure, the manifest re-hashed as a forger would
+    files["pack.json"] = json.dumps(body).encode()
+    manifest = json.loads(files["manifest.json"])
+    manifest["sha256"]["pack.json"] = hashlib.sha256(files["pack.json"]).hexdigest()
+    files["manifest.json"] = json.dumps(manifest).encode()
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(forged, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    done = attestpay("verify", "--pack", str(forged), timeout=120)
+    assert done.returncode == 1 and "settled paidNow: the pack says" in done.stdout, done.stdout

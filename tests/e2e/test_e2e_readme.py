@@ -39,7 +39,7 @@ def test_the_readme_walkthrough_settles_invoices_and_verifies_a_milestone(tmp_pa
     assert result.returncode == 0, f"{out[-3000:]}\n{result.stderr[-3000:]}"
     assert "at target 12 features: pays 20,000 mUSD" in out
     assert "completed (settled)" in out
-    assert "invoice AP-000001 (settlement of milestone 1), total 20,000 mUSD" in out
+    assert "invoice AP-3C44CDDD-000001 (settlement of milestone 1), total 20,000 mUSD" in out
     assert "1 settlements verified: every payout checks out" in out
     assert not (tmp_path / "net" / "up.pid").exists()  # stopped cleanly
     assert "Traceback" not in result.stderr

@@ -20,7 +20,7 @@ from web3.exceptions import ContractCustomError
 
 from attestpay.devstack import service_env, stop
 from attestpay.reverts import decode_revert, revert_data
-from backend.db.models import Milestone, RelayIntent
+from backend.db.models import Invoice, Milestone, RelayIntent
 
 PAID = 110 * 10**18  # a milestone of 100 + 10 bonus, measured past the stretch
 
@@ -94,6 +94,11 @@ def api_milestone(api: Api, index: int) -> Milestone:
         return session.scalars(select(Milestone).order_by(Milestone.agreement_pk, Milestone.index)).all()[index]
 
 
+def invoice_numbers(api: Api) -> list[str]:
+    with api.app.state.sessions() as session:
+        return list(session.scalars(select(Invoice.number).order_by(Invoice.id)))
+
+
 def ready_to_settle(anvil, engine_database, tmp_path):
     """An API and a worker with a relayer, and an agreement attested above target, all indexed."""
     api = Api(anvil, engine_database)
@@ -110,6 +115,8 @@ def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(
     turn_until(worker, lambda: intents(api)[0].status == "confirmed" and api_milestone(api, 0).status == "settled")
     (intent,) = intents(api)
     dropped_block = intent.mined_block
+    first_series = f"AP-{anvil.provider.address[2:10].upper()}-000001"
+    assert invoice_numbers(api) == [first_series]
 
     anvil.revert(before_settlement)  # the settlement's block is replaced by a chain without it
     anvil.mine(3)
@@ -125,6 +132,7 @@ def test_a_reorganisation_that_drops_a_settlement_is_rolled_back_and_sent_again(
     assert (intent.status, intent.nonce, len(intent.hashes)) == ("confirmed", 0, 1)  # the same bytes, sent again
     assert api_milestone(api, 0).status == "settled"
     assert anvil.w3.eth.get_transaction_count(relayer) == 1
+    assert invoice_numbers(api) == [first_series]  # the replaced invoice's number is issued again: no gap
 
 
 def test_a_receipt_whose_block_is_replaced_before_it_is_stored_counts_for_nothing(anvil, engine_database, tmp_path):

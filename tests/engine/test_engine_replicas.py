@@ -17,7 +17,7 @@ from test_engine_anvil import wait_for
 
 from attestpay import typed_data
 from attestpay.devstack import FaultyRpc, service_env, start_api, start_worker, stop
-from backend.db.models import ChainEvent, Milestone, RelayIntent
+from backend.db.models import ChainEvent, Invoice, Milestone, RelayIntent
 
 STATUS = {"open": 0, "disputed": 1, "settled": 2, "reclaimed": 3, "resolved": 4}
 
@@ -77,6 +77,9 @@ def check_paid_once_and_database_equals_chain(api: Api, agreements: list[dict], 
             for e in session.scalars(select(ChainEvent).where(ChainEvent.name == "MilestoneSettled"))
         }
         assert stored == {("0x" + log.transactionHash.hex(), log.logIndex) for log in logs}
+        series = f"AP-{chain.provider.address[2:10].upper()}"  # one provider: one gapless series, each number once
+        numbers = sorted(session.scalars(select(Invoice.number)))
+        assert numbers == [f"{series}-{n:06d}" for n in range(1, milestones + 1)]
 
 
 def test_two_api_replicas_and_two_workers_settle_each_of_50_milestones_once(anvil, engine_database, tmp_path):

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from attestpay import payout, typed_data
-from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
+from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
 from backend.api.schemas import (
     AgreementIn,
     AgreementOut,
@@ -131,6 +131,22 @@ def list_invoices(pk: AgreementPk, session: SessionDep, principal: PrincipalDep)
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
     return reports.invoices_of(session, agreement)
+
+
+@router.get(
+    "/{pk}/audit-pack",
+    responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def audit_pack(
+    pk: AgreementPk, session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: PrincipalDep
+) -> Response:
+    """The agreement's audit pack for an external auditor (docs/finance.md): one zip with the PDF/A
+    report, pack.json, the evidence, the Merkle proofs and a manifest; `attestpay verify --pack` re-checks it."""
+    agreement = agreements.get(session, pk)
+    require_read(agreement, principal)
+    name, body = reports.audit_pack(chain, settings.evidence_dir, agreement)
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type="application/zip", headers=disposition)
 
 
 @router.get("/{pk}/audit-report")

@@ -17,7 +17,9 @@ from backend.services import einvoices, reports
 from backend.services.access import require_read
 
 router = APIRouter(prefix="/v1/invoices", tags=["invoices"])
-Number = Annotated[str, Path(pattern=r"^AP-[0-9]{6,}$")]
+# <issuer prefix>-000001 in the issuer's series (AP-000001 before per-issuer series), -P: a payment
+# against that invoice (a holdback paid out).
+Number = Annotated[str, Path(pattern=r"^AP-(?:[0-9A-F]{8,40}-)?[0-9]{6,}(?:-P)?$")]
 
 
 def _readable(session, principal, number: str) -> dict:
