@@ -56,7 +56,7 @@ def document(invoice: dict, settled: set[int]) -> str:
     if invoice["milestone_index"] not in settled:
         return "invoice (dispute split)"
     if int(invoice["refund_to_client"]):
-        return f"credit note {invoice['number']}-CN (holdback returned in a dispute split)"
+        return "credit note (holdback returned in a dispute split)"
     return "payment of the settlement invoice's amount due (HTML, PDF)"
 
 

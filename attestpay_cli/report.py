@@ -100,7 +100,7 @@ def portfolio(ctx: click.Context) -> None:
 @click.option("--html", type=click.Path(dir_okay=False, path_type=Path), help="write the printable HTML here")
 @click.pass_context
 def invoice(ctx: click.Context, number: str, pdf: Path | None, html: Path | None) -> None:
-    """An invoice (AP-000001, ...): its lines, or its printable document."""
+    """An invoice (AP-3C44CDDD-000001, ...): its lines, or its printable document."""
     party = party_of(ctx)
     for path, kind in ((pdf, "pdf"), (html, "html")):
         if path is not None:

@@ -84,6 +84,23 @@ def outcomes(m: MilestoneDeal) -> list[tuple[str, int, payout.Payout]]:
     return [(name, value, payout.compute(m.struct(), value, m.deadline)) for name, value in marks]
 
 
+VAT_CATEGORIES = {  # EN 16931 VAT category codes (docs/finance.md, "VAT")
+    "S": "standard rated",
+    "AE": "reverse charge: the client accounts for the VAT",
+    "O": "outside the scope of EU VAT",
+}
+
+
+def _vat_in_words(vat: dict | None) -> str:
+    if not vat:
+        return "from the parties' profiles at each invoice (reverse charge across EU borders, else the seller's rate)"
+    if vat["category"] == "S":
+        rate = f" at {vat['rate']}%" if "rate" in vat else " at the seller's standard rate"
+    else:
+        rate = ""
+    return f"{vat['category']}, {VAT_CATEGORIES[vat['category']]}{rate}, as agreed in these terms"
+
+
 def in_words(deal: Deal) -> list[str]:
     token = deal.token
     total, bonus = sum(m.amount for m in deal.milestones), sum(m.bonus for m in deal.milestones)
@@ -94,6 +111,7 @@ def in_words(deal: Deal) -> list[str]:
         f"  {deal.threshold} of {len(deal.oracles)} oracles must sign a measurement: {', '.join(deal.oracles)}",
         f"  arbiter: {deal.arbiter}" if deal.arbiter else "  no arbiter: only both parties together resolve a dispute",
         f"  cure window {duration(deal.cure_window)}: the client may reclaim a milestone that long after its deadline",
+        f"  VAT: {_vat_in_words(deal.vat)}",
     ]
     for number, m in enumerate(deal.milestones, 1):
         direction = "higher" if m.higher_is_better else "lower"

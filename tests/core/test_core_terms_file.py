@@ -15,6 +15,7 @@ from attestpay import payout
 from attestpay.terms_file import SCHEMA_PATH, TermsError, load_terms, schema
 from attestpay.tokens import ETHER, AmountError, Token, TokenRegistry, format_amount, parse_amount
 from attestpay_cli.main import app
+from attestpay_cli.terms import in_words
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -138,3 +139,17 @@ def test_the_schema_is_published_in_docs_and_served_by_the_api(api):
     eth = api.client.get("/v1/tokens/0x" + "00" * 20)
     assert eth.json() == {"address": "0x" + "00" * 20, "symbol": "ETH", "decimals": 18}
     assert api.client.get("/v1/tokens/0x" + "11" * 20).status_code == 422  # no contract: no symbol()
+
+
+@pytest.mark.parametrize(
+    "vat, words",
+    [
+        (None, "VAT: from the parties' profiles at each invoice"),
+        ({"category": "S", "rate": "19"}, "VAT: S, standard rated at 19%, as agreed in these terms"),
+        ({"category": "S"}, "VAT: S, standard rated at the seller's standard rate, as agreed"),
+        ({"category": "AE"}, "VAT: AE, reverse charge: the client accounts for the VAT, as agreed"),
+    ],
+)
+def test_terms_check_says_which_vat_treatment_the_parties_agree(vat, words):
+    deal = load_terms(_terms(**({"vat": vat} if vat else {})), now=0)
+    assert words in "\n".join(in_words(deal))

@@ -79,7 +79,7 @@ export async function agreementPage(pk) {
     <h2>Timeline</h2><section class="scroll">${timeline(a, report, attestations)}</section>
     <h2>Documents</h2><section><div class="actions">
       <button class="secondary" id="print">Print this page</button>
-      ${invoices.map((n) => `<button class="secondary" data-doc="/v1/invoices/${esc(n)}/html">Invoice ${esc(n)}</button>`).join("") || `<span class="muted">No invoices yet: one is issued per settlement and holdback release.</span>`}
+      ${invoices.map((n) => `<button class="secondary" data-doc="/v1/invoices/${esc(n)}/html">Invoice ${esc(n)}</button>`).join("") || `<span class="muted">No invoices yet: one is issued for each settlement, dispute split and holdback payment.</span>`}
     </div>${invoices.length ? `<p class="muted">As e-invoices (Factur-X PDF, UBL, CII): <a href="#/invoices">Invoices</a>.</p>` : ""}</section>`;
 
   for (const button of view.querySelectorAll("button[data-action]")) button.onclick = () => act(a, button.dataset.action, Number(button.dataset.index), button.dataset.digest);

@@ -10,7 +10,7 @@ const FORMATS = [["facturx", "Factur-X PDF"], ["ubl", "UBL XML"], ["cii", "CII X
 function documentOf(i, settled) {
   if (i.kind === "settlement") return { label: "invoice", einvoice: true };
   if (i.kind === "dispute" && !settled.has(i.milestone_index)) return { label: "invoice (dispute split)", einvoice: true };
-  if (i.kind === "dispute" && BigInt(i.refund_to_client)) return { label: `credit note ${esc(i.number)}-CN (holdback returned in a dispute split)`, einvoice: true };
+  if (i.kind === "dispute" && BigInt(i.refund_to_client)) return { label: "credit note (holdback returned in a dispute split)", einvoice: true };
   return { label: "payment of the settlement invoice's amount due", einvoice: false };
 }
 
