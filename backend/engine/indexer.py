@@ -11,7 +11,7 @@
 - What was learnt ahead of the indexer (events a wallet reported from its receipt, the relayer's
   transactions seen mined) is checked against each range's logs and block hashes: from a block
   replaced before the indexer got there, it is rolled back the same way.
-- On PostgreSQL one replica indexes at a time (a transaction-scoped advisory lock); the others skip.
+- On PostgreSQL one replica indexes at a time (a transaction-scoped advisory lock, per schema); the others skip.
 `rebuild` forgets every chain-derived row and indexes again from the start block."""
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 CURSOR = "events"
 ADVISORY_LOCK = 0x41747465737449  # "AttestI"
+# Advisory locks belong to the whole database: the key is the lock's seeded with the schema, so two
+# deployments (or test workers) in their own schemas of one database do not take turns indexing.
+LEAD = "hashtextextended(current_schema(), :k)"
 KEEP_BLOCK_HASHES = 512  # how deep a reorganisation can be and still be rolled back in part
 LIGHT = 1_000  # a range with fewer logs than this may double
 
@@ -192,9 +195,9 @@ class Indexer:
         if session.get_bind().dialect.name != "postgresql":
             return True  # SQLite: one writer at a time anyway
         if wait:
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+            session.execute(text(f"SELECT pg_advisory_xact_lock({LEAD})"), {"k": ADVISORY_LOCK})
             return True
-        return session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+        return session.scalar(text(f"SELECT pg_try_advisory_xact_lock({LEAD})"), {"k": ADVISORY_LOCK})
 
     def _hash(self, number: int) -> str | None:
         return rpc.block_hash(self.chain, number)
