@@ -109,6 +109,15 @@ class MilestoneIn(ClosedBody):
     )
 
 
+# A percentage as JSON's number or as a decimal string, each bounded (a rate has at most 4 digits).
+RATE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 100},
+        {"type": "string", "pattern": r"^[0-9]{1,2}(\.[0-9]{1,2})?$", "maxLength": 5},
+    ]
+}
+
+
 class VatIn(ClosedBody):
     """The VAT treatment both parties agree for the agreement's invoices (docs/finance.md)."""
 
@@ -116,8 +125,13 @@ class VatIn(ClosedBody):
         description="S standard rated, AE reverse charge (two EU states), O not subject to EU VAT; "
         "auto: derived from the parties' profiles"
     )
-    rate: Decimal | None = Field(
-        default=None, gt=0, lt=100, decimal_places=2, description="S only: percent; default the seller's standard rate"
+    rate: Annotated[Decimal, WithJsonSchema(RATE_SCHEMA)] | None = Field(
+        default=None,
+        gt=0,
+        lt=100,
+        max_digits=4,
+        decimal_places=2,
+        description="S only: percent; default the seller's standard rate",
     )
 
     @model_validator(mode="after")

@@ -331,6 +331,10 @@ def test_parties_agree_fund_see_the_settlement_and_withdraw_in_the_browser(anvil
     capture(page, "agreements", f"{app}/", "text=Fraud model in production", "Your agreements")
     capture(page, "new-agreement-empty", f"{app}/new", "#title", "Milestone 1")
     capture(page, "agreement", f"{app}/agreements/{pk}", "h3", "Northwind Bank", "Milestones")
+    page.evaluate("document.getElementById('toast').replaceChildren()")
+    page.click("#audit-pack")  # this backend keeps no evidence, so no pack: the API's reason, in words
+    page.wait_for_selector("#toast p")
+    assert "no evidence store (ATTESTPAY_EVIDENCE_DIR)" in page.inner_text("#toast")
     capture(page, "attestation", attestation_url, "text=Evidence hash", "2 of the threshold 2")
     capture(page, "portfolio", f"{app}/portfolio", "text=Completion rate", "Funds at risk", "upcoming dates")
     capture(page, "upcoming", f"{app}/upcoming", "#upcoming", "holdback released: Fraud model in production")

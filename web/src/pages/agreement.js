@@ -1,6 +1,6 @@
 // One agreement: milestones with their chart, the what-if preview, the timeline, documents, and the wallet actions.
 import { ETH, DAY, view, esc, short, date, token, credited, money, metricText, metric, stage, badge, role, toast, who, names, nameAddress, txLink, loadExplorer } from "../ui.js";
-import { api, openDocument, session } from "../api.js";
+import { api, download, openDocument, session } from "../api.js";
 import { lineChart } from "../chart.js";
 import { sendAll, signTypedData, walletReason } from "../wallet.js";
 import { compute } from "../payout.js";
@@ -79,11 +79,14 @@ export async function agreementPage(pk) {
     <h2>Timeline</h2><section class="scroll">${timeline(a, report, attestations)}</section>
     <h2>Documents</h2><section><div class="actions">
       <button class="secondary" id="print">Print this page</button>
+      ${["active", "completed"].includes(a.status) ? `<button class="secondary" id="audit-pack">Audit pack (zip)</button>` : ""}
       ${invoices.map((n) => `<button class="secondary" data-doc="/v1/invoices/${esc(n)}/html">Invoice ${esc(n)}</button>`).join("") || `<span class="muted">No invoices yet: one is issued for each settlement, dispute split and holdback payment.</span>`}
     </div>${invoices.length ? `<p class="muted">As e-invoices (Factur-X PDF, UBL, CII): <a href="#/invoices">Invoices</a>.</p>` : ""}</section>`;
 
   for (const button of view.querySelectorAll("button[data-action]")) button.onclick = () => act(a, button.dataset.action, Number(button.dataset.index), button.dataset.digest);
   view.querySelector("#print").onclick = () => window.print();
+  const pack = view.querySelector("#audit-pack");  // for an external auditor: `attestpay verify --pack` re-checks it offline
+  if (pack) pack.onclick = () => download(`/v1/agreements/${a.id}/audit-pack`, `audit-pack-${a.id}.zip`).catch((e) => toast(e.message));
   for (const button of view.querySelectorAll("button[data-name]")) {
     button.onclick = () => {
       const name = window.prompt(`A name for ${button.dataset.name} (empty: forget it)`, names()[button.dataset.name.toLowerCase()] || "");
