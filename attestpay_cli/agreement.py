@@ -18,7 +18,7 @@ from attestpay.tokens import AmountError, Token, TokenRegistry, format_amount
 from attestpay_cli import Failed, Group
 from attestpay_cli.terms import date, read as read_terms
 from attestpay_cli.wallet import names_in, unlock
-from backend.client import ApiError, BackendClient
+from backend.client import ApiError, BackendClient, refused_or
 
 
 class Caller:
@@ -56,14 +56,7 @@ class Caller:
     def fetch(self, path: str, **params) -> httpx.Response:
         """The API's answer to a GET, refused (4xx, 5xx) as a Failed with the API's reason."""
         with self.answered():
-            response = self.api.http.get(path, headers=self.headers(), params=params or None)
-            if response.status_code >= 400:
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = response.text
-                raise ApiError(response.status_code, body)
-        return response
+            return refused_or(self.api.http.get(path, headers=self.headers(), params=params or None))
 
 
 @click.group(cls=Group)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from attestpay_cli import Failed, Group
+from attestpay_cli import Failed
 from attestpay_cli.agreement import Caller, party_of
-from attestpay_cli.report import caller_options, keep_caller
+from attestpay_cli.report import caller_group
 from attestpay_cli.terms import date
 
 FORMATS = {  # --format -> (the API's path, the file's extension)
@@ -23,14 +23,9 @@ FORMATS = {  # --format -> (the API's path, the file's extension)
 }
 
 
-@click.group(cls=Group)
-@caller_options
-@click.pass_context
-def invoice(
-    ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file: Path | None, as_json: bool
-) -> None:
-    """Your invoices and credit notes, and their documents (Factur-X, UBL, CII, HTML, PDF)."""
-    keep_caller(ctx, api, api_key, keystore, password_file, as_json)
+invoice = caller_group(
+    "invoice", "Your invoices and credit notes, and their documents (Factur-X, UBL, CII, HTML, PDF)."
+)
 
 
 def invoices(party: Caller, pk: int | None = None) -> list[dict]:

@@ -7,29 +7,23 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, fields
-from pathlib import Path
 
 import click
 from eth_account import Account
 
 from attestpay import profiles
-from attestpay_cli import Failed, Group
+from attestpay_cli import Failed
 from attestpay_cli.agreement import Caller, party_of
-from attestpay_cli.report import caller_options, keep_caller
+from attestpay_cli.report import caller_group
 from attestpay_cli.terms import date
 from backend.client import ApiError
 
 FIELDS = [f.name for f in fields(profiles.PartyProfile)]
 
 
-@click.group(cls=Group)
-@caller_options
-@click.pass_context
-def profile(
-    ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file: Path | None, as_json: bool
-) -> None:
-    """Your party profile on invoices: legal name, address, VAT and registration ids, e-mail, IBAN."""
-    keep_caller(ctx, api, api_key, keystore, password_file, as_json)
+profile = caller_group(
+    "profile", "Your party profile on invoices: legal name, address, VAT and registration ids, e-mail, IBAN."
+)
 
 
 _scope = click.option(

@@ -14,8 +14,7 @@ from attestpay_cli.pack import audit_pack
 
 
 def caller_options(command):
-    """The options of a command group a party (wallet keystore) or a service (API key) runs, which
-    keep the caller in `ctx.obj["open"]` (opened on first use) and `--json` in `ctx.obj["json"]`."""
+    """The options that say who calls: the API's URL, and an API key or a wallet keystore."""
     for option in reversed(
         (
             click.option(
@@ -44,20 +43,21 @@ def caller_options(command):
     return command
 
 
-def keep_caller(ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file, as_json):
-    ctx.obj = {"open": lambda: Caller(api, keystore, password_file, api_key), "json": as_json}
+def caller_group(name: str, doc: str) -> click.Group:
+    """A command group run by a party (wallet keystore) or a service (API key), with `doc` as its help:
+    the caller is opened on first use (`ctx.obj["open"]`), `--json` kept in `ctx.obj["json"]`."""
+
+    @click.pass_context
+    def group(ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file, as_json):
+        ctx.obj = {"open": lambda: Caller(api, keystore, password_file, api_key), "json": as_json}
+
+    group.__doc__ = doc
+    return click.group(name, cls=Group)(caller_options(group))
 
 
-@click.group(cls=Group)
-@caller_options
-@click.pass_context
-def report(
-    ctx: click.Context, api: str, api_key: str | None, keystore: Path | None, password_file: Path | None, as_json: bool
-) -> None:
-    """Reports from the backend: an agreement's audit trail, the portfolio, invoices, journals."""
-    keep_caller(ctx, api, api_key, keystore, password_file, as_json)
-
-
+report = caller_group(
+    "report", "Reports from the backend: an agreement's audit trail, the portfolio, invoices, journals."
+)
 report.add_command(audit_pack)
 
 

@@ -35,19 +35,24 @@ class WrongChain(RuntimeError):
     """The wallet's node is another chain than the one the API prepared the transaction for."""
 
 
+def refused_or(response: httpx.Response) -> httpx.Response:
+    """The response, unless the API refused (4xx, 5xx): then an ApiError with its reason."""
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        raise ApiError(response.status_code, body)
+    return response
+
+
 class BackendClient:
     def __init__(self, base_url: str, timeout: float = 30) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=timeout)
         self.sessions: dict[str, dict] = {}  # address -> Authorization header
 
     def request(self, method: str, path: str, headers: dict | None = None, **kwargs) -> dict | list:
-        response = self.http.request(method, path, headers=headers, **kwargs)
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = response.text
-            raise ApiError(response.status_code, body)
+        response = refused_or(self.http.request(method, path, headers=headers, **kwargs))
         return response.json() if response.content else {}
 
     def wallet(self, key: str) -> dict:
