@@ -75,17 +75,21 @@ def start_api(env: dict, log: Path, port: int | None = None) -> tuple[subprocess
         "--no-proxy-headers",
     ]
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    return process, _healthy(process, f"http://127.0.0.1:{port}", log, "the API")
+
+
+def _healthy(process: subprocess.Popen, url: str, log: Path, what: str) -> str:
+    """`url` once its /healthz answers; `what` exited or never answered (30 s): a RuntimeError with its log."""
     for _ in range(300):
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url
+                return url
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise RuntimeError(f"the API exited: {log.read_text()[-2000:]}")
+            raise RuntimeError(f"{what} exited: {log.read_text()[-2000:]}")
         time.sleep(0.1)
-    raise RuntimeError("the API did not start")
+    raise RuntimeError(f"{what} did not start")
 
 
 def stop(*processes: subprocess.Popen) -> None:
@@ -207,16 +211,6 @@ def start_oracle_node(
         | extra
     )
     command = [str(Path(sys.executable).parent / "attestpay-oracle"), "serve", "--port", str(port)]
-    log = (workdir / "node.log").open("ab")
-    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise RuntimeError(f"the oracle node exited: {(workdir / 'node.log').read_text()[-2000:]}")
-        time.sleep(0.1)
-    raise RuntimeError("the oracle node did not start")
+    log = workdir / "node.log"
+    process = subprocess.Popen(command, env=env, cwd=workdir, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return process, _healthy(process, f"http://127.0.0.1:{port}", log, "the oracle node")
