@@ -102,8 +102,11 @@ def _request(api, provider, request_id: int) -> dict:
 
 
 def _all_answered(api, provider, request_id: int) -> dict | None:
+    """The request once every node's answer is final and the request has its outcome (a later turn
+    of the worker than the last answer's, on a loaded machine)."""
     request = _request(api, provider, request_id)
-    return request if all(a["status"] not in ("pending", "asked") for a in request["answers"]) else None
+    answered = all(a["status"] not in ("pending", "asked") for a in request["answers"])
+    return request if answered and request["status"] != "measuring" else None
 
 
 def test_the_request_answers_at_once_the_nodes_that_agree_settle_and_the_odd_one_is_recorded(api, relayer, nodes):
