@@ -231,11 +231,12 @@ def test_a_lease_a_dead_worker_held_runs_out_and_another_worker_asks_again(api, 
     request_id = api.client.post(
         f"/v1/agreements/{agreement['id']}/milestones/0/request-release", headers=provider
     ).json()["id"]
+    lease_until = time.time() + 6  # longer than a worker's turn on a loaded machine
     with api.app.state.sessions() as session, session.begin():  # a worker leased them all, then died
-        session.execute(update(NodeAnswer).values(status="asked", attempts=1, lease_until=time.time() + 2))
+        session.execute(update(NodeAnswer).values(status="asked", attempts=1, lease_until=lease_until))
     worker.turn()
     assert {a["status"] for a in _request(api, provider, request_id)["answers"]} == {"asked"}  # still leased
-    time.sleep(2)
+    time.sleep(max(0.0, lease_until - time.time()))
     _run_until(worker, lambda: _milestone_status(api, agreement["id"]) == "settled")
     answers = _request(api, provider, request_id)["answers"]
     assert {a["attempts"] for a in answers if a["status"] == "signed"} == {2}
