@@ -109,8 +109,8 @@ class AnvilChain:
         self.process.wait(timeout=10)
 
 
-def start_anvil(*args: str) -> AnvilChain:
-    """A fresh anvil (extra command-line `args`, such as --block-time 1) with the contracts deployed."""
+def run_anvil(*args: str) -> tuple[subprocess.Popen, str, Web3]:
+    """A bare anvil (Prague; extra command-line `args`) once it answers: its process, URL and Web3."""
     port = free_port()
     process = subprocess.Popen(
         [str(foundry_binary("anvil")), "--port", str(port), "--hardfork", "prague", "--silent", *args]
@@ -119,11 +119,15 @@ def start_anvil(*args: str) -> AnvilChain:
     w3 = Web3(HTTPProvider(url))
     for _ in range(200):
         if w3.is_connected():
-            break
+            return process, url, w3
         time.sleep(0.05)
-    else:
-        process.kill()
-        raise RuntimeError("anvil did not start")
+    process.kill()
+    raise RuntimeError("anvil did not start")
+
+
+def start_anvil(*args: str) -> AnvilChain:
+    """A fresh anvil (extra command-line `args`, such as --block-time 1) with the contracts deployed."""
+    process, url, w3 = run_anvil(*args)
     deployer = dev_party(0).address
     start = w3.eth.block_number + 1
     registry = deploy(w3, "AttestationRegistry", sender=deployer)

@@ -11,6 +11,7 @@ from web3 import Web3
 from attestpay import typed_data
 from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import AgreementTerms, Milestone
+from backend.client import send as sign_and_send
 from oracle.batcher import AnchorQueue
 from oracle.evidence import EvidenceStore
 from oracle.node import OracleNode
@@ -111,22 +112,9 @@ def agreement_body(chain, token: str | None = None, milestones: int = 2, thresho
     return body | changes
 
 
-def wallet_send(chain, party, tx: dict):
+def wallet_send(chain, party, tx: dict) -> str:
     """What a wallet does with a transaction the backend prepared: fill nonce and fees, sign, send."""
-    fields = {
-        "to": tx["to"],
-        "data": tx["data"],
-        "value": int(tx["value"]),
-        "chainId": tx["chainId"],
-        "gas": tx["gas"] or 3_000_000,
-        "nonce": chain.w3.eth.get_transaction_count(party.address),
-        "maxFeePerGas": 10**10,
-        "maxPriorityFeePerGas": 10**9,
-    }
-    signed = Account.sign_transaction(fields, party.key)
-    receipt = chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
-    assert receipt["status"] == 1
-    return "0x" + bytes(receipt["transactionHash"]).hex()
+    return sign_and_send(chain.w3, party.key, tx)
 
 
 ORACLE_NODE_KEY = "node-api-key-0123456789"

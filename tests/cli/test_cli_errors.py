@@ -8,16 +8,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from anvil_support import backend_on_anvil, party_keystores
 from eth_account import Account
 from factories import agreement_body
-from web3 import HTTPProvider, Web3
 
-from attestpay.devchain import foundry_binary, free_port
+from attestpay.devchain import free_port, run_anvil
 from backend.client import BackendClient
 
 CLI = str(Path(sys.executable).parent / "attestpay")
@@ -119,16 +117,7 @@ def test_help_works_everywhere_and_is_not_cut(files):
 @pytest.fixture
 def other_chain():
     """A bare anvil on chain 999: a node that is not the one the backend or the deployment uses."""
-    port = free_port()
-    process = subprocess.Popen(
-        [str(foundry_binary("anvil")), "--port", str(port), "--chain-id", "999", "--silent", "--hardfork", "prague"]
-    )
-    url = f"http://127.0.0.1:{port}"
-    w3 = Web3(HTTPProvider(url))
-    for _ in range(200):
-        if w3.is_connected():
-            break
-        time.sleep(0.05)
+    process, url, _ = run_anvil("--chain-id", "999")
     yield url
     process.terminate()
     process.wait(timeout=10)

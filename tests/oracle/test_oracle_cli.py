@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 
 from attestpay.contracts import deploy
-from attestpay.devchain import foundry_binary
+from attestpay.devchain import run_anvil
 from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.verify import recover
 
@@ -48,16 +48,8 @@ def workdir(tmp_path):
 
 @pytest.fixture(scope="module")
 def anvil():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen([str(foundry_binary("anvil")), "--port", str(port), "--hardfork", "prague", "--silent"])
-    w3 = Web3(HTTPProvider(f"http://127.0.0.1:{port}"))
+    process, _, w3 = run_anvil()
     try:
-        for _ in range(100):
-            if w3.is_connected():
-                break
-            time.sleep(0.1)
         yield w3
     finally:
         process.terminate()
