@@ -127,7 +127,7 @@ test-artifacts: install
 # In parallel (pytest-xdist; each worker has its own PostgreSQL schemas, anvils and ports), then alone
 # what restarts the shared PostgreSQL (the soak). `pytest -m "not slow"`: the fast loop.
 test-python: install
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=15 -m "not serial"
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --durations=15 -m "not serial"
 	$(PY) -m pytest -m serial
 
 # The dashboard in Debian's Chromium (skipped with a message where it is absent, except under CI).

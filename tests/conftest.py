@@ -11,6 +11,7 @@ from eth.vm.forks import PragueVM
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
+from xdist.scheduler import LoadScopeScheduling
 
 from attestpay.contracts import deploy
 
@@ -86,3 +87,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         if params.get("database_url") == "postgresql" or fixtures & {"migrated_postgres", "engine_database"}:
             item.add_marker(pytest.mark.postgres)
+
+
+# Modules whose tests share a costly module-scoped fixture (the demo's run, node processes, Prometheus,
+# an anvil, a served API): each goes to one pytest-xdist worker whole, so the fixture is built once.
+# Every other test is scheduled on its own. (xdist's own `xdist_group` mark does not take under
+# pytest 9: the group rides on the node id, which pytest 9 no longer lets a plugin change.)
+ONE_WORKER = {
+    "tests/e2e/test_demo.py",
+    "tests/engine/test_engine_release_requests.py",
+    "tests/oracle/test_oracle_cli.py",
+    "tests/oracle/test_oracle_prometheus_source.py",
+    "tests/backend/test_backend_hostile_json.py",
+    "tests/backend/test_backend_preview.py",
+    "tests/core/test_payout_differential.py",
+}
+
+
+class ModulesThatShareAFixture(LoadScopeScheduling):
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return module if module in ONE_WORKER else nodeid
+
+
+def pytest_xdist_make_scheduler(config, log):
+    return ModulesThatShareAFixture(config, log)

@@ -26,7 +26,7 @@ from oracle.evidence import EvidenceStore
 from oracle.measure import value_from_evidence
 from oracle.spec import MetricSpec
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]  # the whole demo as a process, run once
+pytestmark = pytest.mark.slow  # the whole demo as a process, once for the module (tests/conftest.py: ONE_WORKER)
 
 TERMS = {
     "amount",
@@ -53,7 +53,7 @@ def attestpay(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def played(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    """One run of the demo for the whole module (pytest-xdist keeps the module on one worker)."""
+    """One run of the demo for the whole module (kept on one pytest-xdist worker: tests/conftest.py)."""
     workdir = tmp_path_factory.mktemp("demo") / "run"
     done = attestpay("demo", "--json", "--workdir", str(workdir))
     assert done.returncode == 0, done.stderr

@@ -20,9 +20,6 @@ from attestpay.devchain import free_port
 from attestpay.devstack import start_oracle_node, stop
 from backend.db.models import Milestone, NodeAnswer, ReleaseRequest
 
-# three node processes shared by the module: the module stays on one pytest-xdist worker
-pytestmark = pytest.mark.xdist_group("oracle-nodes")
-
 
 class Nodes:
     """The chain's three oracles as node processes; `accuracy(i, correct)` rewrites node i's data."""

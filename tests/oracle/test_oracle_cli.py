@@ -19,9 +19,6 @@ from attestpay.devchain import run_anvil
 from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.verify import recover
 
-# one anvil shared by the module: the module stays on one pytest-xdist worker
-pytestmark = pytest.mark.xdist_group("oracle-cli-anvil")
-
 ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "attestpay-oracle"
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's first dev account

@@ -18,9 +18,6 @@ from oracle.evidence import EvidenceStore
 from oracle.measure import measure
 from oracle.spec import load_spec
 
-# one Prometheus server shared by the module: the module stays on one pytest-xdist worker
-pytestmark = pytest.mark.xdist_group("prometheus")
-
 START = 1_700_000_000  # one point a minute for two hours: conversions = minute % 7
 
 
