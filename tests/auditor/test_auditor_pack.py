@@ -51,6 +51,17 @@ def rewritten(pack: Path, name: str, change, target: Path, manifest: bool = True
     return target
 
 
+def written_pack(anvil, deals, agreement_id: str, pack: Path) -> dict:
+    """`attestpay report audit-pack` of the agreement into `pack`, as an auditor runs it; its pack.json."""
+    status, out = attestpay(
+        "report", "audit-pack", agreement_id, "--out", str(pack), "--rpc", anvil.url,
+        "--deployment", str(deals.deployment), "--evidence", str(deals.store.root),
+    )  # fmt: skip
+    assert status == 0, out
+    with zipfile.ZipFile(pack) as z:
+        return json.loads(z.read("pack.json"))
+
+
 def test_a_pack_verifies_offline_and_on_chain_and_each_tampering_is_named(anvil, tmp_path):
     deals = Deals(anvil, tmp_path)
     pack, agreement_id = built(deals, tmp_path, deals.token.address)
@@ -99,14 +110,7 @@ def test_an_ether_agreement_with_a_released_holdback_packs_and_bad_input_exits_2
     anvil.warp(anvil.now() + 2 * DAY)
     agreement_id = "0x" + att.agreement_id.hex()
     send(anvil, anvil.escrow.functions.releaseHoldback(agreement_id, agreement.as_abi(), 0), anvil.relayer.address)
-    status, out = attestpay(
-        "report", "audit-pack", agreement_id, "--out", str(tmp_path / "pack.zip"), "--rpc", anvil.url,
-        "--deployment", str(deals.deployment), "--evidence", str(deals.store.root),
-    )  # fmt: skip
-    assert status == 0, out
-    pack = tmp_path / "pack.zip"
-    with zipfile.ZipFile(pack) as z:
-        content = json.loads(z.read("pack.json"))
+    content = written_pack(anvil, deals, agreement_id, pack := tmp_path / "pack.zip")
     assert [e["event"] for e in content["events"]][-1] == "HoldbackReleased" and content["audit"]["passed"]
     assert content["settlements"][0]["settled"]["holdback"] > 0
     assert attestpay("verify", "--pack", str(pack), "--rpc", anvil.url)[0] == 0
@@ -144,14 +148,7 @@ def test_a_pack_records_each_signers_revocation_and_counts_only_unrevoked_signat
     deals.settle(agreement, ms, att, signatures)
     anvil.registry.functions.revoke(digest).transact({"from": first.address})  # after: the settlement stands
     agreement_id = "0x" + att.agreement_id.hex()
-    status, out = attestpay(
-        "report", "audit-pack", agreement_id, "--out", str(tmp_path / "pack.zip"), "--rpc", anvil.url,
-        "--deployment", str(deals.deployment), "--evidence", str(deals.store.root),
-    )  # fmt: skip
-    assert status == 0, out
-    pack = tmp_path / "pack.zip"
-    with zipfile.ZipFile(pack) as z:
-        settlement = json.loads(z.read("pack.json"))["settlements"][0]
+    settlement = written_pack(anvil, deals, agreement_id, pack := tmp_path / "pack.zip")["settlements"][0]
     assert [r["signer"] for r in settlement["revocations"]] == [third.address, first.address]
     assert attestpay("verify", "--pack", str(pack), "--rpc", anvil.url)[0] == 0
 
