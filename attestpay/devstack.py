@@ -10,8 +10,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from eth_account import Account
@@ -19,6 +21,7 @@ from eth_typing import HexStr
 
 from attestpay.devchain import AnvilChain, free_port
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 # The metric the benchmarks, the soak and the tests measure: a model's accuracy over predictions.jsonl.
 MODEL_ACCURACY_SPEC = {
@@ -90,6 +93,16 @@ def _healthy(process: subprocess.Popen, url: str, log: Path, what: str) -> str:
             raise RuntimeError(f"{what} exited: {log.read_text()[-2000:]}")
         time.sleep(0.1)
     raise RuntimeError(f"{what} did not start")
+
+
+def wait_until(condition: Callable[[], T], seconds: float, what: str, every: float = 0.1) -> T:
+    """`condition()`'s first truthy answer, asked every `every` s; after `seconds`, a TimeoutError naming `what`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(every)
+    raise TimeoutError(f"{what} did not happen within {seconds} s")
 
 
 def stop(*processes: subprocess.Popen) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 from anvil_support import start_worker
@@ -18,7 +17,7 @@ from factories import agreement_body
 from sqlalchemy import select
 from web3.exceptions import ContractCustomError
 
-from attestpay.devstack import service_env, stop
+from attestpay.devstack import service_env, stop, wait_until
 from attestpay.reverts import decode_revert, revert_data
 from backend.db.models import Invoice, Milestone, RelayIntent
 
@@ -49,15 +48,6 @@ def settled_events(chain, agreement: dict) -> list:
     return [(log.args.index, log.args.paidNow) for log in logs]
 
 
-def wait_for(condition, seconds: float = 60, what: str = "the condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen within {seconds} s")
-
-
 @pytest.mark.parametrize("point", ["after_sign", "after_broadcast", "after_receipt"])
 def test_a_worker_killed_mid_relay_converges_on_restart_paying_once(point, anvil, engine_database, tmp_path):
     api = Api(anvil, engine_database)
@@ -80,8 +70,8 @@ def test_a_worker_killed_mid_relay_converges_on_restart_paying_once(point, anvil
 
     worker = start_worker(env, tmp_path / "worker.log")
     try:
-        wait_for(lambda: intents(api)[0].status == "confirmed", what="confirmation")
-        wait_for(lambda: api_milestone(api, 0).status == "settled", what="the indexed settlement")
+        wait_until(lambda: intents(api)[0].status == "confirmed", 60, "confirmation")
+        wait_until(lambda: api_milestone(api, 0).status == "settled", 60, "the indexed settlement")
     finally:
         stop(worker)
     assert settled_events(anvil, agreement) == [(0, PAID)]
