@@ -14,7 +14,6 @@ The server and this load generator share the machine. Writes bench/results/api.j
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import socket
@@ -27,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
-import sqlalchemy
+from bench_support import OPERATOR_KEY, fresh_schema, milestone, write_results
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from fastapi import FastAPI
@@ -40,12 +39,10 @@ from backend.api.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "api.json"
-POSTGRES = os.environ.get("ATTESTPAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "attestpay_bench"
 CLIENTS = 50
 SECONDS = float(os.environ.get("ATTESTPAY_BENCH_SECONDS", "6"))
 WARMUP = 1.0
-OPERATOR_KEY = "bench-operator-key-0123456789abcdef0123"
 AGREEMENTS = 100  # reads, writes and intake run among these, then again among GROWN
 GROWN = 10_000
 MILESTONES = (1, 10, 100)  # reads of agreements with this many milestones
@@ -112,15 +109,6 @@ def uvicorn(app: str, env: dict[str, str], *extra: str):
         process.wait(timeout=30)
 
 
-def fresh_schema() -> str:
-    engine = sqlalchemy.create_engine(POSTGRES)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-    engine.dispose()
-    return f"{POSTGRES}?options=-csearch_path%3D{SCHEMA}"
-
-
 async def load(session: aiohttp.ClientSession, requests) -> dict:
     """CLIENTS concurrent clients, each sending the next request as soon as its last is answered,
     for SECONDS after WARMUP; every answer must be a success."""
@@ -167,7 +155,6 @@ async def sign_in(session: aiohttp.ClientSession, account, domain: str, chain_id
 
 
 def agreement_body(client, provider, oracles, deadline: int, n: int, milestones: int = 3) -> dict:
-    spec = MODEL_ACCURACY_SPEC
     return {
         "title": f"benchmark agreement {n}",
         "client": client.address,
@@ -175,17 +162,7 @@ def agreement_body(client, provider, oracles, deadline: int, n: int, milestones:
         "oracles": [o.address for o in oracles],
         "threshold": 2,
         "milestones": [
-            {
-                "title": f"milestone {i}",
-                "spec": spec,
-                "amount": str(10**20),
-                "bonus": str(10**19),
-                "floor": "8000",
-                "target": "9200",
-                "stretch": "9600",
-                "deadline": deadline,
-                "floor_payout_bps": 5000,
-            }
+            milestone(f"milestone {i}", MODEL_ACCURACY_SPEC, deadline, amount=10**20, bonus=10**19, stretch=9600)
             for i in range(milestones)
         ],
     }
@@ -300,7 +277,7 @@ def signed_pushes(agreements: list[dict], oracles, chain_id: int, escrow: str, c
 
 def main() -> None:
     env = {
-        "ATTESTPAY_DATABASE_URL": fresh_schema(),
+        "ATTESTPAY_DATABASE_URL": fresh_schema(SCHEMA),
         "ATTESTPAY_OPERATOR_API_KEY": OPERATOR_KEY,
         "ATTESTPAY_WRITES_PER_MINUTE": str(10**9),
         "ATTESTPAY_SIGN_INS_PER_MINUTE": str(10**9),
@@ -336,9 +313,7 @@ def main() -> None:
         result[f"reads_per_s_with_{count}_milestones"] = figures["per_s"]
         result[f"read_p50_ms_with_{count}_milestones"] = figures["p50_ms"]
     result["reads_vs_bare"] = round(result["reads_per_s"] / result["bare_per_s"], 3)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(RESULTS, result)
     print(
         f"reads {result['reads_vs_bare']:.0%} of the bare ceiling (target >= 40%); "
         f"intake {result['intake_per_s']}/s (target >= 300); "

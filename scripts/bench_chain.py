@@ -9,25 +9,27 @@ Writes bench/results/chain.json."""
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy
-from eth_account import Account
+from bench_support import (
+    OPERATOR_KEY,
+    agreement_body,
+    fresh_database,
+    funded_agreements,
+    start_services,
+    wait,
+    write_results,
+)
 
 from attestpay import typed_data
-from attestpay.devchain import AnvilChain, free_port, start_anvil
-from attestpay.devstack import MODEL_ACCURACY_SPEC
+from attestpay.devchain import AnvilChain, start_anvil
+from attestpay.devstack import MODEL_ACCURACY_SPEC, stop
 from attestpay.terms import Attestation
 from backend.chain import connect
 from backend.client import BackendClient
-from backend.db.migrate import upgrade
 from backend.db.session import make_engine
 from backend.engine.indexer import Indexer
 from backend.services.sessions import make_sessionmaker
@@ -35,51 +37,11 @@ from backend.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "chain.json"
-POSTGRES = os.environ.get("ATTESTPAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-OPERATOR_KEY = "bench-operator-key-0123456789abcdef0123"
-PASSWORD = "bench-relayer-password"
 LATENCY_SAMPLES = 10
 THROUGHPUT_MILESTONES = 100
 INDEXED_BLOCKS = 10_000
 EVENT_EVERY = 500
 SPEC = MODEL_ACCURACY_SPEC
-
-
-def fresh_database(schema: str) -> str:
-    engine = sqlalchemy.create_engine(POSTGRES)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine.dispose()
-    url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    upgrade(url)
-    return url
-
-
-def agreement_body(chain: AnvilChain, n: int, milestones: int) -> dict:
-    deadline = chain.now() + 30 * 86_400
-    return {
-        "title": f"benchmark agreement {n}",
-        "client": chain.client.address,
-        "provider": chain.provider.address,
-        "arbiter": chain.arbiter.address,
-        "oracles": [o.address for o in chain.oracles],
-        "threshold": 2,
-        "milestones": [
-            {
-                "title": f"milestone {i}",
-                "spec": SPEC,
-                "amount": str(10**18),
-                "bonus": "0",
-                "floor": "8000",
-                "target": "9200",
-                "stretch": "9200",
-                "deadline": deadline,
-                "floor_payout_bps": 5000,
-            }
-            for i in range(milestones)
-        ],
-    }
 
 
 def pushes(chain: AnvilChain, agreement: dict, index: int) -> list[dict]:
@@ -106,10 +68,6 @@ def pushes(chain: AnvilChain, agreement: dict, index: int) -> list[dict]:
     ]
 
 
-def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
 def confirmed_intents(api: BackendClient, headers: dict, pks: list[int]) -> list[dict]:
     return [
         i
@@ -119,57 +77,13 @@ def confirmed_intents(api: BackendClient, headers: dict, pks: list[int]) -> list
     ]
 
 
-def wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise SystemExit(f"{what} did not happen within {seconds} s")
-
-
 def settlement_figures(workdir: Path) -> dict:
     chain = start_anvil("--block-time", "1")
     processes = []
     try:
-        keystore = workdir / "relayer.json"
-        keystore.write_text(json.dumps(Account.encrypt(chain.relayer.key, PASSWORD)))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")} | {
-            "ATTESTPAY_ENVIRONMENT": "test",
-            "ATTESTPAY_DATABASE_URL": fresh_database("attestpay_bench_chain"),
-            "ATTESTPAY_MIGRATE_ON_START": "false",
-            "ATTESTPAY_RPC_URL": chain.url,
-            "ATTESTPAY_DEPLOYMENT_FILE": str(chain.deployment(workdir / "deployment.json")),
-            "ATTESTPAY_RELAYER_KEYSTORE": str(keystore),
-            "ATTESTPAY_RELAYER_PASSWORD": PASSWORD,
-            "ATTESTPAY_POLL_SECONDS": "0.05",
-            "ATTESTPAY_OPERATOR_API_KEY": OPERATOR_KEY,
-            "ATTESTPAY_WRITES_PER_MINUTE": str(10**9),
-            "ATTESTPAY_SIGN_INS_PER_MINUTE": str(10**9),
-        }
-        port = free_port()
-        processes.append(
-            start(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "backend.api.app:create_app",
-                    "--factory",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                env,
-                workdir / "api.log",
-            )
+        api = start_services(
+            chain, workdir, fresh_database("attestpay_bench_chain"), processes, ATTESTPAY_POLL_SECONDS="0.05"
         )
-        api = BackendClient(f"http://127.0.0.1:{port}")
-        wait(lambda: _answers(api), 60, "the API start")
-        processes += [
-            start([sys.executable, "-m", "backend.engine", "worker"], env, workdir / f"worker{n}.log") for n in range(2)
-        ]
         oracle = {
             "X-API-Key": api.request(
                 "POST",
@@ -178,23 +92,12 @@ def settlement_figures(workdir: Path) -> dict:
                 headers={"X-API-Key": OPERATOR_KEY},
             )["key"]
         }
-        agreements = []
-        for n in range(1 + THROUGHPUT_MILESTONES // 10):
-            milestones = LATENCY_SAMPLES if n == 0 else 10
-            agreement = api.consented_agreement(
-                agreement_body(chain, n, milestones), chain.client.key, chain.provider.key
-            )
-            api.act(chain.w3, chain.client.key, f"/v1/agreements/{agreement['id']}/transactions/fund")
-            agreements.append(agreement)
+        bodies = [
+            agreement_body(chain, f"benchmark agreement {n}", [SPEC] * (LATENCY_SAMPLES if n == 0 else 10))
+            for n in range(1 + THROUGHPUT_MILESTONES // 10)
+        ]
+        agreements = funded_agreements(api, chain, bodies)
         reader = api.wallet(chain.client.key)
-        wait(
-            lambda: all(
-                api.request("GET", f"/v1/agreements/{a['id']}", headers=reader)["status"] == "active"
-                for a in agreements
-            ),
-            60,
-            "the fundings indexed",
-        )
 
         latencies = []
         first = agreements[0]
@@ -224,18 +127,8 @@ def settlement_figures(workdir: Path) -> dict:
             "settlements_per_min": round(THROUGHPUT_MILESTONES / elapsed * 60),
         }
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        stop(*processes)
         chain.stop()
-
-
-def _answers(api: BackendClient) -> bool:
-    try:
-        return api.request("GET", "/healthz")["status"] == "ok"
-    except Exception:  # not listening yet
-        return False
 
 
 def indexer_figures(workdir: Path) -> dict:
@@ -274,9 +167,7 @@ def main() -> None:
         }
         result |= settlement_figures(workdir)
         result |= indexer_figures(workdir)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(RESULTS, result)
     print(
         f"intake to settled: {result['intake_to_settled_blocks']} blocks at most (target <= 2); "
         f"indexer {result['indexer_blocks_per_s']} blocks/s (target >= 2,000); "

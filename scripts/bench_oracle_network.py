@@ -21,7 +21,6 @@ Writes bench/results/oracle_network.json."""
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -31,19 +30,24 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy
-from eth_account import Account
+from bench_support import (
+    UnanchoredAge,
+    agreement_body,
+    fresh_database,
+    funded_agreements,
+    predictions,
+    start_services,
+    wait,
+    write_results,
+)
 
-from attestpay.devchain import AnvilChain, start_anvil
-from attestpay.devstack import service_env, start_api, start_oracle_node, start_worker, stop
+from attestpay.devchain import start_anvil
+from attestpay.devstack import start_oracle_node, stop
 from backend.client import BackendClient
-from backend.db.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "oracle_network.json"
-POSTGRES = os.environ.get("ATTESTPAY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-OPERATOR_KEY = "bench-operator-key-0123456789abcdef0123"
 NODE_KEY = "bench-node-key-0123456789abcdef"
-PASSWORD = "bench-relayer-password"
 RELEASES = 10
 ANCHOR_WINDOW = 10.0
 BIG_ROWS = 40_000  # a metric whose evidence takes a while to measure (the fan-out figure)
@@ -60,48 +64,8 @@ def spec(path: str) -> dict:
     }
 
 
-def predictions(path: Path, rows: int, correct_share: float = 0.95) -> None:
-    right = int(rows * correct_share)
-    path.write_text("".join(f'{{"time":1,"prediction":1,"label":{1 if i < right else 0}}}\n' for i in range(rows)))
-
-
-def fresh_database(schema: str) -> str:
-    engine = sqlalchemy.create_engine(POSTGRES)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    engine.dispose()
-    url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    upgrade(url)
-    return url
-
-
-def wait(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise SystemExit(f"{what} did not happen within {seconds} s")
-
-
-class Oldest:
-    """Samples every node's oldest unanchored attestation until stopped; keeps the greatest age."""
-
-    def __init__(self, urls: list[str]) -> None:
-        self.urls, self.max_age, self.stop = urls, 0.0, threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.stop.wait(0.5):
-            for url in self.urls:
-                try:
-                    oldest = httpx.get(url + "/healthz", timeout=2).json()["oldest_unanchored_at"]
-                except (httpx.HTTPError, ValueError):
-                    continue  # a node stopped on purpose
-                if oldest is not None:
-                    self.max_age = max(self.max_age, time.time() - oldest)
+class Oldest(UnanchoredAge):
+    """The nodes' anchoring lag, and whether they have anchored all they signed."""
 
     def empty(self) -> bool:
         """Every running node's queue is anchored (the stopped node's waits for its restart)."""
@@ -112,32 +76,6 @@ class Oldest:
             except httpx.HTTPError:
                 continue
         return waiting == 0
-
-
-def agreement_body(chain: AnvilChain, n: int, milestones: list[dict]) -> dict:
-    deadline = chain.now() + 30 * 86_400
-    return {
-        "title": f"oracle network benchmark {n}",
-        "client": chain.client.address,
-        "provider": chain.provider.address,
-        "arbiter": chain.arbiter.address,
-        "oracles": [o.address for o in chain.oracles],
-        "threshold": 2,
-        "milestones": [
-            {
-                "title": f"milestone {i}",
-                "spec": m,
-                "amount": str(10**18),
-                "bonus": "0",
-                "floor": "8000",
-                "target": "9200",
-                "stretch": "9200",
-                "deadline": deadline,
-                "floor_payout_bps": 5000,
-            }
-            for i, m in enumerate(milestones)
-        ],
-    }
 
 
 class Stages:
@@ -231,14 +169,11 @@ def figures(workdir: Path, with_stages: bool) -> dict:
     chain = start_anvil("--block-time", "1")
     processes = []
     try:
-        keystore = workdir / "relayer.json"
-        keystore.write_text(json.dumps(Account.encrypt(chain.relayer.key, PASSWORD, kdf="pbkdf2", iterations=1000)))
         nodes = []
         for i, oracle in enumerate(chain.oracles):
             data = workdir / f"node{i}" / "data"
-            data.mkdir(parents=True)
-            predictions(data / "predictions.jsonl", 100)
-            predictions(data / "big.jsonl", BIG_ROWS)
+            predictions(data / "predictions.jsonl", 100, 95)
+            predictions(data / "big.jsonl", BIG_ROWS, int(BIG_ROWS * 0.95))
             process, url = start_oracle_node(
                 workdir / f"node{i}",
                 oracle.key,
@@ -252,45 +187,28 @@ def figures(workdir: Path, with_stages: bool) -> dict:
             processes.append(process)
             nodes.append(url)
         database_url = fresh_database("attestpay_bench_oracle_network")
-        env = service_env(
+        api = start_services(
             chain,
             workdir,
             database_url,
-            str(keystore),
-            PASSWORD,
+            processes,
             ATTESTPAY_POLL_SECONDS="0.5",  # the default: latency comes from wake-ups, not from polling
-            ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
-            ATTESTPAY_WRITES_PER_MINUTE=str(10**9),
-            ATTESTPAY_SIGN_INS_PER_MINUTE=str(10**9),
             ATTESTPAY_ORACLE_NODES=json.dumps(nodes),
             ATTESTPAY_ORACLE_NODE_API_KEY=NODE_KEY,
             ATTESTPAY_ORACLE_NODE_TIMEOUT_SECONDS="10",
         )
-        api_process, url = start_api(env, workdir / "api.log")
-        processes.append(api_process)
-        processes += [start_worker(env, workdir / f"worker{n}.log") for n in range(2)]
-        api = BackendClient(url)
         oldest = Oldest(nodes)
 
-        agreements = []
-        for n in range(2):
-            body = agreement_body(chain, n, [spec("predictions.jsonl")] * RELEASES)
-            if n == 0:  # the big metric, and the warm-up release's milestone
-                body["milestones"] += agreement_body(chain, n, [spec("big.jsonl"), spec("predictions.jsonl")])[
-                    "milestones"
-                ]
-            agreement = api.consented_agreement(body, chain.client.key, chain.provider.key)
-            api.act(chain.w3, chain.client.key, f"/v1/agreements/{agreement['id']}/transactions/fund")
-            agreements.append(agreement)
-        reader, provider = api.wallet(chain.client.key), api.wallet(chain.provider.key)
-        wait(
-            lambda: all(
-                api.request("GET", f"/v1/agreements/{a['id']}", headers=reader)["status"] == "active"
-                for a in agreements
+        measured = [spec("predictions.jsonl")] * RELEASES
+        # the first also has the big metric, and the warm-up release's milestone
+        bodies = [
+            agreement_body(
+                chain, "oracle network benchmark 0", measured + [spec("big.jsonl"), spec("predictions.jsonl")]
             ),
-            60,
-            "the fundings indexed",
-        )
+            agreement_body(chain, "oracle network benchmark 1", measured),
+        ]
+        agreements = funded_agreements(api, chain, bodies)
+        reader, provider = api.wallet(chain.client.key), api.wallet(chain.provider.key)
 
         release(api, provider, reader, agreements[0]["id"], RELEASES + 1)  # warm-up, not counted
         stages = (database_url, chain.url, []) if with_stages else None
@@ -336,9 +254,7 @@ def main() -> None:
     }
     result["targets"] = targets
     result["met"] = all(result[k] <= v for k, v in targets.items())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results(RESULTS, result)
     sys.exit(0 if result["met"] else 1)
 
 

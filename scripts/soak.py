@@ -20,7 +20,6 @@ status 0 when every invariant holds.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy
+from bench_support import fresh_schema, milestone, relayer_keystore
 from eth_account import Account
 from soak_oracles import Nodes, invariants as oracle_invariants, node_settings, release_lane
 from sqlalchemy import select
@@ -164,6 +164,16 @@ class Driver:
             )
         return "0x" + digest.hex()
 
+    def funded(self, body: dict) -> tuple[BackendClient, dict]:
+        """The agreement `body` proposes, consented by both parties and funded by the client's wallet,
+        and the API replica that created it."""
+        api = self.api()
+        agreement = self.retried(
+            "create and consent", lambda: api.consented_agreement(body, self.client.key, self.provider.key)
+        )
+        self.act(self.client, f"/v1/agreements/{agreement['id']}/transactions/fund")
+        return api, agreement
+
     def lifecycle(self, kind: str) -> None:
         # withdraw: paid in a token that refuses the provider, so its payment is credited, then withdrawn elsewhere
         token = self.blocking.address if kind == "withdraw" else self.rng.choice([None, self.chain.token.address])
@@ -178,25 +188,13 @@ class Driver:
             "threshold": 2,
             "cure_window": 0 if reclaim else 7 * DAY,
             "milestones": [
-                {
-                    "title": "accuracy",
-                    "spec": SPEC,
-                    "amount": str(10**18),
-                    "bonus": str(10**17),
-                    "floor": "8000",
-                    "target": "9200",
-                    "stretch": "9600",
-                    "deadline": self.chain.now() + (10 if reclaim else 30 * DAY),
-                    "floor_payout_bps": 5000,
-                }
+                milestone(
+                    "accuracy", SPEC, self.chain.now() + (10 if reclaim else 30 * DAY), bonus=10**17, stretch=9600
+                )
             ],
         }
-        api = self.api()
-        agreement = self.retried(
-            "create and consent", lambda: api.consented_agreement(body, self.client.key, self.provider.key)
-        )
+        _, agreement = self.funded(body)
         base = f"/v1/agreements/{agreement['id']}"
-        self.act(self.client, f"{base}/transactions/fund")
         if kind == "settle":
             self.push(agreement, 9_700)  # automation settles it
         elif kind == "withdraw":
@@ -272,24 +270,15 @@ class Stack:
 
     def __init__(self, workdir: Path) -> None:
         self.workdir, self.chain = workdir, start_anvil()
-        engine = sqlalchemy.create_engine(POSTGRES)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-            conn.exec_driver_sql(f"CREATE SCHEMA {SCHEMA}")
-        engine.dispose()
-        self.database = f"{POSTGRES}?options=-csearch_path%3D{SCHEMA}&application_name={SCHEMA}"
+        self.database = f"{fresh_schema(SCHEMA, POSTGRES)}&application_name={SCHEMA}"
         upgrade(self.database)
-        keystore = workdir / "relayer.json"
-        keystore.write_text(
-            json.dumps(Account.encrypt(self.chain.relayer.key, PASSWORD, kdf="pbkdf2", iterations=1_000))
-        )
         self.proxy = FaultyRpc(self.chain.url, late_seconds=1.5)
         self.nodes = Nodes(self.chain, workdir)
         self.env = service_env(
             self.chain,
             workdir,
             self.database,
-            str(keystore),
+            relayer_keystore(self.chain, workdir, PASSWORD),
             PASSWORD,
             ATTESTPAY_OPERATOR_API_KEY=OPERATOR_KEY,
             ATTESTPAY_SIGN_INS_PER_MINUTE="100000",

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import httpx
+from bench_support import UnanchoredAge, milestone, predictions
 from sqlalchemy import select
 
 from attestpay.devchain import AnvilChain, free_port
@@ -33,22 +33,16 @@ SPEC = {
 }
 
 
-def predictions(path: Path, correct: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f'{{"time":1,"prediction":1,"label":{int(i < correct)}}}\n' for i in range(100)))
-
-
 class Nodes:
     def __init__(self, chain: AnvilChain, workdir: Path) -> None:
         self.chain, self.workdir = chain, workdir
         self.ports = [free_port() for _ in chain.oracles]
         self.processes = [self._start(i) for i in range(len(self.ports))]
         self.urls = [f"http://127.0.0.1:{p}" for p in self.ports]
-        self.max_unanchored_age, self.faults, self._stop = 0.0, Counter(), threading.Event()
-        threading.Thread(target=self._sample, daemon=True).start()
+        self.faults, self.unanchored_age = Counter(), UnanchoredAge(self.urls)
 
     def _start(self, i: int):
-        predictions(self.workdir / f"node{i}" / "data" / "network.jsonl", 95)
+        predictions(self.workdir / f"node{i}" / "data" / "network.jsonl", 100, 95)
         process, _ = start_oracle_node(
             self.workdir / f"node{i}",
             self.chain.oracles[i].key,
@@ -72,25 +66,15 @@ class Nodes:
     def disagree(self, on: bool) -> None:
         """Nodes 1 and 2 read other data than node 0 (and each other): no digest reaches 2 of 3."""
         for i, correct in ((1, 90 if on else 95), (2, 85 if on else 95)):
-            predictions(self.workdir / f"node{i}" / "data" / "network.jsonl", correct)
+            predictions(self.workdir / f"node{i}" / "data" / "network.jsonl", 100, correct)
         if on:
             self.faults["two oracle nodes disagreeing"] += 1
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.5):
-            for url in self.urls:
-                try:
-                    oldest = httpx.get(url + "/healthz", timeout=2).json()["oldest_unanchored_at"]
-                except (httpx.HTTPError, ValueError):
-                    continue  # a node being restarted
-                if oldest is not None:
-                    self.max_unanchored_age = max(self.max_unanchored_age, time.time() - oldest)
 
     def unanchored(self) -> int:
         return sum(httpx.get(u + "/healthz", timeout=2).json()["unanchored"] for u in self.urls)
 
     def close(self) -> None:
-        self._stop.set()
+        self.unanchored_age.stop.set()
         stop(*self.processes)
 
 
@@ -112,26 +96,10 @@ def _one_release(driver) -> str:
         "arbiter": driver.arbiter.address,
         "oracles": [o.address for o in driver.chain.oracles],
         "threshold": 2,
-        "milestones": [
-            {
-                "title": "accuracy",
-                "spec": SPEC,
-                "amount": str(10**18),
-                "bonus": "0",
-                "floor": "8000",
-                "target": "9200",
-                "stretch": "9200",
-                "deadline": driver.chain.now() + 30 * 86_400,
-                "floor_payout_bps": 5000,
-            }
-        ],
+        "milestones": [milestone("accuracy", SPEC, driver.chain.now() + 30 * 86_400)],
     }
-    api = driver.api()
-    agreement = driver.retried(
-        "create and consent", lambda: api.consented_agreement(body, driver.client.key, driver.provider.key)
-    )
+    api, agreement = driver.funded(body)
     base = f"/v1/agreements/{agreement['id']}"
-    driver.act(driver.client, f"{base}/transactions/fund")
     provider = api.wallet(driver.provider.key)
     deadline = time.monotonic() + 60
     while api.request("GET", base, headers=provider)["status"] != "active":
@@ -160,8 +128,8 @@ def invariants(nodes: Nodes, sessions) -> list[tuple[str, bool, str]]:
     out.append(
         (
             "no attestation unanchored past the nodes' window",
-            nodes.max_unanchored_age <= ANCHOR_WINDOW + GRACE and left == 0,
-            f"oldest unanchored {nodes.max_unanchored_age:.1f} s (window {ANCHOR_WINDOW:g} s + {GRACE} s); "
+            nodes.unanchored_age.max_age <= ANCHOR_WINDOW + GRACE and left == 0,
+            f"oldest unanchored {nodes.unanchored_age.max_age:.1f} s (window {ANCHOR_WINDOW:g} s + {GRACE} s); "
             f"{left} still waiting",
         )
     )
