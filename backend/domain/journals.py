@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -95,59 +95,54 @@ class Context:
     currency: str
 
 
+@dataclass(frozen=True)
+class Occasion:
+    """What every entry of one transaction shares: the agreement's context, the block time, the
+    transaction and the fiat price at its block."""
+
+    ctx: Context
+    at: int
+    tx_hash: str
+    price: Decimal
+
+
 @dataclass
 class Ledger:
     entries: list[Entry] = field(default_factory=list)
 
-    def add(
-        self,
-        ctx: Context,
-        party: str,
-        kind: str,
-        at: int,
-        tx_hash: str,
-        price: Decimal,
-        note: str,
-        *postings,
-        invoice: str | None = None,
-    ) -> None:
-        narration = f"{ctx.title}: {note}"
+    def add(self, on: Occasion, party: str, kind: str, note: str, *postings, invoice: str | None = None) -> None:
+        ctx = on.ctx
         self.entries.append(
             Entry(
                 party,
                 kind,
-                at,
-                tx_hash,
+                on.at,
+                on.tx_hash,
                 ctx.token,
                 ctx.symbol,
                 ctx.decimals,
-                price,
+                on.price,
                 ctx.currency,
-                narration,
+                f"{ctx.title}: {note}",
                 tuple(p for p in postings if p.debit or p.credit),
                 invoice,
             )
         )
 
-    def deposit(self, ctx: Context, at: int, tx_hash: str, price: Decimal, amount: int) -> None:
-        self.add(
-            ctx,
-            CLIENT,
-            "deposit",
-            at,
-            tx_hash,
-            price,
-            "deposit into escrow",
-            Posting(ESCROW, debit=amount),
-            Posting(WALLET, credit=amount),
-        )
+    def _both_parties(
+        self, on: Occasion, kind: str, note: str, provider: tuple, client: tuple, invoice: str | None
+    ) -> None:
+        """An event both parties book: the provider's entry, then the client's."""
+        for party, postings in ((PROVIDER, provider), (CLIENT, client)):
+            self.add(on, party, kind, note, *postings, invoice=invoice)
+
+    def deposit(self, on: Occasion, amount: int) -> None:
+        postings = Posting(ESCROW, debit=amount), Posting(WALLET, credit=amount)
+        self.add(on, CLIENT, "deposit", "deposit into escrow", *postings)
 
     def settlement(
         self,
-        ctx: Context,
-        at: int,
-        tx_hash: str,
-        price: Decimal,
+        on: Occasion,
         *,
         milestone: str,
         gross: int,
@@ -159,76 +154,30 @@ class Ledger:
     ) -> None:
         net = paid_now + holdback
         assert gross - penalty == net
-        self.add(
-            ctx,
-            PROVIDER,
-            "settlement",
-            at,
-            tx_hash,
-            price,
-            f"{milestone} settled",
+        provider = (
             Posting(WALLET, debit=paid_now),
             Posting(HOLDBACK, debit=holdback),
             Posting(PENALTY_GIVEN, debit=penalty),
             Posting(REVENUE, credit=gross),
-            invoice=invoice,
         )
-        self.add(
-            ctx,
-            CLIENT,
-            "settlement",
-            at,
-            tx_hash,
-            price,
-            f"{milestone} settled",
+        client = (
             Posting(EXPENSE, debit=gross),
             Posting(WALLET, debit=refund),
             Posting(ESCROW, credit=net + refund),
             Posting(PENALTY_RECEIVED, credit=penalty),
-            invoice=invoice,
         )
+        self._both_parties(on, "settlement", f"{milestone} settled", provider, client, invoice)
 
-    def refund(self, ctx: Context, at: int, tx_hash: str, price: Decimal, *, milestone: str, amount: int) -> None:
-        self.add(
-            ctx,
-            CLIENT,
-            "refund",
-            at,
-            tx_hash,
-            price,
-            f"{milestone} reclaimed unsettled",
-            Posting(WALLET, debit=amount),
-            Posting(ESCROW, credit=amount),
-        )
+    def refund(self, on: Occasion, *, milestone: str, amount: int) -> None:
+        postings = Posting(WALLET, debit=amount), Posting(ESCROW, credit=amount)
+        self.add(on, CLIENT, "refund", f"{milestone} reclaimed unsettled", *postings)
 
-    def holdback_release(
-        self, ctx: Context, at: int, tx_hash: str, price: Decimal, *, milestone: str, amount: int, invoice: str | None
-    ) -> None:
-        self.add(
-            ctx,
-            PROVIDER,
-            "holdback-release",
-            at,
-            tx_hash,
-            price,
-            f"{milestone} holdback released",
-            Posting(WALLET, debit=amount),
-            Posting(HOLDBACK, credit=amount),
-            invoice=invoice,
-        )
+    def holdback_release(self, on: Occasion, *, milestone: str, amount: int, invoice: str | None) -> None:
+        postings = Posting(WALLET, debit=amount), Posting(HOLDBACK, credit=amount)
+        self.add(on, PROVIDER, "holdback-release", f"{milestone} holdback released", *postings, invoice=invoice)
 
     def dispute_split(
-        self,
-        ctx: Context,
-        at: int,
-        tx_hash: str,
-        price: Decimal,
-        *,
-        milestone: str,
-        on_holdback: bool,
-        to_provider: int,
-        to_client: int,
-        invoice: str | None,
+        self, on: Occasion, *, milestone: str, on_holdback: bool, to_provider: int, to_client: int, invoice: str | None
     ) -> None:
         """A split of an unsettled milestone is revenue and expense; of a holdback, the provider's
         receivable is settled and what goes back to the client reverses part of the revenue."""
@@ -248,23 +197,13 @@ class Ledger:
                 Posting(WALLET, debit=to_client),
                 Posting(ESCROW, credit=disputed),
             )
-        for party, postings in ((PROVIDER, provider), (CLIENT, client)):
-            self.add(ctx, party, "dispute-split", at, tx_hash, price, note, *postings, invoice=invoice)
+        self._both_parties(on, "dispute-split", note, provider, client, invoice)
 
-    def gas(self, ctx: Context, at: int, tx_hash: str, price: Decimal, *, wei: int, operator: str) -> None:
+    def gas(self, on: Occasion, *, wei: int, operator: str) -> None:
         """Gas the relayer paid for a party's transaction, booked by the relayer's operator in ether."""
-        ether = Context(ctx.title, ETH, "ETH", 18, ctx.currency)
-        self.add(
-            ether,
-            operator,
-            "gas",
-            at,
-            tx_hash,
-            price,
-            "network fee paid by the relayer",
-            Posting(GAS, debit=wei),
-            Posting(WALLET, credit=wei),
-        )
+        ether = replace(on, ctx=Context(on.ctx.title, ETH, "ETH", 18, on.ctx.currency))
+        postings = Posting(GAS, debit=wei), Posting(WALLET, credit=wei)
+        self.add(ether, operator, "gas", "network fee paid by the relayer", *postings)
 
     def for_party(self, party: str, start: int, end: int) -> list[Entry]:
         """The party's entries with start <= block time < end, in order."""
@@ -393,16 +332,15 @@ def from_events(
     rule); `price_at(block)` gives the fiat price; `invoices` maps a tx hash to its invoice number."""
     ledger, invoices = Ledger(), invoices or {}
     for f in facts:
-        a, price, invoice = f.args, price_at(f.block_number), invoices.get(f.tx_hash)
-        at = (f.block_time, f.tx_hash, price)
+        a, invoice = f.args, invoices.get(f.tx_hash)
+        on = Occasion(ctx, f.block_time, f.tx_hash, price_at(f.block_number))
         name = titles[int(a["index"])] if "index" in a else ""
         if f.name == "AgreementFunded":
-            ledger.deposit(ctx, *at, int(a["amount"]))
+            ledger.deposit(on, int(a["amount"]))
         elif f.name == "MilestoneSettled":
             figures = payout.compute(milestones[int(a["index"])], int(a["value"]), int(a["observedAt"]))
             ledger.settlement(
-                ctx,
-                *at,
+                on,
                 milestone=name,
                 gross=figures.base + figures.bonus_earned,
                 penalty=figures.penalty,
@@ -412,13 +350,12 @@ def from_events(
                 invoice=invoice,
             )
         elif f.name == "MilestoneReclaimed":
-            ledger.refund(ctx, *at, milestone=name, amount=int(a["amount"]))
+            ledger.refund(on, milestone=name, amount=int(a["amount"]))
         elif f.name == "HoldbackReleased":
-            ledger.holdback_release(ctx, *at, milestone=name, amount=int(a["amount"]), invoice=invoice)
+            ledger.holdback_release(on, milestone=name, amount=int(a["amount"]), invoice=invoice)
         elif f.name == "DisputeResolved":
             ledger.dispute_split(
-                ctx,
-                *at,
+                on,
                 milestone=name,
                 on_holdback=bool(a["holdback"]),
                 to_provider=int(a["toProvider"]),

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from attestpay import payout, typed_data
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord, RelayIntent
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict
 from backend.services.access import require_party, require_read
 from backend.services.auth import Principal
 from backend.services.intents import enqueue, settle_key
 from backend.services.release_requests import open_milestone
-from backend.services.wallet_tx import settle_call
+from backend.services.wallet_tx import require_threshold, settle_call, stored_attestation
 
 
 def _acceptance(agreement: Agreement, record: AttestationRecord) -> tuple[dict, bytes]:
@@ -49,13 +49,10 @@ def partial_acceptance_typed_data(
 
 def _below_target(session: Session, agreement: Agreement, index: int, digest: str) -> AttestationRecord:
     milestone = open_milestone(agreement, index)
-    record = session.get(AttestationRecord, digest)
-    if record is None or record.agreement_pk != agreement.id or record.milestone_index != index:
-        raise NotFound(f"no attestation {digest} for milestone {index} of agreement {agreement.id}")
+    record = stored_attestation(session, agreement, index, digest)
     if payout.meets_target(milestone, record.value):
         raise Conflict("the value meets the target: it settles by itself, there is no partial result to accept")
-    if len(record.signatures) < agreement.threshold:
-        raise Conflict(f"attestation {digest} has {len(record.signatures)} of {agreement.threshold} signatures")
+    require_threshold(agreement, record)
     return record
 
 

@@ -111,11 +111,8 @@ def settle(
     require_party(agreement, principal, *(("provider",) if partial else ("client", "provider", "arbiter")))
     _ready(agreement)
     m = _milestone(agreement, index)
-    record = session.get(AttestationRecord, digest)
-    if record is None or record.agreement_pk != agreement.id or record.milestone_index != index:
-        raise NotFound(f"no attestation {digest} for milestone {index} of agreement {agreement.id}")
-    if len(record.signatures) < agreement.threshold:
-        raise Conflict(f"attestation {digest} has {len(record.signatures)} of {agreement.threshold} signatures")
+    record = stored_attestation(session, agreement, index, digest)
+    require_threshold(agreement, record)
     meets = payout.meets_target(m, record.value)
     if partial and meets:
         raise Conflict("the value meets the target: settle it, there is no partial result to accept")
@@ -129,6 +126,20 @@ def settle(
         chain.transaction(principal.address, call)
         | {"description": f"{what} milestone {index} at value {record.value}"}
     ]
+
+
+def stored_attestation(session: Session, agreement: Agreement, index: int, digest: str) -> AttestationRecord:
+    """The stored attestation `digest` of the agreement's milestone `index`; NotFound for any other."""
+    record = session.get(AttestationRecord, digest)
+    if record is None or record.agreement_pk != agreement.id or record.milestone_index != index:
+        raise NotFound(f"no attestation {digest} for milestone {index} of agreement {agreement.id}")
+    return record
+
+
+def require_threshold(agreement: Agreement, record: AttestationRecord) -> None:
+    """Conflict unless the attestation has the agreement's threshold of oracle signatures."""
+    if len(record.signatures) < agreement.threshold:
+        raise Conflict(f"attestation {record.digest} has {len(record.signatures)} of {agreement.threshold} signatures")
 
 
 def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRecord, provider_acceptance: bytes = b""):

@@ -140,10 +140,7 @@ def test_an_unbalanced_entry_is_refused():
 def test_dispute_splits_balance_for_both_parties(on_holdback):
     ledger = j.Ledger()
     ledger.dispute_split(
-        CTX,
-        1_800_000_000,
-        "0xabc",
-        PRICE,
+        j.Occasion(CTX, 1_800_000_000, "0xabc", PRICE),
         milestone="M1",
         on_holdback=on_holdback,
         to_provider=70 * 10**18,
@@ -179,7 +176,7 @@ def test_rounding_to_the_cent_keeps_fiat_debits_equal_to_credits():
 
 def test_xero_and_quickbooks_csv_use_their_import_templates():
     ledger = j.Ledger()
-    ledger.deposit(CTX, 1_800_000_000, "0xabc", PRICE, 110 * 10**18)
+    ledger.deposit(j.Occasion(CTX, 1_800_000_000, "0xabc", PRICE), 110 * 10**18)
     xero = list(csv.DictReader(io.StringIO(j.xero_csv(ledger.entries))))
     assert [row["*AccountCode"] for row in xero] == ["1230", "1220"]
     assert [row["*Amount"] for row in xero] == ["101.48", "-101.48"]

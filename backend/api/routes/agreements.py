@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from attestpay import payout, typed_data
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
+from backend.api.params import MilestoneIndex, RowId
 from backend.api.schemas import (
     AgreementIn,
     AgreementOut,
@@ -24,7 +25,6 @@ from backend.services import agreements, attestations, documents, reports
 from backend.services.access import require_read
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
-AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
 
 
 def _json(body: bytes, status_code: int = 200) -> Response:
@@ -49,25 +49,25 @@ def list_agreements(session: SessionDep, principal: PrincipalDep) -> Response:
 
 
 @router.get("/{pk}", response_model=AgreementOut)
-def read(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> Response:
+def read(pk: RowId, session: SessionDep, principal: PrincipalDep) -> Response:
     """The agreement with its milestones (terms and state) and consents."""
     return _json(documents.read(session, principal, pk))
 
 
 @router.put("/{pk}", response_model=AgreementOut)
-def replace(pk: AgreementPk, body: AgreementIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
+def replace(pk: RowId, body: AgreementIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
     """Rewrites a draft's terms."""
     return _out(session, agreements.replace_terms(session, chain, principal, agreements.get(session, pk), body))
 
 
 @router.post("/{pk}/propose", response_model=AgreementOut)
-def propose(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
+def propose(pk: RowId, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
     """Freezes the terms; the agreement id (their EIP-712 hash) is fixed from now on."""
     return _out(session, agreements.propose(session, chain, principal, agreements.get(session, pk)))
 
 
 @router.get("/{pk}/typed-data")
-def terms_typed_data(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> TypedDataOut:
+def terms_typed_data(pk: RowId, session: SessionDep, principal: PrincipalDep) -> TypedDataOut:
     """The EIP-712 message each party signs to consent (eth_signTypedData_v4)."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
@@ -81,7 +81,7 @@ def _digest(agreement) -> str:
 
 
 @router.post("/{pk}/consents", status_code=201, response_model=AgreementOut)
-def consent(pk: AgreementPk, body: ConsentIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
+def consent(pk: RowId, body: ConsentIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> Response:
     """The caller's signature over the proposed terms (the party-signature rule: a key, a Safe's
     ERC-1271 answer, an EIP-7702-delegated account's either); both parties' make it consented."""
     agreement = agreements.get(session, pk)
@@ -89,15 +89,15 @@ def consent(pk: AgreementPk, body: ConsentIn, session: SessionDep, chain: ChainD
 
 
 @router.post("/{pk}/cancel", response_model=AgreementOut)
-def cancel(pk: AgreementPk, session: SessionDep, principal: WriterDep) -> Response:
+def cancel(pk: RowId, session: SessionDep, principal: WriterDep) -> Response:
     """Drops an agreement that is not on the chain yet (on the chain: transactions/cancel)."""
     return _out(session, agreements.cancel(session, principal, agreements.get(session, pk)))
 
 
 @router.get("/{pk}/milestones/{index}/preview")
 def preview(
-    pk: AgreementPk,
-    index: Annotated[int, Path(ge=0, lt=payout.MAX_MILESTONES)],
+    pk: RowId,
+    index: MilestoneIndex,
     value: Annotated[Int256, Query(description="the metric value, scaled as the spec's decimals")],
     observed_at: Annotated[Uint64, Query(description="unix seconds")],
     session: SessionDep,
@@ -116,7 +116,7 @@ def preview(
 
 
 @router.get("/{pk}/attestations")
-def list_attestations(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[AttestationOut]:
+def list_attestations(pk: RowId, session: SessionDep, principal: PrincipalDep) -> list[AttestationOut]:
     """Every verified attestation for the agreement, in the order received."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
@@ -126,7 +126,7 @@ def list_attestations(pk: AgreementPk, session: SessionDep, principal: Principal
 
 
 @router.get("/{pk}/invoices")
-def list_invoices(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[str]:
+def list_invoices(pk: RowId, session: SessionDep, principal: PrincipalDep) -> list[str]:
     """The numbers of the agreement's invoices, oldest first."""
     agreement = agreements.get(session, pk)
     require_read(agreement, principal)
@@ -138,7 +138,7 @@ def list_invoices(pk: AgreementPk, session: SessionDep, principal: PrincipalDep)
     responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}},
 )
 def audit_pack(
-    pk: AgreementPk, session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: PrincipalDep
+    pk: RowId, session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: PrincipalDep
 ) -> Response:
     """The agreement's audit pack for an external auditor (docs/finance.md): one zip with the PDF/A
     report, pack.json, the evidence, the Merkle proofs and a manifest; `attestpay verify --pack` re-checks it."""
@@ -150,7 +150,7 @@ def audit_pack(
 
 
 @router.get("/{pk}/audit-report")
-def audit_report(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: PrincipalDep) -> dict:
+def audit_report(pk: RowId, session: SessionDep, chain: ChainDep, principal: PrincipalDep) -> dict:
     """Terms, consents, fundings, attestations with signers, evidence and anchoring, settlements
     and every transaction, in order."""
     agreement = agreements.get(session, pk)

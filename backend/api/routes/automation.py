@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from attestpay.payout import MAX_MILESTONES
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, SettingsDep, WriterDep
+from backend.api.params import MilestoneIndex, RowId
 from backend.api.schemas import (
     AcceptPartialIn,
     Hex32,
@@ -21,8 +21,6 @@ from backend.api.schemas import (
 from backend.services import agreements, release, release_requests, webhooks
 
 router = APIRouter(prefix="/v1", tags=["automation"])
-AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
-Index = Annotated[int, Path(ge=0, lt=MAX_MILESTONES)]
 
 
 def _intent(intent) -> IntentOut:
@@ -30,7 +28,7 @@ def _intent(intent) -> IntentOut:
 
 
 @router.get("/agreements/{pk}/intents")
-def list_intents(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[IntentOut]:
+def list_intents(pk: RowId, session: SessionDep, principal: PrincipalDep) -> list[IntentOut]:
     """The settlements and holdback releases the relayer sent or will send for this agreement."""
     return [_intent(i) for i in release.intents(session, principal, agreements.get(session, pk))]
 
@@ -41,7 +39,7 @@ def _release_request(request) -> ReleaseRequestOut:
 
 @router.post("/agreements/{pk}/milestones/{index}/request-release", status_code=202)
 def request_release(
-    pk: AgreementPk, index: Index, session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: WriterDep
+    pk: RowId, index: MilestoneIndex, session: SessionDep, chain: ChainDep, settings: SettingsDep, principal: WriterDep
 ) -> ReleaseRequestOut:
     """The provider asks every oracle node to measure now, at one chain time. The answer comes at
     once (202): the workers ask the nodes, and the request's progress is read at
@@ -54,15 +52,13 @@ def request_release(
 
 
 @router.get("/release-requests/{request_id}")
-def read_release_request(
-    request_id: Annotated[int, Path(ge=1, lt=2**63)], session: SessionDep, principal: PrincipalDep
-) -> ReleaseRequestOut:
+def read_release_request(request_id: RowId, session: SessionDep, principal: PrincipalDep) -> ReleaseRequestOut:
     """A release request: each node asked, what it measured and signed, or why it refused or timed out."""
     return _release_request(release_requests.get(session, principal, request_id))
 
 
 @router.get("/agreements/{pk}/release-requests")
-def list_release_requests(pk: AgreementPk, session: SessionDep, principal: PrincipalDep) -> list[ReleaseRequestOut]:
+def list_release_requests(pk: RowId, session: SessionDep, principal: PrincipalDep) -> list[ReleaseRequestOut]:
     """The agreement's release requests, newest first (the dashboard shows the latest per milestone)."""
     agreement = agreements.get(session, pk)
     return [_release_request(r) for r in release_requests.for_agreement(session, principal, agreement)]
@@ -70,7 +66,11 @@ def list_release_requests(pk: AgreementPk, session: SessionDep, principal: Princ
 
 @router.get("/agreements/{pk}/milestones/{index}/accept-partial")
 def partial_acceptance(
-    pk: AgreementPk, index: Index, attestation: Annotated[Hex32, Query()], session: SessionDep, principal: PrincipalDep
+    pk: RowId,
+    index: MilestoneIndex,
+    attestation: Annotated[Hex32, Query()],
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> TypedDataOut:
     """The EIP-712 PartialAcceptance the provider signs to accept a below-target result."""
     digest, data = release.partial_acceptance_typed_data(
@@ -81,7 +81,7 @@ def partial_acceptance(
 
 @router.post("/agreements/{pk}/milestones/{index}/accept-partial", status_code=202)
 def accept_partial(
-    pk: AgreementPk, index: Index, body: AcceptPartialIn, session: SessionDep, chain: ChainDep, principal: WriterDep
+    pk: RowId, index: MilestoneIndex, body: AcceptPartialIn, session: SessionDep, chain: ChainDep, principal: WriterDep
 ) -> IntentOut:
     """Settles a below-target result the provider accepted with a signature, from the relayer's key."""
     agreement = agreements.get(session, pk)
@@ -104,8 +104,6 @@ def list_webhooks(session: SessionDep, principal: PrincipalDep) -> list[WebhookO
 
 
 @router.delete("/webhooks/{hook_id}", status_code=204)
-def delete_webhook(
-    hook_id: Annotated[int, Path(ge=1, lt=2**63)], session: SessionDep, principal: WriterDep
-) -> Response:
+def delete_webhook(hook_id: RowId, session: SessionDep, principal: WriterDep) -> Response:
     webhooks.remove(session, principal, hook_id)
     return Response(status_code=204)

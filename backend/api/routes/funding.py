@@ -3,20 +3,18 @@ or handed to the relayer, which registers and funds the agreement and pays the g
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
+from backend.api.params import RowId
 from backend.api.schemas import IntentOut, PermitIn, PermitOut, WalletTransactions
 from backend.services import agreements, permit_funding
 
 router = APIRouter(prefix="/v1", tags=["funding"])
-AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
 
 
 @router.get("/agreements/{pk}/funding-permit")
-def funding_permit(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: PrincipalDep) -> PermitOut:
+def funding_permit(pk: RowId, session: SessionDep, chain: ChainDep, principal: PrincipalDep) -> PermitOut:
     """The EIP-2612 permit the client signs for the funding total (ERC-20 tokens with permits)."""
     digest, deadline, data = permit_funding.permit_typed_data(session, chain, principal, agreements.get(session, pk))
     return PermitOut(digest=digest, deadline=deadline, typed_data=data)
@@ -24,7 +22,7 @@ def funding_permit(pk: AgreementPk, session: SessionDep, chain: ChainDep, princi
 
 @router.post("/agreements/{pk}/transactions/fund-with-permit")
 def fund_with_permit(
-    pk: AgreementPk, body: PermitIn, session: SessionDep, chain: ChainDep, principal: WriterDep
+    pk: RowId, body: PermitIn, session: SessionDep, chain: ChainDep, principal: WriterDep
 ) -> WalletTransactions:
     """One transaction for the client's wallet: the funding with its signed permit (no approval)."""
     agreement = agreements.get(session, pk)
@@ -33,9 +31,7 @@ def fund_with_permit(
 
 
 @router.post("/agreements/{pk}/gasless-funding", status_code=202)
-def gasless_funding(
-    pk: AgreementPk, body: PermitIn, session: SessionDep, chain: ChainDep, principal: WriterDep
-) -> IntentOut:
+def gasless_funding(pk: RowId, body: PermitIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> IntentOut:
     """The relayer registers and funds the agreement with the client's permit and pays the gas."""
     agreement = agreements.get(session, pk)
     intent = permit_funding.fund_gasless(session, chain, principal, agreement, body.deadline, body.signature)

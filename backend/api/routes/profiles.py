@@ -17,14 +17,7 @@ Scope = Annotated[Hex32, Query(description="zero: the default profile; else an a
 
 
 def _out(row: PartyProfileVersion) -> ProfileOut:
-    return ProfileOut(
-        wallet=row.wallet,
-        scope=row.scope,
-        version=row.version,
-        fields=row.fields,
-        signed_at=row.signed_at,
-        signature=row.signature,
-    )
+    return ProfileOut.model_validate(row, from_attributes=True)
 
 
 @router.post("/typed-data")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from attestpay.payout import BPS, MAX_MILESTONES
 from backend.api.deps import ChainDep, PrincipalDep, SessionDep, WriterDep
+from backend.api.params import RowId
 from backend.api.schemas import (
     ChainEventOut,
     IndexIn,
@@ -21,7 +22,6 @@ from backend.api.schemas import (
 from backend.services import agreements, chain_sync, wallet_tx
 
 router = APIRouter(prefix="/v1", tags=["transactions"])
-AgreementPk = Annotated[int, Path(ge=1, lt=2**63)]
 
 
 def _out(txs: list[dict]) -> WalletTransactions:
@@ -29,29 +29,25 @@ def _out(txs: list[dict]) -> WalletTransactions:
 
 
 @router.post("/agreements/{pk}/transactions/create")
-def create(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+def create(pk: RowId, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
     """Registers the consented agreement on the escrow with the other party's signature."""
     return _out(wallet_tx.create(session, chain, principal, agreements.get(session, pk)))
 
 
 @router.post("/agreements/{pk}/transactions/fund")
-def fund(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+def fund(pk: RowId, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
     """The client's funding: ETH in one transaction; an ERC-20 as approve, then fund."""
     return _out(wallet_tx.fund(session, chain, principal, agreements.get(session, pk)))
 
 
 @router.post("/agreements/{pk}/transactions/approve")
-def approve(
-    pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep
-) -> WalletTransactions:
+def approve(pk: RowId, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
     """The client accepts an acceptance-type milestone."""
     return _out(wallet_tx.approve(session, chain, principal, agreements.get(session, pk), body.index))
 
 
 @router.post("/agreements/{pk}/transactions/settle")
-def settle(
-    pk: AgreementPk, body: SettleIn, session: SessionDep, chain: ChainDep, principal: WriterDep
-) -> WalletTransactions:
+def settle(pk: RowId, body: SettleIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
     """Settles a milestone on an attestation that meets the target."""
     agreement = agreements.get(session, pk)
     return _out(wallet_tx.settle(session, chain, principal, agreement, body.index, body.attestation, partial=False))
@@ -59,7 +55,7 @@ def settle(
 
 @router.post("/agreements/{pk}/transactions/accept-partial")
 def accept_partial(
-    pk: AgreementPk, body: SettleIn, session: SessionDep, chain: ChainDep, principal: WriterDep
+    pk: RowId, body: SettleIn, session: SessionDep, chain: ChainDep, principal: WriterDep
 ) -> WalletTransactions:
     """The provider settles on a result below target, accepting the partial payment."""
     agreement = agreements.get(session, pk)
@@ -67,16 +63,14 @@ def accept_partial(
 
 
 @router.post("/agreements/{pk}/transactions/dispute")
-def dispute(
-    pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep
-) -> WalletTransactions:
+def dispute(pk: RowId, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
     """Freezes an open milestone, or a settled milestone's holdback."""
     return _out(wallet_tx.dispute(session, chain, principal, agreements.get(session, pk), body.index))
 
 
 @router.post("/agreements/{pk}/transactions/resolve-dispute")
 def resolve_dispute(
-    pk: AgreementPk, body: ResolveDisputeIn, session: SessionDep, chain: ChainDep, principal: WriterDep
+    pk: RowId, body: ResolveDisputeIn, session: SessionDep, chain: ChainDep, principal: WriterDep
 ) -> WalletTransactions:
     """Splits a disputed milestone or holdback: the arbiter alone, or a party with the other's signed split."""
     agreement = agreements.get(session, pk)
@@ -96,7 +90,7 @@ def resolve_dispute(
 
 @router.get("/agreements/{pk}/dispute-split")
 def dispute_split(
-    pk: AgreementPk,
+    pk: RowId,
     index: Annotated[int, Query(ge=0, lt=MAX_MILESTONES)],
     provider_share_bps: Annotated[int, Query(ge=0, le=BPS)],
     session: SessionDep,
@@ -111,23 +105,21 @@ def dispute_split(
 
 
 @router.post("/agreements/{pk}/transactions/reclaim")
-def reclaim(
-    pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep
-) -> WalletTransactions:
+def reclaim(pk: RowId, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
     """The client takes back a milestone left unsettled past deadline + cure window."""
     return _out(wallet_tx.reclaim(session, chain, principal, agreements.get(session, pk), body.index))
 
 
 @router.post("/agreements/{pk}/transactions/release-holdback")
 def release_holdback(
-    pk: AgreementPk, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep
+    pk: RowId, body: IndexIn, session: SessionDep, chain: ChainDep, principal: WriterDep
 ) -> WalletTransactions:
     """Pays a settled milestone's holdback to the provider once its warranty period is over."""
     return _out(wallet_tx.release_holdback(session, chain, principal, agreements.get(session, pk), body.index))
 
 
 @router.post("/agreements/{pk}/transactions/cancel")
-def cancel(pk: AgreementPk, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
+def cancel(pk: RowId, session: SessionDep, chain: ChainDep, principal: WriterDep) -> WalletTransactions:
     """Cancels an agreement on the escrow before it is funded."""
     return _out(wallet_tx.cancel(session, chain, principal, agreements.get(session, pk)))
 
