@@ -9,12 +9,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from factories import conversions_spec
 
 from oracle.errors import SourceError
 from oracle.evidence import EvidenceStore
 from oracle.measure import measure
 from oracle.sources import fetch
-from oracle.spec import load_spec
 
 CONVERSIONS = {"data": {"series": [{"day": 86400, "conversions": 120}, {"day": 172800, "conversions": 135}]}}
 
@@ -68,25 +68,15 @@ def endpoint():
 
 
 def _spec(url: str, **source):
-    return load_spec(
-        json.dumps(
-            {
-                "name": "conversions",
-                "version": 1,
-                "unit": "conversions",
-                "decimals": 0,
-                "higher_is_better": True,
-                "aggregation": "sum",
-                "source": {
-                    "kind": "http_json",
-                    "url": url,
-                    "records_field": "data.series",
-                    "value_field": "conversions",
-                    "time_field": "day",
-                    **source,
-                },
-            }
-        )
+    return conversions_spec(
+        {
+            "kind": "http_json",
+            "url": url,
+            "records_field": "data.series",
+            "value_field": "conversions",
+            "time_field": "day",
+            **source,
+        }
     )
 
 
