@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ from eth_account import Account
 from eth_typing import HexStr
 
 from attestpay.devchain import AnvilChain, free_port
+from attestpay.local_http import LocalServer, QuietHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 # The metric the benchmarks, the soak and the tests measure: a model's accuracy over predictions.jsonl.
@@ -103,7 +103,7 @@ def stop(*processes: subprocess.Popen) -> None:
             process.kill()
 
 
-class FaultyRpc:
+class FaultyRpc(LocalServer):
     """A JSON-RPC proxy in front of anvil that misbehaves on a share of the calls, as networks and
     providers do: a reply too late (after the client's timeout, the call still reaches anvil), a
     connection dropped before or after anvil ran the call, an HTTP 502, a JSON-RPC internal error."""
@@ -125,7 +125,7 @@ class FaultyRpc:
                 proxy.counts["ok"] = proxy.counts.get("ok", 0) + 1
                 return "ok"
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 fault = pick()
@@ -166,16 +166,7 @@ class FaultyRpc:
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up on a late reply
                     pass
 
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 NODE_PASSWORD = "oracle-node-keystore-password"

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from factories import conversions_spec
 
+from attestpay.local_http import LocalServer, QuietHandler
 from oracle.errors import SourceError
 from oracle.evidence import EvidenceStore
 from oracle.measure import measure
@@ -19,14 +18,14 @@ from oracle.sources import fetch
 CONVERSIONS = {"data": {"series": [{"day": 86400, "conversions": 120}, {"day": 172800, "conversions": 135}]}}
 
 
-class Endpoint:
+class Endpoint(LocalServer):
     """A metrics endpoint that fails `failures` times with `status`, then serves `body`."""
 
     def __init__(self, body: bytes, failures: int = 0, status: int = 503, token: str | None = None) -> None:
         self.body, self.failures, self.status, self.token, self.requests = body, failures, status, token, 0
         endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
                 endpoint.requests += 1
                 if endpoint.token and self.headers.get("Authorization") != f"Bearer {endpoint.token}":
@@ -42,16 +41,7 @@ class Endpoint:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/metrics"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, "/metrics")
 
 
 @pytest.fixture
