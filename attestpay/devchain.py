@@ -52,8 +52,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Web3Chain:
+    """What every chain the tests and tools drive answers through its `w3` alike (anvil here, the
+    tests' embedded eth-tester chain): its id and the time of its latest block."""
+
+    w3: Web3
+
+    @property
+    def chain_id(self) -> int:
+        return self.w3.eth.chain_id
+
+    def now(self) -> int:
+        return self.w3.eth.get_block("latest")["timestamp"]
+
+
 @dataclass
-class AnvilChain:
+class AnvilChain(Web3Chain):
     """anvil with the contracts; parties are dev accounts: client 1, provider 2, arbiter 3, the
     engine's relayer 9, oracles 5-7 (ascending by address)."""
 
@@ -69,13 +83,6 @@ class AnvilChain:
     arbiter: Party
     relayer: Party
     oracles: list[Party]
-
-    @property
-    def chain_id(self) -> int:
-        return self.w3.eth.chain_id
-
-    def now(self) -> int:
-        return self.w3.eth.get_block("latest")["timestamp"]
 
     def warp(self, timestamp: int) -> None:
         self.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,6 +19,7 @@ from eth_account import Account
 from eth_typing import HexStr
 
 from attestpay.devchain import AnvilChain, free_port
+from attestpay.local_http import LocalServer, QuietHandler
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def stop(*processes: subprocess.Popen) -> None:
             process.kill()
 
 
-class FaultyRpc:
+class FaultyRpc(LocalServer):
     """A JSON-RPC proxy in front of anvil that misbehaves on a share of the calls, as networks and
     providers do: a reply too late (after the client's timeout, the call still reaches anvil), a
     connection dropped before or after anvil ran the call, an HTTP 502, a JSON-RPC internal error."""
@@ -138,7 +138,7 @@ class FaultyRpc:
                 proxy.counts["ok"] = proxy.counts.get("ok", 0) + 1
                 return "ok"
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 fault = pick()
@@ -179,16 +179,7 @@ class FaultyRpc:
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up on a late reply
                     pass
 
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 NODE_PASSWORD = "oracle-node-keystore-password"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy
@@ -105,6 +106,16 @@ def api(chain, database_url) -> Api:
     return Api(chain, database_url)
 
 
+def served_env(workdir: Path, **changes: str) -> dict:
+    """The environment of an API process of its own on a migrated SQLite database in `workdir`:
+    none of the caller's ATTESTPAY_ variables, `changes` as more (ATTESTPAY_ and the name in capitals)."""
+    database = f"sqlite:///{workdir / 'api.db'}"
+    upgrade(database)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")}
+    settings = {"environment": "test", "database_url": database} | changes
+    return env | {f"ATTESTPAY_{name.upper()}": value for name, value in settings.items()}
+
+
 def settings(database_url: str, **changes) -> Settings:
     base = {
         "environment": "test",
@@ -193,6 +204,13 @@ class Api:
             recorded = self.client.post("/v1/transactions", json={"tx_hash": tx_hash}, headers=self.sign_in(party))
             assert recorded.status_code == 201, recorded.text
         return hashes
+
+    def settle(self, party, session: dict, pk: int, index: int, digest: str) -> list[str]:
+        """The party settles milestone `index` from its own wallet on the pushed attestation `digest`."""
+        response = self.client.post(
+            f"/v1/agreements/{pk}/transactions/settle", json={"index": index, "attestation": digest}, headers=session
+        )
+        return self.send_all(party, response)
 
     def attestation(
         self, agreement: dict, index: int, value: int, observed_at: int | None = None, evidence: bytes = b"\x11" * 32

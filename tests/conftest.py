@@ -14,6 +14,7 @@ from web3.contract import Contract
 from xdist.scheduler import LoadScopeScheduling
 
 from attestpay.contracts import deploy
+from attestpay.devchain import Party, Web3Chain
 
 pytest_plugins = ["backend_support", "anvil_support"]  # the backend's app and database; anvil and processes
 
@@ -22,14 +23,8 @@ pytest_plugins = ["backend_support", "anvil_support"]  # the backend's app and d
 os.environ.setdefault("ATTESTPAY_DATABASE_POOL_SIZE", "4")
 
 
-@dataclass(frozen=True)
-class Party:
-    address: str
-    key: str
-
-
 @dataclass
-class Chain:
+class Chain(Web3Chain):
     w3: Web3
     tester: EthereumTester
     registry: Contract
@@ -40,13 +35,6 @@ class Chain:
     arbiter: Party
     relayer: Party
     oracles: list[Party]  # ascending by address
-
-    @property
-    def chain_id(self) -> int:
-        return self.w3.eth.chain_id
-
-    def now(self) -> int:
-        return self.w3.eth.get_block("latest")["timestamp"]
 
     def warp(self, timestamp: int) -> None:
         self.tester.time_travel(timestamp)

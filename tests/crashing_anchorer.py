@@ -6,33 +6,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
+from crash_support import die_after, die_before
 from web3 import HTTPProvider, Web3
 
 from attestpay.contracts import contract_at
 from oracle import batcher
 from oracle.evidence import EvidenceStore
 from oracle.signer import OracleSigner
-
-CRASHED = 70
-
-
-def die_before(_original):
-    def wrapper(*_args, **_kwargs):
-        os._exit(CRASHED)
-
-    return wrapper
-
-
-def die_after(original):
-    def wrapper(*args, **kwargs):
-        original(*args, **kwargs)
-        os._exit(CRASHED)
-
-    return wrapper
-
 
 POINTS = {
     "after_prepare": ("publish", die_before),

@@ -7,36 +7,23 @@ environment."""
 
 from __future__ import annotations
 
-import os
 import sys
+
+from crash_support import die_after, die_before
 
 from backend.engine import __main__ as engine
 from backend.engine.relayer import Relayer
 
-CRASHED = 70
 
-
-def crash_after(original):
-    def wrapper(*args, **kwargs):
-        result = original(*args, **kwargs)
-        if result is not None or original.__name__ == "_send_raw":
-            os._exit(CRASHED)
-        return result
-
-    return wrapper
-
-
-def crash_before(original):
-    def wrapper(*args, **kwargs):
-        os._exit(CRASHED)
-
-    return wrapper
+def die_after_a_receipt(original):
+    """The relayer asks for a receipt until one is mined: the process dies once one is read."""
+    return die_after(original, when=lambda receipt: receipt is not None)
 
 
 POINTS = {
-    "after_sign": ("_broadcast", crash_before),
-    "after_broadcast": ("_send_raw", crash_after),
-    "after_receipt": ("_receipt", crash_after),
+    "after_sign": ("_broadcast", die_before),
+    "after_broadcast": ("_send_raw", die_after),
+    "after_receipt": ("_receipt", die_after_a_receipt),
 }
 
 if __name__ == "__main__":

@@ -4,13 +4,12 @@ test's app and database and a webhook receiver (apps over real HTTP: `attestpay_
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from eth_account import Account
 from sqlalchemy import select
 
+from attestpay.local_http import LocalServer, QuietHandler
 from backend.db.models import AttestationRecord, ChainEvent, Invoice, Milestone
 from backend.engine.worker import Worker
 
@@ -48,30 +47,21 @@ def turn_until(worker: Worker, done, seconds: float = 120):
             raise AssertionError(f"not done within {seconds} s of worker turns")
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalServer):
     """An HTTP endpoint that records every POST (headers and body) and answers with `status`."""
 
     def __init__(self, status: int = 200) -> None:
         self.status, self.received = status, []
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.received.append((dict(self.headers), body))
                 self.send_response(receiver.status)
                 self.end_headers()
 
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, "/hook")
 
 
 def chain_derived(api) -> dict:

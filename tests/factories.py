@@ -1,4 +1,5 @@
-"""Builders the pytest suites share: milestones, terms, signed wallet messages, sent transactions."""
+"""Builders the pytest suites share: milestones, terms, signed wallet messages, sent transactions,
+metric specs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from oracle.evidence import EvidenceStore
 from oracle.node import OracleNode
 from oracle.service import create_app
 from oracle.signer import OracleSigner
+from oracle.spec import MetricSpec, load_spec
 
 DAY = 86_400
 ACCURACY = Web3.keccak(text="accuracy@v1")
@@ -78,6 +80,20 @@ def create_and_fund(chain, agreement: AgreementTerms, milestones: list[Milestone
 
 
 ACCURACY_SPEC = MODEL_ACCURACY_SPEC
+
+
+def conversions_spec(source: dict, **fields) -> MetricSpec:
+    """The spec of a conversions count read from `source`: higher is better, summed unless `fields` say
+    otherwise, parsed from its JSON as an oracle node reads it."""
+    spec = {
+        "name": "conversions",
+        "version": 1,
+        "unit": "conversions",
+        "decimals": 0,
+        "higher_is_better": True,
+        "aggregation": "sum",
+    }
+    return load_spec(json.dumps(spec | fields | {"source": source}))
 
 
 def agreement_body(chain, token: str | None = None, milestones: int = 2, threshold: int = 2, **changes) -> dict:

@@ -22,10 +22,7 @@ def test_an_audit_pack_is_for_the_parties_and_auditors_and_says_why_it_cannot_be
 
     api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
     pushed = api.push(oracle, agreement, 0, 9700, chain.oracles[:2])
-    settle = api.client.post(
-        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client
-    )
-    api.send_all(chain.client, settle)
+    api.settle(chain.client, client, pk, 0, pushed["digest"])
     unpublished = api.client.get(path, headers=provider)
     assert unpublished.status_code == 409 and "evidence" in unpublished.json()["detail"]
 

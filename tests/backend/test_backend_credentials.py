@@ -6,18 +6,16 @@ the connected peer unless it is a trusted proxy (the API served as `attestpay se
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
-from backend_support import OPERATOR_KEY, Api
+from backend_support import OPERATOR_KEY, Api, served_env
 from factories import agreement_body
 from process_support import serving
 from sqlalchemy import func, select
 
-from backend.db.migrate import upgrade
 from backend.db.models import SignInNonce, WalletSession, now
 from backend.engine.purge import ExpiredCredentials
 
@@ -130,13 +128,7 @@ def test_the_sign_in_limit_counts_malformed_tries(chain, database_url):
 
 @pytest.mark.parametrize("trusted", [None, '["127.0.0.1"]'])
 def test_the_limit_keys_on_the_peer_unless_it_is_a_trusted_proxy(tmp_path, trusted):
-    database = f"sqlite:///{tmp_path / 'api.db'}"
-    upgrade(database)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")} | {
-        "ATTESTPAY_ENVIRONMENT": "test",
-        "ATTESTPAY_DATABASE_URL": database,
-        "ATTESTPAY_SIGN_INS_PER_MINUTE": "3",
-    }
+    env = served_env(tmp_path, sign_ins_per_minute="3")
     if trusted:
         env["ATTESTPAY_TRUSTED_PROXIES"] = trusted
     command = [str(CLI), "serve", "--port", "{port}", "--workers", "0"]

@@ -24,6 +24,16 @@ def _profile(api, party, session, fields, version=1):
     assert saved.status_code == 201, saved.text
 
 
+def _settlement_invoice(api, agreement: dict, client: dict) -> str:
+    """The client funds a one-milestone agreement and settles it on a 97.00% result: the invoice's number."""
+    chain, pk = api.chain, agreement["id"]
+    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
+    pushed = api.push(api.api_key("node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
+    api.settle(chain.client, client, pk, 0, pushed["digest"])
+    (number,) = api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()
+    return number
+
+
 def test_a_late_settlement_with_a_holdback_gives_valid_frozen_e_invoices(chain, database_url):
     from backend_support import Api
 
@@ -38,10 +48,7 @@ def test_a_late_settlement_with_a_holdback_gives_valid_frozen_e_invoices(chain, 
     api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
     chain.warp(chain.now() + 3 * DAY)
     pushed = api.push(api.api_key("node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
-    settle = api.client.post(
-        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client
-    )
-    api.send_all(chain.client, settle)
+    api.settle(chain.client, client, pk, 0, pushed["digest"])
     (number,) = api.client.get(f"/v1/agreements/{pk}/invoices", headers=provider).json()
     assert number == f"AP-{chain.provider.address[2:10].upper()}-000001"  # the provider's own series
 
@@ -101,18 +108,7 @@ def test_an_invoice_without_the_parties_profiles_says_what_to_do(chain, database
 
     api = Api(chain, database_url, prices='{"ETH": {"peg": "2500", "currency": "EUR"}}')
     agreement, client, provider = api.consented(agreement_body(chain, milestones=1))
-    pk = agreement["id"]
-    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
-    pushed = api.push(api.api_key("node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
-    api.send_all(
-        chain.client,
-        api.client.post(
-            f"/v1/agreements/{pk}/transactions/settle",
-            json={"index": 0, "attestation": pushed["digest"]},
-            headers=client,
-        ),
-    )
-    (number,) = api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()
+    number = _settlement_invoice(api, agreement, client)
     answer = api.client.get(f"/v1/invoices/{number}/cii", headers=client)
     assert answer.status_code == 409 and "POST /v1/profiles" in answer.json()["detail"]
 
@@ -143,14 +139,7 @@ def test_the_agreed_vat_treatment_is_hashed_into_the_terms_refused_against_the_p
     agreed = body | {"title": "Fraud model, German VAT", "vat": {"category": "S", "rate": "19.00"}}
     agreement, client, provider = api.consented(agreed)
     assert agreement["vat"] == {"category": "S", "rate": "19"} and agreement["docs_hash"] != plain["docs_hash"]
-    pk = agreement["id"]
-    api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
-    pushed = api.push(api.api_key("node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
-    settle = api.client.post(
-        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client
-    )
-    api.send_all(chain.client, settle)
-    (number,) = api.client.get(f"/v1/agreements/{pk}/invoices", headers=client).json()
+    number = _settlement_invoice(api, agreement, client)
     cii = api.client.get(f"/v1/invoices/{number}/cii", headers=client)
     assert cii.status_code == 200, cii.text
     validate(cii.content)  # standard rated across the border, as agreed, not the profiles' reverse charge
@@ -173,10 +162,7 @@ def test_a_credit_note_takes_the_next_number_of_the_series_and_a_holdback_paid_o
     api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
     for index in (0, 1):
         pushed = api.push(oracle, agreement, index, 9700, chain.oracles[:2])
-        settle = {"index": index, "attestation": pushed["digest"]}
-        api.send_all(
-            chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/settle", json=settle, headers=client)
-        )
+        api.settle(chain.client, client, pk, index, pushed["digest"])
     arbiter = api.sign_in(chain.arbiter)
     for index, share in ((0, 4000), (1, 10_000)):  # the provider keeps 40% of one holdback, all of the other
         opened = api.client.post(f"/v1/agreements/{pk}/transactions/dispute", json={"index": index}, headers=client)

@@ -11,10 +11,9 @@ import sys
 
 import httpx
 import pytest
+from backend_support import served_env
 from factories import agreement_body
 from process_support import body_operations, deep_json, serving
-
-from backend.db.migrate import upgrade
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -22,13 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.fixture(scope="module")
 def served_api(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("hostile-api")
-    database = f"sqlite:///{workdir / 'api.db'}"
-    upgrade(database)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")} | {
-        "ATTESTPAY_ENVIRONMENT": "test",
-        "ATTESTPAY_DATABASE_URL": database,
-        "ATTESTPAY_MIGRATE_ON_START": "false",
-    }
+    env = served_env(workdir, migrate_on_start="false")
     command = [sys.executable, "-m", "uvicorn", "backend.api.app:create_app", "--factory", "--port", "{port}"]
     with serving(command, env, ROOT, workdir / "api.log") as (process, url):
         yield process, url

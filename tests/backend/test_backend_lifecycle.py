@@ -31,10 +31,7 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
     assert pushed["complete"] and pushed["signers"] == [o.address for o in chain.oracles[:2]]
 
     provider_before = chain.w3.eth.get_balance(chain.provider.address)
-    settle = api.client.post(
-        f"/v1/agreements/{pk}/transactions/settle", json={"index": 0, "attestation": pushed["digest"]}, headers=client
-    )
-    api.send_all(chain.client, settle)
+    api.settle(chain.client, client, pk, 0, pushed["digest"])
     m0 = api.client.get(f"/v1/agreements/{pk}", headers=provider).json()["milestones"][0]
     assert m0["status"] == "settled" and m0["paid_now"] == str(
         110 * 10**18
@@ -42,14 +39,7 @@ def test_an_ether_agreement_from_draft_to_completed_with_invoices(api):
     assert chain.w3.eth.get_balance(chain.provider.address) - provider_before == int(m0["paid_now"])
 
     second = api.push(oracle_key, agreement, 1, 9200, chain.oracles[1:3])
-    api.send_all(
-        chain.provider,
-        api.client.post(
-            f"/v1/agreements/{pk}/transactions/settle",
-            json={"index": 1, "attestation": second["digest"]},
-            headers=provider,
-        ),
-    )
+    api.settle(chain.provider, provider, pk, 1, second["digest"])
     m1 = api.client.get(f"/v1/agreements/{pk}", headers=provider).json()["milestones"][1]
     assert (m1["paid_now"], m1["holdback"], m1["holdback_status"]) == (str(90 * 10**18), str(10 * 10**18), "held")
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["status"] == "active"
@@ -112,14 +102,7 @@ def test_the_audit_endpoint_reverifies_the_payouts_from_the_chain(api):
     pk = agreement["id"]
     api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
     pushed = api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9400, chain.oracles[:2])
-    api.send_all(
-        chain.provider,
-        api.client.post(
-            f"/v1/agreements/{pk}/transactions/settle",
-            json={"index": 0, "attestation": pushed["digest"]},
-            headers=provider,
-        ),
-    )
+    api.settle(chain.provider, provider, pk, 0, pushed["digest"])
 
     assert api.client.get("/v1/reports/audit", headers=client).status_code == 403
     auditor_key = api.api_key("auditor-1", "auditor")

@@ -40,12 +40,7 @@ def seeded(request, session_chain, tmp_path_factory):
     oracle = api.api_key("oracle-node", "oracle")
     met = api.push(oracle, agreement, 0, 9300, session_chain.oracles[:2])
     api.push(oracle, agreement, 1, 8500, session_chain.oracles[:1])
-    settle = api.client.post(
-        f"/v1/agreements/{agreement['id']}/transactions/settle",
-        json={"index": 0, "attestation": met["digest"]},
-        headers=provider,
-    )
-    api.send_all(session_chain.provider, settle)
+    api.settle(session_chain.provider, provider, agreement["id"], 0, met["digest"])
     yield (
         api,
         {

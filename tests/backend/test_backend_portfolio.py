@@ -27,24 +27,10 @@ def test_rates_lateness_achievement_risk_and_cash_flow(api):
     api.send_all(chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/fund", headers=client))
 
     on_time = api.push(oracle, agreement, 0, 9700, chain.oracles[:2])
-    api.send_all(
-        chain.provider,
-        api.client.post(
-            f"/v1/agreements/{pk}/transactions/settle",
-            json={"index": 0, "attestation": on_time["digest"]},
-            headers=provider,
-        ),
-    )
+    api.settle(chain.provider, provider, pk, 0, on_time["digest"])
     chain.warp(body["milestones"][1]["deadline"] + 2 * DAY + 60)
     late = api.push(oracle, agreement, 1, 9400, chain.oracles[:2])
-    api.send_all(
-        chain.provider,
-        api.client.post(
-            f"/v1/agreements/{pk}/transactions/settle",
-            json={"index": 1, "attestation": late["digest"]},
-            headers=provider,
-        ),
-    )
+    api.settle(chain.provider, provider, pk, 1, late["digest"])
     below = api.push(oracle, agreement, 2, 8500, chain.oracles[:2])
 
     report = api.client.get("/v1/reports/portfolio", headers=client).json()

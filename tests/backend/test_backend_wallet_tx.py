@@ -146,14 +146,7 @@ def test_an_acceptance_milestone_is_approved_by_the_client_then_settled(api):
         chain.client, api.client.post(f"/v1/agreements/{pk}/transactions/approve", json={"index": 0}, headers=client)
     )
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["milestones"][0]["client_approved"] is True
-    api.send_all(
-        chain.provider,
-        api.client.post(
-            f"/v1/agreements/{pk}/transactions/settle",
-            json={"index": 0, "attestation": met["digest"]},
-            headers=provider,
-        ),
-    )
+    api.settle(chain.provider, provider, pk, 0, met["digest"])
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["milestones"][0]["status"] == "settled"
 
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from attestpay import payout, typed_data
 from attestpay.terms import Attestation, Milestone
+from auditor.history import milestone_of
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "eip712.json").read_text())["cases"]
 TYPES = [
@@ -45,24 +46,13 @@ attestations = st.builds(
 )
 
 
+WIDE = ("amount", "bonus", "floor", "target", "stretch", "deadline")  # past JSON's safe integers: decimal text
+
+
 def _vector_milestone(v: dict) -> Milestone:
+    """The vector's milestone: the Solidity struct's field names, as the auditor reads a decoded one."""
     m = v["milestone"]
-    return Milestone(
-        int(m["amount"]),
-        int(m["bonus"]),
-        bytes.fromhex(m["metricId"][2:]),
-        int(m["floor"]),
-        int(m["target"]),
-        int(m["stretch"]),
-        int(m["deadline"]),
-        m["holdbackPeriod"],
-        m["floorPayoutBps"],
-        m["latePenaltyBpsPerDay"],
-        m["maxLatePenaltyBps"],
-        m["holdbackBps"],
-        m["higherIsBetter"],
-        m["requiresClientApproval"],
-    )
+    return milestone_of(m | {k: int(m[k]) for k in WIDE})
 
 
 def test_typehashes_and_domain_separator_equal_the_contracts(chain):

@@ -159,12 +159,7 @@ def test_an_intent_overtaken_by_a_party_ends_superseded_without_sending(api, rel
     pushed = api.push(api.api_key("oracle-node", "oracle"), agreement, 0, 9700, chain.oracles[:2])
     worker.indexer.catch_up()
     assert worker.automation.step() == 1  # queued
-    settle = api.client.post(
-        f"/v1/agreements/{agreement['id']}/transactions/settle",
-        json={"index": 0, "attestation": pushed["digest"]},
-        headers=client,
-    )
-    api.send_all(chain.client, settle)  # the client settles from its own wallet first
+    api.settle(chain.client, client, agreement["id"], 0, pushed["digest"])  # the client, from its own wallet, first
 
     worker.relayer.step()
     with api.app.state.sessions() as session:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from backend_support import Api
 from engine_support import WebhookReceiver
 from sqlalchemy import select
 
+from attestpay.local_http import LocalServer, QuietHandler
 from backend.db.models import Webhook, WebhookDelivery
 from backend.engine.deliveries import Deliveries
 
@@ -125,25 +125,20 @@ def test_the_connection_goes_to_the_address_checked_under_the_urls_host_name(api
 def test_a_redirect_is_not_followed(api):
     target = WebhookReceiver()
 
-    class Redirect(BaseHTTPRequestHandler):
+    class Redirect(QuietHandler):
         def do_POST(self) -> None:  # noqa: N802
             self.send_response(307)
             self.send_header("Location", target.url)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *_args) -> None:
-            pass
-
-    redirecting = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    threading.Thread(target=redirecting.serve_forever, daemon=True).start()
+    redirecting = LocalServer(Redirect, "/hook")
     try:
-        url = f"http://127.0.0.1:{redirecting.server_port}/hook"
-        assert api.client.post("/v1/webhooks", json={"url": url}, headers=api.sign_in(api.chain.client)).status_code
+        hook = {"url": redirecting.url}
+        assert api.client.post("/v1/webhooks", json=hook, headers=api.sign_in(api.chain.client)).status_code
         queue_one(api)
         assert Deliveries(api.app.state.sessions, api.app.state.settings).step() == 0
         assert target.received == [] and deliveries(api) == [("pending", "HTTP 307")]
     finally:
-        redirecting.shutdown()
-        redirecting.server_close()
+        redirecting.close()
         target.close()

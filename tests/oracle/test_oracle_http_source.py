@@ -5,28 +5,27 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from factories import conversions_spec
 
+from attestpay.local_http import LocalServer, QuietHandler
 from oracle.errors import SourceError
 from oracle.evidence import EvidenceStore
 from oracle.measure import measure
 from oracle.sources import fetch
-from oracle.spec import load_spec
 
 CONVERSIONS = {"data": {"series": [{"day": 86400, "conversions": 120}, {"day": 172800, "conversions": 135}]}}
 
 
-class Endpoint:
+class Endpoint(LocalServer):
     """A metrics endpoint that fails `failures` times with `status`, then serves `body`."""
 
     def __init__(self, body: bytes, failures: int = 0, status: int = 503, token: str | None = None) -> None:
         self.body, self.failures, self.status, self.token, self.requests = body, failures, status, token, 0
         endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self):  # noqa: N802 - http.server's naming
                 endpoint.requests += 1
                 if endpoint.token and self.headers.get("Authorization") != f"Bearer {endpoint.token}":
@@ -42,16 +41,7 @@ class Endpoint:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/metrics"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, "/metrics")
 
 
 @pytest.fixture
@@ -68,25 +58,15 @@ def endpoint():
 
 
 def _spec(url: str, **source):
-    return load_spec(
-        json.dumps(
-            {
-                "name": "conversions",
-                "version": 1,
-                "unit": "conversions",
-                "decimals": 0,
-                "higher_is_better": True,
-                "aggregation": "sum",
-                "source": {
-                    "kind": "http_json",
-                    "url": url,
-                    "records_field": "data.series",
-                    "value_field": "conversions",
-                    "time_field": "day",
-                    **source,
-                },
-            }
-        )
+    return conversions_spec(
+        {
+            "kind": "http_json",
+            "url": url,
+            "records_field": "data.series",
+            "value_field": "conversions",
+            "time_field": "day",
+            **source,
+        }
     )
 
 

@@ -6,6 +6,7 @@ import json
 from fractions import Fraction
 
 import pytest
+from factories import conversions_spec
 
 from oracle.aggregate import aggregate, scale
 from oracle.errors import EvidenceError, SourceError, SpecError
@@ -99,25 +100,8 @@ def test_p95_latency_from_a_load_test_log(tmp_path):
 
 def test_conversions_summed_from_a_csv_export(tmp_path):
     (tmp_path / "conversions.csv").write_text("day,conversions\n86400,120\n172800,95.5\n259200,80\n")
-    spec = load_spec(
-        json.dumps(
-            {
-                "name": "conversions",
-                "version": 1,
-                "unit": "conversions",
-                "decimals": 0,
-                "higher_is_better": True,
-                "aggregation": "sum",
-                "window_seconds": 100000,
-                "source": {
-                    "kind": "csv",
-                    "path": "conversions.csv",
-                    "value_column": "conversions",
-                    "time_column": "day",
-                },
-            }
-        )
-    )
+    source = {"kind": "csv", "path": "conversions.csv", "value_column": "conversions", "time_column": "day"}
+    spec = conversions_spec(source, window_seconds=100000)
     m = measure(spec, tmp_path, EvidenceStore(tmp_path / "ev"), observed_at=259200)
     assert (m.value, m.used, m.ignored) == (175, 2, 1)  # 95.5 + 80, floored
 

@@ -12,11 +12,11 @@ import time
 
 import pytest
 import requests
+from factories import conversions_spec
 
 from oracle.errors import SourceError
 from oracle.evidence import EvidenceStore
 from oracle.measure import measure
-from oracle.spec import load_spec
 
 START = 1_700_000_000  # one point a minute for two hours: conversions = minute % 7
 
@@ -72,20 +72,8 @@ def prometheus(tmp_path_factory):
 
 
 def _spec(url: str, query: str, aggregation: str, window: int | None):
-    return load_spec(
-        json.dumps(
-            {
-                "name": "conversions",
-                "version": 1,
-                "unit": "conversions",
-                "decimals": 0,
-                "higher_is_better": True,
-                "aggregation": aggregation,
-                "window_seconds": window,
-                "source": {"kind": "prometheus", "url": url, "query": query, "step_seconds": 60},
-            }
-        )
-    )
+    source = {"kind": "prometheus", "url": url, "query": query, "step_seconds": 60}
+    return conversions_spec(source, aggregation=aggregation, window_seconds=window)
 
 
 def test_a_range_query_over_the_window_is_aggregated(prometheus, tmp_path):

@@ -4,8 +4,6 @@ push to the backend, proofs; signatures from two services settle on the real esc
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from factories import ORACLE_NODE_KEY, create_and_fund, milestone, oracle_node_app, send, terms
@@ -13,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from attestpay import typed_data
 from attestpay.devstack import MODEL_ACCURACY_SPEC
+from attestpay.local_http import LocalServer, QuietHandler
 from attestpay.terms import Attestation
 from oracle.errors import OracleError
 from oracle.service import BackendPush, create_app
@@ -22,14 +21,14 @@ KEY = ORACLE_NODE_KEY
 SPEC = MODEL_ACCURACY_SPEC
 
 
-class Backend:
+class Backend(LocalServer):
     """A stand-in for the backend's attestation intake that records what it receives."""
 
     def __init__(self) -> None:
         self.received: list[dict] = []
         backend = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 backend.received.append(
@@ -38,12 +37,7 @@ class Backend:
                 self.send_response(202)
                 self.end_headers()
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(Handler)
 
 
 def _client(chain, tmp_path, index: int, correct: int, backend: Backend | None = None) -> TestClient:
@@ -123,8 +117,7 @@ def test_requests_need_the_api_key_and_bad_input_gets_a_reason(chain, tmp_path):
 
 def test_a_failed_push_is_reported_and_the_signature_kept(chain, tmp_path):
     backend = Backend()
-    backend.server.shutdown()
-    backend.server.server_close()
+    backend.close()
     client = _client(chain, tmp_path, 0, 93, backend)
     body = {"agreement_id": "0x" + "ab" * 32, "milestone_index": 0, "spec": SPEC}
     signed = client.post("/v1/measurements", json=body, headers=_headers()).json()
