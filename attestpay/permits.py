@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from attestpay.typed_data import wallet_json
+from attestpay.typed_data import DOMAIN_FIELDS, fields_json, separator_of, wallet_json
 
 PERMIT_FIELDS = [
     ("owner", "address"),
@@ -24,7 +24,6 @@ PERMIT_FIELDS = [
     ("deadline", "uint256"),
 ]
 PERMIT_TYPEHASH = keccak(text="Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)")
-DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 ERC5267_ABI = [
     {
         "type": "function",
@@ -64,12 +63,7 @@ class TokenDomain:
         return {"name": self.name, "version": self.version, "chainId": self.chain_id, "verifyingContract": self.token}
 
     def separator(self) -> bytes:
-        return keccak(
-            encode(
-                ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-                [DOMAIN_TYPEHASH, keccak(text=self.name), keccak(text=self.version), self.chain_id, self.token],
-            )
-        )
+        return separator_of(self.name, self.version, self.chain_id, self.token)
 
 
 @dataclass(frozen=True)
@@ -102,13 +96,8 @@ class Permit:
         }
         return {
             "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Permit": [{"name": n, "type": t} for n, t in PERMIT_FIELDS],
+                "EIP712Domain": fields_json(DOMAIN_FIELDS),
+                "Permit": fields_json(PERMIT_FIELDS),
             },
             "primaryType": "Permit",
             "domain": wallet_json(domain.as_json()),

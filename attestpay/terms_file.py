@@ -167,12 +167,7 @@ def load_terms(source: str | Path | Mapping, now: int | None = None, tokens: Tok
     else:
         path = Path(source)
         base = path.parent
-        try:
-            document = json.loads(path.read_text())
-        except OSError as exc:
-            raise TermsError(f"cannot read {path}: {exc.strerror}") from None
-        except ValueError as exc:
-            raise TermsError(f"{path} is not JSON: {exc}") from None
+        document = _json_file(path, str(path))
     _validate(document)
     start = _date(document["start"], "start") if "start" in document else int(now if now is not None else time.time())
     token = _token(document["token"], tokens)
@@ -254,16 +249,22 @@ def _spec(value, where: str, base: Path) -> dict:
     if isinstance(value, dict):
         return value
     path = base / value
-    try:
-        spec = json.loads(path.read_text())
-    except OSError as exc:
-        raise TermsError(f"{where}: cannot read the metric spec {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise TermsError(f"{where}: {path} is not JSON: {exc}") from None
+    spec = _json_file(path, f"the metric spec {path}", f"{where}: ")
     for key in ("decimals", "higher_is_better", "source"):
         if key not in spec:
             raise TermsError(f"{where}: the metric spec {path} has no {key!r} (see docs/oracle.md)")
     return spec
+
+
+def _json_file(path: Path, what: str, where: str = ""):
+    """The JSON in `path`, the file `what` names. One that cannot be read or parsed is a TermsError
+    that starts with `where` (the field that named the file, if any)."""
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise TermsError(f"{where}cannot read {what}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise TermsError(f"{where}{path} is not JSON: {exc}") from None
 
 
 def _amount(text: str, token: Token, where: str) -> int:

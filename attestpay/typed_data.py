@@ -73,6 +73,7 @@ TYPES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 DOMAIN_FIELDS = [("name", "string"), ("version", "string"), ("chainId", "uint256"), ("verifyingContract", "address")]
+DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 
 
 def type_string(primary_type: str) -> str:
@@ -126,16 +127,20 @@ def domain(chain_id: int, escrow: str) -> dict:
     }
 
 
-@cache
-def domain_separator(chain_id: int, escrow: str) -> bytes:
-    d = domain(chain_id, escrow)
-    type_hash = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+def separator_of(name: str, version: str, chain_id: int, verifying_contract: str) -> bytes:
+    """The separator of any domain of DOMAIN_FIELDS: the escrow's, or a token's for its permits."""
     return keccak(
         encode(
             ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [type_hash, keccak(text=d["name"]), keccak(text=d["version"]), chain_id, d["verifyingContract"]],
+            [DOMAIN_TYPEHASH, keccak(text=name), keccak(text=version), chain_id, verifying_contract],
         )
     )
+
+
+@cache
+def domain_separator(chain_id: int, escrow: str) -> bytes:
+    d = domain(chain_id, escrow)
+    return separator_of(d["name"], d["version"], chain_id, d["verifyingContract"])
 
 
 def digest(struct: bytes, chain_id: int, escrow: str) -> bytes:
@@ -148,13 +153,18 @@ def typed_data(primary_type: str, message: dict, chain_id: int, escrow: str) -> 
     safe: every integer is a decimal string (`wallet_json`)."""
     return {
         "types": {
-            "EIP712Domain": [{"name": n, "type": t} for n, t in DOMAIN_FIELDS],
-            primary_type: [{"name": n, "type": t} for n, t in TYPES[primary_type]],
+            "EIP712Domain": fields_json(DOMAIN_FIELDS),
+            primary_type: fields_json(TYPES[primary_type]),
         },
         "primaryType": primary_type,
         "domain": wallet_json(domain(chain_id, escrow)),
         "message": wallet_json(message),
     }
+
+
+def fields_json(fields: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """A struct's (name, type) fields as the `types` of an eth_signTypedData_v4 message list them."""
+    return [{"name": n, "type": t} for n, t in fields]
 
 
 def wallet_json(value):

@@ -17,7 +17,7 @@ from attestpay.terms_file import TermsError
 from attestpay.tokens import AmountError, Token, TokenRegistry, format_amount
 from attestpay_cli import Failed, Group
 from attestpay_cli.terms import date, read as read_terms
-from attestpay_cli.wallet import names_in, unlock
+from attestpay_cli.wallet import names_in, unlock, wallet_dir_option
 from backend.client import ApiError, BackendClient, refused_or
 
 
@@ -74,14 +74,7 @@ class Caller:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="else ATTESTPAY_WALLET_PASSWORD, else a prompt",
 )
-@click.option(
-    "--wallets",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("wallets"),
-    show_default=True,
-    envvar="ATTESTPAY_WALLET_DIR",
-    help="names in terms files: these keystores' names and addressbook.json",
-)
+@wallet_dir_option("--wallets", about="names in terms files: these keystores' names and addressbook.json")
 @click.option(
     "--deployment",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -53,6 +53,18 @@ _pk = click.argument("pk", type=int)
 _milestone = click.argument("milestone", type=int)
 
 
+def _milestone_transaction(action: str, doc: str) -> click.Command:
+    """The command `action PK MILESTONE --rpc URL`, with `doc` as its help: sends from your wallet the
+    one transaction `action` for that milestone, as the API prepares it."""
+
+    @click.pass_context
+    def command(ctx: click.Context, pk: int, milestone: int, rpc: str) -> None:
+        _send(ctx, pk, rpc, action, {"index": _index(milestone, _agreement(party_of(ctx), pk))})
+
+    command.__doc__ = doc
+    return click.command(action)(_pk(_milestone(_rpc(command))))
+
+
 @click.command("list")
 @click.pass_context
 def list_(ctx: click.Context) -> None:
@@ -125,14 +137,9 @@ def _watch(ctx: click.Context, pk: int, index: int, wait: float) -> None:
         )
 
 
-@click.command()
-@_pk
-@_milestone
-@_rpc
-@click.pass_context
-def approve(ctx: click.Context, pk: int, milestone: int, rpc: str) -> None:
-    """Approve the delivery of MILESTONE (the client, for milestones that need it)."""
-    _send(ctx, pk, rpc, "approve", {"index": _index(milestone, _agreement(party_of(ctx), pk))})
+approve = _milestone_transaction(
+    "approve", "Approve the delivery of MILESTONE (the client, for milestones that need it)."
+)
 
 
 @click.command("accept-partial")
@@ -189,14 +196,9 @@ def accept_partial(ctx: click.Context, pk: int, milestone: int, yes: bool) -> No
     )
 
 
-@click.command()
-@_pk
-@_milestone
-@_rpc
-@click.pass_context
-def dispute(ctx: click.Context, pk: int, milestone: int, rpc: str) -> None:
-    """Freeze MILESTONE (or, once settled, its holdback) until the arbiter or both parties split it."""
-    _send(ctx, pk, rpc, "dispute", {"index": _index(milestone, _agreement(party_of(ctx), pk))})
+dispute = _milestone_transaction(
+    "dispute", "Freeze MILESTONE (or, once settled, its holdback) until the arbiter or both parties split it."
+)
 
 
 @click.command()
@@ -218,24 +220,12 @@ def resolve(ctx: click.Context, pk: int, milestone: int, provider_share: str, rp
     _send(ctx, pk, rpc, "resolve-dispute", {"index": index, "provider_share_bps": bps, "holdback": holdback})
 
 
-@click.command()
-@_pk
-@_milestone
-@_rpc
-@click.pass_context
-def reclaim(ctx: click.Context, pk: int, milestone: int, rpc: str) -> None:
-    """Take back MILESTONE's amount and bonus after its deadline and cure window (the client)."""
-    _send(ctx, pk, rpc, "reclaim", {"index": _index(milestone, _agreement(party_of(ctx), pk))})
-
-
-@click.command("release-holdback")
-@_pk
-@_milestone
-@_rpc
-@click.pass_context
-def release_holdback(ctx: click.Context, pk: int, milestone: int, rpc: str) -> None:
-    """Pay MILESTONE's holdback to the provider once its warranty is over (anyone)."""
-    _send(ctx, pk, rpc, "release-holdback", {"index": _index(milestone, _agreement(party_of(ctx), pk))})
+reclaim = _milestone_transaction(
+    "reclaim", "Take back MILESTONE's amount and bonus after its deadline and cure window (the client)."
+)
+release_holdback = _milestone_transaction(
+    "release-holdback", "Pay MILESTONE's holdback to the provider once its warranty is over (anyone)."
+)
 
 
 @click.command()

@@ -52,15 +52,19 @@ def _path(directory: Path, name: str) -> Path:
     return directory / f"{name}.json"
 
 
-_dir = click.option(
-    "--dir",
-    "directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("wallets"),
-    show_default=True,
-    envvar="ATTESTPAY_WALLET_DIR",
-    help="the wallet directory",
-)
+def wallet_dir_option(*names: str, about: str):
+    """The wallet directory (ATTESTPAY_WALLET_DIR, default ./wallets) as an option called `names`."""
+    return click.option(
+        *names,
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("wallets"),
+        show_default=True,
+        envvar="ATTESTPAY_WALLET_DIR",
+        help=about,
+    )
+
+
+_dir = wallet_dir_option("--dir", "directory", about="the wallet directory")
 _password_file = click.option(
     "--password-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),

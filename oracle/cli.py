@@ -26,28 +26,16 @@ from oracle.registry import revoke as revoke_attestation
 from oracle.signer import OracleSigner, create_keystore, read_password
 from oracle.spec import load_spec
 
-_data = click.option(
-    "--data",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=".",
-    envvar="ORACLE_DATA_DIR",
-    show_default=True,
-    help="where file sources' paths start",
-)
-_evidence = click.option(
-    "--evidence",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="evidence",
-    envvar="ORACLE_EVIDENCE_DIR",
-    show_default=True,
-)
-_queue = click.option(
-    "--queue",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="anchor-queue",
-    envvar="ORACLE_QUEUE_DIR",
-    show_default=True,
-)
+
+def _directory(name: str, default: str, envvar: str, about: str | None = None):
+    """An option naming one of the node's directories: `default` unless given here or in `envvar`."""
+    path = click.Path(file_okay=False, path_type=Path)
+    return click.option(name, type=path, default=default, envvar=envvar, show_default=True, help=about)
+
+
+_data = _directory("--data", ".", "ORACLE_DATA_DIR", about="where file sources' paths start")
+_evidence = _directory("--evidence", "evidence", "ORACLE_EVIDENCE_DIR")
+_queue = _directory("--queue", "anchor-queue", "ORACLE_QUEUE_DIR")
 _keystore = click.option(
     "--keystore", type=click.Path(dir_okay=False, path_type=Path), envvar="ORACLE_KEYSTORE", required=True
 )
@@ -310,13 +298,18 @@ def keys() -> None:
     """Create or import an encrypted oracle keystore."""
 
 
+def _refuse_overwrite(path: Path) -> None:
+    """A keystore is never written over: the key in it may be the only copy."""
+    if path.exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite a key")
+
+
 @keys.command("create")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @_password_file
 def keys_create(path: Path, password_file: Path | None) -> None:
     """Write a new encrypted keystore to PATH and print its address."""
-    if path.exists():
-        raise click.ClickException(f"{path} exists; refusing to overwrite a key")
+    _refuse_overwrite(path)
     click.echo(create_keystore(path, read_password(password_file)))
 
 
@@ -325,8 +318,7 @@ def keys_create(path: Path, password_file: Path | None) -> None:
 @_password_file
 def keys_import(path: Path, password_file: Path | None) -> None:
     """Encrypt a private key read from standard input into PATH."""
-    if path.exists():
-        raise click.ClickException(f"{path} exists; refusing to overwrite a key")
+    _refuse_overwrite(path)
     key = sys.stdin.readline().strip()
     try:
         click.echo(
