@@ -6,6 +6,7 @@ import {MilestoneEscrow} from "../MilestoneEscrow.sol";
 import {IMilestoneEscrow} from "../interfaces/IMilestoneEscrow.sol";
 import {AgreementTerms, Attestation, Milestone, MilestoneStatus} from "../libraries/EscrowTypes.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
+import {FundedAgreementTestBase} from "./utils/FundedAgreementTestBase.sol";
 import {ForceSender, GasBurningPayee, ReentrantPayee} from "./utils/MaliciousPayees.sol";
 import {
     BlocklistToken,
@@ -16,21 +17,9 @@ import {
 } from "./utils/tokens/WeirdTokens.sol";
 
 /// @notice Forged, replayed and tampered attestations and signatures.
-contract SignatureAttackTest is EscrowTestBase {
+contract SignatureAttackTest is FundedAgreementTestBase {
     uint256 internal constant N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
-    Milestone[] internal ms;
-    AgreementTerms internal t;
-    bytes32 internal id;
     uint256 internal homeChain;
-
-    function setUp() public override {
-        super.setUp();
-        Milestone[] memory m = _milestones(2);
-        ms.push(m[0]);
-        ms.push(m[1]);
-        t = _terms(address(token), 2, ms);
-        id = _createAndFund(t, ms);
-    }
 
     /// @dev Who `sig` (65 bytes) recovers to for attestation `a`: a random address for a foreign signature.
     function _recovered(Attestation memory a, bytes memory sigs, uint256 position) internal view returns (address) {
@@ -46,13 +35,6 @@ contract SignatureAttackTest is EscrowTestBase {
         return ecrecover(escrow.attestationDigest(a), v, r, s);
     }
 
-    function _expectSettleRevert(Attestation memory a, bytes memory sigs, bytes memory err) internal {
-        bytes32[] memory proof = _proof(ms, a.milestoneIndex < 2 ? a.milestoneIndex : 0);
-        Milestone memory m = ms[a.milestoneIndex < 2 ? a.milestoneIndex : 0];
-        vm.expectRevert(err);
-        escrow.settle(t, m, proof, a, sigs);
-    }
-
     function _foreignSigner(Attestation memory tampered, bytes memory sigs) internal view returns (bytes memory) {
         return abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, _recovered(tampered, sigs, 0));
     }
@@ -60,12 +42,10 @@ contract SignatureAttackTest is EscrowTestBase {
     function test_RevertWhen_TheSameAttestationSettlesTwice() public {
         Attestation memory a = _attestation(id, 0, 9200);
         bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
-        escrow.settle(t, ms[0], proof, a, sigs);
-        vm.expectRevert(
-            abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Settled)
+        _settleWith(a, sigs);
+        _expectSettleRevert(
+            a, sigs, abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Settled)
         );
-        escrow.settle(t, ms[0], proof, a, sigs);
     }
 
     function test_RevertWhen_AnAttestationForAnotherAgreementIsReused() public {
@@ -118,16 +98,12 @@ contract SignatureAttackTest is EscrowTestBase {
     }
 
     function test_RevertWhen_OneOracleSignsTwice() public {
-        Attestation memory a = _attestation(id, 0, 9200);
-        bytes32 digest = escrow.attestationDigest(a);
-        bytes memory sigs = bytes.concat(_sig(oracleKeys[0], digest), _sig(oracleKeys[0], digest));
+        (Attestation memory a, bytes memory sigs) = _signedWith(oracleKeys[0], oracleKeys[0]);
         _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.SignersNotAscending.selector, 1));
     }
 
     function test_RevertWhen_SignersAreUnsorted() public {
-        Attestation memory a = _attestation(id, 0, 9200);
-        bytes32 digest = escrow.attestationDigest(a);
-        bytes memory sigs = bytes.concat(_sig(oracleKeys[2], digest), _sig(oracleKeys[0], digest));
+        (Attestation memory a, bytes memory sigs) = _signedWith(oracleKeys[2], oracleKeys[0]);
         _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.SignersNotAscending.selector, 1));
     }
 
@@ -138,13 +114,7 @@ contract SignatureAttackTest is EscrowTestBase {
     }
 
     function test_RevertWhen_ANonMemberCompletesTheThreshold() public {
-        Attestation memory a = _attestation(id, 0, 9200);
-        bytes32 digest = escrow.attestationDigest(a);
-        uint256 outsiderKey = 0xBAD;
-        bytes memory first = _sig(oracleKeys[0], digest);
-        bytes memory second = _sig(outsiderKey, digest);
-        address outsider = vm.addr(outsiderKey);
-        bytes memory sigs = outsider > oracles[0] ? bytes.concat(first, second) : bytes.concat(second, first);
+        (Attestation memory a, bytes memory sigs, address outsider) = _signedWithAnOutsider();
         _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, outsider));
     }
 
@@ -177,8 +147,7 @@ contract SignatureAttackTest is EscrowTestBase {
         x.expiresAt = a.expiresAt + 1;
         _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
         // and untampered it settles
-        bytes32[] memory proof = _proof(ms, 0);
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _settleWith(a, sigs);
     }
 
     function _copy(Attestation memory a) internal pure returns (Attestation memory) {
@@ -248,8 +217,21 @@ contract SignatureAttackTest is EscrowTestBase {
     }
 }
 
+/// @notice What the weird tokens share: anyone mints, and `approve` (whatever it returns) sets an allowance.
+interface IMintableToken {
+    function mint(address to, uint256 amount) external;
+    function approve(address spender, uint256 amount) external;
+}
+
 /// @notice Reentrancy, weird tokens and force-sent ether.
 contract MoneyAttackTest is EscrowTestBase {
+    /// @dev The client holds 1,000 of `token_` and lets the escrow pull all of it.
+    function _holdAndApprove(address token_) internal {
+        IMintableToken(token_).mint(client, 1000 ether);
+        vm.prank(client);
+        IMintableToken(token_).approve(address(escrow), type(uint256).max);
+    }
+
     /// @dev A contract provider: it registers the agreement itself with the client's consent signature.
     function _agreementWithContractProvider(address payee, address token_)
         internal
@@ -313,12 +295,9 @@ contract MoneyAttackTest is EscrowTestBase {
 
     function test_ATokenCallingBackCannotReenter() public {
         CallbackToken cb = new CallbackToken();
-        cb.mint(client, 1000 ether);
-        vm.prank(client);
-        cb.approve(address(escrow), type(uint256).max);
+        _holdAndApprove(address(cb));
         Milestone[] memory m = _milestones(1);
-        AgreementTerms memory t = _terms(address(cb), 1, m);
-        bytes32 id = _createAndFund(t, m);
+        (AgreementTerms memory t, bytes32 id) = _funded(address(cb), m);
         Attestation memory a = _attestation(id, 0, 9700);
         bytes memory sigs = _oracleSigs(a, 1);
         bytes32[] memory proof = _proof(m, 0);
@@ -333,12 +312,9 @@ contract MoneyAttackTest is EscrowTestBase {
 
     function test_ATokenWithoutReturnValuesWorksEndToEnd() public {
         NoReturnToken usdt = new NoReturnToken();
-        usdt.mint(client, 1000 ether);
-        vm.prank(client);
-        usdt.approve(address(escrow), type(uint256).max);
+        _holdAndApprove(address(usdt));
         Milestone[] memory m = _milestones(1);
-        AgreementTerms memory t = _terms(address(usdt), 1, m);
-        bytes32 id = _createAndFund(t, m);
+        (AgreementTerms memory t, bytes32 id) = _funded(address(usdt), m);
         _settle(provider, t, m, id, 0, 9000);
         vm.assertEq(usdt.balanceOf(provider), 91.66 ether);
         vm.assertEq(usdt.balanceOf(client), 1000 ether - 91.66 ether);
@@ -371,9 +347,7 @@ contract MoneyAttackTest is EscrowTestBase {
 
     function test_RevertWhen_FundingWithAFeeOnTransferToken() public {
         FeeOnTransferToken fee = new FeeOnTransferToken();
-        fee.mint(client, 1000 ether);
-        vm.prank(client);
-        fee.approve(address(escrow), type(uint256).max);
+        _holdAndApprove(address(fee));
         Milestone[] memory m = _milestones(1);
         AgreementTerms memory t = _terms(address(fee), 1, m);
         bytes memory sig = _consentSig(PROVIDER_KEY, t);
@@ -386,12 +360,9 @@ contract MoneyAttackTest is EscrowTestBase {
 
     function test_ABlocklistedProviderIsCreditedWhileTheClientsRefundArrives() public {
         BlocklistToken usdc = new BlocklistToken();
-        usdc.mint(client, 1000 ether);
-        vm.prank(client);
-        usdc.approve(address(escrow), type(uint256).max);
+        _holdAndApprove(address(usdc));
         Milestone[] memory m = _milestones(1);
-        AgreementTerms memory t = _terms(address(usdc), 1, m);
-        bytes32 id = _createAndFund(t, m);
+        (AgreementTerms memory t, bytes32 id) = _funded(address(usdc), m);
         usdc.setBlocked(provider, true);
         _settle(stranger, t, m, id, 0, 9200);
         vm.assertEq(escrow.credits(address(usdc), provider), 100 ether);

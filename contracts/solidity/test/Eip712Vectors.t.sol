@@ -21,45 +21,27 @@ contract Eip712VectorsTest is EscrowTestBase {
         return string.concat(".cases[", vm.toString(i), "].", path);
     }
 
-    function _terms(uint256 i) internal view returns (AgreementTerms memory t) {
-        t.client = vm.parseJsonAddress(json, _key(i, "terms.client"));
-        t.provider = vm.parseJsonAddress(json, _key(i, "terms.provider"));
-        t.arbiter = vm.parseJsonAddress(json, _key(i, "terms.arbiter"));
-        t.token = vm.parseJsonAddress(json, _key(i, "terms.token"));
-        t.oracles = vm.parseJsonAddressArray(json, _key(i, "terms.oracles"));
-        t.threshold = uint8(vm.parseJsonUint(json, _key(i, "terms.threshold")));
-        t.cureWindow = uint32(vm.parseJsonUint(json, _key(i, "terms.cureWindow")));
-        t.revision = uint32(vm.parseJsonUint(json, _key(i, "terms.revision")));
-        t.docsHash = vm.parseJsonBytes32(json, _key(i, "terms.docsHash"));
-        t.salt = vm.parseJsonBytes32(json, _key(i, "terms.salt"));
-        t.milestonesRoot = vm.parseJsonBytes32(json, _key(i, "terms.milestonesRoot"));
+    // The structs as `vm.parseJsonType` reads them: each field by its name in the vector's object.
+    string internal constant TERMS_TYPE = "AgreementTerms(address client,address provider,address arbiter,address token,"
+        "address[] oracles,uint8 threshold,uint32 cureWindow,uint32 revision,bytes32 docsHash,bytes32 salt,"
+        "bytes32 milestonesRoot)";
+    string internal constant MILESTONE_TYPE = "Milestone(uint128 amount,uint128 bonus,bytes32 metricId,int256 floor,"
+        "int256 target,int256 stretch,uint64 deadline,uint32 holdbackPeriod,uint16 floorPayoutBps,"
+        "uint16 latePenaltyBpsPerDay,uint16 maxLatePenaltyBps,uint16 holdbackBps,bool higherIsBetter,"
+        "bool requiresClientApproval)";
+    string internal constant ATTESTATION_TYPE = "Attestation(bytes32 agreementId,uint256 milestoneIndex,"
+        "bytes32 metricId,int256 value,uint64 observedAt,bytes32 evidenceHash,uint64 expiresAt)";
+
+    function _terms(uint256 i) internal view returns (AgreementTerms memory) {
+        return abi.decode(vm.parseJsonType(json, _key(i, "terms"), TERMS_TYPE), (AgreementTerms));
     }
 
-    function _milestoneAt(uint256 i) internal view returns (Milestone memory m) {
-        m.amount = uint128(vm.parseJsonUint(json, _key(i, "milestone.amount")));
-        m.bonus = uint128(vm.parseJsonUint(json, _key(i, "milestone.bonus")));
-        m.metricId = vm.parseJsonBytes32(json, _key(i, "milestone.metricId"));
-        m.floor = vm.parseJsonInt(json, _key(i, "milestone.floor"));
-        m.target = vm.parseJsonInt(json, _key(i, "milestone.target"));
-        m.stretch = vm.parseJsonInt(json, _key(i, "milestone.stretch"));
-        m.deadline = uint64(vm.parseJsonUint(json, _key(i, "milestone.deadline")));
-        m.holdbackPeriod = uint32(vm.parseJsonUint(json, _key(i, "milestone.holdbackPeriod")));
-        m.floorPayoutBps = uint16(vm.parseJsonUint(json, _key(i, "milestone.floorPayoutBps")));
-        m.latePenaltyBpsPerDay = uint16(vm.parseJsonUint(json, _key(i, "milestone.latePenaltyBpsPerDay")));
-        m.maxLatePenaltyBps = uint16(vm.parseJsonUint(json, _key(i, "milestone.maxLatePenaltyBps")));
-        m.holdbackBps = uint16(vm.parseJsonUint(json, _key(i, "milestone.holdbackBps")));
-        m.higherIsBetter = vm.parseJsonBool(json, _key(i, "milestone.higherIsBetter"));
-        m.requiresClientApproval = vm.parseJsonBool(json, _key(i, "milestone.requiresClientApproval"));
+    function _milestoneAt(uint256 i) internal view returns (Milestone memory) {
+        return abi.decode(vm.parseJsonType(json, _key(i, "milestone"), MILESTONE_TYPE), (Milestone));
     }
 
-    function _attestationAt(uint256 i) internal view returns (Attestation memory a) {
-        a.agreementId = vm.parseJsonBytes32(json, _key(i, "attestation.agreementId"));
-        a.milestoneIndex = vm.parseJsonUint(json, _key(i, "attestation.milestoneIndex"));
-        a.metricId = vm.parseJsonBytes32(json, _key(i, "attestation.metricId"));
-        a.value = vm.parseJsonInt(json, _key(i, "attestation.value"));
-        a.observedAt = uint64(vm.parseJsonUint(json, _key(i, "attestation.observedAt")));
-        a.evidenceHash = vm.parseJsonBytes32(json, _key(i, "attestation.evidenceHash"));
-        a.expiresAt = uint64(vm.parseJsonUint(json, _key(i, "attestation.expiresAt")));
+    function _attestationAt(uint256 i) internal view returns (Attestation memory) {
+        return abi.decode(vm.parseJsonType(json, _key(i, "attestation"), ATTESTATION_TYPE), (Attestation));
     }
 
     function _count() internal view returns (uint256 n) {

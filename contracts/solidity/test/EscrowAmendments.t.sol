@@ -23,15 +23,33 @@ contract AmendmentTest is EscrowTestBase {
         return _partySig(key, EscrowHashing.hashAmendment(id, escrow.hashTerms(t), escrow.hashTerms(next)));
     }
 
+    /// @dev The terms after the first consented change, which leaves the agreement with milestones `next`.
+    function _revised(Milestone[] memory next) internal view returns (AgreementTerms memory t2) {
+        t2 = t;
+        t2.revision = 1;
+        t2.milestonesRoot = _root(next);
+    }
+
+    /// @dev The milestone with its deadline moved to `later`, the revised terms and the client's consent.
+    function _deadlineMovedTo(uint64 later)
+        internal
+        view
+        returns (Milestone[] memory next, AgreementTerms memory t2, bytes memory sig)
+    {
+        next = new Milestone[](1);
+        next[0] = ms[0];
+        next[0].deadline = later;
+        t2 = _revised(next);
+        sig = _amendmentSig(CLIENT_KEY, t2);
+    }
+
     function test_AddMilestone_FundedByTheCallerAndSettleable() public {
         Milestone[] memory next = new Milestone[](2);
         next[0] = ms[0];
         next[1] = _milestone();
         next[1].amount = 50 ether;
         next[1].bonus = 0;
-        AgreementTerms memory t2 = t;
-        t2.revision = 1;
-        t2.milestonesRoot = _root(next);
+        AgreementTerms memory t2 = _revised(next);
         bytes memory sig = _amendmentSig(PROVIDER_KEY, t2);
         bytes32[] memory leaves = _leaves(ms);
 
@@ -57,13 +75,7 @@ contract AmendmentTest is EscrowTestBase {
 
     function test_ExtendDeadline_MovesTheReclaimWindow() public {
         uint64 later = ms[0].deadline + 10 days;
-        Milestone[] memory next = new Milestone[](1);
-        next[0] = ms[0];
-        next[0].deadline = later;
-        AgreementTerms memory t2 = t;
-        t2.revision = 1;
-        t2.milestonesRoot = _root(next);
-        bytes memory sig = _amendmentSig(CLIENT_KEY, t2);
+        (Milestone[] memory next, AgreementTerms memory t2, bytes memory sig) = _deadlineMovedTo(later);
         bytes32[] memory proof = _proof(ms, 0);
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.DeadlineExtended(id, 0, later);
@@ -114,13 +126,7 @@ contract AmendmentTest is EscrowTestBase {
 
     function test_RevertWhen_AnAmendmentSignatureIsReplayed() public {
         uint64 later = ms[0].deadline + 10 days;
-        Milestone[] memory next = new Milestone[](1);
-        next[0] = ms[0];
-        next[0].deadline = later;
-        AgreementTerms memory t2 = t;
-        t2.revision = 1;
-        t2.milestonesRoot = _root(next);
-        bytes memory sig = _amendmentSig(CLIENT_KEY, t2);
+        (Milestone[] memory next, AgreementTerms memory t2, bytes memory sig) = _deadlineMovedTo(later);
         bytes32[] memory proof = _proof(ms, 0);
         vm.prank(provider);
         escrow.extendDeadline(id, t, 0, ms[0], proof, later, sig);

@@ -7,208 +7,166 @@ import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
 /// @notice Agreement creation, consent, funding and cancellation.
 contract CreationTest is EscrowTestBase {
+    /// @dev Terms of one default milestone in the mock token, not yet created.
+    Milestone[] internal ms;
+    AgreementTerms internal t;
+
+    function setUp() public override {
+        super.setUp();
+        ms.push(_milestone());
+        t = _terms(address(token), 1, ms);
+    }
+
+    /// @dev `caller` creates the terms, with the counterparty's consent `sig` or none.
+    function _createAs(address caller, bytes memory sig) internal returns (bytes32 id) {
+        vm.prank(caller);
+        id = escrow.create(t, ms, sig);
+    }
+
     function test_CreateWithCounterpartySignature_IsConsented() public {
-        Milestone[] memory ms = _milestones(2);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        bytes memory sig = _consentSig(PROVIDER_KEY, t);
+        Milestone[] memory two = _milestones(2);
+        AgreementTerms memory terms = _terms(address(token), 1, two);
+        bytes memory sig = _consentSig(PROVIDER_KEY, terms);
         vm.prank(client);
-        bytes32 id = escrow.create(t, ms, sig);
+        bytes32 id = escrow.create(terms, two, sig);
         (Phase phase, uint256 count, bytes32 termsHash) = escrow.agreement(id);
         vm.assertEq(uint256(phase), uint256(Phase.Consented));
         vm.assertEq(count, 2);
         vm.assertEq(termsHash, id);
-        vm.assertEq(id, escrow.hashTerms(t));
+        vm.assertEq(id, escrow.hashTerms(terms));
     }
 
     function test_ClientProposes_ProviderConsentsByTransaction() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        vm.prank(client);
-        bytes32 id = escrow.create(t, ms, "");
-        (Phase phase,,) = escrow.agreement(id);
-        vm.assertEq(uint256(phase), uint256(Phase.ProposedByClient));
+        bytes32 id = _createAs(client, "");
+        _assertPhase(id, Phase.ProposedByClient);
 
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.AgreementConsented(id, provider);
         vm.prank(provider);
         escrow.consent(id, t);
-        (phase,,) = escrow.agreement(id);
-        vm.assertEq(uint256(phase), uint256(Phase.Consented));
+        _assertPhase(id, Phase.Consented);
     }
 
     function test_ProviderProposes_ClientConsentsAndFunds() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(0), 1, ms);
-        vm.prank(provider);
-        bytes32 id = escrow.create(t, ms, "");
+        t.token = address(0);
+        bytes32 id = _createAs(provider, "");
         vm.prank(client);
         escrow.consent(id, t);
         vm.prank(client);
         escrow.fund{value: 110 ether}(id, t, ms);
-        (Phase phase,,) = escrow.agreement(id);
-        vm.assertEq(uint256(phase), uint256(Phase.Active));
+        _assertPhase(id, Phase.Active);
         vm.assertEq(address(escrow).balance, 110 ether);
     }
 
     function test_RevertWhen_TheProposerConsentsToItsOwnProposal() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        vm.prank(client);
-        bytes32 id = escrow.create(t, ms, "");
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, client));
-        vm.prank(client);
+        bytes32 id = _createAs(client, "");
+        _expectRevertFrom(client, abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, client));
         escrow.consent(id, t);
     }
 
     function test_RevertWhen_ConsentingToAConsentedAgreement() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        bytes memory sig = _consentSig(PROVIDER_KEY, t);
-        vm.prank(client);
-        bytes32 id = escrow.create(t, ms, sig);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id, Phase.Consented));
-        vm.prank(provider);
+        bytes32 id = _createAs(client, _consentSig(PROVIDER_KEY, t));
+        _expectRevertFrom(provider, abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id, Phase.Consented));
         escrow.consent(id, t);
     }
 
     function test_CreateAndFund_ERC20_PullsAmountPlusBonusOfEveryMilestone() public {
-        Milestone[] memory ms = _milestones(3);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
         uint256 before = token.balanceOf(client);
-        bytes32 id = _createAndFund(t, ms);
+        (, bytes32 id) = _funded(address(token), _milestones(3));
         vm.assertEq(before - token.balanceOf(client), 330 ether);
         vm.assertEq(token.balanceOf(address(escrow)), 330 ether);
-        (Phase phase,,) = escrow.agreement(id);
-        vm.assertEq(uint256(phase), uint256(Phase.Active));
+        _assertPhase(id, Phase.Active);
     }
 
     function test_CreateAndFund_EmitsTheTermsAndTheFunding() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        bytes32 id = escrow.hashTerms(t);
-        bytes memory sig = _consentSig(PROVIDER_KEY, t);
+        AgreementTerms memory terms = t;
+        bytes32 id = escrow.hashTerms(terms);
+        bytes memory sig = _consentSig(PROVIDER_KEY, terms);
         vm.expectEmit(true, true, true, true, address(escrow));
-        emit IMilestoneEscrow.AgreementCreated(id, client, provider, t, ms, Phase.Consented);
+        emit IMilestoneEscrow.AgreementCreated(id, client, provider, terms, ms, Phase.Consented);
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.AgreementFunded(id, client, 110 ether);
         vm.prank(client);
-        escrow.createAndFund(t, ms, sig);
+        escrow.createAndFund(terms, ms, sig);
     }
 
     function test_RevertWhen_CreateAndFundHasNoCounterpartySignature() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, provider));
-        vm.prank(client);
+        _expectRevertFrom(client, abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, provider));
         escrow.createAndFund(t, ms, "");
     }
 
     function test_RevertWhen_ConsentIsSignedByTheWrongKey() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
         bytes memory sig = _consentSig(ARBITER_KEY, t);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, provider));
-        vm.prank(client);
+        _expectRevertFrom(client, abi.encodeWithSelector(IMilestoneEscrow.InvalidPartySignature.selector, provider));
         escrow.create(t, ms, sig);
     }
 
     function test_RevertWhen_AStrangerCreates() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, stranger));
-        vm.prank(stranger);
+        _expectRevertFrom(stranger, abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, stranger));
         escrow.create(t, ms, "");
     }
 
     function test_RevertWhen_TheSameTermsAreCreatedTwice() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
         bytes32 id = _createAndFund(t, ms);
         bytes memory sig = _consentSig(PROVIDER_KEY, t);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.AgreementExists.selector, id));
-        vm.prank(client);
+        _expectRevertFrom(client, abi.encodeWithSelector(IMilestoneEscrow.AgreementExists.selector, id));
         escrow.create(t, ms, sig);
     }
 
     function test_RevertWhen_FundingBeforeConsent() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        vm.prank(client);
-        bytes32 id = escrow.create(t, ms, "");
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id, Phase.ProposedByClient));
-        vm.prank(client);
+        bytes32 id = _createAs(client, "");
+        bytes memory err = abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id, Phase.ProposedByClient);
+        _expectRevertFrom(client, err);
         escrow.fund(id, t, ms);
     }
 
     function test_RevertWhen_FundingWithTheWrongEtherAmount() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(0), 1, ms);
+        t.token = address(0);
         bytes memory sig = _consentSig(PROVIDER_KEY, t);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongEtherAmount.selector, 110 ether, 109 ether));
-        vm.prank(client);
+        bytes memory err = abi.encodeWithSelector(IMilestoneEscrow.WrongEtherAmount.selector, 110 ether, 109 ether);
+        _expectRevertFrom(client, err);
         escrow.createAndFund{value: 109 ether}(t, ms, sig);
     }
 
     function test_RevertWhen_EtherComesWithATokenFunding() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
         bytes memory sig = _consentSig(PROVIDER_KEY, t);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongEtherAmount.selector, 0, 1));
-        vm.prank(client);
+        _expectRevertFrom(client, abi.encodeWithSelector(IMilestoneEscrow.WrongEtherAmount.selector, 0, 1));
         escrow.createAndFund{value: 1}(t, ms, sig);
     }
 
     function test_RevertWhen_FundingWithOtherMilestones() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        bytes memory sig = _consentSig(PROVIDER_KEY, t);
-        vm.prank(client);
-        bytes32 id = escrow.create(t, ms, sig);
+        bytes32 id = _createAs(client, _consentSig(PROVIDER_KEY, t));
         Milestone[] memory cheaper = _milestones(1);
         cheaper[0].amount = 1;
-        vm.expectRevert(
+        _expectRevertFrom(
+            client,
             abi.encodeWithSelector(IMilestoneEscrow.MilestonesRootMismatch.selector, t.milestonesRoot, _root(cheaper))
         );
-        vm.prank(client);
         escrow.fund(id, t, cheaper);
     }
 
     function test_EitherPartyCancelsBeforeFunding() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        vm.prank(client);
-        bytes32 id = escrow.create(t, ms, "");
+        bytes32 id = _createAs(client, "");
         vm.prank(provider);
         escrow.cancel(id, t);
-        (Phase phase,,) = escrow.agreement(id);
-        vm.assertEq(uint256(phase), uint256(Phase.Cancelled));
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id, Phase.Cancelled));
-        vm.prank(provider);
+        _assertPhase(id, Phase.Cancelled);
+        _expectRevertFrom(provider, abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id, Phase.Cancelled));
         escrow.consent(id, t);
     }
 
     function test_RevertWhen_CancellingAFundedAgreement() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
         bytes32 id = _createAndFund(t, ms);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id, Phase.Active));
-        vm.prank(client);
+        _expectRevertFrom(client, abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id, Phase.Active));
         escrow.cancel(id, t);
     }
 
     function test_RevertWhen_AStrangerCancels() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        vm.prank(client);
-        bytes32 id = escrow.create(t, ms, "");
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, stranger));
-        vm.prank(stranger);
+        bytes32 id = _createAs(client, "");
+        _expectRevertFrom(stranger, abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, stranger));
         escrow.cancel(id, t);
     }
 
     function test_RevertWhen_TheAgreementIsUnknown() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.UnknownAgreement.selector, bytes32(uint256(7))));
         escrow.consent(bytes32(uint256(7)), t);
     }
@@ -225,9 +183,7 @@ contract CreationTest is EscrowTestBase {
     }
 
     function test_Getters_RevertForAMilestoneBeyondTheCount() public {
-        Milestone[] memory ms = _milestones(3);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
-        bytes32 id = _createAndFund(t, ms);
+        (, bytes32 id) = _funded(address(token), _milestones(3));
         vm.assertEq(uint256(escrow.milestoneStatus(id, 2)), uint256(MilestoneStatus.Open));
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.MilestoneIndexOutOfRange.selector, 200, 3));
         escrow.milestoneStatus(id, 200);
@@ -236,12 +192,11 @@ contract CreationTest is EscrowTestBase {
     }
 
     function test_RevertWhen_TermsDoNotMatchTheAgreement() public {
-        Milestone[] memory ms = _milestones(1);
-        AgreementTerms memory t = _terms(address(token), 1, ms);
         bytes32 id = _createAndFund(t, ms);
         t.cureWindow = 1;
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.TermsMismatch.selector, id, escrow.hashTerms(t)));
-        vm.prank(client);
+        _expectRevertFrom(
+            client, abi.encodeWithSelector(IMilestoneEscrow.TermsMismatch.selector, id, escrow.hashTerms(t))
+        );
         escrow.approveMilestone(id, t, 0);
     }
 }

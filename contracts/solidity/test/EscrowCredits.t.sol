@@ -8,17 +8,25 @@ import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
 /// @notice Payees that cannot receive are credited and withdraw later.
 contract CreditTest is EscrowTestBase {
-    function test_ARefusingPayeeIsCreditedAndWithdrawsElsewhere() public {
-        ForwardingWallet wallet = new ForwardingWallet(provider);
-        Milestone[] memory m = _milestones(1);
-        AgreementTerms memory t = _terms(address(0), 1, m);
+    /// @dev One ether milestone whose provider is `wallet`: the provider registers it through the
+    /// wallet with the client's consent signature, and the client funds it.
+    function _fundedForWallet(ForwardingWallet wallet)
+        internal
+        returns (AgreementTerms memory t, Milestone[] memory m, bytes32 id)
+    {
+        m = _milestones(1);
+        t = _terms(address(0), 1, m);
         t.provider = address(wallet);
         bytes memory consent = _consentSig(CLIENT_KEY, t);
         vm.prank(provider);
-        bytes32 id =
-            abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
+        id = abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
         vm.prank(client);
         escrow.fund{value: 110 ether}(id, t, m);
+    }
+
+    function test_ARefusingPayeeIsCreditedAndWithdrawsElsewhere() public {
+        ForwardingWallet wallet = new ForwardingWallet(provider);
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedForWallet(wallet);
 
         Attestation memory a = _attestation(id, 0, 9200);
         bytes memory sigs = _oracleSigs(a, 1);
@@ -43,15 +51,7 @@ contract CreditTest is EscrowTestBase {
 
     function test_RevertWhen_AWithdrawalCannotBeDelivered() public {
         ForwardingWallet wallet = new ForwardingWallet(provider);
-        Milestone[] memory m = _milestones(1);
-        AgreementTerms memory t = _terms(address(0), 1, m);
-        t.provider = address(wallet);
-        bytes memory consent = _consentSig(CLIENT_KEY, t);
-        vm.prank(provider);
-        bytes32 id =
-            abi.decode(wallet.execute(address(escrow), abi.encodeCall(escrow.create, (t, m, consent))), (bytes32));
-        vm.prank(client);
-        escrow.fund{value: 110 ether}(id, t, m);
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id) = _fundedForWallet(wallet);
         _settle(stranger, t, m, id, 0, 9200);
 
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WithdrawFailed.selector, address(wallet)));

@@ -52,13 +52,21 @@ contract HoldbackApprovalReclaimTest is EscrowTestBase {
         vm.assertEq(token.balanceOf(address(escrow)), 9.8 ether);
     }
 
-    function test_RevertWhen_AnAcceptanceMilestoneLacksTheClientsApproval() public {
-        Milestone[] memory m = _milestones(1);
+    /// @dev A funded acceptance milestone (it waits for the client's approval), attested at target.
+    function _attestedAwaitingApproval()
+        internal
+        returns (AgreementTerms memory t, Milestone[] memory m, bytes32 id, Attestation memory a, bytes memory sigs)
+    {
+        m = _milestones(1);
         m[0].requiresClientApproval = true;
-        AgreementTerms memory t = _terms(address(token), 1, m);
-        bytes32 id = _createAndFund(t, m);
-        Attestation memory a = _attestation(id, 0, 9200);
-        bytes memory sigs = _oracleSigs(a, 1);
+        (t, id) = _funded(address(token), m);
+        a = _attestation(id, 0, 9200);
+        sigs = _oracleSigs(a, 1);
+    }
+
+    function test_RevertWhen_AnAcceptanceMilestoneLacksTheClientsApproval() public {
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id, Attestation memory a, bytes memory sigs) =
+            _attestedAwaitingApproval();
         bytes32[] memory proof = _proof(m, 0);
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ClientApprovalMissing.selector, 0));
         escrow.settle(t, m[0], proof, a, sigs);
@@ -76,12 +84,8 @@ contract HoldbackApprovalReclaimTest is EscrowTestBase {
     }
 
     function test_TheClientsApprovalMayComeAsASignature() public {
-        Milestone[] memory m = _milestones(1);
-        m[0].requiresClientApproval = true;
-        AgreementTerms memory t = _terms(address(token), 1, m);
-        bytes32 id = _createAndFund(t, m);
-        Attestation memory a = _attestation(id, 0, 9200);
-        bytes memory sigs = _oracleSigs(a, 1);
+        (AgreementTerms memory t, Milestone[] memory m, bytes32 id, Attestation memory a, bytes memory sigs) =
+            _attestedAwaitingApproval();
         bytes memory approval = _partySig(CLIENT_KEY, EscrowHashing.hashApproval(id, 0));
         bytes memory forged = _partySig(PROVIDER_KEY, EscrowHashing.hashApproval(id, 0));
         bytes32[] memory proof = _proof(m, 0);

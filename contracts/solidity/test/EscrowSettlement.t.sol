@@ -5,25 +5,12 @@ import {IMilestoneEscrow} from "../interfaces/IMilestoneEscrow.sol";
 import {EscrowHashing} from "../libraries/EscrowHashing.sol";
 import {AgreementTerms, Attestation, Milestone, MilestoneStatus, Phase} from "../libraries/EscrowTypes.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
+import {FundedAgreementTestBase} from "./utils/FundedAgreementTestBase.sol";
 
 /// @notice Settlement: the payout formula as paid out, who may settle, and every attestation check.
 /// Default milestone: amount 100, bonus 10 (ether), floor 8000, target 9200, stretch 9600,
 /// floorPayoutBps 5000, late penalty 100 bps/day capped at 1000.
-contract SettlementTest is EscrowTestBase {
-    Milestone[] internal ms;
-    AgreementTerms internal t;
-    bytes32 internal id;
-
-    function setUp() public override {
-        super.setUp();
-        Milestone[] memory m = _milestones(2);
-        for (uint256 i = 0; i < m.length; ++i) {
-            ms.push(m[i]);
-        }
-        t = _terms(address(token), 2, ms);
-        id = _createAndFund(t, ms);
-    }
-
+contract SettlementTest is FundedAgreementTestBase {
     function _settleAs(address caller, int256 value) internal {
         _settle(caller, t, ms, id, 0, value);
     }
@@ -67,12 +54,11 @@ contract SettlementTest is EscrowTestBase {
     function test_RevertWhen_SomeoneElseSettlesBelowTarget() public {
         Attestation memory a = _attestation(id, 0, 9000);
         bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
         vm.expectRevert(
             abi.encodeWithSelector(IMilestoneEscrow.PartialResultNotAccepted.selector, int256(9000), int256(9200))
         );
         vm.prank(client);
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _settleWith(a, sigs);
     }
 
     function test_ARelayerSettlesBelowTargetWithTheProvidersSignature() public {
@@ -120,50 +106,43 @@ contract SettlementTest is EscrowTestBase {
         a.observedAt = ms[0].deadline;
         a.expiresAt = ms[0].deadline + 10 days;
         vm.warp(ms[0].deadline + 5 days);
-        bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _settleWith(a, _oracleSigs(a, 2));
         _assertPaid(100 ether, 10 ether);
     }
 
     function test_Settlement_EmitsEveryFigure() public {
         Attestation memory a = _attestation(id, 0, 9400);
         bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.MilestoneSettled(
             id, 0, escrow.attestationDigest(a), 9400, uint64(block.timestamp), EVIDENCE, 105 ether, 0, 5 ether
         );
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _settleWith(a, sigs);
     }
 
     function test_AProvidersPartialSettlement_EmitsItsAcceptance() public {
         Attestation memory a = _attestation(id, 0, 9000);
         bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.PartialResultAccepted(id, 0, 9000, escrow.attestationDigest(a), false);
         vm.prank(provider);
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _settleWith(a, sigs);
     }
 
     function test_RevertWhen_SettledTwice() public {
         _settleAs(stranger, 9200);
         Attestation memory a = _attestation(id, 0, 9300);
-        bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(
+        _expectSettleRevert(
+            a,
+            _oracleSigs(a, 2),
             abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Settled)
         );
-        escrow.settle(t, ms[0], proof, a, sigs);
     }
 
     function test_RevertWhen_TheMilestoneIndexIsOutOfRange() public {
         Attestation memory a = _attestation(id, 2, 9200);
-        bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidMilestoneProof.selector, 2));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        bytes memory err = abi.encodeWithSelector(IMilestoneEscrow.InvalidMilestoneProof.selector, 2);
+        _expectSettleRevert(a, _oracleSigs(a, 2), err); // with the first milestone and its proof
     }
 
     function test_RevertWhen_TheMilestoneIsNotTheAgreedOne() public {
@@ -179,44 +158,38 @@ contract SettlementTest is EscrowTestBase {
     function test_RevertWhen_TheMetricIsNotTheMilestones() public {
         Attestation memory a = _attestation(id, 0, 9200);
         a.metricId = keccak256("latency@v1");
-        bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.MetricMismatch.selector, METRIC, a.metricId));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        bytes memory err = abi.encodeWithSelector(IMilestoneEscrow.MetricMismatch.selector, METRIC, a.metricId);
+        _expectSettleRevert(a, _oracleSigs(a, 2), err);
     }
 
     function test_RevertWhen_TheAttestationIsFromTheFuture() public {
         Attestation memory a = _attestation(id, 0, 9200);
         a.observedAt = uint64(block.timestamp + 1);
-        bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.AttestationFromFuture.selector, a.observedAt));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        bytes memory err = abi.encodeWithSelector(IMilestoneEscrow.AttestationFromFuture.selector, a.observedAt);
+        _expectSettleRevert(a, _oracleSigs(a, 2), err);
     }
 
     function test_RevertWhen_TheAttestationExpired() public {
         Attestation memory a = _attestation(id, 0, 9200);
         bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
         vm.warp(a.expiresAt + 1);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.AttestationExpired.selector, a.expiresAt));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.AttestationExpired.selector, a.expiresAt));
     }
 
     function test_AnAttestationIsValidAtItsExpiryInstant() public {
         Attestation memory a = _attestation(id, 0, 9200);
         bytes memory sigs = _oracleSigs(a, 2);
-        bytes32[] memory proof = _proof(ms, 0);
         vm.warp(a.expiresAt);
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _settleWith(a, sigs);
         _assertPaid(100 ether, 10 ether);
     }
 
-    /// @dev The attestation at target signed by oracles `first` and `second` (ascending positions).
-    function _signedBy(uint256 first, uint256 second) internal view returns (Attestation memory a, bytes memory sigs) {
-        a = _attestation(id, 0, 9200);
-        bytes32 digest = escrow.attestationDigest(a);
-        sigs = bytes.concat(_sig(oracleKeys[first], digest), _sig(oracleKeys[second], digest));
+    /// @dev `who` revokes the signed bundle of oracles 0 and `second`, which then still settles at target.
+    function _assertSettlesAfterRevocation(address who, uint256 second) internal {
+        (Attestation memory a, bytes memory sigs) = _signedWith(oracleKeys[0], oracleKeys[second]);
+        _revokeAs(who, a);
+        _settleWith(a, sigs);
+        _assertPaid(100 ether, 10 ether);
     }
 
     function _revokeAs(address who, Attestation memory a) internal {
@@ -226,66 +199,47 @@ contract SettlementTest is EscrowTestBase {
     }
 
     function test_AClientsRevocationDoesNotStopASettlement() public {
-        (Attestation memory a, bytes memory sigs) = _signedBy(0, 1);
-        _revokeAs(client, a);
-        escrow.settle(t, ms[0], _proof(ms, 0), a, sigs);
-        _assertPaid(100 ether, 10 ether);
+        _assertSettlesAfterRevocation(client, 1);
     }
 
     function test_AProvidersRevocationDoesNotStopASettlement() public {
-        (Attestation memory a, bytes memory sigs) = _signedBy(0, 1);
-        _revokeAs(provider, a);
-        escrow.settle(t, ms[0], _proof(ms, 0), a, sigs);
-        _assertPaid(100 ether, 10 ether);
+        _assertSettlesAfterRevocation(provider, 1);
     }
 
     function test_AStrangersRevocationDoesNotStopASettlement() public {
-        (Attestation memory a, bytes memory sigs) = _signedBy(0, 1);
-        _revokeAs(stranger, a);
-        escrow.settle(t, ms[0], _proof(ms, 0), a, sigs);
-        _assertPaid(100 ether, 10 ether);
+        _assertSettlesAfterRevocation(stranger, 1);
     }
 
     function test_AnOraclesRevocationWithdrawsOnlyItsOwnSignature() public {
-        (Attestation memory a, bytes memory sigs) = _signedBy(0, 2);
-        _revokeAs(oracles[1], a); // an oracle of the set, but not one counted in the bundle
-        escrow.settle(t, ms[0], _proof(ms, 0), a, sigs);
-        _assertPaid(100 ether, 10 ether);
+        // an oracle of the set, but not one counted in the bundle
+        _assertSettlesAfterRevocation(oracles[1], 2);
     }
 
     function test_RevertWhen_ABundleCountsARevokedSignature() public {
-        (Attestation memory a, bytes memory sigs) = _signedBy(0, 1);
+        (Attestation memory a, bytes memory sigs) = _signedWith(oracleKeys[0], oracleKeys[1]);
         _revokeAs(oracles[1], a);
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.RevokedSignature.selector, oracles[1]));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.RevokedSignature.selector, oracles[1]));
         // the two unrevoked members still make the threshold
-        (, bytes memory others) = _signedBy(0, 2);
-        escrow.settle(t, ms[0], proof, a, others);
+        (, bytes memory others) = _signedWith(oracleKeys[0], oracleKeys[2]);
+        _settleWith(a, others);
         _assertPaid(100 ether, 10 ether);
     }
 
     function test_RevertWhen_SignaturesAreNotWholeSignatures() public {
         Attestation memory a = _attestation(id, 0, 9200);
         bytes memory sigs = bytes.concat(_oracleSigs(a, 2), hex"00");
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidSignatureLength.selector, 131));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.InvalidSignatureLength.selector, 131));
     }
 
     function test_RevertWhen_FewerSignaturesThanTheThreshold() public {
         Attestation memory a = _attestation(id, 0, 9200);
-        bytes memory sigs = _oracleSigs(a, 1);
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.NotEnoughSignatures.selector, 1, 2));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        bytes memory err = abi.encodeWithSelector(IMilestoneEscrow.NotEnoughSignatures.selector, 1, 2);
+        _expectSettleRevert(a, _oracleSigs(a, 1), err);
     }
 
     function test_AllThreeOraclesMaySign() public {
         Attestation memory a = _attestation(id, 0, 9200);
-        bytes memory sigs = _oracleSigs(a, 3);
-        bytes32[] memory proof = _proof(ms, 0);
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _settleWith(a, _oracleSigs(a, 3));
         _assertPaid(100 ether, 10 ether);
     }
 
@@ -293,31 +247,17 @@ contract SettlementTest is EscrowTestBase {
         Attestation memory a = _attestation(id, 0, 9200);
         bytes memory sigs = _oracleSigs(a, 2);
         sigs[129] = bytes1(uint8(29)); // v of the second signature
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidSignature.selector, 1));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.InvalidSignature.selector, 1));
     }
 
     function test_RevertWhen_SignersAreNotAscending() public {
-        Attestation memory a = _attestation(id, 0, 9200);
-        bytes32 digest = escrow.attestationDigest(a);
-        bytes memory sigs = bytes.concat(_sig(oracleKeys[1], digest), _sig(oracleKeys[0], digest));
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.SignersNotAscending.selector, 1));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        (Attestation memory a, bytes memory sigs) = _signedWith(oracleKeys[1], oracleKeys[0]);
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.SignersNotAscending.selector, 1));
     }
 
     function test_RevertWhen_ASignerIsNotAnOracle() public {
-        Attestation memory a = _attestation(id, 0, 9200);
-        bytes32 digest = escrow.attestationDigest(a);
-        uint256 outsiderKey = 0xBAD;
-        address outsider = vm.addr(outsiderKey);
-        bytes memory sigs = outsider < oracles[0]
-            ? bytes.concat(_sig(outsiderKey, digest), _sig(oracleKeys[0], digest))
-            : bytes.concat(_sig(oracleKeys[0], digest), _sig(outsiderKey, digest));
-        bytes32[] memory proof = _proof(ms, 0);
-        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, outsider));
-        escrow.settle(t, ms[0], proof, a, sigs);
+        (Attestation memory a, bytes memory sigs, address outsider) = _signedWithAnOutsider();
+        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, outsider));
     }
 
     function test_RevertWhen_SettlingAnUnfundedAgreement() public {
@@ -343,27 +283,25 @@ contract LowerIsBetterTest is EscrowTestBase {
         (m[0].floor, m[0].target, m[0].stretch) = (300, 200, 150);
     }
 
-    function test_PartialBetweenFloorAndTarget() public {
+    /// @dev Funds one latency milestone and settles it at `value` as `caller`.
+    function _settleLatency(address caller, int256 value) internal {
         Milestone[] memory m = _latency();
-        AgreementTerms memory t = _terms(address(token), 1, m);
-        bytes32 id = _createAndFund(t, m);
-        _settle(provider, t, m, id, 0, 250); // 5000 + 5000 * 50 / 100 = 7500
+        (AgreementTerms memory t, bytes32 id) = _funded(address(token), m);
+        _settle(caller, t, m, id, 0, value);
+    }
+
+    function test_PartialBetweenFloorAndTarget() public {
+        _settleLatency(provider, 250); // 5000 + 5000 * 50 / 100 = 7500
         vm.assertEq(token.balanceOf(provider), 75 ether);
     }
 
     function test_BonusBetweenTargetAndStretch() public {
-        Milestone[] memory m = _latency();
-        AgreementTerms memory t = _terms(address(token), 1, m);
-        bytes32 id = _createAndFund(t, m);
-        _settle(stranger, t, m, id, 0, 175); // bonus 10 * 25 / 50
+        _settleLatency(stranger, 175); // bonus 10 * 25 / 50
         vm.assertEq(token.balanceOf(provider), 105 ether);
     }
 
     function test_WorseThanFloorPaysNothing() public {
-        Milestone[] memory m = _latency();
-        AgreementTerms memory t = _terms(address(token), 1, m);
-        bytes32 id = _createAndFund(t, m);
-        _settle(provider, t, m, id, 0, 301);
+        _settleLatency(provider, 301);
         vm.assertEq(token.balanceOf(provider), 0);
         vm.assertEq(token.balanceOf(address(escrow)), 0);
     }

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 import {AttestationRegistry} from "../../AttestationRegistry.sol";
 import {MilestoneEscrow} from "../../MilestoneEscrow.sol";
-import {AgreementTerms, Attestation, Milestone} from "../../libraries/EscrowTypes.sol";
+import {AgreementTerms, Attestation, Milestone, Phase} from "../../libraries/EscrowTypes.sol";
 import {MilestoneTree} from "./MilestoneTree.sol";
 import {MockERC20} from "./tokens/MockERC20.sol";
 import {TestBase} from "./Vm.sol";
@@ -149,6 +149,12 @@ abstract contract EscrowTestBase is TestBase {
         id = escrow.createAndFund{value: value}(t, ms, sig);
     }
 
+    /// @dev Terms for `ms` in `token_` that one oracle settles, created and funded by the client.
+    function _funded(address token_, Milestone[] memory ms) internal returns (AgreementTerms memory t, bytes32 id) {
+        t = _terms(token_, 1, ms);
+        id = _createAndFund(t, ms);
+    }
+
     function _total(Milestone[] memory ms) internal pure returns (uint256 total) {
         for (uint256 i = 0; i < ms.length; ++i) {
             total += uint256(ms[i].amount) + ms[i].bonus;
@@ -171,6 +177,17 @@ abstract contract EscrowTestBase is TestBase {
         for (uint256 i = 0; i < count; ++i) {
             sigs = bytes.concat(sigs, _sig(oracleKeys[i], digest));
         }
+    }
+
+    /// @dev The next call, made by `caller`, must revert with `err`.
+    function _expectRevertFrom(address caller, bytes memory err) internal {
+        vm.expectRevert(err);
+        vm.prank(caller);
+    }
+
+    function _assertPhase(bytes32 id, Phase expected) internal view {
+        (Phase phase,,) = escrow.agreement(id);
+        vm.assertEq(uint256(phase), uint256(expected));
     }
 
     /// @dev Settles milestone `index` of `ms` with `value`, signed by `threshold` oracles, as `caller`.

@@ -40,6 +40,10 @@ interface Vm {
     function parseJsonInt(string calldata json, string calldata key) external pure returns (int256);
     function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
     function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
+    function parseJsonType(string calldata json, string calldata key, string calldata typeDescription)
+        external
+        pure
+        returns (bytes memory abiEncoded);
     function parseJsonAddressArray(string calldata json, string calldata key) external pure returns (address[] memory);
     function parseJsonBytes32Array(string calldata json, string calldata key) external pure returns (bytes32[] memory);
     function toString(uint256 value) external pure returns (string memory);
