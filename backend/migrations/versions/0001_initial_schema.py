@@ -1,8 +1,4 @@
-"""initial schema
-
-Revision ID: 0001
-Revises:
-"""
+"""initial schema"""
 
 from __future__ import annotations
 
@@ -13,8 +9,6 @@ import backend.db.types
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

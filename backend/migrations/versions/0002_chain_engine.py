@@ -1,8 +1,4 @@
-"""chain engine
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""chain engine"""
 
 from __future__ import annotations
 
@@ -13,8 +9,6 @@ import backend.db.types
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""credential expiry indexes
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""credential expiry indexes"""
 
 from __future__ import annotations
 
@@ -10,8 +6,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""release requests: the oracle nodes asked, each node's answer per round; milestones' measuring cadence
-
-Revision ID: 0005
-Revises: 0007
-"""
+"""release requests: the oracle nodes asked, each node's answer per round; milestones' measuring cadence"""
 
 from __future__ import annotations
 
@@ -13,8 +9,6 @@ import backend.db.types
 
 revision = "0005"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

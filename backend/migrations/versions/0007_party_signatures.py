@@ -1,8 +1,4 @@
-"""party signatures of any length (a Safe's owners' signatures, an ERC-1271 answer's own format)
-
-Revision ID: 0007
-Revises: 0011
-"""
+"""party signatures of any length (a Safe's owners' signatures, an ERC-1271 answer's own format)"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

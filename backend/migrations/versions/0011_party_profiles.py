@@ -1,8 +1,4 @@
-"""party profiles and frozen invoice documents
-
-Revision ID: 0011
-Revises: 0004
-"""
+"""party profiles and frozen invoice documents"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0011"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

@@ -2,9 +2,6 @@
 
 Invoices issued before keep their AP-<id> numbers (no issuer, no sequence): a number once issued
 never changes. Every issuer's series starts at 1 with its next invoice.
-
-Revision ID: 0012
-Revises: 0005
 """
 
 from __future__ import annotations
@@ -14,8 +11,6 @@ from alembic import op
 
 revision = "0012"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
