@@ -38,7 +38,6 @@ from attestpay.terms import Attestation
 from backend.api.app import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "api.json"
 SCHEMA = "attestpay_bench"
 CLIENTS = 50
 SECONDS = float(os.environ.get("ATTESTPAY_BENCH_SECONDS", "6"))
@@ -313,7 +312,7 @@ def main() -> None:
         result[f"reads_per_s_with_{count}_milestones"] = figures["per_s"]
         result[f"read_p50_ms_with_{count}_milestones"] = figures["p50_ms"]
     result["reads_vs_bare"] = round(result["reads_per_s"] / result["bare_per_s"], 3)
-    write_results(RESULTS, result)
+    write_results("api", result)
     print(
         f"reads {result['reads_vs_bare']:.0%} of the bare ceiling (target >= 40%); "
         f"intake {result['intake_per_s']}/s (target >= 300); "

@@ -35,8 +35,6 @@ from backend.engine.indexer import Indexer
 from backend.services.sessions import make_sessionmaker
 from backend.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "chain.json"
 LATENCY_SAMPLES = 10
 THROUGHPUT_MILESTONES = 100
 INDEXED_BLOCKS = 10_000
@@ -167,7 +165,7 @@ def main() -> None:
         }
         result |= settlement_figures(workdir)
         result |= indexer_figures(workdir)
-    write_results(RESULTS, result)
+    write_results("chain", result)
     print(
         f"intake to settled: {result['intake_to_settled_blocks']} blocks at most (target <= 2); "
         f"indexer {result['indexer_blocks_per_s']} blocks/s (target >= 2,000); "

@@ -45,8 +45,6 @@ from attestpay.devchain import start_anvil
 from attestpay.devstack import start_oracle_node, stop
 from backend.client import BackendClient
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "oracle_network.json"
 NODE_KEY = "bench-node-key-0123456789abcdef"
 RELEASES = 10
 ANCHOR_WINDOW = 10.0
@@ -254,7 +252,7 @@ def main() -> None:
     }
     result["targets"] = targets
     result["met"] = all(result[k] <= v for k, v in targets.items())
-    write_results(RESULTS, result)
+    write_results("oracle_network", result)
     sys.exit(0 if result["met"] else 1)
 
 

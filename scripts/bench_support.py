@@ -18,7 +18,7 @@ import sqlalchemy
 from eth_account import Account
 
 from attestpay.devchain import AnvilChain
-from attestpay.devstack import service_env, start_api, start_worker, wait_until
+from attestpay.devstack import ROOT, service_env, start_api, start_worker, wait_until
 from backend.client import BackendClient
 from backend.db.migrate import upgrade
 
@@ -156,8 +156,9 @@ class UnanchoredAge:
                     self.max_age = max(self.max_age, time.time() - oldest)
 
 
-def write_results(path: Path, result: dict) -> None:
-    """`result` as JSON in `path` (bench/results/) and on stdout."""
+def write_results(name: str, result: dict) -> None:
+    """`result` as JSON in bench/results/`name`.json and on stdout."""
+    path = ROOT / "bench" / "results" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
