@@ -17,33 +17,24 @@ from attestpay.design.units import day, display
 from attestpay_cli import Failed
 
 
+def _file_option(flag: str, dest: str, help: str):
+    return click.option(flag, dest, type=click.Path(dir_okay=False, path_type=Path), help=help)
+
+
 def _options(command):
     for option in reversed(
         (
             click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
             click.option("--json", "as_json", is_flag=True, help="print the result as JSON (amounts in base units)"),
-            click.option(
-                "--html",
-                "html_out",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="write the canvas report as HTML",
-            ),
-            click.option(
-                "--pdf",
-                "pdf_out",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="write the canvas report as PDF",
-            ),
+            _file_option("--html", "html_out", "write the canvas report as HTML"),
+            _file_option("--pdf", "pdf_out", "write the canvas report as PDF"),
             click.option(
                 "--counterparty",
                 is_flag=True,
                 help="the report without the provider's costs and margin (for the other party)",
             ),
-            click.option(
-                "--history",
-                "history_csv",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="past projects (CSV, docs/design.md) for forecasts of kind `history`",
+            _file_option(
+                "--history", "history_csv", "past projects (CSV, docs/design.md) for forecasts of kind `history`"
             ),
             click.option("--draws", type=click.IntRange(100, 1_000_000), default=analysis.DRAWS, show_default=True),
             click.option("--seed", type=int, default=analysis.SEED, show_default=True),
