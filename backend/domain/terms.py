@@ -4,6 +4,8 @@ first so that a mistake is named before anyone pays gas. Pure: no I/O."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
+from typing import TypeVar
 
 from eth_utils import keccak
 
@@ -13,42 +15,29 @@ from backend.db.models import Agreement, Milestone
 from backend.errors import InvalidInput
 
 MAX_ORACLES = 16
+T = TypeVar("T")
 
 
 def _bytes(hex_text: str) -> bytes:
     return bytes.fromhex(hex_text[2:])
 
 
+def _from_row(struct: type[T], row: object, **converted: object) -> T:
+    """`struct` with every field copied from the row's attribute of the same name, except those given
+    converted: a terms field added later needs no change here."""
+    return struct(**{f.name: getattr(row, f.name) for f in fields(struct) if f.name not in converted}, **converted)
+
+
 def milestone_terms(m: Milestone) -> MilestoneTerms:
-    return MilestoneTerms(
-        amount=m.amount,
-        bonus=m.bonus,
-        metric_id=_bytes(m.metric_id),
-        floor=m.floor,
-        target=m.target,
-        stretch=m.stretch,
-        deadline=m.deadline,
-        holdback_period=m.holdback_period,
-        floor_payout_bps=m.floor_payout_bps,
-        late_penalty_bps_per_day=m.late_penalty_bps_per_day,
-        max_late_penalty_bps=m.max_late_penalty_bps,
-        holdback_bps=m.holdback_bps,
-        higher_is_better=m.higher_is_better,
-        requires_client_approval=m.requires_client_approval,
-    )
+    return _from_row(MilestoneTerms, m, metric_id=_bytes(m.metric_id))
 
 
 def agreement_terms(a: Agreement) -> AgreementTerms:
     milestones = [milestone_terms(m) for m in a.milestones]
-    return AgreementTerms(
-        client=a.client,
-        provider=a.provider,
-        arbiter=a.arbiter,
-        token=a.token,
+    return _from_row(
+        AgreementTerms,
+        a,
         oracles=tuple(a.oracles),
-        threshold=a.threshold,
-        cure_window=a.cure_window,
-        revision=a.revision,
         docs_hash=_bytes(a.docs_hash),
         salt=_bytes(a.salt),
         milestones_root=typed_data.milestones_root(milestones),
