@@ -20,6 +20,7 @@ from eth_typing import HexStr
 
 from attestpay.devchain import AnvilChain, free_port
 from attestpay.local_http import LocalServer, QuietHandler
+from attestpay.terms import Milestone
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,22 @@ MODEL_ACCURACY_SPEC = {
     "higher_is_better": True,
     "source": {"kind": "model_eval", "path": "predictions.jsonl", "metric": "accuracy"},
 }
+
+
+def accuracy_milestone(**changes) -> Milestone:
+    """The milestone the benchmarks and tests pay, by MODEL_ACCURACY_SPEC's four decimals: 100 tokens
+    (18 decimals) at 92.00%, half of it at 80.00%, a stretch at 96.00%, 1% a day late up to 10%.
+    `changes` names the deadline, the metric id and whatever else a caller's case needs."""
+    terms = {
+        "amount": 100 * 10**18,
+        "floor": 8000,
+        "target": 9200,
+        "stretch": 9600,
+        "floor_payout_bps": 5000,
+        "late_penalty_bps_per_day": 100,
+        "max_late_penalty_bps": 1000,
+    }
+    return Milestone.with_defaults(**(terms | changes))
 
 
 def service_env(

@@ -18,6 +18,7 @@ from web3 import EthereumTesterProvider, Web3
 
 from attestpay import typed_data
 from attestpay.contracts import deploy
+from attestpay.devstack import accuracy_milestone
 from attestpay.terms import ETH, AgreementTerms, Attestation, Milestone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,18 +78,7 @@ class Bench:
         self.tester.time_travel(self.now() + seconds)
 
     def milestone(self, **changes) -> Milestone:
-        bench_terms = {
-            "amount": 100 * 10**18,
-            "metric_id": b"\x11" * 32,
-            "floor": 8000,
-            "target": 9200,
-            "stretch": 9600,
-            "deadline": self.now() + 30 * DAY,
-            "floor_payout_bps": 5000,
-            "late_penalty_bps_per_day": 100,
-            "max_late_penalty_bps": 1000,
-        }
-        return Milestone.with_defaults(**(bench_terms | changes))
+        return accuracy_milestone(**({"metric_id": b"\x11" * 32, "deadline": self.now() + 30 * DAY} | changes))
 
     def terms(self, token: str, milestones: list[Milestone], threshold: int = 1) -> AgreementTerms:
         self.salt += 1

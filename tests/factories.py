@@ -10,7 +10,7 @@ from eth_account import Account
 from web3 import Web3
 
 from attestpay import typed_data
-from attestpay.devstack import MODEL_ACCURACY_SPEC
+from attestpay.devstack import MODEL_ACCURACY_SPEC, accuracy_milestone
 from attestpay.terms import AgreementTerms, Milestone
 from backend.client import send as sign_and_send
 from oracle.batcher import AnchorQueue
@@ -25,20 +25,9 @@ ACCURACY = Web3.keccak(text="accuracy@v1")
 
 
 def milestone(chain, **changes) -> Milestone:
-    """100 + 10 bonus (ether units), accuracy 80.00/92.00/96.00%, 50% at floor, 1%/day late up to 10%."""
-    suite_terms = {
-        "amount": 100 * 10**18,
-        "bonus": 10 * 10**18,
-        "metric_id": ACCURACY,
-        "floor": 8000,
-        "target": 9200,
-        "stretch": 9600,
-        "deadline": chain.now() + 30 * DAY,
-        "floor_payout_bps": 5000,
-        "late_penalty_bps_per_day": 100,
-        "max_late_penalty_bps": 1000,
-    }
-    return Milestone.with_defaults(**(suite_terms | changes))
+    """The benchmarks' accuracy milestone with a 10-token bonus, due in 30 days."""
+    suite_terms = {"bonus": 10 * 10**18, "metric_id": ACCURACY, "deadline": chain.now() + 30 * DAY}
+    return accuracy_milestone(**(suite_terms | changes))
 
 
 def terms(chain, token: str, milestones: list[Milestone], threshold: int, **changes) -> AgreementTerms:
