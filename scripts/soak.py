@@ -49,7 +49,7 @@ from attestpay.devstack import MODEL_ACCURACY_SPEC, FaultyRpc, service_env, star
 from attestpay.terms import Attestation
 from backend.client import ApiError, BackendClient, send
 from backend.db.migrate import upgrade
-from backend.db.models import ChainEvent, IndexerCursor, Milestone, RelayIntent, ReleaseRequest
+from backend.db.models import ChainEvent, IndexerCursor, MilestoneRecord, RelayIntent, ReleaseRequest
 
 POSTGRES = os.environ.get("ATTESTPAY_SOAK_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SCHEMA = "attestpay_soak"
@@ -412,7 +412,7 @@ def invariants(stack: Stack, sessions) -> list[tuple[str, bool, str]]:
     out.append(("no milestone paid twice", all(n == 1 for n in paid.values()), f"{len(paid)} milestones settled"))
     with sessions() as session:
         mismatched = []
-        for m in session.scalars(select(Milestone)):
+        for m in session.scalars(select(MilestoneRecord)):
             if m.agreement.agreement_id and m.agreement.status not in ("draft", "proposed", "consented", "cancelled"):
                 on_chain = chain.escrow.functions.milestoneStatus(
                     bytes.fromhex(m.agreement.agreement_id[2:]), m.index

@@ -10,7 +10,7 @@ from eth_account import Account
 from sqlalchemy import select
 
 from attestpay.local_http import LocalServer, QuietHandler
-from backend.db.models import AttestationRecord, ChainEvent, Invoice, Milestone
+from backend.db.models import AttestationRecord, ChainEvent, Invoice, MilestoneRecord
 from backend.engine.worker import Worker
 
 RELAYER_PASSWORD = "relayer-keystore-password"
@@ -85,7 +85,7 @@ def chain_derived(api) -> dict:
                     m.refund,
                     m.holdback_status,
                 )
-                for m in session.scalars(select(Milestone).order_by(Milestone.id))
+                for m in session.scalars(select(MilestoneRecord).order_by(MilestoneRecord.id))
             ],
             "invoices": sorted(
                 (i.tx_hash, i.log_index, i.kind, i.total, i.lines) for i in session.scalars(select(Invoice))

@@ -55,8 +55,8 @@ class Agreement(Base):
     # consents (`backend.services.sessions`): whoever holds a copy of version n knows whether it is current.
     version: Mapped[int] = mapped_column(default=0, server_default="0")
 
-    milestones: Mapped[list[Milestone]] = relationship(
-        back_populates="agreement", order_by="Milestone.index", cascade="all, delete-orphan", lazy="selectin"
+    milestones: Mapped[list[MilestoneRecord]] = relationship(
+        back_populates="agreement", order_by="MilestoneRecord.index", cascade="all, delete-orphan", lazy="selectin"
     )
     consents: Mapped[list[Consent]] = relationship(
         back_populates="agreement", order_by="Consent.id", cascade="all, delete-orphan", lazy="selectin"
@@ -74,7 +74,7 @@ class AgreementDocument(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Milestone(Base):
+class MilestoneRecord(Base):
     __tablename__ = "milestones"
     __table_args__ = (UniqueConstraint("agreement_pk", "index"),)
 

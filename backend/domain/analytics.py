@@ -14,17 +14,17 @@ from datetime import UTC, datetime
 from attestpay import payout
 from attestpay.design.history import achievement
 from attestpay.tokens import format_amount
-from backend.db.models import Agreement, AttestationRecord, Milestone
+from backend.db.models import Agreement, AttestationRecord, MilestoneRecord
 from backend.domain.terms import milestone_terms
 
 FUNDED = ("active", "completed")
 
 
-def _meets(m: Milestone, value: int) -> bool:
+def _meets(m: MilestoneRecord, value: int) -> bool:
     return payout.reaches(value, m.target, m.higher_is_better)
 
 
-def _achievement(m: Milestone, value: int) -> float | None:
+def _achievement(m: MilestoneRecord, value: int) -> float | None:
     return achievement(value, m.target, m.higher_is_better)
 
 

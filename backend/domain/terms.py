@@ -10,8 +10,8 @@ from typing import TypeVar
 from eth_utils import keccak
 
 from attestpay import payout, typed_data
-from attestpay.terms import ETH, AgreementTerms, Milestone as MilestoneTerms
-from backend.db.models import Agreement, Milestone
+from attestpay.terms import ETH, AgreementTerms, Milestone
+from backend.db.models import Agreement, MilestoneRecord
 from backend.errors import InvalidInput
 
 MAX_ORACLES = 16
@@ -28,8 +28,8 @@ def _from_row(struct: type[T], row: object, **converted: object) -> T:
     return struct(**{f.name: getattr(row, f.name) for f in fields(struct) if f.name not in converted}, **converted)
 
 
-def milestone_terms(m: Milestone) -> MilestoneTerms:
-    return _from_row(MilestoneTerms, m, metric_id=_bytes(m.metric_id))
+def milestone_terms(m: MilestoneRecord) -> Milestone:
+    return _from_row(Milestone, m, metric_id=_bytes(m.metric_id))
 
 
 def agreement_terms(a: Agreement) -> AgreementTerms:
@@ -76,7 +76,7 @@ def check_agreement(a: Agreement, now: int) -> None:
         check_milestone(m, now)
 
 
-def check_milestone(m: Milestone, now: int) -> None:
+def check_milestone(m: MilestoneRecord, now: int) -> None:
     where = f"milestones.{m.index}"
     if m.amount <= 0:
         raise InvalidInput(f"milestone {m.index}: amount must be positive", field=f"{where}.amount")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from attestpay import payout
 from backend.chain import ChainGateway
-from backend.db.models import Agreement, AttestationRecord, Milestone, RelayIntent
+from backend.db.models import Agreement, AttestationRecord, MilestoneRecord, RelayIntent
 from backend.engine import rpc
 from backend.services import release_requests
 from backend.services.intents import enqueue, settle_key
@@ -30,8 +30,8 @@ def _pending(kind: str):
     return exists().where(
         and_(
             RelayIntent.kind == kind,
-            RelayIntent.agreement_pk == Milestone.agreement_pk,
-            RelayIntent.milestone_index == Milestone.index,
+            RelayIntent.agreement_pk == MilestoneRecord.agreement_pk,
+            RelayIntent.milestone_index == MilestoneRecord.index,
             RelayIntent.status.not_in(("failed", "superseded")),
         )
     )
@@ -53,18 +53,18 @@ class Automation:
 
     def _settlements(self, session: Session, chain_now: int) -> int:
         candidates = session.execute(
-            select(AttestationRecord, Milestone)
+            select(AttestationRecord, MilestoneRecord)
             .join(
-                Milestone,
+                MilestoneRecord,
                 and_(
-                    Milestone.agreement_pk == AttestationRecord.agreement_pk,
-                    Milestone.index == AttestationRecord.milestone_index,
+                    MilestoneRecord.agreement_pk == AttestationRecord.agreement_pk,
+                    MilestoneRecord.index == AttestationRecord.milestone_index,
                 ),
             )
-            .join(Agreement, Agreement.id == Milestone.agreement_pk)
+            .join(Agreement, Agreement.id == MilestoneRecord.agreement_pk)
             .where(
                 Agreement.status == "active",
-                Milestone.status == "open",
+                MilestoneRecord.status == "open",
                 AttestationRecord.revoked.is_(False),
                 ~_pending("settle"),
             )
@@ -89,9 +89,11 @@ class Automation:
 
     def _holdbacks(self, session: Session, chain_now: int) -> int:
         due = session.scalars(
-            select(Milestone)
-            .join(Agreement, Agreement.id == Milestone.agreement_pk)
-            .where(Agreement.status == "active", Milestone.holdback_status == "held", ~_pending("release_holdback"))
+            select(MilestoneRecord)
+            .join(Agreement, Agreement.id == MilestoneRecord.agreement_pk)
+            .where(
+                Agreement.status == "active", MilestoneRecord.holdback_status == "held", ~_pending("release_holdback")
+            )
         ).all()
         queued = 0
         for milestone in due:

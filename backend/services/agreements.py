@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from attestpay import typed_data
 from attestpay.terms import ETH
 from backend.chain import ChainGateway
-from backend.db.models import Agreement, ChainEvent, Consent, Milestone
+from backend.db.models import Agreement, ChainEvent, Consent, MilestoneRecord
 from backend.domain.schemas import AgreementIn
 from backend.domain.terms import agreement_terms, check_agreement, docs_hash
 from backend.errors import Conflict, NotFound
@@ -75,7 +75,7 @@ def _write_terms(agreement: Agreement, body: AgreementIn, now: int) -> None:
     agreement.documents = [d.model_dump() for d in body.documents]
     agreement.vat = body.vat.stored() if body.vat else None
     agreement.milestones = [
-        Milestone(
+        MilestoneRecord(
             index=i,
             title=m.title,
             spec=m.spec.model_dump(mode="json"),

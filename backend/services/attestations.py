@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from attestpay import payout, typed_data
 from attestpay.terms import Attestation
 from attestpay.verify import InvalidAttestation, recover
-from backend.db.models import Agreement, AttestationRecord, AttestationSignature, Milestone, now
+from backend.db.models import Agreement, AttestationRecord, AttestationSignature, MilestoneRecord, now
 from backend.db.statements import insert_or_ignore
 from backend.domain.schemas import AttestationIn
 from backend.errors import Forbidden, InvalidInput, NotFound
@@ -84,13 +84,13 @@ FACTS = (
         Agreement.escrow,
         Agreement.oracles,
         Agreement.threshold,
-        Milestone.metric_id,
-        Milestone.target,
-        Milestone.higher_is_better,
+        MilestoneRecord.metric_id,
+        MilestoneRecord.target,
+        MilestoneRecord.higher_is_better,
     )
-    .join(Milestone, Milestone.agreement_pk == Agreement.id)
+    .join(MilestoneRecord, MilestoneRecord.agreement_pk == Agreement.id)
     .where(Agreement.agreement_id == bindparam("agreement_id"))
-    .order_by(Milestone.index)
+    .order_by(MilestoneRecord.index)
 )
 
 

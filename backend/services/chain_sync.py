@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from attestpay import payout
 from backend.chain import ChainGateway, jsonable
-from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice, InvoiceSeries, Milestone
+from backend.db.models import Agreement, AttestationRecord, ChainEvent, Invoice, InvoiceSeries, MilestoneRecord
 from backend.domain.invoices import dispute_lines, holdback_lines, settlement_lines
 from backend.domain.terms import milestone_terms
 from backend.errors import InvalidInput
@@ -173,7 +173,7 @@ def _json_args(args: dict) -> dict:
 
 def _update(session: Session, agreement: Agreement, event: ChainEvent) -> None:
     a, name = event.args, event.name
-    m: Milestone | None = (
+    m: MilestoneRecord | None = (
         agreement.milestones[int(a["index"])] if "index" in a and int(a["index"]) < len(agreement.milestones) else None
     )
     if name == "AgreementCreated" and agreement.status in ("proposed", "consented"):
@@ -223,12 +223,18 @@ def _update(session: Session, agreement: Agreement, event: ChainEvent) -> None:
         agreement.status = "completed"
 
 
-def _final(m: Milestone) -> bool:
+def _final(m: MilestoneRecord) -> bool:
     return m.status in FINAL and m.holdback_status not in ("held", "disputed")
 
 
 def _invoice(
-    session: Session, agreement: Agreement, m: Milestone, event: ChainEvent, kind: str, lines: list[dict], total: int
+    session: Session,
+    agreement: Agreement,
+    m: MilestoneRecord,
+    event: ChainEvent,
+    kind: str,
+    lines: list[dict],
+    total: int,
 ) -> None:
     """Issues the event's invoice unless it exists (a replay keeps the invoices it already issued)."""
     issued = session.scalar(
@@ -263,7 +269,7 @@ def pays_earlier_invoice(kind: str, args: dict) -> bool:
     return kind == "holdback" or (kind == "dispute" and bool(args.get("holdback")) and not int(args["toClient"]))
 
 
-def _settlement_number(session: Session, agreement: Agreement, m: Milestone) -> str | None:
+def _settlement_number(session: Session, agreement: Agreement, m: MilestoneRecord) -> str | None:
     return session.scalar(
         select(Invoice.number).where(
             Invoice.agreement_pk == agreement.id, Invoice.milestone_index == m.index, Invoice.kind == "settlement"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from backend.db.models import Agreement, AttestationRecord, Milestone
+from backend.db.models import Agreement, AttestationRecord, MilestoneRecord
 from backend.errors import Conflict, Forbidden, NotFound
 from backend.services.access import party_role
 from backend.services.auth import Principal
@@ -43,7 +43,7 @@ def require_read(session: Session, principal: Principal, digest: str) -> None:
         attested = select(AttestationRecord.agreement_pk).where(
             or_(AttestationRecord.evidence_hash == digest, AttestationRecord.metric_id == digest)
         )
-        specified = select(Milestone.agreement_pk).where(Milestone.metric_id == digest)
+        specified = select(MilestoneRecord.agreement_pk).where(MilestoneRecord.metric_id == digest)
         agreements = session.scalars(select(Agreement).where(Agreement.id.in_(attested.union(specified))))
         if any(party_role(a, principal) or principal.address in a.oracles for a in agreements):
             return

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.chain import ChainGateway
-from backend.db.models import Agreement, Milestone, NodeAnswer, ReleaseRequest, now
+from backend.db.models import Agreement, MilestoneRecord, NodeAnswer, ReleaseRequest, now
 from backend.domain.schemas import AttestationIn
 from backend.errors import BackendError, Conflict, InvalidInput, NotFound
 from backend.memory import BoundedMap
@@ -53,7 +53,7 @@ class Outcome:
     seconds: float | None = None
 
 
-def open_milestone(agreement: Agreement, index: int) -> Milestone:
+def open_milestone(agreement: Agreement, index: int) -> MilestoneRecord:
     """The milestone, if it may still settle: an open milestone of an active agreement."""
     if index >= len(agreement.milestones):
         raise InvalidInput(f"agreement {agreement.id} has no milestone {index}", field="index")
@@ -303,21 +303,21 @@ def schedule(session: Session, chain_now: int, nodes: list[str]) -> int:
     request of any kind within that period counts). Returns how many it opened."""
     if not nodes:
         return 0
-    deadline_key = literal("deadline:") + Agreement.agreement_id + ":" + cast(Milestone.index, String)
+    deadline_key = literal("deadline:") + Agreement.agreement_id + ":" + cast(MilestoneRecord.index, String)
     recent = exists().where(
-        ReleaseRequest.agreement_pk == Milestone.agreement_pk,
-        ReleaseRequest.milestone_index == Milestone.index,
-        ReleaseRequest.observed_at > chain_now - Milestone.measure_every_seconds,
+        ReleaseRequest.agreement_pk == MilestoneRecord.agreement_pk,
+        ReleaseRequest.milestone_index == MilestoneRecord.index,
+        ReleaseRequest.observed_at > chain_now - MilestoneRecord.measure_every_seconds,
     )
     due = session.execute(
-        select(Milestone, Agreement)
-        .join(Agreement, Agreement.id == Milestone.agreement_pk)
+        select(MilestoneRecord, Agreement)
+        .join(Agreement, Agreement.id == MilestoneRecord.agreement_pk)
         .where(
             Agreement.status == "active",
-            Milestone.status == "open",
+            MilestoneRecord.status == "open",
             or_(
-                and_(Milestone.deadline <= chain_now, ~exists().where(ReleaseRequest.key == deadline_key)),
-                and_(Milestone.deadline > chain_now, Milestone.measure_every_seconds.is_not(None), ~recent),
+                and_(MilestoneRecord.deadline <= chain_now, ~exists().where(ReleaseRequest.key == deadline_key)),
+                and_(MilestoneRecord.deadline > chain_now, MilestoneRecord.measure_every_seconds.is_not(None), ~recent),
             ),
         )
     ).all()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db.models import Agreement, Consent, Milestone
+from backend.db.models import Agreement, Consent, MilestoneRecord
 from backend.services import documents, wakeup
 
 
@@ -27,7 +27,7 @@ def _raise_versions(session: Session, _context, _instances) -> None:
         touched = {
             obj if isinstance(obj, Agreement) else obj.agreement
             for obj in (*session.new, *session.dirty)
-            if isinstance(obj, (Agreement, Milestone, Consent))
+            if isinstance(obj, (Agreement, MilestoneRecord, Consent))
         }
     for agreement in touched:
         if agreement is None or agreement in session.deleted:

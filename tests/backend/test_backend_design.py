@@ -104,11 +104,11 @@ def test_bad_designs_are_refused_with_the_field_named(api):
 
 
 def test_settled_milestones_become_history_points_by_metric_kind():
-    from backend.db.models import Agreement, Milestone
+    from backend.db.models import Agreement, MilestoneRecord
     from backend.domain.design import history_points
 
     def milestone(index, status, value, late_seconds, unit="accuracy", higher=True):
-        return Milestone(
+        return MilestoneRecord(
             index=index,
             spec={"unit": unit},
             target=9200,

@@ -10,7 +10,7 @@ from backend_support import Api
 from factories import DAY, agreement_body
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from backend.db.models import Milestone
+from backend.db.models import MilestoneRecord
 from backend.domain.terms import milestone_terms
 
 FIELDS = ("earned_bps", "base", "bonus_earned", "penalty_bps", "penalty", "net", "holdback", "paid_now", "refund")
@@ -32,7 +32,7 @@ def previewed(session_chain, tmp_path_factory, migrated_sqlite):
     client = api.sign_in(session_chain.client)
     pk = api.client.post("/v1/agreements", json=body, headers=client).json()["id"]
     with api.app.state.sessions() as session:
-        terms = milestone_terms(session.query(Milestone).one())
+        terms = milestone_terms(session.query(MilestoneRecord).one())
     return api, client, pk, terms
 
 

@@ -104,12 +104,6 @@ def test_no_module_imports_another_modules_private_names():
     assert found == []
 
 
-# The ORM row (backend.db.models.Milestone) and the signed terms (attestpay.terms.Milestone): renaming
-# the ORM model touches most of the backend while six branches change it; the domain imports the
-# core one as MilestoneTerms meanwhile.
-SAME_NAME_ALLOWED = {"Milestone"}
-
-
 def test_no_two_modules_of_ours_define_a_class_of_the_same_name():
     defined: dict[str, list[str]] = {}
     for package in PACKAGES:
@@ -118,4 +112,4 @@ def test_no_two_modules_of_ours_define_a_class_of_the_same_name():
                 if isinstance(node, ast.ClassDef):
                     defined.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
     repeated = {name: paths for name, paths in defined.items() if len(paths) > 1}
-    assert set(repeated) <= SAME_NAME_ALLOWED, repeated
+    assert repeated == {}

@@ -19,7 +19,7 @@ from web3.exceptions import ContractCustomError
 
 from attestpay.devstack import service_env, stop, wait_until
 from attestpay.reverts import decode_revert, revert_data
-from backend.db.models import Invoice, Milestone, RelayIntent
+from backend.db.models import Invoice, MilestoneRecord, RelayIntent
 
 PAID = 110 * 10**18  # a milestone of 100 + 10 bonus, measured past the stretch
 
@@ -79,9 +79,11 @@ def test_a_worker_killed_mid_relay_converges_on_restart_paying_once(point, anvil
     assert anvil.w3.eth.get_balance(anvil.provider.address) - provider_before == PAID
 
 
-def api_milestone(api: Api, index: int) -> Milestone:
+def api_milestone(api: Api, index: int) -> MilestoneRecord:
     with api.app.state.sessions() as session:
-        return session.scalars(select(Milestone).order_by(Milestone.agreement_pk, Milestone.index)).all()[index]
+        return session.scalars(
+            select(MilestoneRecord).order_by(MilestoneRecord.agreement_pk, MilestoneRecord.index)
+        ).all()[index]
 
 
 def invoice_numbers(api: Api) -> list[str]:

@@ -17,7 +17,7 @@ from eth_account import Account
 from factories import DAY, agreement_body
 from sqlalchemy import select, update
 
-from backend.db.models import Milestone, RelayIntent, RelayNonce, WebhookDelivery
+from backend.db.models import MilestoneRecord, RelayIntent, RelayNonce, WebhookDelivery
 from backend.engine.deliveries import signature
 
 SETTLED = 2  # MilestoneStatus.Settled
@@ -42,7 +42,9 @@ def milestone_rows(api, pk):
     with api.app.state.sessions() as session:
         return [
             (m.status, m.paid_now, m.holdback, m.holdback_status)
-            for m in session.scalars(select(Milestone).where(Milestone.agreement_pk == pk).order_by(Milestone.index))
+            for m in session.scalars(
+                select(MilestoneRecord).where(MilestoneRecord.agreement_pk == pk).order_by(MilestoneRecord.index)
+            )
         ]
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 
 from attestpay.devchain import free_port
 from attestpay.devstack import start_oracle_node, stop
-from backend.db.models import Milestone, NodeAnswer, ReleaseRequest
+from backend.db.models import MilestoneRecord, NodeAnswer, ReleaseRequest
 
 
 class Nodes:
@@ -91,7 +91,9 @@ def _run_until(worker, done, seconds: float = 60):
 
 def _milestone_status(api, pk: int, index: int = 0) -> str:
     with api.app.state.sessions() as session:
-        return session.scalar(select(Milestone.status).where(Milestone.agreement_pk == pk, Milestone.index == index))
+        return session.scalar(
+            select(MilestoneRecord.status).where(MilestoneRecord.agreement_pk == pk, MilestoneRecord.index == index)
+        )
 
 
 def _request(api, provider, request_id: int) -> dict:

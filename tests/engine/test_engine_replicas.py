@@ -17,7 +17,7 @@ from test_engine_anvil import wait_for
 
 from attestpay import typed_data
 from attestpay.devstack import FaultyRpc, service_env, start_api, start_worker, stop
-from backend.db.models import ChainEvent, Invoice, Milestone, RelayIntent
+from backend.db.models import ChainEvent, Invoice, MilestoneRecord, RelayIntent
 
 STATUS = {"open": 0, "disputed": 1, "settled": 2, "reclaimed": 3, "resolved": 4}
 
@@ -66,7 +66,9 @@ def check_paid_once_and_database_equals_chain(api: Api, agreements: list[dict], 
         for agreement in agreements:
             agreement_id = bytes.fromhex(agreement["agreement_id"][2:])
             rows = session.scalars(
-                select(Milestone).where(Milestone.agreement_pk == agreement["id"]).order_by(Milestone.index)
+                select(MilestoneRecord)
+                .where(MilestoneRecord.agreement_pk == agreement["id"])
+                .order_by(MilestoneRecord.index)
             )
             assert [STATUS[m.status] for m in rows] == [
                 chain.escrow.functions.milestoneStatus(agreement_id, i).call()
@@ -143,7 +145,7 @@ def test_rpc_faults_neither_pay_twice_nor_lose_an_intent(anvil, engine_database,
 
 def settled_count(api: Api) -> int:
     with api.app.state.sessions() as session:
-        return len(session.scalars(select(Milestone.id).where(Milestone.status == "settled")).all())
+        return len(session.scalars(select(MilestoneRecord.id).where(MilestoneRecord.status == "settled")).all())
 
 
 def all_confirmed(api: Api, count: int) -> bool:
