@@ -13,10 +13,9 @@ from backend_support import OPERATOR_KEY, Api
 from engine_support import RELAYER_PASSWORD, relayer_keystore
 from factories import agreement_body
 from sqlalchemy import select
-from test_engine_anvil import wait_for
 
 from attestpay import typed_data
-from attestpay.devstack import FaultyRpc, service_env, start_api, start_worker, stop
+from attestpay.devstack import FaultyRpc, service_env, start_api, start_worker, stop, wait_until
 from backend.db.models import ChainEvent, Invoice, MilestoneRecord, RelayIntent
 
 STATUS = {"open": 0, "disputed": 1, "settled": 2, "reclaimed": 3, "resolved": 4}
@@ -105,8 +104,8 @@ def test_two_api_replicas_and_two_workers_settle_each_of_50_milestones_once(anvi
 
         with ThreadPoolExecutor(max_workers=50) as pool:
             assert set(pool.map(push, enumerate(bodies))) == {200}
-        wait_for(lambda: settled_count(api) == 50, seconds=120, what="50 settlements")
-        wait_for(lambda: all_confirmed(api, 50), seconds=60, what="50 confirmations")
+        wait_until(lambda: settled_count(api) == 50, seconds=120, what="50 settlements")
+        wait_until(lambda: all_confirmed(api, 50), seconds=60, what="50 confirmations")
     finally:
         stop(*workers, *(process for process, _ in replicas))
     check_paid_once_and_database_equals_chain(api, agreements, relayer)
@@ -131,7 +130,7 @@ def test_rpc_faults_neither_pay_twice_nor_lose_an_intent(anvil, engine_database,
     )
     workers = [start_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
     try:
-        wait_for(
+        wait_until(
             lambda: settled_count(api) == 10 and all_confirmed(api, 10),
             seconds=180,
             what="10 settlements through faults",
