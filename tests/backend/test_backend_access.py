@@ -3,10 +3,15 @@ roles, per-agreement parties, rate limits, and refused input that leaves nothing
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from backend_support import OPERATOR_KEY, Api
 from eth_account import Account
 from factories import agreement_body
+from siwe import SiweMessage
+
+from backend.client import sign_in_message
 
 
 def sign_in_response(api: Api, party, **message_changes):
@@ -190,3 +195,21 @@ def test_a_consent_must_be_the_callers_own_signature_over_these_terms(api):
     edit = api.client.put(f"/v1/agreements/{pk}", json=agreement_body(chain), headers=client)
     assert edit.status_code == 409 and "only a draft can be edited" in edit.json()["detail"]
     assert api.client.get(f"/v1/agreements/{pk}", headers=client).json()["status"] == "proposed"
+
+
+def test_a_wallets_sign_in_message_is_laid_out_as_the_siwe_package_writes_it():
+    offer = {"domain": "attestpay.test", "uri": "https://attestpay.test", "chain_id": 31337, "nonce": "0123456789abcd"}
+    address = Account.create().address
+    issued = datetime(2026, 11, 29, 22, 0, 0, 123456, tzinfo=UTC)
+    expected = SiweMessage(
+        domain=offer["domain"],
+        address=address,
+        uri=offer["uri"],
+        version="1",
+        chain_id=offer["chain_id"],
+        nonce=offer["nonce"],
+        issued_at="2026-11-29T22:00:00.123456Z",
+        statement="Sign in to AttestPay",
+        expiration_time="2026-11-29T23:00:00.123456Z",
+    ).prepare_message()
+    assert sign_in_message(offer, address, issued, issued + timedelta(hours=1)) == expected
