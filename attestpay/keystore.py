@@ -56,8 +56,9 @@ def open_keystore(path: Path, password: str) -> bytes:
         raise KeystoreError(f"{path} is not a complete keystore (missing {exc}): give a wallet's keystore") from None
 
 
-def write_keystore(path: Path, password: str, private_key: bytes | None = None) -> str:
-    """A key (new, or `private_key`) encrypted with scrypt into a new owner-only file; its address."""
+def write_keystore(path: Path, password: str, private_key: bytes | None = None, scrypt_n: int = 2**18) -> str:
+    """A key (new, or `private_key`) encrypted with scrypt (cost `scrypt_n`, eth-account's default
+    2^18 unless the key is public anyway) into a new owner-only file; its address."""
     path = Path(path)
     if path.exists():
         raise KeystoreError(f"{path} exists: refusing to overwrite a key; choose another path")
@@ -67,7 +68,7 @@ def write_keystore(path: Path, password: str, private_key: bytes | None = None) 
         account = Account.from_key(private_key) if private_key is not None else Account.create()
     except ValueError:
         raise KeystoreError("that is not a private key: give 32 bytes of hex (64 hex digits)") from None
-    document = Account.encrypt(account.key, password, kdf="scrypt")
+    document = Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:

@@ -24,6 +24,9 @@ from attestpay_cli import Failed
 from attestpay_cli.wallet import ADDRESS_BOOK
 
 TOKENS_TO_CLIENT = 1_000_000 * 10**18  # mUSD minted to the client's wallet
+# The network's keys are anvil's published ones: a costly KDF would protect nothing, while every
+# command that signs decrypts its keystore (about 0.8 s each at scrypt's usual 2^18, 10 ms at 2^12).
+PUBLIC_KEY_SCRYPT_N = 2**12
 DEFAULT_PASSWORD = "attestpay-dev"  # local keys only: every dev account's key is public anyway
 
 
@@ -110,10 +113,12 @@ class Network:
         chain = self.chain
         parties = {"client": chain.client, "provider": chain.provider, "arbiter": chain.arbiter}
         for name, party in parties.items():
-            write_keystore(self.wallets / f"{name}.json", self.password, bytes.fromhex(party.key[2:]))
+            write_keystore(
+                self.wallets / f"{name}.json", self.password, bytes.fromhex(party.key[2:]), PUBLIC_KEY_SCRYPT_N
+            )
         chain.token.functions.mint(chain.client.address, TOKENS_TO_CLIENT).transact({"from": dev_party(0).address})
         relayer = self.workdir / "relayer.json"
-        write_keystore(relayer, self.password, bytes.fromhex(chain.relayer.key[2:]))
+        write_keystore(relayer, self.password, bytes.fromhex(chain.relayer.key[2:]), PUBLIC_KEY_SCRYPT_N)
         oracles = sorted(chain.oracles, key=lambda p: int(p.address, 16))
         book = {f"oracle-{n}": o.address for n, o in enumerate(oracles, 1)}
         (self.wallets / ADDRESS_BOOK).write_text(json.dumps(book, indent=2))
@@ -149,7 +154,7 @@ class Network:
     def _oracle_node(self, n: int, oracle: Party, port: int, node_key: str, push_key: str) -> subprocess.Popen:
         home = self.workdir / f"oracle-{n}"
         home.mkdir()
-        write_keystore(home / "key.json", self.password, bytes.fromhex(oracle.key[2:]))
+        write_keystore(home / "key.json", self.password, bytes.fromhex(oracle.key[2:]), PUBLIC_KEY_SCRYPT_N)
         command = [
             str(Path(sys.executable).parent / "attestpay-oracle"),
             "serve",
