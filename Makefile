@@ -12,8 +12,9 @@ FORGE := scripts/foundry forge
 
 .PHONY: install build artifacts demo test test-contracts lint lint-python lint-solidity test-forge test-halmos test-slither test-artifacts test-python test-browser fuzz bench soak clean
 
-install: $(VENV)/.installed $(SLITHER_VENV)/.installed $(HALMOS_VENV)/.installed node_modules/.installed $(PEERS)/.installed \
-	build/web/app.js
+# What the demo and `make test` need; halmos's venv (make test-halmos) and the gas peers (make bench)
+# install with the targets that use them.
+install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed build/web/app.js
 
 $(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -92,8 +93,10 @@ lint-python: $(VENV)/.installed
 lint-solidity: node_modules/.installed
 	$(FORGE) fmt --check
 
+# Without the optimizer (foundry.toml, [profile.unoptimized]): the deployed, optimized bytecode is
+# what the Python suite runs; `make fuzz` runs these tests on it.
 test-forge: node_modules/.installed
-	$(FORGE) test
+	FOUNDRY_PROFILE=unoptimized $(FORGE) test
 
 # The long campaign: every invariant at 10,000 runs of 100 calls, every fuzz test at 50,000 runs
 # (foundry.toml, [profile.fuzz]); `make test` runs the short one.
@@ -134,7 +137,7 @@ test-python: install
 test-browser: install
 	$(PY) -m pytest -m browser
 
-bench: install
+bench: install $(PEERS)/.installed
 	$(PY) scripts/bench_gas.py
 	$(PY) scripts/bench_oracle.py
 	$(PY) scripts/bench_api.py
