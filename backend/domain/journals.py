@@ -11,12 +11,11 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from attestpay import payout
-from attestpay.terms import ETH
 
 CLIENT, PROVIDER = "client", "provider"
 
@@ -34,7 +33,6 @@ REVENUE = Account("4000", "Revenue: outcome-based services")
 PENALTY_GIVEN = Account("4010", "Late delivery penalties")
 PENALTY_RECEIVED = Account("4900", "Late delivery penalty income")
 EXPENSE = Account("6100", "Outcome-based services")
-GAS = Account("6900", "Network fees (gas)")
 
 
 @dataclass(frozen=True)
@@ -198,12 +196,6 @@ class Ledger:
                 Posting(ESCROW, credit=disputed),
             )
         self._both_parties(on, "dispute-split", note, provider, client, invoice)
-
-    def gas(self, on: Occasion, *, wei: int, operator: str) -> None:
-        """Gas the relayer paid for a party's transaction, booked by the relayer's operator in ether."""
-        ether = replace(on, ctx=Context(on.ctx.title, ETH, "ETH", 18, on.ctx.currency))
-        postings = Posting(GAS, debit=wei), Posting(WALLET, credit=wei)
-        self.add(ether, operator, "gas", "network fee paid by the relayer", *postings)
 
     def for_party(self, party: str, start: int, end: int) -> list[Entry]:
         """The party's entries with start <= block time < end, in order."""
