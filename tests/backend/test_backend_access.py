@@ -120,7 +120,7 @@ def test_service_keys_act_by_role(api):
     assert duplicate.status_code == 409
 
 
-def test_sign_ins_and_writes_are_rate_limited(chain, database_url):
+def test_sign_ins_and_writes_are_rate_limited(chain, database_url, still_rate_window):
     api = Api(chain, database_url, sign_ins_per_minute=3, writes_per_minute=2)
     for _ in range(3):
         assert api.client.post("/v1/auth/nonce").status_code == 201

@@ -119,7 +119,7 @@ def test_the_worker_purges_expired_nonces_and_sessions(api):
         assert session.scalar(select(func.count()).select_from(WalletSession)) == 1
 
 
-def test_the_sign_in_limit_counts_malformed_tries(chain, database_url):
+def test_the_sign_in_limit_counts_malformed_tries(chain, database_url, still_rate_window):
     api = Api(chain, database_url, sign_ins_per_minute=3)
     for body in (b"{", b'{"message": NaN}', b"[" * 100):
         assert api.client.post("/v1/auth/sign-in", content=body).status_code in (400, 422)
