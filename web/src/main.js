@@ -42,7 +42,20 @@ const routes = [
   [/^#\/agreements\/(\d+)\/attestations\/(0x[0-9a-fA-F]{64})$/, attestationPage],
 ];
 
-async function route() {
+let drawing = Promise.resolve(); // the page being drawn: the next waits for it, or a slow page would draw over it
+let queued = false;
+
+/** Draws the page the address names, after the one still loading; navigations queued meanwhile draw once. */
+function route() {
+  if (!queued) {
+    queued = true;
+    const draw = () => { queued = false; return drawPage(); };
+    drawing = drawing.then(draw, draw);
+  }
+  return drawing;
+}
+
+async function drawPage() {
   renderWallet();
   const auditor = Boolean(session()?.apiKey); // an auditor reads; it drafts, designs and signs nothing
   for (const link of document.querySelectorAll("nav a")) {
