@@ -93,10 +93,10 @@ lint-python: $(VENV)/.installed
 lint-solidity: node_modules/.installed
 	$(FORGE) fmt --check
 
-# Without the optimizer (foundry.toml, [profile.unoptimized]): the deployed, optimized bytecode is
-# what the Python suite runs; `make fuzz` runs these tests on it.
+# On the legacy pipeline without the optimizer (foundry.toml, [profile.quick]): the deployed bytecode
+# (via-IR, optimized) is what the Python suite runs; `make fuzz` runs these tests on it.
 test-forge: node_modules/.installed
-	FOUNDRY_PROFILE=unoptimized $(FORGE) test
+	FOUNDRY_PROFILE=quick $(FORGE) test
 
 # The long campaign: every invariant at 10,000 runs of 100 calls, every fuzz test at 50,000 runs
 # (foundry.toml, [profile.fuzz]); `make test` runs the short one.
