@@ -1,4 +1,5 @@
-"""The `attestpay` command as a person runs it: real processes, a real anvil, exit codes."""
+"""The `attestpay` command as a person runs it: a real anvil, exit codes; `chain` and `serve` as real
+processes, the other commands in the test's process (cli_support)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 from anvil_support import backend_on_anvil, party_keystores, push_attestation
 from backend_support import OPERATOR_KEY
+from cli_support import attestpay
 from eth_account import Account
 from factories import agreement_body
 from web3 import HTTPProvider, Web3
@@ -21,10 +23,6 @@ from attestpay.devchain import free_port
 from backend.client import BackendClient
 
 CLI = str(Path(sys.executable).parent / "attestpay")
-
-
-def attestpay(*args: str, cwd: Path, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
 
 
 def test_the_help_lists_every_command(tmp_path):

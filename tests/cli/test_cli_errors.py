@@ -12,27 +12,23 @@ from pathlib import Path
 
 import pytest
 from anvil_support import backend_on_anvil, party_keystores
+from cli_support import attestpay as in_process
 from eth_account import Account
 from factories import agreement_body
 
 from attestpay.devchain import free_port, run_anvil
 from backend.client import BackendClient
 
-CLI = str(Path(sys.executable).parent / "attestpay")
 PASSWORD = "wallet password"
 
 
-def attestpay(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+def attestpay(*args: str, cwd: Path, env: dict | None = None, process: bool = False) -> subprocess.CompletedProcess:
+    """The command in the test's process, or with `process` as a new one (a server reads its settings once)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("ATTESTPAY_", "ORACLE_"))}
-    return subprocess.run(
-        [CLI, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env=clean | (env or {}),
-        stdin=subprocess.DEVNULL,
-    )
+    if process:
+        command = [str(Path(sys.executable).parent / "attestpay"), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=cwd, env=clean | (env or {}))
+    return in_process(*args, cwd=cwd, env=clean | (env or {}))
 
 
 def assert_one_line(result: subprocess.CompletedProcess, reason: str) -> None:
@@ -97,7 +93,7 @@ def test_serve_names_the_settings_to_fix(files):
         ({"ATTESTPAY_ENVIRONMENT": "prod"}, "ATTESTPAY_ENVIRONMENT: Input should be"),
     ]
     for env, reason in cases:
-        assert_one_line(attestpay("serve", "--port", str(free_port()), cwd=files, env=env), reason)
+        assert_one_line(attestpay("serve", "--port", str(free_port()), cwd=files, env=env, process=True), reason)
 
 
 def test_help_works_everywhere_and_is_not_cut(files):

@@ -8,17 +8,15 @@ import csv
 import io
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 from anvil_support import backend_on_anvil, party_keystores, push_attestation
 from backend_support import OPERATOR_KEY
+from cli_support import attestpay
 from factories import agreement_body
 from facturx import get_xml_from_pdf
 
 from backend.client import BackendClient
 
-CLI = str(Path(sys.executable).parent / "attestpay")
 PROVIDER = ("--legal-name", "Nordlicht AI GmbH", "--street", "Torstrasse 1", "--city", "Berlin", "--postcode", "10119")
 CLIENT = ("--legal-name", "Lumen Retail SAS", "--street", "1 rue de Rivoli", "--city", "Paris", "--postcode", "75001")
 
@@ -34,8 +32,7 @@ def test_profiles_invoices_and_journals_from_the_command_line(anvil, tmp_path):
 
         def run(group: str, who: str, *args: str) -> subprocess.CompletedProcess:
             caller = ("--api-key", auditor_key) if who == "auditor" else ("--keystore", f"{who}.json")
-            command = [CLI, group, "--api", url, *caller, "--password-file", "password", *args]
-            result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+            result = attestpay(group, "--api", url, *caller, "--password-file", "password", *args, cwd=tmp_path)
             assert "Traceback" not in result.stderr, result.stderr
             return result
 

@@ -1,21 +1,19 @@
 """The party lifecycle after funding from the command line, on anvil with the API and a worker as
-processes: accept-partial shows what it pays first (and warns below the floor), dispute and the
-arbiter's split, reclaim after deadline + cure window, list."""
+processes and the CLI in the test's process (cli_support): accept-partial shows what it pays first (and
+warns below the floor), dispute and the arbiter's split, reclaim after deadline + cure window, list."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from anvil_support import backend_on_anvil, party_keystores, push_attestation
+from cli_support import attestpay
 from factories import agreement_body
 
 from backend.client import BackendClient
 
-CLI = str(Path(sys.executable).parent / "attestpay")
 DAY = 86_400
 
 
@@ -24,15 +22,9 @@ def test_accept_partial_dispute_resolve_reclaim_and_list(anvil, tmp_path):
         party_keystores(anvil, tmp_path, "pw", "client", "provider", "arbiter")
 
         def as_party(name: str, *args: str, answer: str = "") -> subprocess.CompletedProcess:
-            command = [CLI, "agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password"]
-            return subprocess.run(
-                [*command, *args],
-                capture_output=True,
-                text=True,
-                cwd=tmp_path,
-                input=answer,
-                timeout=300,
-                env=os.environ | {"ATTESTPAY_RPC_URL": anvil.url},
+            command = ["agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password"]
+            return attestpay(
+                *command, *args, cwd=tmp_path, input=answer, env=os.environ | {"ATTESTPAY_RPC_URL": anvil.url}
             )
 
         client = BackendClient(url)
@@ -51,7 +43,7 @@ def test_accept_partial_dispute_resolve_reclaim_and_list(anvil, tmp_path):
         assert "WARNING: the result is below the floor: accepting pays the provider nothing" in refused.stderr
         assert "pays 0 ETH now" in refused.stderr and refused.returncode == 2 and "not accepted" in refused.stderr
 
-        anvil.mine()
+        anvil.warp(anvil.now() + 1)  # a later observation: the newest one counts
         push_attestation(anvil, url, agreement, 0, 8_600)  # 50% + 600/1200 of the other 50%: 75 of 100 ETH
         accepted = as_party("provider", "accept-partial", pk, "1", "--yes")
         assert accepted.returncode == 0, accepted.stderr

@@ -1,22 +1,20 @@
 """`attestpay agreement fund --permit` (one transaction, no approval) and `--gasless` (only a
 signature; the backend's relayer registers, funds and pays the gas), as a person runs them: the
-API and a worker as processes on anvil, the CLI as a process."""
+API and a worker as processes on anvil, the CLI in the test's process (cli_support)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 from anvil_support import backend_on_anvil, party_keystores
+from cli_support import attestpay
 from factories import agreement_body
 
 from attestpay.contracts import deploy
 from attestpay.devchain import dev_party
 
-CLI = str(Path(sys.executable).parent / "attestpay")
 TOTAL = 2 * 110 * 10**18
 
 
@@ -27,8 +25,8 @@ def test_a_client_funds_with_a_permit_or_gasless_from_the_command_line(anvil, tm
         party_keystores(anvil, tmp_path, "wallet password", "client", "provider")
 
         def as_party(name: str, *args: str) -> subprocess.CompletedProcess:
-            command = [CLI, "agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password"]
-            return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+            command = ["agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password"]
+            return attestpay(*command, *args, cwd=tmp_path)
 
         def consented(title: str) -> str:
             (tmp_path / "terms.json").write_text(json.dumps(agreement_body(anvil, token=token.address, title=title)))

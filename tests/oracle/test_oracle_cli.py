@@ -1,4 +1,5 @@
-"""`attestpay-oracle` as a person runs it: a real process, exit codes, and a real chain (anvil from
+"""`attestpay-oracle` as a person runs it: exit codes, `serve` as a real process and the other commands
+in the test's process (cli_support), and a real chain (anvil from
 npm, Prague) for anchoring and revocation over JSON-RPC."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from cli_support import attestpay_oracle
 from web3 import Web3
 
 from attestpay.contracts import deploy
@@ -28,9 +30,7 @@ SPEC = MODEL_ACCURACY_SPEC
 
 def oracle(workdir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {"ORACLE_PASSWORD_FILE": str(workdir / "password"), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(
-        [str(CLI), *args], cwd=workdir, input=stdin, capture_output=True, text=True, env=env, timeout=60
-    )
+    return attestpay_oracle(*args, cwd=workdir, input=stdin, env=env)
 
 
 @pytest.fixture
