@@ -126,6 +126,7 @@ def test_the_sign_in_limit_counts_malformed_tries(chain, database_url, still_rat
     assert api.client.post("/v1/auth/nonce").status_code == 429
 
 
+@pytest.mark.slow  # a served API process
 @pytest.mark.parametrize("trusted", [None, '["127.0.0.1"]'])
 def test_the_limit_keys_on_the_peer_unless_it_is_a_trusted_proxy(tmp_path, trusted):
     env = served_env(tmp_path, sign_ins_per_minute="3")

@@ -27,6 +27,7 @@ def served_api(tmp_path_factory):
         yield process, url
 
 
+@pytest.mark.slow  # a served API process
 def test_deep_json_to_every_operation_leaves_the_process_answering(served_api):
     process, url = served_api
     operations = body_operations(url)
@@ -41,6 +42,7 @@ def test_deep_json_to_every_operation_leaves_the_process_answering(served_api):
     assert process.poll() is None
 
 
+@pytest.mark.slow  # a served API process
 def test_a_deep_body_within_the_size_cap_is_refused_for_its_depth(served_api):
     _, url = served_api
     response = httpx.post(url + "/v1/auth/sign-in", content=b"[" * 4_000 + b"]" * 4_000, timeout=30)

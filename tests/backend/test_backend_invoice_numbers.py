@@ -68,6 +68,7 @@ def test_numbers_are_gapless_per_issuer_across_replicas_and_a_rollback(database_
             engine.dispose()
 
 
+@pytest.mark.slow  # two writers racing on PostgreSQL
 def test_a_party_reporting_a_payment_while_the_indexer_issues_the_one_before_waits_instead_of_deadlocking(
     chain, database_url
 ):

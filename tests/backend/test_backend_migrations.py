@@ -56,6 +56,7 @@ def test_postgresql_from_empty_to_head_and_back():
     check_round_trip(postgres_url("attestpay_migration_test"))
 
 
+@pytest.mark.slow  # API replicas as processes
 def test_replicas_starting_together_migrate_one_after_the_other():
     postgres_or_skip()
     fresh_postgres_schema("attestpay_migration_race")

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from backend.db.migrate import upgrade
 
-pytestmark = pytest.mark.postgres  # Schemathesis against PostgreSQL too
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # Schemathesis on every operation, PostgreSQL too
 
 SCHEMA = worker_schema("attestpay_openapi_test")
 

@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from backend.db.models import MilestoneRecord
 from backend.domain.terms import milestone_terms
 
+pytestmark = pytest.mark.slow  # its own anvil
+
 FIELDS = ("earned_bps", "base", "bonus_earned", "penalty_bps", "penalty", "net", "holdback", "paid_now", "refund")
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from anvil_support import backend_on_anvil, party_keystores, push_attestation
 from backend_support import OPERATOR_KEY
 from cli_support import attestpay
@@ -32,6 +33,7 @@ def test_the_help_lists_every_command(tmp_path):
         assert command in result.stdout
 
 
+@pytest.mark.slow  # anvil and `attestpay chain` as processes
 def test_chain_starts_anvil_with_the_contracts_and_verify_audits_it(tmp_path):
     chain = subprocess.Popen(
         [CLI, "chain", "--json", "--out", "deployment.json"], cwd=tmp_path, stdout=subprocess.PIPE, text=True
@@ -56,6 +58,7 @@ def test_chain_starts_anvil_with_the_contracts_and_verify_audits_it(tmp_path):
     assert not w3.is_connected()  # anvil stopped with it
 
 
+@pytest.mark.slow  # `attestpay serve` as a process
 def test_serve_runs_the_backend_on_the_embedded_chain(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATTESTPAY_")} | {

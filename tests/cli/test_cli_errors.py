@@ -82,6 +82,7 @@ def test_a_wrong_password_or_a_file_that_is_not_a_keystore_is_named(files):
         assert_one_line(attestpay(*args, cwd=files, env=env), reason)
 
 
+@pytest.mark.slow  # `attestpay serve` as a process, four times
 def test_serve_names_the_settings_to_fix(files):
     cases = [
         ({"ATTESTPAY_RPC_URL": "http://127.0.0.1:1"}, "ATTESTPAY_RPC_URL needs ATTESTPAY_DEPLOYMENT_FILE"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from eth_account import Account
 
@@ -14,6 +15,7 @@ from attestpay_cli.main import app
 KEY = "0x" + "42" * 32
 
 
+@pytest.mark.slow  # scrypt at its full cost
 def test_new_import_address_and_list(tmp_path):
     runner = CliRunner()
     wallets = tmp_path / "wallets"

@@ -13,6 +13,7 @@ from attestpay.process import RECURSION_LIMIT
 PROBE = "import atexit, sys; atexit.register(lambda: print('limit', sys.getrecursionlimit())); "
 
 
+@pytest.mark.slow  # a new process per entry point, each importing the whole stack
 @pytest.mark.parametrize(
     "entry",
     [

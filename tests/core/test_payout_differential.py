@@ -15,7 +15,7 @@ from attestpay import payout
 from attestpay.devchain import start_anvil
 from attestpay.terms import Milestone
 
-pytestmark = pytest.mark.anvil
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]  # its own anvil, thousands of cases
 
 INT256 = st.integers(-(2**255), 2**255 - 1)
 BPS = st.integers(0, payout.BPS)

@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the README's commands as processes, on anvil
+
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = "## A deal of your own on a local network"
 

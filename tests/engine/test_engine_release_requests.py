@@ -20,6 +20,8 @@ from attestpay.devchain import free_port
 from attestpay.devstack import start_oracle_node, stop
 from backend.db.models import MilestoneRecord, NodeAnswer, ReleaseRequest
 
+pytestmark = pytest.mark.slow  # oracle nodes as processes
+
 
 class Nodes:
     """The chain's three oracles as node processes; `accuracy(i, correct)` rewrites node i's data."""

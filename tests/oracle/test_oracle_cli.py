@@ -129,6 +129,7 @@ def test_errors_are_messages_with_meaningful_exit_codes(workdir):
     assert wrong.returncode == 1 and "wrong password" in wrong.stderr and ANVIL_KEY[2:] not in wrong.stderr
 
 
+@pytest.mark.slow  # `attestpay-oracle serve` as a process
 def test_serve_runs_the_http_service_logs_json_lines_and_serves_metrics(workdir):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

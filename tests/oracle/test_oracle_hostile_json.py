@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from process_support import body_operations, deep_json, serving
+
+pytestmark = pytest.mark.slow  # oracle nodes as processes
 
 CLI = Path(sys.executable).parent / "attestpay-oracle"
 DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's first dev account

@@ -30,6 +30,7 @@ SPEC = load_spec(
 )
 
 
+@pytest.mark.slow  # scrypt at its full cost
 def test_keystore_round_trip_and_a_wrong_password(tmp_path, monkeypatch):
     path = tmp_path / "oracle.json"
     address = create_keystore(path, "correct horse")
