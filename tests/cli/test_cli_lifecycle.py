@@ -66,3 +66,43 @@ def test_accept_partial_dispute_resolve_reclaim_and_list(anvil, tmp_path):
         assert status() == "completed (settled, resolved, reclaimed)"
         listed = as_party("client", "list")
         assert f"{pk}  completed" in listed.stdout and "Fraud model in production" in listed.stdout
+
+
+def test_approve_then_release_the_holdback_from_the_command_line(anvil, tmp_path):
+    """A milestone that needs the client's approval and holds 10% back for a day: it waits for the
+    client's `approve`, then settles; the provider's `release-holdback` is refused before the day and
+    pays after it. The release runs against the API alone: a worker would release the holdback first."""
+    party_keystores(anvil, tmp_path, "pw", "client", "provider")
+
+    def as_party(url: str, name: str, *args: str) -> subprocess.CompletedProcess:
+        command = ["agreement", "--api", url, "--keystore", f"{name}.json", "--password-file", "password"]
+        return attestpay(*command, *args, cwd=tmp_path, env=os.environ | {"ATTESTPAY_RPC_URL": anvil.url})
+
+    with backend_on_anvil(anvil, tmp_path) as url:
+        body = agreement_body(anvil, milestones=1)
+        body["milestones"][0] |= {"requires_client_approval": True, "holdback_bps": 1000, "holdback_period": DAY}
+        client = BackendClient(url)
+        agreement = client.consented_agreement(body, anvil.client.key, anvil.provider.key)
+        pk = str(agreement["id"])
+        assert as_party(url, "client", "fund", pk).returncode == 0
+        agreement = client.request("GET", f"/v1/agreements/{pk}", headers=client.wallet(anvil.client.key))
+        push_attestation(anvil, url, agreement, 0, 9_200)  # at target: 100 ETH, 10 of them held back
+        assert as_party(url, "provider", "status", pk).stdout.strip() == "active (open)"  # awaiting approval
+
+        approved = as_party(url, "client", "approve", pk, "1")
+        assert approved.returncode == 0 and approved.stdout.startswith("sent 0x"), approved.stderr
+        deadline = time.monotonic() + 120
+        while (status := as_party(url, "provider", "status", pk).stdout.strip()) != "active (settled)":
+            assert time.monotonic() < deadline, status
+            time.sleep(1)
+
+    with backend_on_anvil(anvil, tmp_path, worker=False) as url:
+        early = as_party(url, "provider", "release-holdback", pk, "1")
+        assert early.returncode == 2 and "HoldbackNotDue" in early.stderr, early.stderr
+        assert len(early.stderr.strip().splitlines()) == 1, early.stderr
+        anvil.warp(anvil.now() + DAY + 1)
+        before = anvil.w3.eth.get_balance(anvil.provider.address)
+        released = as_party(url, "provider", "release-holdback", pk, "1")
+        assert released.returncode == 0 and released.stdout.startswith("sent 0x"), released.stderr
+        gained = anvil.w3.eth.get_balance(anvil.provider.address) - before
+        assert 10 * 10**18 - 10**16 < gained < 10 * 10**18  # the holdback, less the release's gas
