@@ -126,8 +126,9 @@ class ChainGateway:
         revert = escrow_revert(exc)
         if revert.name is None:
             return ContractRejected(f"the transaction would fail: {exc}")
+        because = f"{revert.reason}: " if revert.reason else ""
         return ContractRejected(
-            f"the escrow would revert with {revert.message}", revert={"name": revert.name, "args": revert.args}
+            f"{because}the escrow would revert with {revert.message}", revert={"name": revert.name, "args": revert.args}
         )
 
     def require_party_signature(
@@ -201,6 +202,7 @@ class Revert:
     name: str | None  # the escrow's custom error, None when the data does not decode
     args: list
     message: str
+    reason: str | None = None  # what it means to a party, in words (CustomError.reason)
 
     def as_json(self) -> dict:
         return {"revert": self.name, "args": self.args, "message": self.message}
@@ -213,7 +215,7 @@ def escrow_revert(exc: Exception) -> Revert:
     error = decode_revert(load_artifact("MilestoneEscrow")["abi"], data) if data else None
     if error is None:
         return Revert(None, [], str(exc))
-    return Revert(error.name, [jsonable(a) for a in error.args], str(error))
+    return Revert(error.name, [jsonable(a) for a in error.args], str(error), error.reason())
 
 
 def jsonable(value: Any) -> Any:
