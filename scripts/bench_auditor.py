@@ -10,6 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_support import write_results
 from eth_account import Account
 
 import auditor
@@ -23,7 +24,6 @@ from oracle.measure import measure
 from oracle.spec import MetricSpec
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "auditor.json"
 AGREEMENTS, MILESTONES = 100, 10
 SPEC = MetricSpec.model_validate(MODEL_ACCURACY_SPEC)
 
@@ -115,9 +115,7 @@ def main() -> None:
         "checks": "signatures, anchoring proof, revocation, payout formula, "
         "ERC-20 transfers, evidence recomputed, conservation, coverage",
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    write_results("auditor", result)
     print(f"{result['settlements_verified_per_s']} settlements verified per second (target >= 200)")
 
 

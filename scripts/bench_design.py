@@ -13,10 +13,11 @@ import os
 import time
 from pathlib import Path
 
+from bench_support import write_results
+
 from attestpay.design import analysis, document, outcome, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "design.json"
 DRAWS, MILESTONES, ROUNDS = 100_000, 10, 3
 
 
@@ -54,9 +55,7 @@ def main() -> None:
         "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "cores": 1,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps(figures, indent=2))
+    write_results("design", figures)
 
 
 if __name__ == "__main__":
