@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from attestpay.local_http import LocalServer, QuietHandler
 
 HOUR, DAY = 3_600, 86_400
 
@@ -127,13 +127,13 @@ def software_load_test(root: Path, now: int, requests: int = 5_000) -> None:
     )
 
 
-class AnalyticsEndpoint:
+class AnalyticsEndpoint(LocalServer):
     """The agency's analytics API on loopback: daily sessions and conversions of the campaign, as
     far as the chain's clock has come (a day is reported once it is over)."""
 
     def __init__(self, campaign_start: int, clock: Callable[[], int]) -> None:
         rng = random.Random("campaign")
-        self.days = [
+        days = [
             {
                 "day": campaign_start + (d + 1) * DAY,
                 "sessions": rng.randint(700, 1_100),
@@ -141,27 +141,15 @@ class AnalyticsEndpoint:
             }
             for d in range(45)
         ]
-        endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 now = clock()
-                body = json.dumps(
-                    {"campaign": "spring-launch", "daily": [d for d in endpoint.days if d["day"] <= now]}
-                ).encode()
+                body = json.dumps({"campaign": "spring-launch", "daily": [d for d in days if d["day"] <= now]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1/campaigns/spring-launch/daily"
-        threading.Thread(target=self.server.serve_forever, name="analytics-endpoint", daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler, "/v1/campaigns/spring-launch/daily")
