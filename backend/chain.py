@@ -205,7 +205,7 @@ class Revert:
     reason: str | None = None  # what it means to a party, in words (CustomError.reason)
 
     def as_json(self) -> dict:
-        return {"revert": self.name, "args": self.args, "message": self.message}
+        return {"revert": self.name, "args": self.args, "message": self.message, "reason": self.reason}
 
 
 def escrow_revert(exc: Exception) -> Revert:

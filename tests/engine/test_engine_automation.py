@@ -188,6 +188,7 @@ def test_a_settlement_the_escrow_refuses_for_good_fails_with_its_reason_and_free
     with api.app.state.sessions() as session:
         (intent,) = session.scalars(select(RelayIntent)).all()
         assert (intent.status, intent.error["revert"]) == ("failed", "AttestationExpired")
+        assert intent.error["reason"].startswith("the attestation expired on 20"), intent.error  # a date with the year
         assert intent.key == f"settle:{agreement['agreement_id']}:0#failed-{intent.id}"
     assert chain.w3.eth.get_transaction_count(relayer[1]) == 0
     assert worker.automation.step() == 0  # the only attestation has expired: nothing to queue until a new one
