@@ -14,26 +14,35 @@ FORGE := scripts/foundry forge
 
 # What the demo and `make test` need; halmos's venv (make test-halmos) and the gas peers (make bench)
 # install with the targets that use them. `make -j3 install` installs the two venvs and npm side by
-# side (a minute less on a new machine; `make test` does so); the dashboard's bundle waits for npm.
+# side (`make test` does so); the dashboard's bundle waits for npm.
 install: $(VENV)/.installed $(SLITHER_VENV)/.installed node_modules/.installed build/web/app.js
 
-$(VENV)/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
+# uv, pinned, installs the locked packages into each venv: 15 s for the project's where pip took 75 s.
+# It reads PyPI, or UV_INDEX_URL where set (it does not read pip's configuration).
+UV_VERSION := 0.13.8
+UV := $(VENV)/bin/uv
+UV_INSTALL = $(UV) pip install --quiet --compile-bytecode --python
+
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.lock
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) requirements.lock requirements-nodeps.lock pyproject.toml
+	$(UV_INSTALL) $(VENV) -r requirements.lock
+	$(UV_INSTALL) $(VENV) --no-deps -r requirements-nodeps.lock
+	$(UV_INSTALL) $(VENV) --no-deps --no-build-isolation -e .
 	touch $@
 
 # Slither pins an older web3 than the project, so it lives in its own venv.
-$(SLITHER_VENV)/.installed: requirements-slither.lock
+$(SLITHER_VENV)/.installed: $(UV) requirements-slither.lock
 	$(PYTHON) -m venv $(SLITHER_VENV)
-	$(SLITHER_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-slither.lock
+	$(UV_INSTALL) $(SLITHER_VENV) -r requirements-slither.lock
 	touch $@
 
 # halmos (symbolic proofs, make test-halmos) pins its own solver bindings, so it has its own venv too.
-$(HALMOS_VENV)/.installed: requirements-halmos.lock
+$(HALMOS_VENV)/.installed: $(UV) requirements-halmos.lock
 	$(PYTHON) -m venv $(HALMOS_VENV)
-	$(HALMOS_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-halmos.lock
+	$(UV_INSTALL) $(HALMOS_VENV) -r requirements-halmos.lock
 	touch $@
 
 # Not `npm ci`: the registry lacks @foundry-rs/anvil-darwin-amd64, an optional dependency, so the
