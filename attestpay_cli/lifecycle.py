@@ -162,7 +162,7 @@ def accept_partial(ctx: click.Context, pk: int, milestone: int, yes: bool) -> No
             f"milestone {milestone} has no signed measurement yet: `attestpay agreement request-release {pk} "
             f"{milestone}` first"
         )
-    latest = measured[-1]
+    latest = sorted(measured, key=lambda a: a["observed_at"])[-1]  # the newest observation, as the dashboard takes it
     figures = party.call(
         "GET",
         f"/v1/agreements/{pk}/milestones/{index}/preview",
