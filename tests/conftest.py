@@ -66,7 +66,8 @@ def chain(session_chain: Chain):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks what a test needs, read from its fixtures: `anvil` (also `slow`: a node process and a
     deployment), and `postgres` (the PostgreSQL parameter of `database_url`, or a fixture that
-    migrates a PostgreSQL schema). Modules that reach a service another way mark themselves."""
+    migrates a PostgreSQL schema). Modules that reach a service another way mark themselves.
+    Then orders the slow tests first."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         params = getattr(getattr(item, "callspec", None), "params", {})
@@ -75,6 +76,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
         if params.get("database_url") == "postgresql" or fixtures & {"migrated_postgres", "engine_database"}:
             item.add_marker(pytest.mark.postgres)
+    # The slow tests first: pytest-xdist hands tests out in this order, and a long one started last
+    # would keep one worker busy while the others have nothing left to do.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 # Modules whose tests share a costly module-scoped fixture (the demo's run, node processes, Prometheus,
