@@ -386,7 +386,7 @@ def drain(stack: Stack, sessions, seconds: float = 120) -> None:
             measuring = list(session.scalars(select(ReleaseRequest.id).where(ReleaseRequest.status == "measuring")))
             cursor = session.scalar(select(sqlalchemy.func.max(IndexerCursor.block_number)))
         head = stack.chain.w3.eth.block_number
-        if not open_intents and not measuring and cursor is not None and cursor >= head - 1:
+        if not open_intents and not measuring and cursor is not None and cursor >= head:  # the head applied too
             return
         time.sleep(1)
     stuck = [(i.key, i.status, i.nonce, i.attempts, i.error) for i in open_intents]
