@@ -1,9 +1,9 @@
 """Our console scripts run in the test's own process: the entry point the script calls, with the same
 arguments, working directory, environment and stdin that `subprocess.run` would give it, and a
 `CompletedProcess` back. A new process of ours spends about 2 s of CPU on imports (eth-account's
-py_ecc, web3) before it does anything; the CLI tests run hundreds of commands. What only a real process
-shows (the installed script, signals, long-running servers) stays tested with real processes: the
-README walkthrough, the demo, `chain`, `serve` and `up`."""
+py_ecc, web3) before it does anything, and the CLI tests run well over a hundred commands. What only
+a real process shows (the installed script, signals, long-running servers) stays tested with real
+processes: the README walkthrough, the demo, `chain`, `serve` and `up`."""
 
 from __future__ import annotations
 
