@@ -185,8 +185,10 @@ def _check_signature(agreement: AgreementFacts, digest: str, signer: str, signat
 
 
 def for_agreement(session: Session, agreement: Agreement) -> list[AttestationRecord]:
+    """In the order received; within one second (the receipt's resolution) in the order observed."""
     query = select(AttestationRecord).where(AttestationRecord.agreement_pk == agreement.id)
-    return list(session.scalars(query.order_by(AttestationRecord.received_at, AttestationRecord.digest)))
+    order = (AttestationRecord.received_at, AttestationRecord.observed_at, AttestationRecord.digest)
+    return list(session.scalars(query.order_by(*order)))
 
 
 def describe(record, agreement: Agreement | AgreementFacts, signers: list[str] | None = None) -> dict:

@@ -43,6 +43,16 @@ def test_a_result_that_triggers_nothing_is_kept(api, proposed):
     assert [a["digest"] for a in listed] == [kept["digest"]]
 
 
+def test_attestations_received_in_the_same_second_are_listed_in_the_order_observed(api, proposed, monkeypatch):
+    agreement, client, oracle_key = proposed
+    monkeypatch.setattr("backend.services.attestations.now", lambda: 1_800_000_000)  # one receipt second
+    observed = api.chain.now()
+    later = api.push(oracle_key, agreement, 0, 8_600, api.chain.oracles[:1], observed_at=observed)
+    earlier = api.push(oracle_key, agreement, 0, 7_000, api.chain.oracles[:1], observed_at=observed - 60)
+    listed = api.client.get(f"/v1/agreements/{agreement['id']}/attestations", headers=client).json()
+    assert [a["digest"] for a in listed] == [earlier["digest"], later["digest"]]
+
+
 def test_a_signer_outside_the_oracle_set_is_refused(api, proposed):
     agreement, client, oracle_key = proposed
     body = signed(api, agreement, 9300, api.chain.relayer)
