@@ -42,7 +42,7 @@ def run_in_process(
             code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
             if isinstance(exc.code, str):
                 print(exc.code, file=sys.stderr)
-        except BaseException:
+        except Exception:  # an interrupt still stops the test run
             traceback.print_exc()
             code = 1
         finally:
