@@ -1,5 +1,8 @@
 """Engines. SQLite (the embedded default) gets foreign keys, WAL and a busy timeout, so that
-concurrent requests wait for the writer instead of failing. Sessions, which keep versions and
+concurrent requests wait for the writer instead of failing, and savepoints inside a transaction:
+Python's sqlite3 begins a transaction only before a write, so a SAVEPOINT issued first began one
+of its own, and releasing it committed what it held at once (a chain event stored, its effect on
+the agreement not yet; a crash between lost the effect for good). Sessions, which keep versions and
 documents with every commit, come from `backend.services.sessions`."""
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
+
+        @event.listens_for(engine, "savepoint")
+        def _inside_a_transaction(connection, _name) -> None:
+            # IMMEDIATE: a savepoint is for a write, so the write lock is taken now, waiting for the
+            # writer that holds it, rather than on a snapshot that writer may outdate.
+            dbapi_connection = connection.connection.dbapi_connection
+            if not dbapi_connection.in_transaction:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping: it would double the round trips of a read. A connection lost to a database restart

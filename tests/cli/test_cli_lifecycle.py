@@ -57,7 +57,7 @@ def test_accept_partial_dispute_resolve_reclaim_and_list(anvil, tmp_path):
         assert as_party("client", "dispute", pk, "2").returncode == 0
         resolved = as_party("arbiter", "resolve", pk, "2", "60%")
         assert resolved.returncode == 0, resolved.stderr
-        assert "[2] accuracy milestone 1: resolved" in resolved.stdout
+        assert "[2] accuracy milestone 1: resolved" in resolved.stdout, resolved.stdout
         wrong = as_party("arbiter", "resolve", pk, "9", "60%")
         assert wrong.returncode == 2 and "has milestones 1 to 3; there is no 9" in wrong.stderr
 
