@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from attestpay.design.units import display
 from oracle.spec import MetricSpec
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # Debian's fonts-dejavu-core, as the invoices use: PDF/A needs every font embedded.
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -28,6 +30,8 @@ STEPS = (
 
 
 def render(pack: dict, specs: dict[str, bytes]) -> bytes:
+    from fpdf import FPDF  # 0.2 s to import: paid where a PDF is made, not by every process
+
     token = pack["token"]
 
     def money(units: int) -> str:

@@ -5,11 +5,14 @@ the Factur-X XMP metadata. One file a person reads and a buyer's system ingests.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facturx import generate_from_binary
-from fpdf import FPDF
 
 from backend.domain.en16931 import CREDIT_NOTE, EXEMPTION, STANDARD, EInvoice, TradeParty, to_cii
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # Debian's fonts-dejavu-core (on the machine image; .ci/run installs it where missing): PDF/A needs
 # every font embedded, which the PDF core fonts are not.
@@ -40,6 +43,8 @@ def _title(inv: EInvoice) -> str:
 
 
 def _visual(inv: EInvoice) -> bytes:
+    from fpdf import FPDF  # 0.2 s to import: paid where a PDF is made, not by every process
+
     pdf = FPDF(format="A4", enforce_compliance="PDF/A-3B")
     pdf.set_lang("en-GB")
     pdf.set_title(f"{_title(inv)} {inv.number}")

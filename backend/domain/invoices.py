@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fpdf import FPDF
 from jinja2 import Environment, select_autoescape
 
 from attestpay.terms import Payout
@@ -105,6 +104,8 @@ def render_html(d: dict) -> str:
 
 
 def render_pdf(d: dict) -> bytes:
+    from fpdf import FPDF  # 0.2 s to import: paid by the process that renders a PDF, not by every one that starts
+
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
