@@ -57,7 +57,9 @@ _SENTENCES: dict[str, Callable[..., str]] = {
     "AttestationFromFuture": lambda observed_at: (
         f"the attestation is dated {_date(observed_at)}, after the chain's clock"
     ),
-    "NotEnoughSignatures": lambda given, threshold: f"{given} oracle signatures where the agreement needs {threshold}",
+    "NotEnoughSignatures": lambda given, threshold: (
+        f"{given} oracle signature{'' if given == 1 else 's'} where the agreement needs {threshold}"
+    ),
     "RevokedSignature": lambda signer: f"oracle {signer} revoked its signature of this attestation",
     "ReclaimTooEarly": lambda after: f"the client may reclaim only after {_date(after)} (deadline and cure window)",
     "NoHoldback": lambda index: f"milestone {index + 1} holds nothing back: none was agreed, or it was paid out",

@@ -30,7 +30,8 @@ def test_a_party_reads_what_the_error_means_with_milestones_from_1_and_dates_wit
     assert CustomError("HoldbackNotDue", (1796087322,)).reason() == "the holdback is due on 2026-12-01 01:08 UTC"
     assert CustomError("NoHoldback", (0,)).reason().startswith("milestone 1 holds nothing back")
     assert CustomError("WrongPhase", (b"\x01" * 32, 4)).reason() == "the agreement is active on the chain"
-    assert CustomError("NotEnoughSignatures", (1, 2)).reason() == "1 oracle signatures where the agreement needs 2"
+    assert CustomError("NotEnoughSignatures", (1, 2)).reason() == "1 oracle signature where the agreement needs 2"
+    assert CustomError("NotEnoughSignatures", (0, 2)).reason() == "0 oracle signatures where the agreement needs 2"
 
 
 def test_an_error_without_words_or_with_arguments_out_of_range_has_no_reason():
