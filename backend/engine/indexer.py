@@ -119,18 +119,21 @@ class Indexer:
         return logs
 
     def _apply(self, session: Session, logs: list) -> None:
-        times, senders = {}, {}
+        """Asks the node first, then writes: on SQLite the first write takes the database's one
+        write lock, which no request should wait on while the node answers."""
+        events, times, senders = [], {}, {}
         for raw in sorted(logs, key=lambda entry: (entry["blockNumber"], entry["logIndex"])):
             decoder = self.events.get(bytes(raw["topics"][0])) if raw["topics"] else None
             if decoder is None:
                 continue
-            event = decoder.process_log(raw)
             number, tx_hash = raw["blockNumber"], raw["transactionHash"]
             if number not in times:
                 times[number] = self._rpc(lambda w3, number=number: w3.eth.get_block(number)["timestamp"])
             if tx_hash not in senders:
                 senders[tx_hash] = self._rpc(lambda w3, tx_hash=tx_hash: w3.eth.get_transaction(tx_hash)["from"])
-            chain_sync.apply(session, event, times[number], senders[tx_hash])
+            events.append((decoder.process_log(raw), times[number], senders[tx_hash]))
+        for event, block_time, sender in events:
+            chain_sync.apply(session, event, block_time, sender)
 
     def _roll_back(self, session: Session, cursor: IndexerCursor) -> int:
         known = session.scalars(
