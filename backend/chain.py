@@ -271,12 +271,11 @@ def _first_answer(ask, url: str, attempts: int = 8):
 
 
 def embedded_chain() -> ChainGateway:
-    from eth.vm.forks import PragueVM
-    from eth_tester import EthereumTester, PyEVMBackend
     from web3 import EthereumTesterProvider
 
-    tester = EthereumTester(PyEVMBackend(vm_configuration=((0, PragueVM),)))
-    w3 = Web3(EthereumTesterProvider(tester))
+    from attestpay import embedded
+
+    w3 = Web3(EthereumTesterProvider(embedded.tester()))
     deployer = w3.eth.accounts[0]
     registry = deploy(w3, "AttestationRegistry", sender=deployer)
     escrow = deploy(w3, "MilestoneEscrow", registry.address, sender=deployer)

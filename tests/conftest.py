@@ -7,12 +7,12 @@ import os
 from dataclasses import dataclass
 
 import pytest
-from eth.vm.forks import PragueVM
-from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester import EthereumTester
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 from xdist.scheduler import LoadScopeScheduling
 
+from attestpay import embedded
 from attestpay.contracts import deploy
 from attestpay.devchain import Party, Web3Chain
 
@@ -42,7 +42,7 @@ class Chain(Web3Chain):
 
 @pytest.fixture(scope="session")
 def session_chain() -> Chain:
-    tester = EthereumTester(PyEVMBackend(vm_configuration=((0, PragueVM),)))  # what the contracts target
+    tester = embedded.tester()
     w3 = Web3(EthereumTesterProvider(tester))
     keys = tester.backend.account_keys
     parties = [Party(Web3.to_checksum_address(k.public_key.to_checksum_address()), k.to_hex()) for k in keys]

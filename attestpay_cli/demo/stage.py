@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
-from eth.vm.forks import PragueVM
 from eth_account import Account
-from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester import EthereumTester
 from web3 import EthereumTesterProvider, Web3
 
+from attestpay import embedded
 from attestpay.contracts import deploy
 from attestpay.devchain import free_port
 from backend.api.app import create_app
@@ -80,7 +80,7 @@ class Served:
 class Stage:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.tester = EthereumTester(PyEVMBackend(vm_configuration=((0, PragueVM),)))
+        self.tester = embedded.tester()
         lock = threading.RLock()
         self.w3 = Web3(LockedTesterProvider(self.tester, lock))
         keys = [k.to_hex() for k in self.tester.backend.account_keys]
