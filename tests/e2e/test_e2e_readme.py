@@ -1,6 +1,7 @@
 """The README's local-network walkthrough, run as it is written there: its shell block is read from
 README.md and run line by line in one shell, in a fresh directory, from `attestpay up` to a
-settled, invoiced and independently verified milestone. README and behaviour cannot drift."""
+settled, invoiced and independently verified milestone. README and behaviour cannot drift. And its
+fast loop's `pytest`, which must find the same packages as `python -m pytest`."""
 
 from __future__ import annotations
 
@@ -47,3 +48,25 @@ def test_the_readme_walkthrough_settles_invoices_and_verifies_a_milestone(tmp_pa
     assert "1 settlements verified: every payout checks out" in out
     assert not (tmp_path / "net" / "up.pid").exists()  # stopped cleanly
     assert "Traceback" not in result.stderr
+
+
+def test_the_readme_fast_loop_finds_the_checkouts_packages():
+    """`pytest`, not `python -m pytest`: the working directory is not on the path, and the test folders
+    named like packages (tests/auditor, tests/oracle, tests/backend) must not stand in for them."""
+    pytest_command = Path(sys.executable).parent / "pytest"
+    done = subprocess.run(
+        [
+            str(pytest_command),
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:randomly",
+            "tests/auditor",
+            "tests/backend/test_backend_einvoice_api.py",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
