@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from eth_account.messages import defunct_hash_message
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -96,9 +96,17 @@ def sign_in(
     return token, record
 
 
+# Looked up on every request: built once, run on the session's connection (Core), because the
+# ORM's identity map and statement compilation cost several times the indexed lookup itself.
+_WALLET = select(WalletSession.address, WalletSession.expires_at).where(
+    WalletSession.token_hash == bindparam("token_hash")
+)
+_SERVICE = select(ApiKey.role, ApiKey.name, ApiKey.revoked).where(ApiKey.key_hash == bindparam("key_hash"))
+
+
 def wallet(session: Session, token: str) -> Principal:
     """The signed-in wallet."""
-    record = session.get(WalletSession, _hash(token))
+    record = session.connection().execute(_WALLET, {"token_hash": _hash(token)}).one_or_none()
     if record is None or record.expires_at < now():
         raise Unauthenticated("the session token is unknown or expired; sign in again")
     return Principal("wallet", address=record.address)
@@ -112,7 +120,7 @@ def sign_out(session: Session, token: str) -> None:
 
 def service(session: Session, key: str) -> Principal:
     """The service an API key belongs to (keys do not expire; they are revoked)."""
-    record = session.scalar(select(ApiKey).where(ApiKey.key_hash == _hash(key)))
+    record = session.connection().execute(_SERVICE, {"key_hash": _hash(key)}).one_or_none()
     if record is None or record.revoked:
         raise Unauthenticated("unknown or revoked API key")
     return Principal(record.role, name=record.name)

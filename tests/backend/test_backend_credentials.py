@@ -15,7 +15,7 @@ import pytest
 from backend_support import OPERATOR_KEY, Api, served_env
 from factories import agreement_body
 from process_support import serving
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from backend.db.models import SignInNonce, WalletSession, now
 from backend.engine.purge import ExpiredCredentials
@@ -43,6 +43,15 @@ def test_a_signed_out_session_is_refused_at_once_on_every_replica(replicas):
     for replica in (a, b):
         assert replica.client.get("/v1/auth/me", headers=session).status_code == 401
     assert a.client.post("/v1/auth/sign-out").status_code == 401
+
+
+def test_a_session_past_its_expiry_is_refused_before_the_worker_purges_it(api):
+    session = api.sign_in(api.chain.client)
+    assert api.client.get("/v1/auth/me", headers=session).status_code == 200
+    with api.app.state.sessions() as db, db.begin():
+        db.execute(update(WalletSession).values(expires_at=now() - 1))
+    response = api.client.get("/v1/auth/me", headers=session)
+    assert response.status_code == 401 and "unknown or expired" in response.json()["detail"]
 
 
 def test_operators_list_and_revoke_keys_and_the_revocation_holds_at_once_on_every_replica(replicas):
