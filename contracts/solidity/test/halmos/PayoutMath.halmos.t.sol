@@ -6,8 +6,10 @@ import {PayoutMath} from "../../libraries/PayoutMath.sol";
 import {Vm} from "../utils/Vm.sol";
 
 /// @notice Symbolic proofs of the settlement formula (escrow-semantics.md, "Settlement"), run by
-/// halmos (`make test-halmos`): every `check_` function holds for ALL inputs that satisfy its
-/// assumptions, not only for sampled ones. Every Panic (overflow, division by zero) counts as a
+/// halmos on demand (`make test-halmos HALMOS_PROOFS=PayoutMathHalmos`; some of their solver
+/// queries do not finish yet, so `make test` runs the lemmas in `PayoutMathLemmas.halmos.t.sol`):
+/// every `check_` function holds for ALL inputs that satisfy its assumptions, not only for sampled
+/// ones. Every Panic (overflow, division by zero) counts as a
 /// failure, so each proof also shows that `PayoutMath.compute` never reverts on valid terms.
 /// The bounds below and the solver settings are documented in docs/contracts.md, "Proofs".
 contract PayoutMathHalmos {
