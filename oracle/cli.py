@@ -196,15 +196,15 @@ def proof(digest, queue, as_json):
 @main.command()
 @click.argument("digest")
 @_rpc
-@_registry
+@click.option("--escrow", envvar="ORACLE_ESCROW", required=True, help="MilestoneEscrow address (it counts the signature)")
 @_keystore
 @_password_file
-def revoke(digest, rpc, registry, keystore, password_file):
+def revoke(digest, rpc, escrow, keystore, password_file):
     """Withdraw your signature of attestation DIGEST; the escrow stops counting it (the attestation
     still settles if enough other members signed it and did not revoke)."""
     w3 = Web3(HTTPProvider(rpc))
     signer = _signer(keystore, password_file)
-    revoke_attestation(w3, contract_at(w3, "AttestationRegistry", registry), signer, _hex32(digest))
+    revoke_attestation(w3, contract_at(w3, "MilestoneEscrow", escrow), signer, _hex32(digest))
     click.echo(f"revoked {signer.address}'s signature of 0x{_hex32(digest).hex()}")
 
 

@@ -1,4 +1,5 @@
-"""The oracle's transactions on the AttestationRegistry: anchor a batch, revoke its own signature."""
+"""The oracle's transactions: anchor a batch in the AttestationRegistry, revoke its own signature in
+the MilestoneEscrow that counts it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def anchor(w3: Web3, registry: Contract, signer: OracleSigner, batch: Attestatio
     return uri
 
 
-def revoke(w3: Web3, registry: Contract, signer: OracleSigner, digest: bytes) -> None:
+def revoke(w3: Web3, escrow: Contract, signer: OracleSigner, digest: bytes) -> None:
     """Withdraws this signer's signature of `digest`: the escrow no longer counts it, and the
     attestation still settles only with enough other members' unrevoked signatures."""
-    send_transaction(w3, signer, registry.functions.revoke(digest))
+    send_transaction(w3, signer, escrow.functions.revoke(digest))

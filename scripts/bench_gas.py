@@ -201,7 +201,7 @@ class Bench:
         oracle = self.oracles[0]
         digest = Web3.keccak(text="an attestation to revoke")
         self.w3.eth.send_transaction({"from": self.deployer, "to": oracle.address, "value": 10**18})
-        tx = self.registry.functions.revoke(digest).build_transaction(
+        tx = self.escrow.functions.revoke(digest).build_transaction(
             {"from": oracle.address, "nonce": self.w3.eth.get_transaction_count(oracle.address)}
         )
         signed = oracle.sign_transaction(tx)

@@ -142,7 +142,7 @@ def forget_everything(session: Session) -> None:
 
 
 def revoked_signers(session: Session, digest: str) -> set[str]:
-    """The signers who withdrew their signature of `digest` in the registry (by the stored events)."""
+    """The signers who withdrew their signature of `digest` in the escrow (by the stored events)."""
     query = select(ChainEvent.args["signer"].as_string()).where(
         ChainEvent.name == "SignatureRevoked", ChainEvent.args["digest"].as_string() == digest
     )

@@ -92,7 +92,7 @@ def anchoring(chain: ChainGateway, record: AttestationRecord, threshold: int) ->
     digest = bytes.fromhex(record.digest[2:])
     with chain.lock:
         revoked_by = [
-            s.signer for s in record.signatures if chain.registry.functions.isRevoked(digest, s.signer).call()
+            s.signer for s in record.signatures if chain.escrow.functions.isRevoked(digest, s.signer).call()
         ]
         revoked = len(record.signatures) - len(revoked_by) < threshold
         if record.anchor_root is None:

@@ -5,11 +5,9 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {IAttestationRegistry} from "./interfaces/IAttestationRegistry.sol";
 
 /// @title AttestationRegistry
-/// @dev One slot per batch (timestamp, leaf count and anchorer packed), one slot per (digest, signer)
-/// revocation; the URI lives only in the event.
+/// @dev One slot per batch (timestamp, leaf count and anchorer packed); the URI lives only in the event.
 contract AttestationRegistry is IAttestationRegistry {
     mapping(bytes32 root => Batch) private _batches;
-    mapping(bytes32 digest => mapping(address signer => bool)) private _revoked;
 
     /// @inheritdoc IAttestationRegistry
     function anchor(bytes32 root, uint32 leafCount, string calldata uri) external {
@@ -17,18 +15,6 @@ contract AttestationRegistry is IAttestationRegistry {
         if (_batches[root].anchoredAt != 0) revert BatchAlreadyAnchored(root);
         _batches[root] = Batch(uint64(block.timestamp), leafCount, msg.sender);
         emit BatchAnchored(root, msg.sender, leafCount, uri);
-    }
-
-    /// @inheritdoc IAttestationRegistry
-    function revoke(bytes32 digest) external {
-        if (_revoked[digest][msg.sender]) revert AlreadyRevoked(digest, msg.sender);
-        _revoked[digest][msg.sender] = true;
-        emit SignatureRevoked(digest, msg.sender);
-    }
-
-    /// @inheritdoc IAttestationRegistry
-    function isRevoked(bytes32 digest, address signer) external view returns (bool) {
-        return _revoked[digest][signer];
     }
 
     /// @inheritdoc IAttestationRegistry

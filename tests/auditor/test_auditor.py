@@ -99,7 +99,7 @@ class Deals:
         if anchored:
             self.anchor([digest])
         if revoked_first:
-            self.chain.registry.functions.revoke(digest).transact({"from": signers[0].address})
+            self.chain.escrow.functions.revoke(digest).transact({"from": signers[0].address})
         self.settle(agreement, ms, att, signatures)
         return att, digest
 

@@ -144,9 +144,9 @@ def test_a_pack_records_each_signers_revocation_and_counts_only_unrevoked_signat
     first, second, third = anvil.oracles
     att, digest, signatures = deals.attest(agreement, [first, second])
     deals.anchor([digest])
-    anvil.registry.functions.revoke(digest).transact({"from": third.address})  # its own signature only
+    anvil.escrow.functions.revoke(digest).transact({"from": third.address})  # its own signature only
     deals.settle(agreement, ms, att, signatures)
-    anvil.registry.functions.revoke(digest).transact({"from": first.address})  # after: the settlement stands
+    anvil.escrow.functions.revoke(digest).transact({"from": first.address})  # after: the settlement stands
     agreement_id = "0x" + att.agreement_id.hex()
     settlement = written_pack(anvil, deals, agreement_id, pack := tmp_path / "pack.zip")["settlements"][0]
     assert [r["signer"] for r in settlement["revocations"]] == [third.address, first.address]

@@ -150,6 +150,6 @@ def test_anchoring_is_kept_once_the_registry_confirms_it_and_revocation_shows(ap
         signer.address,
         False,
     )
-    revoke(chain.w3, chain.registry, signer, digest)
+    revoke(chain.w3, chain.escrow, signer, digest)
     (entry,) = api.client.get(f"/v1/agreements/{agreement['id']}/audit-report", headers=client).json()["attestations"]
     assert entry["anchoring"]["revoked"] is True

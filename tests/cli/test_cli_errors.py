@@ -67,7 +67,7 @@ def test_a_wrong_password_or_a_file_that_is_not_a_keystore_is_named(files):
                 "0x" + "22" * 32,
                 "--rpc",
                 nowhere,
-                "--registry",
+                "--escrow",
                 "0x" + "11" * 20,
                 "--keystore",
                 "terms.json",

@@ -84,8 +84,8 @@ def test_a_bundle_counting_a_revoked_signature_settles_nothing(chain):
     oracle = OracleSigner.from_dev_key(chain.oracles[0].key, dev_mode=True)
     signature = oracle.sign_attestation(att, chain.chain_id, chain.escrow.address)
 
-    revoke(chain.w3, chain.registry, oracle, digest)
-    assert chain.registry.functions.isRevoked(digest, oracle.address).call()
+    revoke(chain.w3, chain.escrow, oracle, digest)
+    assert chain.escrow.functions.isRevoked(digest, oracle.address).call()
     settle = chain.escrow.functions.settle(
         agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), signature
     )

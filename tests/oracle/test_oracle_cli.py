@@ -63,6 +63,7 @@ def test_measure_prints_the_value_and_evidence(workdir):
 
 def test_attest_anchor_proof_and_revoke_on_a_real_chain(workdir, anvil):
     registry = deploy(anvil, "AttestationRegistry", sender=ANVIL_ADDRESS)
+    escrow = deploy(anvil, "MilestoneEscrow", registry.address, sender=ANVIL_ADDRESS)
     agreement = "0x" + "ab" * 32
     result = oracle(
         workdir,
@@ -75,7 +76,7 @@ def test_attest_anchor_proof_and_revoke_on_a_real_chain(workdir, anvil):
         "--at",
         "100",
         "--escrow",
-        "0x" + "cd" * 20,
+        escrow.address,
         "--chain-id",
         str(anvil.eth.chain_id),
         "--keystore",
@@ -95,8 +96,9 @@ def test_attest_anchor_proof_and_revoke_on_a_real_chain(workdir, anvil):
     proof = [bytes.fromhex(p[2:]) for p in located["proof"]]
     assert registry.functions.isIncluded(bytes.fromhex(located["root"][2:]), digest, proof).call()
 
+    chain[2:4] = ["--escrow", escrow.address]
     assert oracle(workdir, "revoke", signed["digest"], *chain).returncode == 0
-    assert registry.functions.isRevoked(digest, ANVIL_ADDRESS).call()
+    assert escrow.functions.isRevoked(digest, ANVIL_ADDRESS).call()
 
 
 def test_errors_are_messages_with_meaningful_exit_codes(workdir):

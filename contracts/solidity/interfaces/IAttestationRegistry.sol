@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title IAttestationRegistry
 /// @notice Oracles anchor Merkle batches of attestation digests, so an auditor can prove an
-/// attestation was published (and when), and signers withdraw their own signatures.
+/// attestation was published (and when). Signatures are withdrawn in the escrow (`revoke`).
 /// Leaves follow the StandardMerkleTree of the npm package openzeppelin/merkle-tree with leaf
 /// encoding ["bytes32"]: leaf = keccak256(bytes.concat(keccak256(abi.encode(digest)))).
 interface IAttestationRegistry {
@@ -16,28 +16,15 @@ interface IAttestationRegistry {
 
     /// @notice `anchorer` published a batch of `leafCount` attestations with Merkle root `root` at `uri`.
     event BatchAnchored(bytes32 indexed root, address indexed anchorer, uint32 leafCount, string uri);
-    /// @notice `signer` withdrew its signature of the attestation with EIP-712 digest `digest`.
-    event SignatureRevoked(bytes32 indexed digest, address indexed signer);
 
     /// @notice Thrown when a batch has a zero root or no leaves.
     error EmptyBatch();
     /// @notice Thrown when a root is anchored twice.
     error BatchAlreadyAnchored(bytes32 root);
-    /// @notice Thrown when `signer` revokes its signature of `digest` twice.
-    error AlreadyRevoked(bytes32 digest, address signer);
 
     /// @notice Anchors a batch. Anyone may anchor; the batch records who did, and auditors accept
     /// only batches anchored by a member of the agreement's oracle set.
     function anchor(bytes32 root, uint32 leafCount, string calldata uri) external;
-
-    /// @notice Withdraws the caller's own signature of the attestation `digest`, and nothing more:
-    /// an escrow no longer counts that signature, and the attestation still settles with M other
-    /// members' unrevoked signatures. No proof of signing is asked: a revocation by an address that
-    /// never signed, or is in no oracle set, withdraws nothing anyone counts.
-    function revoke(bytes32 digest) external;
-
-    /// @notice Whether `signer` withdrew its signature of `digest`.
-    function isRevoked(bytes32 digest, address signer) external view returns (bool);
 
     /// @notice The stored batch for `root` (all zero: never anchored).
     function batch(bytes32 root) external view returns (Batch memory);

@@ -84,6 +84,8 @@ interface IMilestoneEscrow {
     event Credited(address indexed token, address indexed account, uint256 amount);
     /// @notice `account` withdrew its credit to `to`.
     event Withdrawn(address indexed token, address indexed account, address to, uint256 amount);
+    /// @notice `signer` withdrew its signature of the attestation with EIP-712 digest `digest`.
+    event SignatureRevoked(bytes32 indexed digest, address indexed signer);
 
     // ---------------------------------------------------------------- errors
 
@@ -176,6 +178,8 @@ interface IMilestoneEscrow {
     error NothingToWithdraw(address token, address account);
     /// @notice Thrown when an ETH withdrawal to `to` fails.
     error WithdrawFailed(address to);
+    /// @notice Thrown when `signer` revokes its signature of `digest` twice.
+    error AlreadyRevoked(bytes32 digest, address signer);
 
     // ---------------------------------------------------------------- lifecycle
 
@@ -331,6 +335,15 @@ interface IMilestoneEscrow {
 
     /// @notice Pays the caller's credit in `token` (zero: ETH) to `to`.
     function withdraw(address token, address to) external;
+
+    /// @notice Withdraws the caller's own signature of the attestation `digest`, and nothing more:
+    /// this escrow no longer counts that signature, and the attestation still settles with M other
+    /// members' unrevoked signatures. No proof of signing is asked: a revocation by an address that
+    /// never signed, or is in no oracle set, withdraws nothing anyone counts.
+    function revoke(bytes32 digest) external;
+
+    /// @notice Whether `signer` withdrew its signature of `digest`.
+    function isRevoked(bytes32 digest, address signer) external view returns (bool);
 
     // ---------------------------------------------------------------- views
 

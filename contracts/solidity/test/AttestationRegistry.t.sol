@@ -106,27 +106,4 @@ contract AttestationRegistryTest is TestBase {
         (bytes32 root, bytes32[] memory proof) = _tree(digests, 1);
         vm.assertFalse(registry.isIncluded(root, digests[1], proof));
     }
-
-    function test_ASignerWithdrawsItsOwnSignatureOnly() public {
-        bytes32 digest = keccak256("attestation");
-        vm.expectEmit(true, true, true, true, address(registry));
-        emit IAttestationRegistry.SignatureRevoked(digest, oracle);
-        vm.prank(oracle);
-        registry.revoke(digest);
-        vm.assertTrue(registry.isRevoked(digest, oracle));
-        vm.assertFalse(registry.isRevoked(digest, address(0xBAD)));
-        vm.assertFalse(registry.isRevoked(keccak256("another attestation"), oracle));
-
-        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.AlreadyRevoked.selector, digest, oracle));
-        vm.prank(oracle);
-        registry.revoke(digest);
-    }
-
-    function test_AnotherAddressesRevocationLeavesTheSignersSignature() public {
-        bytes32 digest = keccak256("attestation");
-        vm.prank(address(0xBAD));
-        registry.revoke(digest);
-        vm.assertTrue(registry.isRevoked(digest, address(0xBAD)));
-        vm.assertFalse(registry.isRevoked(digest, oracle));
-    }
 }

@@ -195,7 +195,30 @@ contract SettlementTest is FundedAgreementTestBase {
     function _revokeAs(address who, Attestation memory a) internal {
         bytes32 digest = escrow.attestationDigest(a);
         vm.prank(who);
-        registry.revoke(digest);
+        escrow.revoke(digest);
+    }
+
+    function test_ASignerWithdrawsItsOwnSignatureOnly() public {
+        bytes32 digest = keccak256("attestation");
+        vm.expectEmit(true, true, true, true, address(escrow));
+        emit IMilestoneEscrow.SignatureRevoked(digest, oracles[0]);
+        vm.prank(oracles[0]);
+        escrow.revoke(digest);
+        vm.assertTrue(escrow.isRevoked(digest, oracles[0]));
+        vm.assertFalse(escrow.isRevoked(digest, oracles[1]));
+        vm.assertFalse(escrow.isRevoked(keccak256("another attestation"), oracles[0]));
+
+        vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.AlreadyRevoked.selector, digest, oracles[0]));
+        vm.prank(oracles[0]);
+        escrow.revoke(digest);
+    }
+
+    function test_AnotherAddressesRevocationLeavesTheSignersSignature() public {
+        bytes32 digest = keccak256("attestation");
+        vm.prank(stranger);
+        escrow.revoke(digest);
+        vm.assertTrue(escrow.isRevoked(digest, stranger));
+        vm.assertFalse(escrow.isRevoked(digest, oracles[0]));
     }
 
     function test_AClientsRevocationDoesNotStopASettlement() public {

@@ -63,4 +63,9 @@ contract FakeEscrow is EIP712 {
         require(IERC20(terms.token).transfer(terms.provider, p.paidNow), "payment failed");
         if (p.refund > 0) require(IERC20(terms.token).transfer(terms.client, p.refund), "refund failed");
     }
+
+    /// @dev Records the revocation like the escrow, and then ignores it.
+    function revoke(bytes32 digest) external {
+        emit IMilestoneEscrow.SignatureRevoked(digest, msg.sender);
+    }
 }
