@@ -196,7 +196,7 @@ def proof(digest, queue, as_json):
 @main.command()
 @click.argument("digest")
 @_rpc
-@click.option("--escrow", envvar="ORACLE_ESCROW", required=True, help="MilestoneEscrow address (it counts the signature)")
+@click.option("--escrow", envvar="ORACLE_ESCROW", required=True, help="MilestoneEscrow address")
 @_keystore
 @_password_file
 def revoke(digest, rpc, escrow, keystore, password_file):

@@ -91,9 +91,7 @@ def anchoring(chain: ChainGateway, record: AttestationRecord, threshold: int) ->
     the chain now."""
     digest = bytes.fromhex(record.digest[2:])
     with chain.lock:
-        revoked_by = [
-            s.signer for s in record.signatures if chain.escrow.functions.isRevoked(digest, s.signer).call()
-        ]
+        revoked_by = [s.signer for s in record.signatures if chain.escrow.functions.isRevoked(digest, s.signer).call()]
         revoked = len(record.signatures) - len(revoked_by) < threshold
         if record.anchor_root is None:
             return {"anchored": False, "revoked": revoked, "revoked_by": revoked_by}
