@@ -63,6 +63,10 @@ class IntegerReading:
         if kind == z3.Z3_OP_EQ and not z3.is_array(args[0]):
             return self.term(args[0]) == self.term(args[1]), 0
         if kind == z3.Z3_OP_ITE:
+            guarded = _guarded_quotient(*args)
+            if guarded is not None:  # halmos's EVM division: ite(y == 0, 0, bvudiv(x, y))
+                (x, bound), (y, _) = self.of(guarded[0]), self.of(guarded[1])
+                return z3.If(y == 0, 0, x / y), bound
             (then, high), (other, low) = self.of(args[1]), self.of(args[2])
             return z3.If(self.term(args[0]), then, other), max(high, low)
         if not args or not z3.is_bv(args[0]):
@@ -125,6 +129,19 @@ class IntegerReading:
         raise Unreadable(e.decl().name())
 
 
+def _guarded_quotient(condition, then, other) -> tuple[z3.ExprRef, z3.ExprRef] | None:
+    """(x, y) when the term is ite(y == 0, 0, bvudiv(x, y)), whose quotient never divides by zero."""
+    if not (z3.is_eq(condition) and z3.is_bv_value(then) and then.as_long() == 0):
+        return None
+    if not z3.is_app_of(other, z3.Z3_OP_BUDIV):
+        return None
+    x, y = other.children()
+    zero_test = condition.children()
+    if y.eq(zero_test[0]) and z3.is_bv_value(zero_test[1]) and zero_test[1].as_long() == 0:
+        return x, y
+    return None
+
+
 def _wrap(term: z3.ArithRef, bound: int, m: int) -> tuple[z3.ArithRef, int]:
     """`term mod m`, written only where `term` can reach m."""
     return (term, bound) if bound <= m else (term % m, m)
@@ -135,8 +152,8 @@ def _unknown(e: z3.ExprRef) -> bool:
 
 
 def _narrowed(assertions: list[z3.BoolRef]) -> dict[str, int]:
-    """Bounds the query states itself, which is how halmos says an argument fits its type (after
-    z3's simplification): `v == concat(0, extract(k-1, 0, v))` means v < 2^k."""
+    """Bounds the query states itself, which is how halmos says an argument fits its type:
+    `v == concat(0, extract(k-1, 0, v))` means v < 2^k."""
     bounds: dict[str, int] = {}
     for fact in assertions:
         if not z3.is_eq(fact):
@@ -183,8 +200,7 @@ def integer_reading(path: str) -> list[z3.BoolRef]:
     """The query's readable assertions, as integer arithmetic, with every unknown's range."""
     facts = []
     for assertion in z3.parse_smt2_file(path):
-        simplified = z3.simplify(assertion)
-        facts.extend(simplified.children() if z3.is_and(simplified) else [simplified])
+        facts.extend(assertion.children() if z3.is_and(assertion) else [assertion])
     reading, kept = IntegerReading(_narrowed(facts)), []
     for fact in facts:
         try:
