@@ -123,6 +123,7 @@ HALMOS_FORGE_DIR = $(dir $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-
 # HALMOS_PROOFS=PayoutMathHalmos.
 HALMOS_PROOFS ?= PayoutMathLemmas
 test-halmos: $(HALMOS_VENV)/.installed node_modules/.installed
+	$(HALMOS_VENV)/bin/python scripts/halmos_z3_integers_check.py
 	PATH="$(HALMOS_FORGE_DIR):$$PATH" FOUNDRY_PROFILE=halmos $(HALMOS_VENV)/bin/halmos \
 		--match-contract '^$(HALMOS_PROOFS)$$' $(HALMOS_FLAGS)
 

@@ -98,12 +98,8 @@ class IntegerReading:
             return m - 1 - a[0], m
         if kind == z3.Z3_OP_BUDIV:  # SMT-LIB: x / 0 is all ones
             return z3.If(a[1] == 0, m - 1, a[0] / a[1]), m
-        if kind == z3.Z3_OP_BUDIV_I:  # unspecified at 0, as z3's integer division
-            return a[0] / a[1], bounds[0]
         if kind == z3.Z3_OP_BUREM:  # SMT-LIB: x % 0 is x
             return z3.If(a[1] == 0, a[0], a[0] % a[1]), bounds[0]
-        if kind == z3.Z3_OP_BUREM_I:
-            return a[0] % a[1], bounds[0]
         if kind == z3.Z3_OP_EXTRACT:
             high, low = e.params()
             shifted = a[0] if low == 0 else a[0] / 2**low
