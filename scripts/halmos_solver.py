@@ -77,8 +77,12 @@ SOLVERS = (yices, cvc5_bit_blasting, z3_integers, cvc5_integers)
 
 
 def _race(solver, path: str, answers: multiprocessing.Queue) -> None:
+    """One racer: always reports, so that the race never waits for a solver that failed."""
     _die_with_parent()
-    answers.put(solver(path))
+    try:
+        answers.put(solver(path))
+    except Exception as error:  # noqa: BLE001 - a failed solver is one without an answer
+        answers.put(f'unknown\n(error "{type(error).__name__}: {error}")\n')
 
 
 def main(path: str) -> int:
