@@ -258,7 +258,7 @@ def sign(private_key: str | bytes, message_digest: bytes) -> bytes:
 
 
 def pack_signatures(signed: list[tuple[str, bytes]]) -> bytes:
-    """(signer, signature) pairs packed in ascending signer order, as `settle` expects."""
+    """(signer, signature) pairs packed in ascending signer order, as the escrow expects them."""
     return b"".join(sig for _, sig in sorted(signed, key=lambda pair: int(pair[0], 16)))
 
 

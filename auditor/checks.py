@@ -3,7 +3,7 @@
 For every settlement, from its event and the registered milestone terms:
 - the client's approval (`MilestoneApproved`, by transaction or signature) preceded it for an
   acceptance-type milestone, and the provider's `PartialResultAccepted` came with it below target;
-and from its calldata (when the transaction called `settle` itself; otherwise a note):
+and from its calldata (when the transaction called the escrow's settle functions itself; otherwise a note):
 - the calldata's terms hash to the agreement id, its milestone is the one registered, and its
   attestation is the one the event names (digest, value, observedAt, evidence hash);
 - the signatures recover to distinct members of the oracle set in force at that block, enough, and
@@ -198,7 +198,7 @@ class Auditor:
         milestone = milestone_of(agreement.milestones[a["index"]])
         self._consents(verdict, where, e, milestone)
         if s.attestation is None:
-            verdict.notes.append(f"{where}: signatures not checked (the transaction did not call settle itself)")
+            verdict.notes.append(f"{where}: signatures not checked (the transaction did not call the escrow itself)")
         else:
             self._call(verdict, where, agreement, s, milestone)
         self._anchoring(verdict, where, a["attestation"], e["blockNumber"])
@@ -233,7 +233,7 @@ class Auditor:
     ) -> None:
         """What the settlement's calldata proves: the terms, the milestone, the attestation, its signatures."""
         e, a = s.event, s.event["args"]
-        assert s.terms is not None and s.attestation is not None and s.signatures is not None  # read from settle
+        assert s.terms is not None and s.attestation is not None and s.signatures is not None  # read from calldata
         if "0x" + typed_data.terms_hash(s.terms).hex() != agreement.agreement_id:
             verdict.failures.append(f"{where}: the settlement's terms do not hash to the agreement id")
             return

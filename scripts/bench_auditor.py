@@ -14,7 +14,7 @@ from bench_support import write_results
 from eth_account import Account
 
 import auditor
-from attestpay import typed_data
+from attestpay import settlement, typed_data
 from attestpay.devchain import AnvilChain, dev_party, start_anvil
 from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.terms import AgreementTerms, Attestation, Milestone
@@ -86,7 +86,7 @@ def history(chain: AnvilChain, store: EvidenceStore, data: Path) -> int:
     )
     for terms, index, att, _, signature in settlements:
         proof = typed_data.milestone_proof(milestones, index)
-        escrow.functions.settle(terms.as_abi(), milestone.as_abi(), proof, att.as_abi(), signature).transact(
+        escrow.functions.settleMilestonePacked(settlement.pack(terms, milestone, proof, att, signature)).transact(
             {"from": chain.provider.address, "gas": 400_000}
         )
     return len(settlements)

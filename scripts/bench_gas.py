@@ -16,7 +16,7 @@ from pathlib import Path
 from eth_account import Account
 from web3 import EthereumTesterProvider, Web3
 
-from attestpay import typed_data
+from attestpay import settlement, typed_data
 from attestpay.contracts import deploy
 from attestpay.devstack import accuracy_milestone
 from attestpay.terms import ETH, AgreementTerms, Attestation, Milestone
@@ -92,7 +92,7 @@ class Bench:
             cure_window=7 * DAY,
             revision=0,
             docs_hash=b"\x22" * 32,
-            salt=self.salt.to_bytes(32, "big"),
+            salt=Web3.keccak(self.salt.to_bytes(32, "big")),  # 32 random-looking bytes, as the backend makes
             milestones_root=typed_data.milestones_root(milestones),
         )
 
@@ -121,7 +121,7 @@ class Bench:
         digest = typed_data.attestation_digest(att, self.w3.eth.chain_id, self.escrow.address)
         sigs = typed_data.pack_signatures([(o.address, typed_data.sign(o.key, digest)) for o in self.oracles[:signers]])
         proof = typed_data.milestone_proof(milestones, index)
-        call = self.escrow.functions.settle(terms.as_abi(), m.as_abi(), proof, att.as_abi(), sigs)
+        call = self.escrow.functions.settleMilestonePacked(settlement.pack(terms, m, proof, att, sigs))
         return self._send(call, self.relayer)
 
     # ------------------------------------------------------------ cases

@@ -8,7 +8,7 @@ from __future__ import annotations
 from eth_utils import to_bytes
 from sqlalchemy.orm import Session, object_session
 
-from attestpay import payout, typed_data
+from attestpay import payout, settlement, typed_data
 from attestpay.terms import ETH, Attestation
 from backend.chain import ChainGateway
 from backend.db.models import Agreement, AttestationRecord
@@ -161,16 +161,16 @@ def settle_call(chain: ChainGateway, agreement: Agreement, record: AttestationRe
         to_bytes(hexstr=record.evidence_hash),
         record.expires_at,
     )
-    args = (
-        agreement_terms(agreement).as_abi(),
-        milestone_terms(agreement.milestones[index]).as_abi(),
+    packed = settlement.pack(
+        agreement_terms(agreement),
+        milestone_terms(agreement.milestones[index]),
         typed_data.milestone_proof([milestone_terms(x) for x in agreement.milestones], index),
-        att.as_abi(),
+        att,
         typed_data.pack_signatures(signed[: agreement.threshold]),
     )
     if provider_acceptance:
-        return chain.escrow.functions.settleWithConsents(*args, b"", provider_acceptance)
-    return chain.escrow.functions.settle(*args)
+        return chain.escrow.functions.settleWithConsents(packed, b"", provider_acceptance)
+    return chain.escrow.functions.settleMilestonePacked(packed)
 
 
 def release_holdback_call(chain: ChainGateway, agreement: Agreement, index: int):

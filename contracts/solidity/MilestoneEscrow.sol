@@ -10,6 +10,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IAttestationRegistry} from "./interfaces/IAttestationRegistry.sol";
 import {IMilestoneEscrow} from "./interfaces/IMilestoneEscrow.sol";
+import {AgreementSlot, AgreementSlots} from "./libraries/AgreementSlot.sol";
 import {EscrowHashing} from "./libraries/EscrowHashing.sol";
 import {
     AgreementTerms,
@@ -22,6 +23,7 @@ import {
 } from "./libraries/EscrowTypes.sol";
 import {PartySignatures} from "./libraries/PartySignatures.sol";
 import {PayoutMath} from "./libraries/PayoutMath.sol";
+import {SettlementCodec} from "./libraries/SettlementCodec.sol";
 
 /// @title MilestoneEscrow
 /// @notice Milestone escrow settled by M-of-N EIP-712 metric attestations (escrow-semantics.md).
@@ -56,13 +58,6 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
     /// @notice Where this escrow's oracles anchor their attestation batches, for auditors.
     IAttestationRegistry public immutable registry;
 
-    struct AgreementState {
-        Phase phase;
-        uint8 milestoneCount;
-        bool amended;
-        uint224 statuses; // 2 bits per milestone, MilestoneStatus
-    }
-
     struct MilestoneExtra {
         uint192 holdback;
         uint48 releaseAt;
@@ -70,7 +65,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         bool holdbackDisputed;
     }
 
-    mapping(bytes32 id => AgreementState) private _agreements;
+    mapping(bytes32 id => AgreementSlot) private _agreements;
     mapping(bytes32 id => bytes32 termsHash) private _amendedTerms;
     mapping(bytes32 id => mapping(uint256 index => MilestoneExtra)) private _extras;
     /// @inheritdoc IMilestoneEscrow
@@ -110,13 +105,14 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IMilestoneEscrow
     function consent(bytes32 agreementId, AgreementTerms calldata terms) external nonReentrant {
-        AgreementState memory st = _load(agreementId, terms);
-        address awaited = st.phase == Phase.ProposedByClient
+        AgreementSlot st = _load(agreementId, terms);
+        Phase phase = st.phase();
+        address awaited = phase == Phase.ProposedByClient
             ? terms.provider
-            : st.phase == Phase.ProposedByProvider ? terms.client : address(0);
-        if (awaited == address(0)) revert WrongPhase(agreementId, st.phase);
+            : phase == Phase.ProposedByProvider ? terms.client : address(0);
+        if (awaited == address(0)) revert WrongPhase(agreementId, phase);
         if (msg.sender != awaited) revert Unauthorized(msg.sender);
-        _agreements[agreementId].phase = Phase.Consented;
+        _agreements[agreementId] = st.withPhase(Phase.Consented);
         emit AgreementConsented(agreementId, msg.sender);
     }
 
@@ -155,7 +151,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         (agreementId, total) = _register(terms, milestones);
         if (msg.sender != terms.client) _requireSignature(terms.client, agreementId, clientSignature);
         if (msg.sender != terms.provider) _requireSignature(terms.provider, agreementId, providerSignature);
-        _agreements[agreementId] = AgreementState(Phase.Consented, uint8(milestones.length), false, 0);
+        _agreements[agreementId] = AgreementSlots.create(Phase.Consented, milestones.length);
         emit AgreementCreated(agreementId, terms.client, terms.provider, terms, milestones, Phase.Consented);
         _permit(terms.token, terms.client, total, permit);
         _fund(agreementId, terms.token, total, terms.client);
@@ -163,42 +159,33 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IMilestoneEscrow
     function cancel(bytes32 agreementId, AgreementTerms calldata terms) external nonReentrant {
-        AgreementState memory st = _load(agreementId, terms);
-        if (st.phase == Phase.Active || st.phase == Phase.Cancelled) revert WrongPhase(agreementId, st.phase);
+        AgreementSlot st = _load(agreementId, terms);
+        Phase phase = st.phase();
+        if (phase == Phase.Active || phase == Phase.Cancelled) revert WrongPhase(agreementId, phase);
         _requireParty(terms);
-        _agreements[agreementId].phase = Phase.Cancelled;
+        _agreements[agreementId] = st.withPhase(Phase.Cancelled);
         emit AgreementCancelled(agreementId, msg.sender);
     }
 
     // ================================================================ settlement
 
     /// @inheritdoc IMilestoneEscrow
-    function settle(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        bytes32[] calldata proof,
-        Attestation calldata attestation,
-        bytes calldata signatures
-    ) external nonReentrant {
-        _settle(terms, milestone, proof, attestation, signatures, "", "");
+    function settleMilestonePacked(bytes calldata settlement) external nonReentrant {
+        _settle(settlement, settlement[:0], settlement[:0]);
     }
 
     /// @inheritdoc IMilestoneEscrow
     function settleWithConsents(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        bytes32[] calldata proof,
-        Attestation calldata attestation,
-        bytes calldata signatures,
+        bytes calldata settlement,
         bytes calldata clientApproval,
         bytes calldata providerAcceptance
     ) external nonReentrant {
-        _settle(terms, milestone, proof, attestation, signatures, clientApproval, providerAcceptance);
+        _settle(settlement, clientApproval, providerAcceptance);
     }
 
     /// @inheritdoc IMilestoneEscrow
     function approveMilestone(bytes32 agreementId, AgreementTerms calldata terms, uint256 index) external nonReentrant {
-        AgreementState memory st = _loadActive(agreementId, terms);
+        AgreementSlot st = _loadActive(agreementId, terms);
         if (msg.sender != terms.client) revert Unauthorized(msg.sender);
         _requireStatus(st, index, MilestoneStatus.Open);
         _extras[agreementId][index].clientApproved = true;
@@ -213,7 +200,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         Milestone calldata milestone,
         bytes32[] calldata proof
     ) external nonReentrant {
-        AgreementState memory st = _loadActive(agreementId, terms);
+        AgreementSlot st = _loadActive(agreementId, terms);
         if (msg.sender != terms.client) revert Unauthorized(msg.sender);
         _requireMilestone(terms, index, milestone, proof);
         _requireStatus(st, index, MilestoneStatus.Open);
@@ -243,10 +230,10 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IMilestoneEscrow
     function openDispute(bytes32 agreementId, AgreementTerms calldata terms, uint256 index) external nonReentrant {
-        AgreementState memory st = _loadActive(agreementId, terms);
+        AgreementSlot st = _loadActive(agreementId, terms);
         _requireParty(terms);
         _requireIndex(st, index);
-        if (_status(st, index) == MilestoneStatus.Open) {
+        if (st.status(index) == MilestoneStatus.Open) {
             _setStatus(agreementId, st, index, MilestoneStatus.Disputed);
             emit DisputeOpened(agreementId, index, msg.sender, false);
             return;
@@ -269,7 +256,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         uint16 providerShareBps,
         bytes calldata counterpartySignature
     ) external nonReentrant {
-        AgreementState memory st = _loadActive(agreementId, terms);
+        AgreementSlot st = _loadActive(agreementId, terms);
         _requireMilestone(terms, index, milestone, proof);
         _requireStatus(st, index, MilestoneStatus.Disputed);
         _requireSplitConsent(agreementId, terms, index, false, providerShareBps, counterpartySignature);
@@ -305,8 +292,8 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         Milestone calldata milestone,
         bytes calldata counterpartySignature
     ) external payable nonReentrant {
-        AgreementState memory st = _loadActive(agreementId, terms);
-        uint256 index = st.milestoneCount;
+        AgreementSlot st = _loadActive(agreementId, terms);
+        uint256 index = st.milestoneCount();
         if (leaves.length != index) revert InvalidMilestoneCount(leaves.length);
         if (index + 1 > MAX_MILESTONES) revert InvalidMilestoneCount(index + 1);
         _validateMilestone(index, milestone);
@@ -321,7 +308,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         bytes32 newRoot = EscrowHashing.merkleRoot(next);
 
         _amend(agreementId, terms, _oraclesHash(terms.oracles), terms.threshold, newRoot, counterpartySignature);
-        _agreements[agreementId].milestoneCount = uint8(index + 1);
+        _agreements[agreementId] = _agreements[agreementId].withMilestoneCount(index + 1);
         emit MilestoneAdded(agreementId, index, milestone, msg.sender);
         _collect(terms.token, msg.sender, uint256(milestone.amount) + milestone.bonus);
     }
@@ -336,7 +323,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         uint64 newDeadline,
         bytes calldata counterpartySignature
     ) external nonReentrant {
-        AgreementState memory st = _loadActive(agreementId, terms);
+        AgreementSlot st = _loadActive(agreementId, terms);
         _requireMilestone(terms, index, milestone, proof);
         _requireStatus(st, index, MilestoneStatus.Open);
         if (newDeadline <= milestone.deadline) revert DeadlineNotExtended(milestone.deadline, newDeadline);
@@ -394,15 +381,15 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         view
         returns (Phase phase, uint256 milestoneCount, bytes32 termsHash)
     {
-        AgreementState memory st = _existing(agreementId);
-        return (st.phase, st.milestoneCount, _currentTermsHash(agreementId, st));
+        AgreementSlot st = _existing(agreementId);
+        return (st.phase(), st.milestoneCount(), _currentTermsHash(agreementId, st));
     }
 
     /// @inheritdoc IMilestoneEscrow
     function milestoneStatus(bytes32 agreementId, uint256 index) external view returns (MilestoneStatus) {
-        AgreementState memory st = _existing(agreementId);
+        AgreementSlot st = _existing(agreementId);
         _requireIndex(st, index);
-        return _status(st, index);
+        return st.status(index);
     }
 
     /// @inheritdoc IMilestoneEscrow
@@ -470,7 +457,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
             _requireSignature(counterparty, id, signature);
             phase = Phase.Consented;
         }
-        _agreements[id] = AgreementState(phase, uint8(milestones.length), false, 0);
+        _agreements[id] = AgreementSlots.create(phase, milestones.length);
         emit AgreementCreated(id, terms.client, terms.provider, terms, milestones, phase);
     }
 
@@ -493,7 +480,7 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         if (root != terms.milestonesRoot) revert MilestonesRootMismatch(terms.milestonesRoot, root);
 
         id = EscrowHashing.hashTerms(terms);
-        if (_agreements[id].phase != Phase.None) revert AgreementExists(id);
+        if (_agreements[id].phase() != Phase.None) revert AgreementExists(id);
     }
 
     /// @dev The funding total of a consented agreement, once `milestones` match its terms.
@@ -502,15 +489,15 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         view
         returns (uint256 total)
     {
-        AgreementState memory st = _load(id, terms);
-        if (st.phase != Phase.Consented) revert WrongPhase(id, st.phase);
+        AgreementSlot st = _load(id, terms);
+        if (st.phase() != Phase.Consented) revert WrongPhase(id, st.phase());
         bytes32 root;
         (root, total) = _milestonesRoot(milestones, false);
         if (root != terms.milestonesRoot) revert MilestonesRootMismatch(terms.milestonesRoot, root);
     }
 
     function _fund(bytes32 id, address token, uint256 total, address funder) private {
-        _agreements[id].phase = Phase.Active;
+        _agreements[id] = _agreements[id].withPhase(Phase.Active);
         emit AgreementFunded(id, funder, total);
         _collect(token, funder, total);
     }
@@ -529,112 +516,113 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         uint32 revision = terms.revision + 1;
         bytes32 toHash = EscrowHashing.hashTerms(terms, oraclesHash, threshold, revision, root);
         _requireSignature(_counterparty(terms), EscrowHashing.hashAmendment(id, fromHash, toHash), signature);
-        _agreements[id].amended = true;
+        _agreements[id] = _agreements[id].withAmended();
         _amendedTerms[id] = toHash;
         emit TermsAmended(id, revision, toHash);
     }
 
-    function _existing(bytes32 id) private view returns (AgreementState memory st) {
+    function _existing(bytes32 id) private view returns (AgreementSlot st) {
         st = _agreements[id];
-        if (st.phase == Phase.None) revert UnknownAgreement(id);
+        if (st.phase() == Phase.None) revert UnknownAgreement(id);
     }
 
-    function _load(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementState memory st) {
+    function _load(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementSlot st) {
         st = _existing(id);
         bytes32 expected = _currentTermsHash(id, st);
         bytes32 actual = EscrowHashing.hashTerms(terms);
         if (actual != expected) revert TermsMismatch(expected, actual);
     }
 
-    function _loadActive(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementState memory st) {
+    function _loadActive(bytes32 id, AgreementTerms calldata terms) private view returns (AgreementSlot st) {
         st = _load(id, terms);
-        if (st.phase != Phase.Active) revert WrongPhase(id, st.phase);
+        if (st.phase() != Phase.Active) revert WrongPhase(id, st.phase());
     }
 
-    function _currentTermsHash(bytes32 id, AgreementState memory st) private view returns (bytes32) {
-        return st.amended ? _amendedTerms[id] : id;
+    function _currentTermsHash(bytes32 id, AgreementSlot st) private view returns (bytes32) {
+        return st.amended() ? _amendedTerms[id] : id;
     }
 
     // ================================================================ internals: milestones
 
-    function _settle(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        bytes32[] calldata proof,
-        Attestation calldata att,
-        bytes calldata signatures,
-        bytes memory clientApproval,
-        bytes memory providerAcceptance
-    ) private {
-        AgreementState memory st = _loadActive(att.agreementId, terms);
-        _requireMilestone(terms, att.milestoneIndex, milestone, proof);
-        _requireStatus(st, att.milestoneIndex, MilestoneStatus.Open);
-        bytes32 digest = _verifyAttestation(terms, milestone, att, signatures);
-        _requireSettleConsents(terms, milestone, att, digest, clientApproval, providerAcceptance);
-        _recordSettlement(terms, milestone, att, digest, st);
+    /// @dev `packed` is read in place (`SettlementCodec`): `at` is its calldata offset, and each
+    /// step below reads what it needs from there.
+    function _settle(bytes calldata packed, bytes calldata clientApproval, bytes calldata providerAcceptance) private {
+        uint256 at = SettlementCodec.open(packed);
+        Milestone memory milestone = SettlementCodec.decodeMilestone(at);
+        (AgreementSlot st, bytes32 digest) = _verifySettlement(at, milestone);
+        _requireSettleConsents(at, milestone, digest, clientApproval, providerAcceptance);
+        _recordSettlement(at, st, milestone, digest);
     }
 
-    /// @dev Metric, time window and M-of-N unrevoked signatures; returns the attestation's digest.
-    function _verifyAttestation(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        Attestation calldata att,
-        bytes calldata signatures
-    ) private view returns (bytes32 digest) {
-        if (att.metricId != milestone.metricId) {
-            revert MetricMismatch(milestone.metricId, att.metricId);
+    /// @dev Terms, milestone, status, time window and M-of-N unrevoked signatures; returns the
+    /// agreement's slot and the attestation's digest.
+    function _verifySettlement(uint256 at, Milestone memory milestone)
+        private
+        view
+        returns (AgreementSlot st, bytes32 digest)
+    {
+        bytes32 id = SettlementCodec.agreementId(at);
+        st = _existing(id);
+        bytes32 termsHash = SettlementCodec.termsHash(at);
+        bytes32 expected = _currentTermsHash(id, st);
+        if (termsHash != expected) revert TermsMismatch(expected, termsHash);
+        if (st.phase() != Phase.Active) revert WrongPhase(id, st.phase());
+        uint256 index = SettlementCodec.milestoneIndex(at);
+        bytes32 leaf = EscrowHashing.hashMilestoneMemory(index, milestone);
+        if (!MerkleProof.verifyCalldata(SettlementCodec.proof(at), SettlementCodec.milestonesRoot(at), leaf)) {
+            revert InvalidMilestoneProof(index);
         }
-        if (att.observedAt > block.timestamp) revert AttestationFromFuture(att.observedAt);
-        if (block.timestamp > att.expiresAt) revert AttestationExpired(att.expiresAt);
-        digest = _hashTypedDataV4(EscrowHashing.hashAttestation(att));
-        _requireOracleSignatures(digest, terms.oracles, terms.threshold, signatures);
+        _requireStatus(st, index, MilestoneStatus.Open);
+        uint64 observedAt = SettlementCodec.observedAt(at);
+        if (observedAt > block.timestamp) revert AttestationFromFuture(observedAt);
+        uint64 expiresAt = SettlementCodec.expiresAt(at);
+        if (block.timestamp > expiresAt) revert AttestationExpired(expiresAt);
+        digest = _hashTypedDataV4(SettlementCodec.attestationHash(at, index, milestone.metricId));
+        _requireOracleSignatures(digest, at);
     }
 
     /// @dev The client's approval for acceptance-type milestones, the provider's acceptance below
     /// target; each is an event, so an auditor sees consents given by signature too.
     function _requireSettleConsents(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        Attestation calldata att,
+        uint256 at,
+        Milestone memory milestone,
         bytes32 digest,
-        bytes memory clientApproval,
-        bytes memory providerAcceptance
+        bytes calldata clientApproval,
+        bytes calldata providerAcceptance
     ) private {
-        bytes32 id = att.agreementId;
-        uint256 index = att.milestoneIndex;
+        bytes32 id = SettlementCodec.agreementId(at);
+        uint256 index = SettlementCodec.milestoneIndex(at);
         if (milestone.requiresClientApproval && !_extras[id][index].clientApproved) {
             if (
                 clientApproval.length == 0
-                    || !_signedBy(terms.client, EscrowHashing.hashApproval(id, index), clientApproval)
+                    || !_signedBy(SettlementCodec.client(at), EscrowHashing.hashApproval(id, index), clientApproval)
             ) revert ClientApprovalMissing(index);
             emit MilestoneApproved(id, index, true);
         }
-        if (!PayoutMath.reaches(att.value, milestone.target, milestone.higherIsBetter)) {
-            bool bySignature = msg.sender != terms.provider;
+        int256 value = SettlementCodec.value(at);
+        if (!PayoutMath.reaches(value, milestone.target, milestone.higherIsBetter)) {
+            address provider = SettlementCodec.provider(at);
+            bool bySignature = msg.sender != provider;
             if (bySignature) {
-                bytes32 acceptance = EscrowHashing.hashPartialAcceptance(id, index, att.value, digest);
-                if (providerAcceptance.length == 0 || !_signedBy(terms.provider, acceptance, providerAcceptance)) {
-                    revert PartialResultNotAccepted(att.value, milestone.target);
+                bytes32 acceptance = EscrowHashing.hashPartialAcceptance(id, index, value, digest);
+                if (providerAcceptance.length == 0 || !_signedBy(provider, acceptance, providerAcceptance)) {
+                    revert PartialResultNotAccepted(value, milestone.target);
                 }
             }
-            emit PartialResultAccepted(id, index, att.value, digest, bySignature);
+            emit PartialResultAccepted(id, index, value, digest, bySignature);
         }
     }
 
-    function _recordSettlement(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        Attestation calldata att,
-        bytes32 digest,
-        AgreementState memory st
-    ) private {
-        bytes32 id = att.agreementId;
-        uint256 index = att.milestoneIndex;
-        Payout memory p = PayoutMath.compute(milestone, att.value, att.observedAt);
+    function _recordSettlement(uint256 at, AgreementSlot st, Milestone memory milestone, bytes32 digest) private {
+        int256 value = SettlementCodec.value(at);
+        (uint256 paidNow, uint256 holdback, uint256 refund) =
+            PayoutMath.amounts(milestone, value, SettlementCodec.observedAt(at));
+        bytes32 id = SettlementCodec.agreementId(at);
+        uint256 index = SettlementCodec.milestoneIndex(at);
         _setStatus(id, st, index, MilestoneStatus.Settled);
-        if (p.holdback > 0) {
+        if (holdback > 0) {
             _extras[id][index] = MilestoneExtra({
-                holdback: uint192(p.holdback),
+                holdback: uint192(holdback),
                 releaseAt: uint48(block.timestamp + milestone.holdbackPeriod),
                 clientApproved: false,
                 holdbackDisputed: false
@@ -642,11 +630,24 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         } else if (milestone.requiresClientApproval) {
             delete _extras[id][index];
         }
+        _emitSettled(at, digest, paidNow, holdback, refund);
+        address token = SettlementCodec.token(at);
+        _pay(token, SettlementCodec.provider(at), paidNow);
+        _pay(token, SettlementCodec.client(at), refund);
+    }
+
+    function _emitSettled(uint256 at, bytes32 digest, uint256 paidNow, uint256 holdback, uint256 refund) private {
         emit MilestoneSettled(
-            id, index, digest, att.value, att.observedAt, att.evidenceHash, p.paidNow, p.holdback, p.refund
+            SettlementCodec.agreementId(at),
+            SettlementCodec.milestoneIndex(at),
+            digest,
+            SettlementCodec.value(at),
+            SettlementCodec.observedAt(at),
+            SettlementCodec.evidenceHash(at),
+            paidNow,
+            holdback,
+            refund
         );
-        _pay(terms.token, terms.provider, p.paidNow);
-        _pay(terms.token, terms.client, p.refund);
     }
 
     function _split(
@@ -729,23 +730,18 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
         }
     }
 
-    function _status(AgreementState memory st, uint256 index) private pure returns (MilestoneStatus) {
-        return MilestoneStatus((uint256(st.statuses) >> (2 * index)) & 3);
+    function _requireIndex(AgreementSlot st, uint256 index) private pure {
+        if (index >= st.milestoneCount()) revert MilestoneIndexOutOfRange(index, st.milestoneCount());
     }
 
-    function _requireIndex(AgreementState memory st, uint256 index) private pure {
-        if (index >= st.milestoneCount) revert MilestoneIndexOutOfRange(index, st.milestoneCount);
-    }
-
-    function _requireStatus(AgreementState memory st, uint256 index, MilestoneStatus expected) private pure {
+    function _requireStatus(AgreementSlot st, uint256 index, MilestoneStatus expected) private pure {
         _requireIndex(st, index);
-        MilestoneStatus status = _status(st, index);
+        MilestoneStatus status = st.status(index);
         if (status != expected) revert WrongMilestoneStatus(index, status);
     }
 
-    function _setStatus(bytes32 id, AgreementState memory st, uint256 index, MilestoneStatus status) private {
-        uint256 cleared = uint256(st.statuses) & ~(uint256(3) << (2 * index));
-        _agreements[id].statuses = uint224(cleared | (uint256(status) << (2 * index)));
+    function _setStatus(bytes32 id, AgreementSlot st, uint256 index, MilestoneStatus status) private {
+        _agreements[id] = st.withStatus(index, status);
     }
 
     // ================================================================ internals: signatures
@@ -754,24 +750,20 @@ contract MilestoneEscrow is IMilestoneEscrow, EIP712, ReentrancyGuardTransient {
     /// so distinctness is one comparison and membership one forward walk of the sorted oracle set.
     /// Each counted signer must not have revoked its signature (`revoke`); nobody else's revocation
     /// is read, so no party can block a settlement it owes.
-    function _requireOracleSignatures(
-        bytes32 digest,
-        address[] calldata oracles,
-        uint8 threshold,
-        bytes calldata signatures
-    ) private view {
-        if (signatures.length % 65 != 0) revert InvalidSignatureLength(signatures.length);
+    function _requireOracleSignatures(bytes32 digest, uint256 at) private view {
+        bytes calldata signatures = SettlementCodec.signatures(at);
         uint256 count = signatures.length / 65;
+        uint8 threshold = SettlementCodec.threshold(at);
         if (count < threshold) revert NotEnoughSignatures(count, threshold);
-        uint256 n = oracles.length;
+        uint256 n = SettlementCodec.oracleCount(at);
         address previous = address(0);
         uint256 member = 0;
         for (uint256 i = 0; i < count; ++i) {
             address signer = _recover(digest, signatures, i * 65);
             if (signer == address(0)) revert InvalidSignature(i);
             if (signer <= previous) revert SignersNotAscending(i);
-            while (member < n && oracles[member] < signer) ++member;
-            if (member == n || oracles[member] != signer) revert SignerNotInOracleSet(signer);
+            while (member < n && SettlementCodec.oracle(at, member) < signer) ++member;
+            if (member == n || SettlementCodec.oracle(at, member) != signer) revert SignerNotInOracleSet(signer);
             if (_revoked[digest][signer]) revert RevokedSignature(signer);
             previous = signer;
         }

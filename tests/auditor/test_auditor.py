@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from factories import ACCURACY_SPEC, create_and_fund, milestone, send, terms
 
-from attestpay import typed_data
+from attestpay import settlement, typed_data
 from attestpay.contracts import deploy
 from attestpay.devchain import dev_party
 from attestpay.terms import ETH, Attestation
@@ -84,8 +84,8 @@ class Deals:
         )
 
     def settle(self, agreement, ms, att: Attestation, signatures: bytes) -> None:
-        call = self.chain.escrow.functions.settle(
-            agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), signatures
+        call = self.chain.escrow.functions.settleMilestonePacked(
+            settlement.pack(agreement, ms[0], typed_data.milestone_proof(ms, 0), att, signatures)
         )
         send(self.chain, call, self.chain.provider.address)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from factories import DAY, create_and_fund, milestone, send, terms
 
-from attestpay import typed_data
+from attestpay import settlement, typed_data
 from attestpay.terms import Attestation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,8 +95,8 @@ def test_a_settlement_is_rebuilt_from_cast_reads_alone(anvil):
     att = Attestation(agreement_id, 0, ms[0].metric_id, 9400, now, b"\x07" * 32, now + DAY)
     digest = typed_data.attestation_digest(att, anvil.chain_id, anvil.escrow.address)
     sigs = typed_data.pack_signatures([(o.address, typed_data.sign(o.key, digest)) for o in anvil.oracles[:2]])
-    call = anvil.escrow.functions.settle(
-        agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), sigs
+    call = anvil.escrow.functions.settleMilestonePacked(
+        settlement.pack(agreement, ms[0], typed_data.milestone_proof(ms, 0), att, sigs)
     )
     send(anvil, call, anvil.relayer.address)
 

@@ -13,7 +13,7 @@ from factories import DAY, create_and_fund, milestone, send, terms
 from web3 import Web3
 from web3.logs import DISCARD
 
-from attestpay import payout, typed_data
+from attestpay import payout, settlement, typed_data
 from attestpay.terms import Attestation
 from backend.domain import journals as j
 
@@ -35,7 +35,7 @@ def _settle(chain, agreement, ms, index: int, value: int):
     digest = typed_data.attestation_digest(att, chain.chain_id, chain.escrow.address)
     sigs = typed_data.pack_signatures([(o.address, typed_data.sign(o.key, digest)) for o in chain.oracles[:2]])
     proof = typed_data.milestone_proof(ms, index)
-    call = chain.escrow.functions.settle(agreement.as_abi(), m.as_abi(), proof, att.as_abi(), sigs)
+    call = chain.escrow.functions.settleMilestonePacked(settlement.pack(agreement, m, proof, att, sigs))
     return send(chain, call, chain.relayer.address)
 
 

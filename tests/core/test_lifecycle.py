@@ -7,7 +7,7 @@ from factories import DAY, milestone, send, terms, wallet_sign
 from web3 import Web3
 from web3.logs import DISCARD
 
-from attestpay import payout, typed_data
+from attestpay import payout, settlement, typed_data
 from attestpay.contracts import deploy
 from attestpay.terms import ETH, Attestation, Milestone
 
@@ -47,8 +47,8 @@ def test_an_erc20_agreement_from_consent_to_the_last_milestone(chain):
     att, sigs = _attest(chain, agreement_id, 0, ms[0], 9300, signers=2)
     receipt = send(
         chain,
-        escrow.functions.settle(
-            agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), sigs
+        escrow.functions.settleMilestonePacked(
+            settlement.pack(agreement, ms[0], typed_data.milestone_proof(ms, 0), att, sigs)
         ),
         chain.relayer.address,
     )
@@ -72,7 +72,7 @@ def test_an_erc20_agreement_from_consent_to_the_last_milestone(chain):
     send(
         chain,
         escrow.functions.settleWithConsents(
-            agreement.as_abi(), ms[1].as_abi(), typed_data.milestone_proof(ms, 1), att.as_abi(), sigs, b"", acceptance
+            settlement.pack(agreement, ms[1], typed_data.milestone_proof(ms, 1), att, sigs), b"", acceptance
         ),
         chain.relayer.address,
     )
@@ -82,8 +82,8 @@ def test_an_erc20_agreement_from_consent_to_the_last_milestone(chain):
     att, sigs = _attest(chain, agreement_id, 2, ms[2], 9700, signers=3)
     send(
         chain,
-        escrow.functions.settle(
-            agreement.as_abi(), ms[2].as_abi(), typed_data.milestone_proof(ms, 2), att.as_abi(), sigs
+        escrow.functions.settleMilestonePacked(
+            settlement.pack(agreement, ms[2], typed_data.milestone_proof(ms, 2), att, sigs)
         ),
         chain.relayer.address,
     )

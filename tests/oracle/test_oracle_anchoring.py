@@ -12,7 +12,7 @@ import pytest
 from factories import create_and_fund, milestone, terms
 from web3 import Web3
 
-from attestpay import typed_data
+from attestpay import settlement, typed_data
 from attestpay.reverts import decode_revert, revert_data
 from attestpay.terms import Attestation
 from oracle.anchoring import AttestationBatch
@@ -86,8 +86,8 @@ def test_a_bundle_counting_a_revoked_signature_settles_nothing(chain):
 
     revoke(chain.w3, chain.escrow, oracle, digest)
     assert chain.escrow.functions.isRevoked(digest, oracle.address).call()
-    settle = chain.escrow.functions.settle(
-        agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), att.as_abi(), signature
+    settle = chain.escrow.functions.settleMilestonePacked(
+        settlement.pack(agreement, ms[0], typed_data.milestone_proof(ms, 0), att, signature)
     )
     with pytest.raises(Exception) as refused:  # noqa: PT011 - the provider decides the type; the data decides the test
         settle.call({"from": chain.relayer.address})

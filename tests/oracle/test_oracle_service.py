@@ -9,7 +9,7 @@ import pytest
 from factories import ORACLE_NODE_KEY, create_and_fund, milestone, oracle_node_app, send, terms
 from fastapi.testclient import TestClient
 
-from attestpay import typed_data
+from attestpay import settlement, typed_data
 from attestpay.devstack import MODEL_ACCURACY_SPEC
 from attestpay.local_http import LocalServer, QuietHandler
 from attestpay.terms import Attestation
@@ -89,8 +89,8 @@ def test_two_services_sign_what_they_measured_and_the_escrow_settles_it(chain, t
     )
     send(
         chain,
-        chain.escrow.functions.settle(
-            agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), attestation.as_abi(), signatures
+        chain.escrow.functions.settleMilestonePacked(
+            settlement.pack(agreement, ms[0], typed_data.milestone_proof(ms, 0), attestation, signatures)
         ),
         chain.relayer.address,
     )

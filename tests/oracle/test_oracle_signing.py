@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from factories import create_and_fund, milestone, send, terms
 
-from attestpay import payout, typed_data
+from attestpay import payout, settlement, typed_data
 from attestpay.reverts import decode_revert, revert_data
 from oracle.errors import KeyUnavailable
 from oracle.evidence import EvidenceStore
@@ -85,12 +85,8 @@ def _gathered(nodes: list[OracleNode], request: MeasurementRequest, threshold: i
 
 
 def _settle(chain, agreement, ms, att, signatures):
-    call = chain.escrow.functions.settle(
-        agreement.as_abi(),
-        ms[0].as_abi(),
-        typed_data.milestone_proof(ms, 0),
-        att.as_abi(),
-        signatures,
+    call = chain.escrow.functions.settleMilestonePacked(
+        settlement.pack(agreement, ms[0], typed_data.milestone_proof(ms, 0), att, signatures)
     )
     return send(chain, call, chain.relayer.address)
 
@@ -121,8 +117,8 @@ def test_a_tampered_value_is_refused_by_the_contract(chain, tmp_path):
     request = MeasurementRequest(agreement_id, 0, SPEC, chain.now(), chain.now() + 3600)
     att, signers, signatures, _ = _gathered(_nodes(chain, tmp_path, [91, 91, 91]), request, 2)
     forged = replace(att, value=9700)
-    call = chain.escrow.functions.settle(
-        agreement.as_abi(), ms[0].as_abi(), typed_data.milestone_proof(ms, 0), forged.as_abi(), signatures
+    call = chain.escrow.functions.settleMilestonePacked(
+        settlement.pack(agreement, ms[0], typed_data.milestone_proof(ms, 0), forged, signatures)
     )
     with pytest.raises(Exception) as refused:  # noqa: PT011 - the provider decides the type; the data decides the test
         call.call({"from": chain.relayer.address})

@@ -137,8 +137,6 @@ interface IMilestoneEscrow {
     error InvalidMilestoneProof(uint256 index);
     /// @notice Thrown when the milestone is not in the status the call needs.
     error WrongMilestoneStatus(uint256 index, MilestoneStatus status);
-    /// @notice Thrown when the attestation's metric is not the milestone's.
-    error MetricMismatch(bytes32 expected, bytes32 actual);
     /// @notice Thrown when an attestation is observed after the current block's timestamp.
     error AttestationFromFuture(uint64 observedAt);
     /// @notice Thrown when an attestation's `expiresAt` has passed.
@@ -146,8 +144,6 @@ interface IMilestoneEscrow {
     /// @notice Thrown when a signature in the bundle is one its signer withdrew in the registry
     /// (relayers pack only unrevoked signatures; others' revocations are never read).
     error RevokedSignature(address signer);
-    /// @notice Thrown when the packed signatures are not a whole number of 65-byte signatures.
-    error InvalidSignatureLength(uint256 length);
     /// @notice Thrown when fewer signatures than the threshold are given.
     error NotEnoughSignatures(uint256 given, uint8 threshold);
     /// @notice Thrown when a signature is malformed or high-s.
@@ -237,23 +233,15 @@ interface IMilestoneEscrow {
 
     /// @notice Settles a milestone on an attestation signed by at least `threshold` oracles, their
     /// 65-byte signatures packed in ascending signer order. Below target only the provider may call;
-    /// acceptance-type milestones need the client's prior `approveMilestone`.
-    function settle(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        bytes32[] calldata proof,
-        Attestation calldata attestation,
-        bytes calldata signatures
-    ) external;
+    /// acceptance-type milestones need the client's prior `approveMilestone`. `settlement` packs the
+    /// terms, the milestone, its proof, the attestation and the signatures without ABI padding
+    /// (`SettlementCodec`; docs/contracts.md, "Settlement encoding").
+    function settleMilestonePacked(bytes calldata settlement) external;
 
-    /// @notice `settle` for a relayer: the client's `MilestoneApproval` and the provider's
+    /// @notice `settleMilestonePacked` for a relayer: the client's `MilestoneApproval` and the provider's
     /// `PartialAcceptance` come as EIP-712 signatures (either may be empty when not needed).
     function settleWithConsents(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        bytes32[] calldata proof,
-        Attestation calldata attestation,
-        bytes calldata signatures,
+        bytes calldata settlement,
         bytes calldata clientApproval,
         bytes calldata providerAcceptance
     ) external;

@@ -81,8 +81,20 @@ library EscrowHashing {
         }
     }
 
-    function hashMilestoneMemory(uint256 index, Milestone memory m) internal pure returns (bytes32) {
-        return keccak256(abi.encode(MILESTONE_TYPEHASH, index, m));
+    /// @dev Hashed in place: the two words before `m` briefly hold the typehash and index, and get
+    /// their contents back before anything else runs.
+    function hashMilestoneMemory(uint256 index, Milestone memory m) internal pure returns (bytes32 h) {
+        bytes32 typehash = MILESTONE_TYPEHASH;
+        assembly ("memory-safe") {
+            let at := sub(m, 0x40)
+            let saved0 := mload(at)
+            let saved1 := mload(add(at, 0x20))
+            mstore(at, typehash)
+            mstore(add(at, 0x20), index)
+            h := keccak256(at, 0x200)
+            mstore(at, saved0)
+            mstore(add(at, 0x20), saved1)
+        }
     }
 
     /// @dev The 7 static calldata words hashed as they are behind the typehash (oracles sign the

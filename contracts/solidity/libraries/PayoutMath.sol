@@ -16,39 +16,59 @@ library PayoutMath {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant DAY = 86_400;
 
-    function compute(Milestone calldata m, int256 value, uint64 observedAt) internal pure returns (Payout memory p) {
-        bool up = m.higherIsBetter;
-
-        // 1. earned share of the base amount
-        if (!reaches(value, m.floor, up)) {
-            p.earnedBps = 0;
-        } else if (reaches(value, m.target, up)) {
-            p.earnedBps = BPS;
-        } else {
-            p.earnedBps = m.floorPayoutBps
-                + Math.mulDiv(BPS - m.floorPayoutBps, distance(m.floor, value, up), distance(m.floor, m.target, up));
-        }
-        // 2. base
+    function compute(Milestone memory m, int256 value, uint64 observedAt) internal pure returns (Payout memory p) {
+        p.earnedBps = earnedBps(m, value);
         p.base = bpsOf(m.amount, p.earnedBps);
-        // 3. bonus, linear from target to stretch
-        if (m.bonus == 0 || reaches(m.target, value, up)) {
-            p.bonusEarned = 0;
-        } else if (reaches(value, m.stretch, up)) {
-            p.bonusEarned = m.bonus;
-        } else {
-            p.bonusEarned = Math.mulDiv(m.bonus, distance(m.target, value, up), distance(m.target, m.stretch, up));
-        }
-        // 4. late penalty, per started day after the deadline
+        p.bonusEarned = bonusEarned(m, value);
         p.penaltyBps = penaltyBps(daysLate(m.deadline, observedAt), m.latePenaltyBpsPerDay, m.maxLatePenaltyBps);
         // 5. net
         uint256 gross = p.base + p.bonusEarned;
         p.penalty = bpsOf(gross, p.penaltyBps);
         p.net = gross - p.penalty;
-        // 6. holdback
-        p.holdback = bpsOf(p.net, m.holdbackBps);
-        p.paidNow = p.net - p.holdback;
-        // 7. refund to the client
-        p.refund = uint256(m.amount) + m.bonus - p.net;
+        (p.paidNow, p.holdback, p.refund) = split(m, p.net);
+    }
+
+    /// @notice What a settlement moves, exactly as `compute` gives it, without the memory record
+    /// (the escrow's settlement needs only these three).
+    function amounts(Milestone memory m, int256 value, uint64 observedAt)
+        internal
+        pure
+        returns (uint256 paidNow, uint256 holdback, uint256 refund)
+    {
+        uint256 gross = bpsOf(m.amount, earnedBps(m, value)) + bonusEarned(m, value);
+        uint256 penalty =
+            bpsOf(gross, penaltyBps(daysLate(m.deadline, observedAt), m.latePenaltyBpsPerDay, m.maxLatePenaltyBps));
+        return split(m, gross - penalty);
+    }
+
+    /// @notice Step 1: the earned share of the base amount, in bps.
+    function earnedBps(Milestone memory m, int256 value) internal pure returns (uint256) {
+        bool up = m.higherIsBetter;
+        if (!reaches(value, m.floor, up)) return 0;
+        if (reaches(value, m.target, up)) return BPS;
+        return m.floorPayoutBps
+            + Math.mulDiv(BPS - m.floorPayoutBps, distance(m.floor, value, up), distance(m.floor, m.target, up));
+    }
+
+    /// @notice Step 3: the bonus, linear from target to stretch.
+    function bonusEarned(Milestone memory m, int256 value) internal pure returns (uint256) {
+        bool up = m.higherIsBetter;
+        if (m.bonus == 0 || reaches(m.target, value, up)) return 0;
+        if (reaches(value, m.stretch, up)) return m.bonus;
+        return Math.mulDiv(m.bonus, distance(m.target, value, up), distance(m.target, m.stretch, up));
+    }
+
+    /// @notice Steps 6 and 7: the holdback kept from `net`, the rest paid now, and the client's refund.
+    function split(Milestone memory m, uint256 net)
+        internal
+        pure
+        returns (uint256 paidNow, uint256 holdback, uint256 refund)
+    {
+        holdback = bpsOf(net, m.holdbackBps);
+        paidNow = net - holdback;
+        unchecked {
+            refund = uint256(m.amount) + m.bonus - net; // net <= base + bonusEarned <= amount + bonus
+        }
     }
 
     /// @notice Whether `value` is at or beyond `mark` in the metric's direction.
@@ -63,9 +83,12 @@ library PayoutMath {
         }
     }
 
-    /// @notice `bps` basis points of `x`, rounded down.
+    /// @notice `bps` basis points of `x`, rounded down. Exact while x * bps < 2^256: every use here
+    /// has x < 2^129 (amounts and bonuses are uint128) and bps < 2^16, so the product stays below 2^145.
     function bpsOf(uint256 x, uint256 bps) internal pure returns (uint256) {
-        return x * bps / BPS;
+        unchecked {
+            return x * bps / BPS;
+        }
     }
 
     /// @notice The late penalty in bps: `perDay` for each started day late, at most `cap`.

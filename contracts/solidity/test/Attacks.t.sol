@@ -15,29 +15,12 @@ import {
     NoReturnToken,
     ReturnFalseToken
 } from "./utils/tokens/WeirdTokens.sol";
+import {packSettlement} from "./utils/SettlementPacking.sol";
 
 /// @notice Forged, replayed and tampered attestations and signatures.
 contract SignatureAttackTest is FundedAgreementTestBase {
     uint256 internal constant N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
     uint256 internal homeChain;
-
-    /// @dev Who `sig` (65 bytes) recovers to for attestation `a`: a random address for a foreign signature.
-    function _recovered(Attestation memory a, bytes memory sigs, uint256 position) internal view returns (address) {
-        bytes32 r;
-        bytes32 s;
-        uint8 v;
-        assembly {
-            let p := add(add(sigs, 32), mul(position, 65))
-            r := mload(p)
-            s := mload(add(p, 32))
-            v := byte(0, mload(add(p, 64)))
-        }
-        return ecrecover(escrow.attestationDigest(a), v, r, s);
-    }
-
-    function _foreignSigner(Attestation memory tampered, bytes memory sigs) internal view returns (bytes memory) {
-        return abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, _recovered(tampered, sigs, 0));
-    }
 
     function test_RevertWhen_TheSameAttestationSettlesTwice() public {
         Attestation memory a = _attestation(id, 0, 9200);
@@ -94,7 +77,7 @@ contract SignatureAttackTest is FundedAgreementTestBase {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(oracleKeys[0], digest);
         bytes32 vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
         bytes memory sigs = bytes.concat(abi.encodePacked(r, vs), _sig(oracleKeys[1], digest));
-        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.InvalidSignatureLength.selector, 129));
+        _expectSettleRevert(a, sigs, _malformed(a, sigs));
     }
 
     function test_RevertWhen_OneOracleSignsTwice() public {
@@ -129,11 +112,7 @@ contract SignatureAttackTest is FundedAgreementTestBase {
         x = _copy(a);
         x.milestoneIndex = 1;
         _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
-        x = _copy(a);
-        x.metricId = keccak256("another metric");
-        _expectSettleRevert(
-            x, sigs, abi.encodeWithSelector(IMilestoneEscrow.MetricMismatch.selector, METRIC, x.metricId)
-        );
+        // the metric is not in the settlement at all: the escrow hashes the milestone's
         x = _copy(a);
         x.value = 9600;
         _expectSettleRevert(x, sigs, _foreignSigner(x, sigs));
@@ -192,7 +171,7 @@ contract SignatureAttackTest is FundedAgreementTestBase {
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ReclaimTooEarly.selector, boundary));
         vm.prank(client);
         escrow.reclaim(id, t, 0, ms[0], proof);
-        escrow.settle(t, ms[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, ms[0], proof, a, sigs));
         vm.warp(boundary + 1);
         vm.expectRevert(
             abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Settled)
@@ -213,7 +192,7 @@ contract SignatureAttackTest is FundedAgreementTestBase {
         vm.expectRevert(
             abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Closed)
         );
-        escrow.settle(t, ms[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, ms[0], proof, a, sigs));
     }
 }
 
@@ -257,9 +236,9 @@ contract MoneyAttackTest is EscrowTestBase {
         Attestation memory a = _attestation(id, 0, 9700);
         bytes memory sigs = _oracleSigs(a, 1);
         bytes32[] memory proof = _proof(m, 0);
-        payee.arm(abi.encodeCall(escrow.settle, (t, m[0], proof, a, sigs)), false);
+        payee.arm(abi.encodeCall(escrow.settleMilestonePacked, (packSettlement(t, m[0], proof, a, sigs))), false);
 
-        escrow.settle(t, m[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, m[0], proof, a, sigs));
         vm.assertEq(payee.attempts(), 1);
         vm.assertFalse(payee.reentrySucceeded());
         vm.assertEq(address(payee).balance, 110 ether);
@@ -301,9 +280,9 @@ contract MoneyAttackTest is EscrowTestBase {
         Attestation memory a = _attestation(id, 0, 9700);
         bytes memory sigs = _oracleSigs(a, 1);
         bytes32[] memory proof = _proof(m, 0);
-        cb.arm(address(escrow), abi.encodeCall(escrow.settle, (t, m[0], proof, a, sigs)));
+        cb.arm(address(escrow), abi.encodeCall(escrow.settleMilestonePacked, (packSettlement(t, m[0], proof, a, sigs))));
 
-        escrow.settle(t, m[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, m[0], proof, a, sigs));
         vm.assertTrue(cb.reentryAttempted());
         vm.assertFalse(cb.reentrySucceeded());
         vm.assertEq(cb.balanceOf(provider), 110 ether);

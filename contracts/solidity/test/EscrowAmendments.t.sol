@@ -5,6 +5,7 @@ import {IMilestoneEscrow} from "../interfaces/IMilestoneEscrow.sol";
 import {EscrowHashing} from "../libraries/EscrowHashing.sol";
 import {AgreementTerms, Attestation, Milestone} from "../libraries/EscrowTypes.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
+import {packSettlement} from "./utils/SettlementPacking.sol";
 
 /// @notice Consented changes: add a milestone, extend a deadline, rotate the oracle set.
 contract AmendmentTest is EscrowTestBase {
@@ -117,10 +118,11 @@ contract AmendmentTest is EscrowTestBase {
         bytes32[] memory proof = _proof(ms, 0);
         bytes memory oldSigs = _oracleSigs(a, 2);
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, oracles[0]));
-        escrow.settle(t2, ms[0], proof, a, oldSigs);
+        escrow.settleMilestonePacked(packSettlement(t2, ms[0], proof, a, oldSigs));
 
         bytes32 digest = escrow.attestationDigest(a);
-        escrow.settle(t2, ms[0], proof, a, bytes.concat(_sig(k0, digest), _sig(k1, digest)));
+        bytes memory newSigs = bytes.concat(_sig(k0, digest), _sig(k1, digest));
+        escrow.settleMilestonePacked(packSettlement(t2, ms[0], proof, a, newSigs));
         vm.assertEq(token.balanceOf(provider), 100 ether);
     }
 

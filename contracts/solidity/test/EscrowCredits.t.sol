@@ -5,6 +5,7 @@ import {IMilestoneEscrow} from "../interfaces/IMilestoneEscrow.sol";
 import {AgreementTerms, Attestation, Milestone} from "../libraries/EscrowTypes.sol";
 import {ForwardingWallet} from "./utils/ForwardingWallet.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
+import {packSettlement} from "./utils/SettlementPacking.sol";
 
 /// @notice Payees that cannot receive are credited and withdraw later.
 contract CreditTest is EscrowTestBase {
@@ -33,7 +34,7 @@ contract CreditTest is EscrowTestBase {
         bytes32[] memory proof = _proof(m, 0);
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.Credited(address(0), address(wallet), 100 ether);
-        escrow.settle(t, m[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, m[0], proof, a, sigs));
         vm.assertEq(escrow.credits(address(0), address(wallet)), 100 ether);
 
         address payable cold = payable(address(0xC01D));

@@ -5,6 +5,7 @@ import {IMilestoneEscrow} from "../interfaces/IMilestoneEscrow.sol";
 import {EscrowHashing} from "../libraries/EscrowHashing.sol";
 import {AgreementTerms, Attestation, Milestone, MilestoneStatus} from "../libraries/EscrowTypes.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
+import {packSettlement} from "./utils/SettlementPacking.sol";
 
 /// @notice Disputes on milestones and holdbacks, with and without an arbiter.
 contract DisputeTest is EscrowTestBase {
@@ -33,7 +34,7 @@ contract DisputeTest is EscrowTestBase {
         bytes memory disputed =
             abi.encodeWithSelector(IMilestoneEscrow.WrongMilestoneStatus.selector, 0, MilestoneStatus.Disputed);
         vm.expectRevert(disputed);
-        escrow.settle(t, m[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, m[0], proof, a, sigs));
         vm.warp(m[0].deadline + t.cureWindow + 1);
         vm.expectRevert(disputed);
         vm.prank(client);

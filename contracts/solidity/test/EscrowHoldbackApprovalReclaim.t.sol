@@ -5,6 +5,7 @@ import {IMilestoneEscrow} from "../interfaces/IMilestoneEscrow.sol";
 import {EscrowHashing} from "../libraries/EscrowHashing.sol";
 import {AgreementTerms, Attestation, Milestone, MilestoneStatus} from "../libraries/EscrowTypes.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
+import {packSettlement} from "./utils/SettlementPacking.sol";
 
 /// @notice Holdbacks, client approval, reclaim.
 contract HoldbackApprovalReclaimTest is EscrowTestBase {
@@ -69,7 +70,7 @@ contract HoldbackApprovalReclaimTest is EscrowTestBase {
             _attestedAwaitingApproval();
         bytes32[] memory proof = _proof(m, 0);
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ClientApprovalMissing.selector, 0));
-        escrow.settle(t, m[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, m[0], proof, a, sigs));
 
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.Unauthorized.selector, provider));
         vm.prank(provider);
@@ -79,7 +80,7 @@ contract HoldbackApprovalReclaimTest is EscrowTestBase {
         emit IMilestoneEscrow.MilestoneApproved(id, 0, false);
         vm.prank(client);
         escrow.approveMilestone(id, t, 0);
-        escrow.settle(t, m[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, m[0], proof, a, sigs));
         vm.assertEq(token.balanceOf(provider), 100 ether);
     }
 
@@ -90,10 +91,10 @@ contract HoldbackApprovalReclaimTest is EscrowTestBase {
         bytes memory forged = _partySig(PROVIDER_KEY, EscrowHashing.hashApproval(id, 0));
         bytes32[] memory proof = _proof(m, 0);
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.ClientApprovalMissing.selector, 0));
-        escrow.settleWithConsents(t, m[0], proof, a, sigs, forged, "");
+        escrow.settleWithConsents(packSettlement(t, m[0], proof, a, sigs), forged, "");
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.MilestoneApproved(id, 0, true);
-        escrow.settleWithConsents(t, m[0], proof, a, sigs, approval, "");
+        escrow.settleWithConsents(packSettlement(t, m[0], proof, a, sigs), approval, "");
         vm.assertEq(token.balanceOf(provider), 100 ether);
     }
 

@@ -6,6 +6,8 @@ import {EscrowHashing} from "../libraries/EscrowHashing.sol";
 import {AgreementTerms, Attestation, Milestone, MilestoneStatus, Phase} from "../libraries/EscrowTypes.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 import {FundedAgreementTestBase} from "./utils/FundedAgreementTestBase.sol";
+import {SettlementCodec} from "../libraries/SettlementCodec.sol";
+import {packSettlement} from "./utils/SettlementPacking.sol";
 
 /// @notice Settlement: the payout formula as paid out, who may settle, and every attestation check.
 /// Default milestone: amount 100, bonus 10 (ether), floor 8000, target 9200, stretch 9600,
@@ -70,7 +72,7 @@ contract SettlementTest is FundedAgreementTestBase {
         vm.expectEmit(true, true, true, true, address(escrow));
         emit IMilestoneEscrow.PartialResultAccepted(id, 0, 9000, digest, true);
         vm.prank(stranger);
-        escrow.settleWithConsents(t, ms[0], proof, a, sigs, "", acceptance);
+        escrow.settleWithConsents(packSettlement(t, ms[0], proof, a, sigs), "", acceptance);
         _assertPaid(91.66 ether, 18.34 ether);
     }
 
@@ -83,7 +85,7 @@ contract SettlementTest is FundedAgreementTestBase {
         vm.expectRevert(
             abi.encodeWithSelector(IMilestoneEscrow.PartialResultNotAccepted.selector, int256(9000), int256(9200))
         );
-        escrow.settleWithConsents(t, ms[0], proof, a, sigs, "", acceptance);
+        escrow.settleWithConsents(packSettlement(t, ms[0], proof, a, sigs), "", acceptance);
     }
 
     function test_LatePenalty_CountsEveryStartedDayAfterTheDeadline() public {
@@ -152,14 +154,16 @@ contract SettlementTest is FundedAgreementTestBase {
         richer.amount = 200 ether;
         bytes32[] memory proof = _proof(ms, 0);
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.InvalidMilestoneProof.selector, 0));
-        escrow.settle(t, richer, proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, richer, proof, a, sigs));
     }
 
-    function test_RevertWhen_TheMetricIsNotTheMilestones() public {
-        Attestation memory a = _attestation(id, 0, 9200);
-        a.metricId = keccak256("latency@v1");
-        bytes memory err = abi.encodeWithSelector(IMilestoneEscrow.MetricMismatch.selector, METRIC, a.metricId);
-        _expectSettleRevert(a, _oracleSigs(a, 2), err);
+    /// @dev A settlement carries no metric of its own: the escrow hashes the milestone's, so
+    /// oracles that signed another metric recover as strangers.
+    function test_RevertWhen_TheOraclesSignedAnotherMetric() public {
+        Attestation memory signed = _attestation(id, 0, 9200);
+        signed.metricId = keccak256("latency@v1");
+        bytes memory sigs = _oracleSigs(signed, 2);
+        _expectSettleRevert(signed, sigs, _foreignSigner(_attestation(id, 0, 9200), sigs));
     }
 
     function test_RevertWhen_TheAttestationIsFromTheFuture() public {
@@ -251,7 +255,31 @@ contract SettlementTest is FundedAgreementTestBase {
     function test_RevertWhen_SignaturesAreNotWholeSignatures() public {
         Attestation memory a = _attestation(id, 0, 9200);
         bytes memory sigs = bytes.concat(_oracleSigs(a, 2), hex"00");
-        _expectSettleRevert(a, sigs, abi.encodeWithSelector(IMilestoneEscrow.InvalidSignatureLength.selector, 131));
+        _expectSettleRevert(a, sigs, _malformed(a, sigs));
+    }
+
+    function test_RevertWhen_ThePackedSettlementIsTruncatedOrOverlong() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory packed = _packed(a, _oracleSigs(a, 2));
+        bytes memory truncated = new bytes(packed.length - 1);
+        for (uint256 i = 0; i < truncated.length; ++i) {
+            truncated[i] = packed[i];
+        }
+        _expectMalformed(truncated);
+        _expectMalformed(bytes.concat(packed, hex"00"));
+        _expectMalformed("");
+    }
+
+    function test_RevertWhen_AMilestoneFlagIsUnknown() public {
+        Attestation memory a = _attestation(id, 0, 9200);
+        bytes memory packed = _packed(a, _oracleSigs(a, 2));
+        packed[366] = 0x05; // higherIsBetter plus a bit no flag has
+        _expectMalformed(packed);
+    }
+
+    function _expectMalformed(bytes memory packed) internal {
+        vm.expectRevert(abi.encodeWithSelector(SettlementCodec.MalformedSettlement.selector, packed.length));
+        escrow.settleMilestonePacked(packed);
     }
 
     function test_RevertWhen_FewerSignaturesThanTheThreshold() public {
@@ -294,7 +322,7 @@ contract SettlementTest is FundedAgreementTestBase {
         bytes memory sigs = _oracleSigs(a, 1);
         bytes32[] memory proof = _proof(m, 0);
         vm.expectRevert(abi.encodeWithSelector(IMilestoneEscrow.WrongPhase.selector, id2, Phase.Consented));
-        escrow.settle(t2, m[0], proof, a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t2, m[0], proof, a, sigs));
     }
 }
 

@@ -7,6 +7,7 @@ import {AgreementTerms, Attestation, Milestone, Phase} from "../libraries/Escrow
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 import {ISafe, SafeAccounts, VmAccounts} from "./utils/accounts/SafeAccounts.sol";
 import {ReplaySafeDelegate} from "./utils/accounts/ReplaySafeDelegate.sol";
+import {packSettlement} from "./utils/SettlementPacking.sol";
 
 /// @notice The one party-signature rule (escrow-semantics.md) with wallets as users hold them: a
 /// real Safe 1.4.1 as client, an EOA with an EIP-7702 delegation as provider, v = 0/1 signatures.
@@ -67,7 +68,7 @@ contract PartySignaturesTest is EscrowTestBase, SafeAccounts {
         uint256 before = provider.balance;
         bytes memory oracleSigs = _oracleSigs(a, 2);
         vm.prank(stranger);
-        escrow.settleWithConsents(t, ms[0], _proof(ms, 0), a, oracleSigs, approval, "");
+        escrow.settleWithConsents(packSettlement(t, ms[0], _proof(ms, 0), a, oracleSigs), approval, "");
         vm.assertEq(provider.balance - before, 110 ether);
     }
 
@@ -117,7 +118,7 @@ contract PartySignaturesTest is EscrowTestBase, SafeAccounts {
         uint256 before = token.balanceOf(provider);
         bytes memory oracleSigs = _oracleSigs(a, 2);
         vm.prank(stranger);
-        escrow.settleWithConsents(t, ms[0], _proof(ms, 0), a, oracleSigs, "", signature);
+        escrow.settleWithConsents(packSettlement(t, ms[0], _proof(ms, 0), a, oracleSigs), "", signature);
         vm.assertEq(token.balanceOf(provider) - before, 75 ether); // 50% + 50% * 600/1200 of 100
     }
 

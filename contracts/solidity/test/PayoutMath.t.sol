@@ -2,9 +2,11 @@
 pragma solidity ^0.8.24;
 
 import {Milestone, Payout} from "../libraries/EscrowTypes.sol";
+import {PayoutMath} from "../libraries/PayoutMath.sol";
 import {EscrowTestBase} from "./utils/EscrowTestBase.sol";
 
-/// @notice Fuzz tests of the payout formula through the escrow's pure `previewPayout`.
+/// @notice Fuzz tests of the payout formula through the escrow's pure `previewPayout`, and of the
+/// settlement's own path (`PayoutMath.amounts`) against it.
 contract PayoutMathTest is EscrowTestBase {
     /// @dev A valid milestone from raw fuzz input: thresholds ordered in the metric's direction,
     /// bps within range, a stretch strictly beyond target whenever there is a bonus.
@@ -45,6 +47,23 @@ contract PayoutMathTest is EscrowTestBase {
         vm.assertLe(p.earnedBps, 10_000);
         vm.assertLe(p.bonusEarned, m.bonus);
         vm.assertLe(p.penaltyBps, m.maxLatePenaltyBps);
+    }
+
+    function testFuzz_ASettlementMovesWhatThePreviewSays(
+        uint256 seed,
+        int256 a,
+        int256 b,
+        int256 c,
+        bool up,
+        int256 v,
+        uint64 t
+    ) public pure {
+        Milestone memory m = _milestoneFrom(seed, a, b, c, up);
+        Payout memory p = PayoutMath.compute(m, v, t);
+        (uint256 paidNow, uint256 holdback, uint256 refund) = PayoutMath.amounts(m, v, t);
+        vm.assertEq(paidNow, p.paidNow);
+        vm.assertEq(holdback, p.holdback);
+        vm.assertEq(refund, p.refund);
     }
 
     function testFuzz_ABetterValueNeverPaysLess(uint256 seed, int256 a, int256 b, int256 c, bool up, int256 v, int256 w)

@@ -7,6 +7,7 @@ import {AgreementTerms, Attestation, Milestone, MilestoneStatus} from "../../lib
 import {MilestoneTree} from "../utils/MilestoneTree.sol";
 import {TestBase, Vm} from "../utils/Vm.sol";
 import {BlocklistToken} from "../utils/tokens/WeirdTokens.sol";
+import {packSettlement} from "../utils/SettlementPacking.sol";
 
 /// @notice Drives random agreement lifecycles through the escrow and keeps ghost totals of what the
 /// escrow owes, so the invariants can compare them with the chain. Every action it takes is valid;
@@ -102,14 +103,14 @@ contract EscrowHandler is TestBase {
         AgreementTerms memory t = _terms(d);
         vm.recordLogs();
         vm.prank(provider); // the provider may settle at any value
-        escrow.settle(t, m, proof, a, sig);
+        escrow.settleMilestonePacked(packSettlement(t, m, proof, a, sig));
         _recordSettlement(d.token, m);
         ++settlements[k][i];
         _afterAction(address(0));
 
         // a second settlement of the same milestone must fail
         vm.prank(provider);
-        try escrow.settle(t, m, proof, a, sig) {
+        try escrow.settleMilestonePacked(packSettlement(t, m, proof, a, sig)) {
             ++settlements[k][i];
         } catch {}
     }

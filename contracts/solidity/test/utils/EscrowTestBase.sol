@@ -7,6 +7,7 @@ import {AgreementTerms, Attestation, Milestone, Phase} from "../../libraries/Esc
 import {MilestoneTree} from "./MilestoneTree.sol";
 import {MockERC20} from "./tokens/MockERC20.sol";
 import {TestBase} from "./Vm.sol";
+import {packSettlement} from "./SettlementPacking.sol";
 
 /// @notice Fixtures every escrow test shares: parties and oracles with known keys, a deployed
 /// registry + escrow + token, and builders for terms, proofs, consents and oracle signatures.
@@ -202,6 +203,6 @@ abstract contract EscrowTestBase is TestBase {
         Attestation memory a = _attestation(id, index, value);
         bytes memory sigs = _oracleSigs(a, t.threshold);
         vm.prank(caller);
-        escrow.settle(t, ms[index], _proof(ms, index), a, sigs);
+        escrow.settleMilestonePacked(packSettlement(t, ms[index], _proof(ms, index), a, sigs));
     }
 }

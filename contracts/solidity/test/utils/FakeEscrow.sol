@@ -7,8 +7,9 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IAttestationRegistry} from "../../interfaces/IAttestationRegistry.sol";
 import {IMilestoneEscrow} from "../../interfaces/IMilestoneEscrow.sol";
 import {EscrowHashing} from "../../libraries/EscrowHashing.sol";
-import {AgreementTerms, Attestation, Milestone, Payout, Phase} from "../../libraries/EscrowTypes.sol";
+import {AgreementTerms, Milestone, Payout, Phase} from "../../libraries/EscrowTypes.sol";
 import {PayoutMath} from "../../libraries/PayoutMath.sol";
+import {SettlementCodec} from "../../libraries/SettlementCodec.sol";
 
 /// @notice A deliberately wrong escrow for the auditor's tests, never deployed elsewhere. It speaks
 /// the escrow's ABI (same functions, events and EIP-712 domain) for ERC-20 agreements, but checks
@@ -37,31 +38,31 @@ contract FakeEscrow is EIP712 {
         require(IERC20(terms.token).transferFrom(msg.sender, address(this), total), "funding failed");
     }
 
-    function settle(
-        AgreementTerms calldata terms,
-        Milestone calldata milestone,
-        bytes32[] calldata,
-        Attestation calldata att,
-        bytes calldata
-    ) external {
-        Payout memory p = PayoutMath.compute(milestone, att.value, att.observedAt);
+    function settleMilestonePacked(bytes calldata packed) external {
+        uint256 at = SettlementCodec.open(packed);
+        Milestone memory milestone = SettlementCodec.decodeMilestone(at);
+        uint256 index = SettlementCodec.milestoneIndex(at);
+        int256 value = SettlementCodec.value(at);
+        uint64 observedAt = SettlementCodec.observedAt(at);
+        Payout memory p = PayoutMath.compute(milestone, value, observedAt);
         uint256 extra = uint256(milestone.amount) * extraPaidBps / PayoutMath.BPS;
         p.paidNow += extra;
         p.refund = p.refund > extra ? p.refund - extra : 0;
-        bytes32 digest = _hashTypedDataV4(EscrowHashing.hashAttestation(att));
+        bytes32 digest = _hashTypedDataV4(SettlementCodec.attestationHash(at, index, milestone.metricId));
         emit IMilestoneEscrow.MilestoneSettled(
-            att.agreementId,
-            att.milestoneIndex,
+            SettlementCodec.agreementId(at),
+            index,
             digest,
-            att.value,
-            att.observedAt,
-            att.evidenceHash,
+            value,
+            observedAt,
+            SettlementCodec.evidenceHash(at),
             p.paidNow,
             p.holdback,
             p.refund
         );
-        require(IERC20(terms.token).transfer(terms.provider, p.paidNow), "payment failed");
-        if (p.refund > 0) require(IERC20(terms.token).transfer(terms.client, p.refund), "refund failed");
+        IERC20 token = IERC20(SettlementCodec.token(at));
+        require(token.transfer(SettlementCodec.provider(at), p.paidNow), "payment failed");
+        if (p.refund > 0) require(token.transfer(SettlementCodec.client(at), p.refund), "refund failed");
     }
 
     /// @dev Records the revocation like the escrow, and then ignores it.

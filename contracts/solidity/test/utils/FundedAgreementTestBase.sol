@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IMilestoneEscrow} from "../../interfaces/IMilestoneEscrow.sol";
 import {AgreementTerms, Attestation, Milestone} from "../../libraries/EscrowTypes.sol";
+import {SettlementCodec} from "../../libraries/SettlementCodec.sol";
 import {EscrowTestBase} from "./EscrowTestBase.sol";
+import {packSettlement} from "./SettlementPacking.sol";
 
 /// @notice One funded token agreement of two default milestones that two of the three oracles
 /// settle: the fixture of the settlement and signature-attack tests.
@@ -49,16 +52,45 @@ abstract contract FundedAgreementTestBase is EscrowTestBase {
         return (ms[index], _proof(ms, index));
     }
 
+    /// @dev The packed settlement of `a` with `sigs` (`_milestoneFor` picks the milestone).
+    function _packed(Attestation memory a, bytes memory sigs) internal view returns (bytes memory) {
+        (Milestone memory m, bytes32[] memory proof) = _milestoneFor(a);
+        return packSettlement(t, m, proof, a, sigs);
+    }
+
     /// @dev Settles with `a` and `sigs` from this contract.
     function _settleWith(Attestation memory a, bytes memory sigs) internal {
-        (Milestone memory m, bytes32[] memory proof) = _milestoneFor(a);
-        escrow.settle(t, m, proof, a, sigs);
+        escrow.settleMilestonePacked(_packed(a, sigs));
     }
 
     /// @dev As `_settleWith`, expecting the settlement to revert with `err`.
     function _expectSettleRevert(Attestation memory a, bytes memory sigs, bytes memory err) internal {
-        (Milestone memory m, bytes32[] memory proof) = _milestoneFor(a);
+        bytes memory packed = _packed(a, sigs);
         vm.expectRevert(err);
-        escrow.settle(t, m, proof, a, sigs);
+        escrow.settleMilestonePacked(packed);
+    }
+
+    /// @dev The error for a packed settlement of `a` with `sigs` whose length is not what it says.
+    function _malformed(Attestation memory a, bytes memory sigs) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(SettlementCodec.MalformedSettlement.selector, _packed(a, sigs).length);
+    }
+
+    /// @dev Who `sig` (65 bytes) recovers to for attestation `a`: a random address for a foreign signature.
+    function _recovered(Attestation memory a, bytes memory sigs, uint256 position) internal view returns (address) {
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            let p := add(add(sigs, 32), mul(position, 65))
+            r := mload(p)
+            s := mload(add(p, 32))
+            v := byte(0, mload(add(p, 64)))
+        }
+        return ecrecover(escrow.attestationDigest(a), v, r, s);
+    }
+
+    /// @dev The error for `sigs` whose first signature is not over `settled`'s digest.
+    function _foreignSigner(Attestation memory settled, bytes memory sigs) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(IMilestoneEscrow.SignerNotInOracleSet.selector, _recovered(settled, sigs, 0));
     }
 }
