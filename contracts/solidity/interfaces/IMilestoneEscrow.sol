@@ -141,7 +141,7 @@ interface IMilestoneEscrow {
     error AttestationFromFuture(uint64 observedAt);
     /// @notice Thrown when an attestation's `expiresAt` has passed.
     error AttestationExpired(uint64 expiresAt);
-    /// @notice Thrown when a signature in the bundle is one its signer withdrew in the registry
+    /// @notice Thrown when a signature in the bundle is one its signer withdrew with `revoke`
     /// (relayers pack only unrevoked signatures; others' revocations are never read).
     error RevokedSignature(address signer);
     /// @notice Thrown when fewer signatures than the threshold are given.
