@@ -16,16 +16,18 @@ library PayoutMath {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant DAY = 86_400;
 
+    /// @notice Every figure of the settlement of `m` on `value` observed at `observedAt`.
     function compute(Milestone memory m, int256 value, uint64 observedAt) internal pure returns (Payout memory p) {
-        p.earnedBps = earnedBps(m, value);
-        p.base = bpsOf(m.amount, p.earnedBps);
-        p.bonusEarned = bonusEarned(m, value);
+        p.earnedBps = earnedBps(m, value); // 1. earned share of the base amount
+        p.base = bpsOf(m.amount, p.earnedBps); // 2. base
+        p.bonusEarned = bonusEarned(m, value); // 3. bonus
+        // 4. late penalty, per started day after the deadline
         p.penaltyBps = penaltyBps(daysLate(m.deadline, observedAt), m.latePenaltyBpsPerDay, m.maxLatePenaltyBps);
         // 5. net
         uint256 gross = p.base + p.bonusEarned;
         p.penalty = bpsOf(gross, p.penaltyBps);
         p.net = gross - p.penalty;
-        (p.paidNow, p.holdback, p.refund) = split(m, p.net);
+        (p.paidNow, p.holdback, p.refund) = split(m, p.net); // 6. holdback, 7. refund
     }
 
     /// @notice What a settlement moves, exactly as `compute` gives it, without the memory record
