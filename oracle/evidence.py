@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from eth_utils import keccak
@@ -11,7 +13,9 @@ from oracle.errors import EvidenceError
 
 
 class EvidenceStore:
-    """A local directory; the file name is the hex hash. Writes are atomic and idempotent."""
+    """A local directory; the file name is the hex hash. Writes are atomic and idempotent, also when
+    several oracle nodes sharing the directory store the same evidence at once: each writes its own
+    temporary file, and the last rename leaves the same bytes."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -21,9 +25,14 @@ class EvidenceStore:
         path = self._path(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         return digest
 
     def has(self, digest: bytes) -> bool:
